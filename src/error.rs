@@ -1,0 +1,51 @@
+//! The one error type `main` sees: each stage's failure, printed once with its cause chain,
+//! and the exit-code table.
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0 | success; no changes / in sync |
+//! | 1 | error (invalid manifests, server or network failure, refused apply, partial apply) |
+//! | 2 | changes present (`plan --detailed-exitcode`) or drift found (`drift`) |
+
+use std::fmt;
+
+/// Exit codes, named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Failure = 1,
+    Changes = 2,
+}
+
+/// A fatal error: the command could not do its job. Findings about manifests are not
+/// errors of this kind; they are reported as diagnostics and end in `Exit::Failure`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    pub fn exit(&self) -> Exit {
+        Exit::Failure
+    }
+}
+
+/// Prints an error and its causes, one per line.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, "\n  caused by: {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,298 @@
+//! YAML text -> [`Node`] trees, one per document, with the position of every value.
+//!
+//! This is the only file that names the YAML parser. We build the tree ourselves from
+//! saphyr's events rather than deserializing, because every later finding needs the
+//! `line:col` of the value it is about. Three defences live here: YAML 1.2 scalar
+//! resolution (only `true`/`false` are booleans, so `yes`/`on` stay strings and fail the
+//! schema loudly), a nesting limit (deep input cannot overflow the stack of later,
+//! recursive stages), and an alias-expansion budget (no "billion laughs").
+
+use crate::source::{Diagnostic, Location, Node, NodeValue};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Deeper nesting than this is refused. Real manifests use about 4 levels.
+pub const MAX_DEPTH: usize = 64;
+/// Alias expansion may add at most this many nodes per file (beyond the parsed ones).
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        loc: Location,
+        anchor: usize,
+    },
+    Map {
+        pairs: Vec<(Node, Node)>,
+        key: Option<Node>,
+        loc: Location,
+        anchor: usize,
+    },
+}
+
+/// Parses every document of `text`. On a syntax error, returns the documents completed
+/// before it along with the error finding.
+pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Node>, Option<Diagnostic>) {
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut root: Option<Node> = None;
+    let mut alias_budget = MAX_ALIAS_NODES;
+
+    for event in Parser::new_from_str(text) {
+        let (event, span) = match event {
+            Ok(pair) => pair,
+            Err(e) => {
+                let m = e.marker();
+                let loc = Location {
+                    file: file.clone(),
+                    line: m.line(),
+                    col: m.col() + 1,
+                    len: 1,
+                };
+                let message = format!("invalid YAML: {}", e.info());
+                return (
+                    docs,
+                    Some(Diagnostic::error("yaml-syntax", message, Some(loc))),
+                );
+            }
+        };
+        let loc = location(file, &span);
+        let complete: Node = match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
+            Event::DocumentStart(_) => {
+                root = None;
+                anchors.clear();
+                continue;
+            }
+            Event::DocumentEnd => {
+                if let Some(node) = root.take() {
+                    docs.push(node);
+                }
+                continue;
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    let message =
+                        format!("YAML nesting deeper than {MAX_DEPTH} levels is not accepted");
+                    return (
+                        docs,
+                        Some(Diagnostic::error("yaml-too-deep", message, Some(loc))),
+                    );
+                }
+                stack.push(match event {
+                    Event::SequenceStart(..) => Frame::Seq {
+                        items: Vec::new(),
+                        loc,
+                        anchor,
+                    },
+                    _ => Frame::Map {
+                        pairs: Vec::new(),
+                        key: None,
+                        loc,
+                        anchor,
+                    },
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match stack.pop() {
+                    Some(Frame::Seq { items, loc, anchor }) => {
+                        (plain(NodeValue::Seq(items), loc), anchor)
+                    }
+                    Some(Frame::Map {
+                        pairs, loc, anchor, ..
+                    }) => (plain(NodeValue::Map(pairs), loc), anchor),
+                    None => continue,
+                };
+                if anchor > 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                node
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let value = if style == ScalarStyle::Plain && !forced_string {
+                    resolve_plain(&text)
+                } else {
+                    NodeValue::Str(text.into_owned())
+                };
+                let node = plain(value, loc);
+                if anchor > 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                node
+            }
+            Event::Alias(anchor) => {
+                let Some(target) = anchors.get(&anchor) else {
+                    let message = "alias refers to an unknown anchor";
+                    return (
+                        docs,
+                        Some(Diagnostic::error("yaml-syntax", message, Some(loc))),
+                    );
+                };
+                let size = count_nodes(target);
+                if size > alias_budget {
+                    let message = format!(
+                        "YAML aliases expand to more than {MAX_ALIAS_NODES} values; refusing to expand (alias bomb?)"
+                    );
+                    return (
+                        docs,
+                        Some(Diagnostic::error("yaml-alias-limit", message, Some(loc))),
+                    );
+                }
+                alias_budget -= size;
+                let mut copy = target.clone();
+                // Findings about the copy point at the alias, where the user used it.
+                copy.loc = loc;
+                copy
+            }
+        };
+        match stack.last_mut() {
+            Some(Frame::Seq { items, .. }) => items.push(complete),
+            Some(Frame::Map { pairs, key, .. }) => match key.take() {
+                None => *key = Some(complete),
+                Some(k) => pairs.push((k, complete)),
+            },
+            None => root = Some(complete),
+        }
+    }
+    if let Some(node) = root.take() {
+        docs.push(node);
+    }
+    (docs, None)
+}
+
+fn plain(value: NodeValue, loc: Location) -> Node {
+    Node {
+        value,
+        loc,
+        sensitive: false,
+    }
+}
+
+fn location(file: &Arc<str>, span: &Span) -> Location {
+    let len = if span.end.line() == span.start.line() && span.end.col() > span.start.col() {
+        span.end.col() - span.start.col()
+    } else {
+        1
+    };
+    Location {
+        file: file.clone(),
+        line: span.start.line(),
+        col: span.start.col() + 1,
+        len,
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    match &node.value {
+        NodeValue::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        NodeValue::Map(pairs) => {
+            1 + pairs
+                .iter()
+                .map(|(k, v)| count_nodes(k) + count_nodes(v))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
+/// YAML 1.2 core schema resolution of an unquoted scalar. Deliberately not YAML 1.1:
+/// `yes`, `no`, `on`, `off` are strings.
+fn resolve_plain(text: &str) -> NodeValue {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
+        "true" | "True" | "TRUE" => return NodeValue::Bool(true),
+        "false" | "False" | "FALSE" => return NodeValue::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return NodeValue::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return NodeValue::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return NodeValue::Float(f64::NAN),
+        _ => {}
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        // Out-of-range integers stay strings rather than losing precision.
+        return text
+            .parse::<i64>()
+            .map(NodeValue::Int)
+            .unwrap_or_else(|_| NodeValue::Str(text.to_string()));
+    }
+    if let Some(hex) = text.strip_prefix("0x") {
+        if let Ok(i) = i64::from_str_radix(hex, 16) {
+            return NodeValue::Int(i);
+        }
+    }
+    if let Some(oct) = text.strip_prefix("0o") {
+        if let Ok(i) = i64::from_str_radix(oct, 8) {
+            return NodeValue::Int(i);
+        }
+    }
+    let looks_float = digits.bytes().any(|b| b.is_ascii_digit())
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+    if looks_float {
+        if let Ok(f) = text.parse::<f64>() {
+            return NodeValue::Float(f);
+        }
+    }
+    NodeValue::Str(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Vec<Node>, Option<Diagnostic>) {
+        parse_documents(&Arc::from("t.yaml"), text)
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_stay_strings() {
+        let (docs, err) = parse("a: yes\nb: on\nc: true\nd: '1'\ne: 12\n");
+        assert!(err.is_none());
+        let d = &docs[0];
+        assert_eq!(d.get("a").unwrap().value, NodeValue::Str("yes".into()));
+        assert_eq!(d.get("b").unwrap().value, NodeValue::Str("on".into()));
+        assert_eq!(d.get("c").unwrap().value, NodeValue::Bool(true));
+        assert_eq!(d.get("d").unwrap().value, NodeValue::Str("1".into()));
+        assert_eq!(d.get("e").unwrap().value, NodeValue::Int(12));
+    }
+
+    #[test]
+    fn positions_point_at_values() {
+        let (docs, _) = parse("name: x\nredirect_uris:\n  - https://a/cb\n  - bad\n");
+        let bad = docs[0].at_pointer("/redirect_uris/1").unwrap();
+        assert_eq!((bad.loc.line, bad.loc.col, bad.loc.len), (4, 5, 3));
+    }
+
+    #[test]
+    fn multiple_documents() {
+        let (docs, err) = parse("a: 1\n---\nb: 2\n");
+        assert!(err.is_none());
+        assert_eq!(docs.len(), 2);
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = (b'a' + i - 1) as char;
+            let cur = (b'a' + i) as char;
+            text.push_str(&format!("{cur}: &{cur} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let (_, err) = parse(&text);
+        assert_eq!(err.unwrap().code, "yaml-alias-limit");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(10_000);
+        let (_, err) = parse(&text);
+        assert_eq!(err.unwrap().code, "yaml-too-deep");
+    }
+}

@@ -1,0 +1,31 @@
+//! The binary: logs to stderr (filtered by `RUST_LOG`), runs the command, maps the result
+//! to the exit-code table of `error.rs`, and prints a fatal error once.
+
+use boruta_gitops::cli::{self, Cli};
+use boruta_gitops::error::{Chain, Exit};
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let exit = match cli::run(cli) {
+        Ok(exit) => exit,
+        Err(boruta_gitops::error::Error::Output(e))
+            if e.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Exit::Failure
+        }
+        Err(error) => {
+            eprintln!("error: {}", Chain(&error));
+            error.exit()
+        }
+    };
+    ExitCode::from(exit as u8)
+}

@@ -1,0 +1,138 @@
+//! Findings as rustc-like text with the source line and a caret under the value, as a
+//! stable JSON document, or as GitHub workflow commands that annotate a pull request.
+
+use super::Style;
+use crate::source::{Diagnostic, Severity, SourceMap};
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+/// Version of the JSON document `validate --format json` prints.
+pub const DIAGNOSTICS_FORMAT_VERSION: u32 = 1;
+
+/// Counts for the summary line.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct Counts {
+    pub errors: usize,
+    pub warnings: usize,
+    pub notes: usize,
+    pub clients: usize,
+    pub files: usize,
+}
+
+impl Counts {
+    pub fn of(diagnostics: &[Diagnostic], clients: usize, files: usize) -> Self {
+        let count = |s| diagnostics.iter().filter(|d| d.severity == s).count();
+        Counts {
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            notes: count(Severity::Note),
+            clients,
+            files,
+        }
+    }
+}
+
+/// Human text: one block per finding, then a summary line.
+pub fn human(
+    out: &mut dyn Write,
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    redacted: &BTreeSet<(Arc<str>, usize)>,
+    counts: Counts,
+    style: Style,
+) -> io::Result<()> {
+    for d in diagnostics {
+        let (color, label) = match d.severity {
+            Severity::Error => ("1;31", "error"),
+            Severity::Warning => ("1;33", "warning"),
+            Severity::Note => ("1;36", "note"),
+        };
+        writeln!(
+            out,
+            "{}: {}",
+            style.paint(color, &format!("{label}[{}]", d.code)),
+            d.message
+        )?;
+        let Some(loc) = &d.location else {
+            writeln!(out)?;
+            continue;
+        };
+        writeln!(out, "  --> {loc}")?;
+        let line_text = sources
+            .get(&loc.file)
+            .and_then(|text| text.lines().nth(loc.line.saturating_sub(1)));
+        if let Some(text) = line_text {
+            let gutter = loc.line.to_string();
+            let pad = " ".repeat(gutter.len());
+            let shown = if redacted.contains(&(loc.file.clone(), loc.line)) {
+                // The line holds a literal secret: show where, never what.
+                let indent: String = text.chars().take_while(|c| c.is_whitespace()).collect();
+                format!("{indent}(line not shown: it holds a secret)")
+            } else {
+                text.to_string()
+            };
+            writeln!(out, "{pad} |")?;
+            writeln!(out, "{gutter} | {shown}")?;
+            let caret_pad: String = shown
+                .chars()
+                .take(loc.col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let carets = "^".repeat(loc.len.max(1));
+            writeln!(out, "{pad} | {caret_pad}{}", style.paint(color, &carets))?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "{} error(s), {} warning(s), {} note(s) in {} client(s) from {} file(s)",
+        counts.errors, counts.warnings, counts.notes, counts.clients, counts.files
+    )
+}
+
+/// The documented JSON document.
+pub fn json(out: &mut dyn Write, diagnostics: &[Diagnostic], counts: Counts) -> io::Result<()> {
+    let document = serde_json::json!({
+        "format_version": DIAGNOSTICS_FORMAT_VERSION,
+        "diagnostics": diagnostics,
+        "summary": counts,
+    });
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
+/// GitHub workflow commands (`::error file=..,line=..,col=..,title=CODE::message`).
+pub fn github(out: &mut dyn Write, diagnostics: &[Diagnostic]) -> io::Result<()> {
+    for d in diagnostics {
+        let level = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "notice",
+        };
+        let mut props = Vec::new();
+        if let Some(loc) = &d.location {
+            props.push(format!("file={}", escape_property(&loc.file)));
+            props.push(format!("line={}", loc.line));
+            props.push(format!("col={}", loc.col));
+        }
+        props.push(format!("title={}", escape_property(d.code)));
+        writeln!(
+            out,
+            "::{level} {}::{}",
+            props.join(","),
+            escape_data(&d.message)
+        )?;
+    }
+    Ok(())
+}
+
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}

@@ -1,0 +1,259 @@
+//! Positions and findings: where a value sits in which file, and the `Diagnostic` every
+//! stage reports instead of failing early.
+//!
+//! This module owns the vocabulary shared by the loader, the validator and the renderers:
+//! a [`Location`] is the `file:line:col` of one YAML value (1-based, columns in characters),
+//! a [`Diagnostic`] is one finding with a stable kebab-case code. It imports nothing from the
+//! crate and does no I/O.
+
+use serde::Serialize;
+use std::fmt;
+use std::sync::Arc;
+
+/// The `file:line:col` of a value, plus how many characters it spans on its first line
+/// (so the human renderer can underline it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    /// The path as the user gave it (relative paths stay relative), `/`-separated.
+    pub file: Arc<str>,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub col: usize,
+    /// Characters to underline, at least 1.
+    #[serde(skip)]
+    pub len: usize,
+}
+
+impl Location {
+    /// A location pointing at the very start of a file (for file-level findings).
+    pub fn file_start(file: &Arc<str>) -> Self {
+        Location {
+            file: file.clone(),
+            line: 1,
+            col: 1,
+            len: 1,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+/// How bad a finding is. Only errors make `validate` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        })
+    }
+}
+
+/// One finding. `code` is stable and documented in the README; `message` never contains a
+/// sensitive value (callers are responsible for not quoting secrets or substituted values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+impl Diagnostic {
+    pub fn error(
+        code: &'static str,
+        message: impl Into<String>,
+        location: Option<Location>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            location,
+        }
+    }
+
+    pub fn warning(
+        code: &'static str,
+        message: impl Into<String>,
+        location: Option<Location>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            code,
+            message: message.into(),
+            location,
+        }
+    }
+
+    pub fn note(
+        code: &'static str,
+        message: impl Into<String>,
+        location: Option<Location>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
+            code,
+            message: message.into(),
+            location,
+        }
+    }
+}
+
+/// Sort findings the way users read them: by file, line, column, then severity and code.
+pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (&a.location, a.severity, a.code, &a.message).cmp(&(
+            &b.location,
+            b.severity,
+            b.code,
+            &b.message,
+        ))
+    });
+}
+
+/// True when any finding is an error.
+pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
+    diagnostics.iter().any(|d| d.severity == Severity::Error)
+}
+
+/// The text of every file read, keyed by its display path, so renderers can quote the line
+/// a finding points at.
+pub type SourceMap = std::collections::BTreeMap<Arc<str>, Arc<str>>;
+
+/// A YAML value with the position of its first character. The loader builds this tree;
+/// everything after it reads values and positions from the same place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: NodeValue,
+    pub loc: Location,
+    /// Set on values produced by `${env:..}` / `${file:..}` substitution: never printed.
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Pairs in source order; duplicate keys are kept so the validator can report them.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// The value of `key` in a mapping (the last one when the key is repeated, as YAML loaders do).
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and value node of `key` in a mapping.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        match &self.value {
+            NodeValue::Map(pairs) => pairs
+                .iter()
+                .rev()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            NodeValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Follows a JSON pointer (`/redirect_uris/1`) to the node it names.
+    pub fn at_pointer(&self, pointer: &str) -> Option<&Node> {
+        let mut node = self;
+        for raw in pointer.split('/').skip(1) {
+            let segment = raw.replace("~1", "/").replace("~0", "~");
+            node = match &node.value {
+                NodeValue::Map(_) => node.get(&segment)?,
+                NodeValue::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// The key node of the last segment of `pointer`, when it names a mapping entry
+    /// (used to point unknown-field findings at the key itself).
+    pub fn key_at_pointer(&self, parent: &str, key: &str) -> Option<&Node> {
+        self.at_pointer(parent)?.entry(key).map(|(k, _)| k)
+    }
+
+    /// The JSON form of this value, for schema validation and the wire.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.value {
+            NodeValue::Null => Value::Null,
+            NodeValue::Bool(b) => Value::Bool(*b),
+            NodeValue::Int(i) => Value::from(*i),
+            NodeValue::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            NodeValue::Str(s) => Value::String(s.clone()),
+            NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeValue::Map(pairs) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in pairs {
+                    map.insert(k.key_text(), v.to_json());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+
+    /// A mapping key as text (YAML allows non-string keys; JSON does not).
+    pub fn key_text(&self) -> String {
+        match &self.value {
+            NodeValue::Str(s) => s.clone(),
+            NodeValue::Null => "null".into(),
+            NodeValue::Bool(b) => b.to_string(),
+            NodeValue::Int(i) => i.to_string(),
+            NodeValue::Float(f) => f.to_string(),
+            NodeValue::Seq(_) | NodeValue::Map(_) => "<complex key>".into(),
+        }
+    }
+
+    /// Every pointer below this node whose value is sensitive.
+    pub fn sensitive_pointers(&self, prefix: &str, out: &mut Vec<String>) {
+        if self.sensitive {
+            out.push(prefix.to_string());
+        }
+        match &self.value {
+            NodeValue::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    item.sensitive_pointers(&format!("{prefix}/{i}"), out);
+                }
+            }
+            NodeValue::Map(pairs) => {
+                for (k, v) in pairs {
+                    let key = k.key_text().replace('~', "~0").replace('/', "~1");
+                    v.sensitive_pointers(&format!("{prefix}/{key}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
