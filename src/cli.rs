@@ -92,7 +92,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
 
 fn run_validate(args: &ValidateArgs) -> Result<Exit, Error> {
     let loaded = load::load(&args.dir, &ProcessEnv);
-    let validated = validate::validate(&loaded.documents);
+    let validated = validate::validate(loaded.documents);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(validated.diagnostics);
     sort_diagnostics(&mut diagnostics);

@@ -703,12 +703,15 @@ fn check_signatures_adapter(
         Some("universal") => UNIVERSAL_SIGNATURES,
         Some("rsa" | "ec") => INTERNAL_SIGNATURES,
         _ => {
-            out.push(RuleViolation::on(
+            let mut violation = RuleViolation::on(
                 "signatures_adapter",
                 "unknown-key-type",
                 "unknown key pair type",
                 "key_pair_type.type must be rsa, ec or universal",
-            ));
+            );
+            // The cause is the key type, so that is where a manifest finding points.
+            violation.subject = "key_pair_type";
+            out.push(violation);
             return;
         }
     };

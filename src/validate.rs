@@ -10,6 +10,7 @@ use crate::model::{derived_client_id, ClientManifest};
 use crate::rules::{self, Mode};
 use crate::schema::{self, Problem, SchemaKind};
 use crate::source::{Diagnostic, Location, Node, NodeValue, Severity};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -38,13 +39,20 @@ pub struct Desired {
     pub id_explicit: bool,
     pub name: String,
     pub manifest: ClientManifest,
-    /// Exactly the fields the manifest declares, substituted, as JSON.
-    pub declared: Map<String, Value>,
     /// The manifest's node, to point later findings (e.g. a server's 422) at values.
     pub node: Node,
 }
 
 impl Desired {
+    /// Exactly the fields the manifest declares, substituted, as JSON. Computed on demand
+    /// rather than stored: large manifest sets must fit in little memory.
+    pub fn declared(&self) -> Map<String, Value> {
+        match self.node.to_json() {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+
     /// Where `pointer` (e.g. `/redirect_uris/1`) sits in the manifest, or the manifest itself.
     pub fn locate(&self, pointer: &str) -> Location {
         let mut pointer = pointer.to_string();
@@ -70,17 +78,18 @@ pub struct Validated {
 }
 
 /// Validates every document.
-pub fn validate(documents: &[Document]) -> Validated {
+/// Takes the documents by value: their nodes move into the [`Desired`] clients (10,000
+/// manifests must validate within 100 MB).
+pub fn validate(documents: Vec<Document>) -> Validated {
     let mut out = Validated::default();
     for doc in documents {
-        validate_document(doc, &mut out);
+        validate_document(doc.root, &mut out);
     }
     check_uniqueness(&mut out);
     out
 }
 
-fn validate_document(doc: &Document, out: &mut Validated) {
-    let root = &doc.root;
+fn validate_document(root: Node, out: &mut Validated) {
     let NodeValue::Map(pairs) = &root.value else {
         out.diagnostics.push(Diagnostic::error(
             "not-a-mapping",
@@ -96,7 +105,7 @@ fn validate_document(doc: &Document, out: &mut Validated) {
         validate_client(root, out);
         return;
     }
-    check_duplicate_keys(root, out);
+    check_duplicate_keys(&root, out);
     for (key, value) in pairs {
         match key.as_str() {
             Some("version") => {
@@ -128,6 +137,31 @@ fn validate_document(doc: &Document, out: &mut Validated) {
             Some(root.loc.clone()),
         ));
     }
+    for client in take_configuration_clients(root) {
+        validate_client(client, out);
+    }
+}
+
+/// Moves the client nodes out of a configuration-file document.
+fn take_configuration_clients(root: Node) -> Vec<Node> {
+    let mut clients = Vec::new();
+    let NodeValue::Map(pairs) = root.value else {
+        return clients;
+    };
+    for (key, configuration) in pairs {
+        if key.as_str() != Some("configuration") {
+            continue;
+        }
+        let NodeValue::Map(sections) = configuration.value else {
+            continue;
+        };
+        for (section, value) in sections {
+            if let (Some("client"), NodeValue::Seq(items)) = (section.as_str(), value.value) {
+                clients.extend(items);
+            }
+        }
+    }
+    clients
 }
 
 fn validate_configuration(node: &Node, out: &mut Validated) {
@@ -143,8 +177,7 @@ fn validate_configuration(node: &Node, out: &mut Validated) {
         let name = key.key_text();
         if name == "client" {
             match &value.value {
-                NodeValue::Seq(items) => items.iter().for_each(|item| validate_client(item, out)),
-                NodeValue::Null => {}
+                NodeValue::Seq(_) | NodeValue::Null => {} // validated by validate_document
                 _ => out.diagnostics.push(Diagnostic::error(
                     "invalid-configuration",
                     "`configuration.client` must be a list of clients",
@@ -202,7 +235,7 @@ fn check_duplicate_keys(node: &Node, out: &mut Validated) -> bool {
     found
 }
 
-fn validate_client(node: &Node, out: &mut Validated) {
+fn validate_client(node: Node, out: &mut Validated) {
     let before = out.diagnostics.len();
     if !matches!(node.value, NodeValue::Map(_)) {
         out.diagnostics.push(Diagnostic::error(
@@ -218,7 +251,7 @@ fn validate_client(node: &Node, out: &mut Validated) {
             out.redacted_lines.insert((key.loc.file.clone(), line));
         }
     }
-    check_duplicate_keys(node, out);
+    check_duplicate_keys(&node, out);
     let json = node.to_json();
     let mut reported: BTreeSet<String> = BTreeSet::new();
     for violation in schema::check(SchemaKind::Client, &json) {
@@ -228,7 +261,7 @@ fn validate_client(node: &Node, out: &mut Validated) {
             .nth(1)
             .unwrap_or("")
             .to_string();
-        let diagnostic = schema_diagnostic(node, &violation.pointer, &violation.problem);
+        let diagnostic = schema_diagnostic(&node, &violation.pointer, &violation.problem);
         // A finding about the whole object (a missing or unknown field) does not hide the
         // other findings about that object's fields.
         if !matches!(
@@ -241,8 +274,15 @@ fn validate_client(node: &Node, out: &mut Validated) {
         out.diagnostics.push(diagnostic);
     }
     if let Value::Object(map) = &json {
-        for v in rules::check_client(map, Mode::Create) {
+        let violations = rules::check_client(map, Mode::Create);
+        for v in &violations {
             if reported.contains(v.subject) {
+                continue;
+            }
+            // "cannot generate a key" repeats a more precise key_pair_type finding.
+            let repeats =
+                v.field == "private_key" && violations.iter().any(|o| o.field == "key_pair_type");
+            if repeats {
                 continue;
             }
             let pointer = match v.index {
@@ -259,7 +299,7 @@ fn validate_client(node: &Node, out: &mut Validated) {
                     v.subject
                 )
             } else {
-                v.detail
+                v.detail.clone()
             };
             out.diagnostics
                 .push(Diagnostic::error(v.code, detail, Some(loc)));
@@ -289,7 +329,7 @@ fn validate_client(node: &Node, out: &mut Validated) {
     if has_error {
         return;
     }
-    let manifest: ClientManifest = match serde_json::from_value(json.clone()) {
+    let manifest: ClientManifest = match ClientManifest::deserialize(&json) {
         Ok(m) => m,
         Err(e) => {
             // The schema and the types agree, so this is a bug, reported rather than hidden.
@@ -300,9 +340,6 @@ fn validate_client(node: &Node, out: &mut Validated) {
             ));
             return;
         }
-    };
-    let Value::Object(declared) = json else {
-        return;
     };
     let (id, id_explicit) = match &manifest.id {
         Some(id) => match Uuid::parse_str(id) {
@@ -324,8 +361,7 @@ fn validate_client(node: &Node, out: &mut Validated) {
         id_explicit,
         name: manifest.name.clone(),
         manifest,
-        declared,
-        node: node.clone(),
+        node,
     });
 }
 

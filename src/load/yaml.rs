@@ -51,11 +51,19 @@ pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Node>, Option<Diagno
                     col: m.col() + 1,
                     len: 1,
                 };
-                let message = format!("invalid YAML: {}", e.info());
-                return (
-                    docs,
-                    Some(Diagnostic::error("yaml-syntax", message, Some(loc))),
-                );
+                // The scanner has its own nesting limit; report it like ours.
+                let diagnostic = if e.info().contains("recursion limit") {
+                    let message =
+                        format!("YAML nesting deeper than {MAX_DEPTH} levels is not accepted");
+                    Diagnostic::error("yaml-too-deep", message, Some(loc))
+                } else {
+                    Diagnostic::error(
+                        "yaml-syntax",
+                        format!("invalid YAML: {}", e.info()),
+                        Some(loc),
+                    )
+                };
+                return (docs, Some(diagnostic));
             }
         };
         let loc = location(file, &span);
@@ -99,11 +107,11 @@ pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Node>, Option<Diagno
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match stack.pop() {
                     Some(Frame::Seq { items, loc, anchor }) => {
-                        (plain(NodeValue::Seq(items), loc), anchor)
+                        (plain(NodeValue::Seq(shrink(items)), loc), anchor)
                     }
                     Some(Frame::Map {
                         pairs, loc, anchor, ..
-                    }) => (plain(NodeValue::Map(pairs), loc), anchor),
+                    }) => (plain(NodeValue::Map(shrink(pairs)), loc), anchor),
                     None => continue,
                 };
                 if anchor > 0 {
@@ -162,6 +170,12 @@ pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Node>, Option<Diagno
         docs.push(node);
     }
     (docs, None)
+}
+
+/// Trees of 10,000 manifests stay in memory until the plan is made: no growth slack.
+fn shrink<T>(mut items: Vec<T>) -> Vec<T> {
+    items.shrink_to_fit();
+    items
 }
 
 fn plain(value: NodeValue, loc: Location) -> Node {

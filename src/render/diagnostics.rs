@@ -65,18 +65,21 @@ pub fn human(
         if let Some(text) = line_text {
             let gutter = loc.line.to_string();
             let pad = " ".repeat(gutter.len());
-            let shown = if redacted.contains(&(loc.file.clone(), loc.line)) {
+            let (shown, col) = if redacted.contains(&(loc.file.clone(), loc.line)) {
                 // The line holds a literal secret: show where, never what.
                 let indent: String = text.chars().take_while(|c| c.is_whitespace()).collect();
-                format!("{indent}(line not shown: it holds a secret)")
+                (
+                    format!("{indent}(line not shown: it holds a secret)"),
+                    loc.col,
+                )
             } else {
-                text.to_string()
+                window(text, loc.col)
             };
             writeln!(out, "{pad} |")?;
             writeln!(out, "{gutter} | {shown}")?;
             let caret_pad: String = shown
                 .chars()
-                .take(loc.col.saturating_sub(1))
+                .take(col.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             let carets = "^".repeat(loc.len.max(1));
@@ -89,6 +92,26 @@ pub fn human(
         "{} error(s), {} warning(s), {} note(s) in {} client(s) from {} file(s)",
         counts.errors, counts.warnings, counts.notes, counts.clients, counts.files
     )
+}
+
+/// Long lines (minified YAML, generated files) are cut to a window around the column.
+fn window(text: &str, col: usize) -> (String, usize) {
+    const WIDTH: usize = 100;
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= WIDTH * 2 {
+        return (text.to_string(), col);
+    }
+    let start = col
+        .saturating_sub(1)
+        .saturating_sub(WIDTH / 2)
+        .min(chars.len());
+    let end = (start + WIDTH).min(chars.len());
+    let mut shown = String::from("…");
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, col - start + 1)
 }
 
 /// The documented JSON document.

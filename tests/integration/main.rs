@@ -1,0 +1,6 @@
+//! Integration tests: the real binary, run on real files (and, for the server commands,
+//! against the real sandbox over real HTTP on loopback). One test binary, many modules.
+
+mod schema;
+mod support;
+mod validate;
