@@ -7,12 +7,14 @@
 //! `sandbox` is a loopback imitation of boruta sharing `api` and `rules` with the client.
 //! Only `cli` knows the order of the stages.
 
+pub mod api;
 pub mod cli;
 pub mod error;
 pub mod load;
 pub mod model;
 pub mod render;
 pub mod rules;
+pub mod sandbox;
 pub mod schema;
 pub mod source;
 pub mod validate;

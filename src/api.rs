@@ -1,0 +1,209 @@
+//! Wire types and constants of boruta's admin API and token endpoint, shared by the HTTP
+//! client (`fetch`) and the loopback imitation (`sandbox`), so both speak the same JSON.
+//!
+//! Clients travel as JSON objects (`serde_json::Map`) rather than a struct: boruta renders
+//! exactly the 33 members of [`RENDERED_CLIENT_FIELDS`], and the diff compares them
+//! generically. Imports only `model`-level knowledge; no I/O.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The protected administration-UI client's default id (`BORUTA_ADMIN_OAUTH_CLIENT_ID`).
+pub const ADMIN_UI_CLIENT_ID: &str = "6a2f41a3-c54c-fce8-32d2-0324e1c32e20";
+/// The name of the migration-inserted client that has no identity provider.
+pub const PUBLIC_CLIENT_NAME: &str = "public client";
+
+pub const SCOPE_CLIENTS: &str = "clients:manage:all";
+pub const SCOPE_IDENTITY_PROVIDERS: &str = "identity-providers:manage:all";
+pub const SCOPE_SCOPES: &str = "scopes:manage:all";
+pub const SCOPE_USERS: &str = "users:manage:all";
+/// Any one of these lets a token read scopes.
+pub const SCOPE_READERS: [&str; 4] = [
+    SCOPE_SCOPES,
+    SCOPE_USERS,
+    SCOPE_CLIENTS,
+    SCOPE_IDENTITY_PROVIDERS,
+];
+
+/// Every member of a rendered client, in boruta's order.
+pub const RENDERED_CLIENT_FIELDS: [&str; 33] = [
+    "id",
+    "public_client_id",
+    "check_public_client_id",
+    "trusted_authorities",
+    "trusted_hosts",
+    "name",
+    "secret",
+    "confidential",
+    "redirect_uris",
+    "public_refresh_token",
+    "public_revoke",
+    "authorize_scope",
+    "enforce_dpop",
+    "enforce_tx_code",
+    "access_token_ttl",
+    "authorization_code_ttl",
+    "authorization_request_ttl",
+    "refresh_token_ttl",
+    "id_token_ttl",
+    "pkce",
+    "public_key",
+    "key_pair_type",
+    "signatures_adapter",
+    "did",
+    "identity_provider",
+    "authorized_scopes",
+    "supported_grant_types",
+    "id_token_signature_alg",
+    "userinfo_signed_response_alg",
+    "token_endpoint_jwt_auth_alg",
+    "token_endpoint_auth_methods",
+    "jwt_public_key",
+    "response_mode",
+];
+
+/// Fields boruta accepts but never renders back: they cannot be compared.
+pub const WRITE_ONLY_FIELDS: [&str; 8] = [
+    "agent_token_ttl",
+    "authorized_resources",
+    "jwks_uri",
+    "id_token_kid",
+    "logo_uri",
+    "metadata",
+    "key_pair_id",
+    "jwk",
+];
+
+/// Fields the server generates; a manifest value can never match them.
+pub const SERVER_GENERATED_FIELDS: [&str; 2] = ["public_key", "did"];
+
+/// `{"client": {...}}`, the envelope of client writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientEnvelope<T> {
+    pub client: T,
+}
+
+/// `{"data": ...}`, the envelope of every success body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Data<T> {
+    pub data: T,
+}
+
+/// boruta's admin error body. `errors` is absent on exception-rendered 400/404/500.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<BTreeMap<String, Vec<String>>>,
+}
+
+impl ErrorBody {
+    fn resource(code: &str, message: &str, detail: &str) -> Self {
+        ErrorBody {
+            code: code.into(),
+            message: message.into(),
+            errors: Some(BTreeMap::from([(
+                "resource".to_string(),
+                vec![detail.to_string()],
+            )])),
+        }
+    }
+
+    /// 401.
+    pub fn unauthorized() -> Self {
+        Self::resource(
+            "UNAUTHORIZED",
+            "You are unauthorized to access this resource.",
+            "you are unauthorized to access this resource.",
+        )
+    }
+
+    /// 403, missing scope.
+    pub fn forbidden() -> Self {
+        Self::resource(
+            "FORBIDDEN",
+            "You are forbidden to access this resource.",
+            "you are forbidden to access this resource.",
+        )
+    }
+
+    /// 403 on the protected admin-UI client (and protected scopes / identity provider).
+    pub fn write_protected() -> Self {
+        Self::resource(
+            "FORBIDDEN",
+            "The resource is write protected.",
+            "is write protected.",
+        )
+    }
+
+    /// 400 rendered by the fallback (unparsable JSON body).
+    pub fn bad_request() -> Self {
+        Self::resource(
+            "BAD_REQUEST",
+            "The requested with given parameters cannot be processed.",
+            "the requested with given parameters cannot be processed.",
+        )
+    }
+
+    /// 422 with field errors.
+    pub fn unprocessable(errors: BTreeMap<String, Vec<String>>) -> Self {
+        ErrorBody {
+            code: "UNPROCESSABLE_ENTITY".into(),
+            message: "Your request could not be processed.".into(),
+            errors: Some(errors),
+        }
+    }
+
+    /// An error raised inside the router: `{"code","message"}` without `errors`.
+    pub fn exception(code: &str, message: impl Into<String>) -> Self {
+        ErrorBody {
+            code: code.into(),
+            message: message.into(),
+            errors: None,
+        }
+    }
+}
+
+/// A successful token response. boruta sends no `scope` member.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_nonce: Option<String>,
+}
+
+/// An OAuth error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenError {
+    pub error: String,
+    pub error_description: Option<String>,
+}
+
+/// `id_token`-style messages of the token endpoint (contract §3.3).
+pub mod token_messages {
+    pub const NO_GRANT_TYPE: &str =
+        "Request is not a valid OAuth request. Need a grant_type param.";
+    pub const BAD_GRANT_TYPE: &str = "Request body validation failed. #/grant_type do match required pattern /^(client_credentials|agent_credentials|password|agent_code|authorization_code|refresh_token)$/.";
+    pub const NO_CLIENT_ID: &str =
+        "Request body validation failed. Required property client_id is missing at #.";
+    pub const BAD_CLIENT_ID: &str = "Request body validation failed. #/client_id do match required pattern /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.";
+    pub const INVALID_CLIENT: &str = "Invalid client_id or client_secret.";
+    pub const UNSUPPORTED_GRANT_TYPE: &str = "Client do not support given grant type.";
+    pub const INVALID_SCOPE: &str = "Given scopes are unknown or unauthorized.";
+    pub const BAD_CREDENTIALS: &str = "Given credentials are invalid.";
+    pub const EXPECTS_BASIC: &str =
+        "Given client expects the credentials to be provided with BasicAuth.";
+    pub const EXPECTS_POST: &str =
+        "Given client expects the credentials to be provided with POST body parameters.";
+    pub const EXPECTS_JWT: &str =
+        "Given client expects the credentials to be provided with a jwt assertion.";
+    pub const RESOURCE_NOT_AUTHORIZED: &str =
+        "Requested resource is not authorized for this client.";
+    pub const RESOURCE_MALFORMED: &str =
+        "Requested resource must be an absolute URI without a fragment.";
+}

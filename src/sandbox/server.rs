@@ -1,0 +1,509 @@
+//! The sandbox's HTTP side: one hyper listener for `/oauth/token` and `/api/...`, boruta's
+//! order of checks (Accept, authentication, scope, action), the request log, and fault
+//! injection down to dropping a connection after committing a write.
+
+use super::faults::{Action, Fault};
+use super::state::{Answer, State};
+use super::token;
+use crate::api::{self, ErrorBody};
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
+use hyper::body::{Body, Frame, Incoming};
+use hyper::header::{HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// Plug's default body limit: larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 8_000_000;
+
+/// One request as the sandbox received it. The `client_secret` form field is redacted;
+/// the Authorization header is reduced to its scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// `Basic`, `Bearer`, or another scheme; `None` without the header.
+    pub auth_scheme: Option<String>,
+    pub content_type: Option<String>,
+    pub body: String,
+    /// The status answered (0 when the connection was dropped or hung).
+    pub status: u16,
+}
+
+impl RecordedRequest {
+    /// The body as JSON (`Value::Null` if it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// A form field of the body (token requests).
+    pub fn form(&self, key: &str) -> Option<String> {
+        form_urlencoded::parse(self.body.as_bytes())
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+/// State shared by every connection.
+pub struct Shared {
+    pub state: Mutex<State>,
+    pub faults: Mutex<Vec<Fault>>,
+    pub latency: Duration,
+    pub log: Mutex<Vec<RecordedRequest>>,
+    pub dirty: AtomicBool,
+}
+
+/// Locks a mutex even if a previous holder panicked (a test assertion, say): the data is
+/// still consistent because every operation completes before it returns.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+type ResponseBody = BoxBody<Bytes, std::io::Error>;
+
+/// Accepts connections until `shutdown` is notified.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: Arc<Notify>) {
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!("sandbox accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.notified() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            // Firing this drops the connection without an answer (fault injection).
+            let kill = Arc::new(Notify::new());
+            let service_kill = kill.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let shared = shared.clone();
+                let kill = service_kill.clone();
+                async move { Ok::<_, Infallible>(handle(req, shared, kill).await) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let connection =
+                hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+            tokio::select! {
+                result = connection => {
+                    if let Err(e) = result {
+                        tracing::debug!("sandbox connection ended: {e}");
+                    }
+                }
+                _ = kill.notified() => tracing::debug!("sandbox dropped a connection on purpose"),
+            }
+        });
+    }
+}
+
+fn json_response(
+    status: u16,
+    body: Option<&Value>,
+    headers: &[(&str, String)],
+) -> Response<ResponseBody> {
+    let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+    let mut response = Response::new(Full::new(bytes).map_err(|never| match never {}).boxed());
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if body.is_some() {
+        response.headers_mut().insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// A body that sends its first half and then fails, so hyper aborts the connection
+/// (the client sees a truncated body).
+struct Truncated {
+    half: Option<Bytes>,
+}
+
+impl Body for Truncated {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        match self.half.take() {
+            Some(half) => Poll::Ready(Some(Ok(Frame::data(half)))),
+            None => Poll::Ready(Some(Err(std::io::Error::other("truncated on purpose")))),
+        }
+    }
+}
+
+fn truncate(response: Response<ResponseBody>, full: Bytes) -> Response<ResponseBody> {
+    let (mut parts, _) = response.into_parts();
+    parts
+        .headers
+        .insert("content-length", HeaderValue::from(full.len()));
+    let half = full.slice(..full.len() / 2);
+    Response::from_parts(parts, Truncated { half: Some(half) }.boxed())
+}
+
+async fn never() -> Response<ResponseBody> {
+    std::future::pending::<()>().await;
+    unreachable!("pending never resolves")
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+    kill: Arc<Notify>,
+) -> Response<ResponseBody> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let headers = req.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let auth_scheme = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(' ').next().unwrap_or("").to_string());
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) => Err(e),
+    };
+    let fired: Option<Action> = {
+        let faults = lock(&shared.faults);
+        faults
+            .iter()
+            .find_map(|f| f.fire(method.as_str(), &path).cloned())
+    };
+    let mut record = RecordedRequest {
+        method: method.to_string(),
+        path: path.clone(),
+        query,
+        auth_scheme,
+        content_type: content_type.clone(),
+        body: body
+            .as_ref()
+            .map(|b| redact_secret(&String::from_utf8_lossy(b)))
+            .unwrap_or_default(),
+        status: 0,
+    };
+    let log_index = {
+        let mut log = lock(&shared.log);
+        log.push(record.clone());
+        log.len() - 1
+    };
+    let set_status = |status: u16| lock(&shared.log)[log_index].status = status;
+    tracing::debug!(method = %method, path = %path, "sandbox request");
+
+    let action = fired.unwrap_or_default();
+    if action.expire_tokens {
+        lock(&shared.state).expire_tokens();
+    }
+    if action.drop {
+        kill.notify_one();
+        return never().await;
+    }
+    if let Some(ms) = action.delay_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if action.hang {
+        return never().await;
+    }
+    if !shared.latency.is_zero() {
+        tokio::time::sleep(shared.latency).await;
+    }
+    if let Some(status) = action.status {
+        set_status(status);
+        let mut extra = Vec::new();
+        if let Some(seconds) = action.retry_after {
+            extra.push(("retry-after", seconds.to_string()));
+        }
+        let body = (status >= 500).then(|| {
+            let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("error");
+            json!({"code": reason.to_ascii_uppercase().replace(' ', "_"), "message": "injected fault"})
+        });
+        return json_response(status, body.as_ref(), &extra);
+    }
+
+    let (answer, extra) = match body {
+        Err(_) => (
+            Answer::error(
+                413,
+                ErrorBody::exception(
+                    "REQUEST_ENTITY_TOO_LARGE",
+                    "Plug.Parsers.RequestTooLargeError",
+                ),
+            ),
+            Vec::new(),
+        ),
+        Ok(bytes) => route(
+            &shared,
+            &method,
+            &path,
+            &headers,
+            content_type.as_deref(),
+            &bytes,
+        ),
+    };
+    record.status = answer.status;
+    set_status(answer.status);
+    let is_write = matches!(
+        method,
+        Method::POST | Method::PATCH | Method::PUT | Method::DELETE
+    ) && path.starts_with("/api/")
+        && answer.status < 300;
+    if is_write {
+        shared.dirty.store(true, Ordering::SeqCst);
+    }
+    let mut headers: Vec<(&str, String)> = extra;
+    if let Some(location) = &answer.location {
+        headers.push(("location", location.clone()));
+    }
+    let response = json_response(answer.status, answer.body.as_ref(), &headers);
+    if action.commit_then_drop {
+        kill.notify_one();
+        return never().await;
+    }
+    if action.truncate {
+        let full = answer
+            .body
+            .as_ref()
+            .map(|b| Bytes::from(b.to_string()))
+            .unwrap_or_default();
+        return truncate(response, full);
+    }
+    response
+}
+
+/// Replaces the value of a `client_secret` form field.
+fn redact_secret(body: &str) -> String {
+    if !body.contains("client_secret=") {
+        return body.to_string();
+    }
+    body.split('&')
+        .map(|pair| {
+            if pair.starts_with("client_secret=") {
+                "client_secret=REDACTED"
+            } else {
+                pair
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn route(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    content_type: Option<&str>,
+    body: &Bytes,
+) -> (Answer, Vec<(&'static str, String)>) {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if segments == ["oauth", "token"] {
+        return token_endpoint(shared, method, headers, content_type, body);
+    }
+    if segments.first() != Some(&"api") {
+        return (no_route(method, path), Vec::new());
+    }
+    (
+        api_request(
+            shared,
+            method,
+            path,
+            &segments[1..],
+            headers,
+            content_type,
+            body,
+        ),
+        Vec::new(),
+    )
+}
+
+fn no_route(method: &Method, path: &str) -> Answer {
+    Answer::error(
+        404,
+        ErrorBody::exception(
+            "NOT_FOUND",
+            format!("no route found for {method} {path} (BorutaAdminWeb.Router)"),
+        ),
+    )
+}
+
+fn token_endpoint(
+    shared: &Shared,
+    method: &Method,
+    headers: &HeaderMap,
+    content_type: Option<&str>,
+    body: &Bytes,
+) -> (Answer, Vec<(&'static str, String)>) {
+    if method == Method::OPTIONS {
+        return (
+            Answer {
+                status: 204,
+                body: None,
+                location: None,
+            },
+            Vec::new(),
+        );
+    }
+    if method != Method::POST {
+        return (no_route(method, "/oauth/token"), Vec::new());
+    }
+    let mut form: BTreeMap<String, String> = BTreeMap::new();
+    if content_type.is_some_and(|c| c.starts_with("application/json")) {
+        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+            for (k, v) in map {
+                form.insert(k, v.as_str().map_or_else(|| v.to_string(), str::to_string));
+            }
+        }
+    } else {
+        for (k, v) in form_urlencoded::parse(body) {
+            form.insert(k.into_owned(), v.into_owned());
+        }
+    }
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let (status, json) = token::token(
+        &mut lock(&shared.state),
+        authorization,
+        &form,
+        headers.contains_key("dpop"),
+    );
+    let extra = if status == 200 {
+        vec![
+            ("pragma", "no-cache".to_string()),
+            ("cache-control", "no-store".to_string()),
+        ]
+    } else {
+        Vec::new()
+    };
+    (Answer::json(status, json), extra)
+}
+
+/// Accept values that include JSON.
+fn accepts_json(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get("accept").and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    accept.split(',').any(|part| {
+        let media = part.split(';').next().unwrap_or("").trim();
+        matches!(media, "application/json" | "application/*" | "*/*" | "")
+    })
+}
+
+/// The token's scopes, following boruta's header rules (§2.1).
+fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<Vec<String>> {
+    let mut values = headers.get_all("authorization").iter();
+    let value = values.next()?.to_str().ok()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let token = &value[value.find("Bearer ")? + "Bearer ".len()..];
+    if token.is_empty() {
+        return None;
+    }
+    lock(&shared.state).token_scopes(token)
+}
+
+fn api_request(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    segments: &[&str],
+    headers: &HeaderMap,
+    content_type: Option<&str>,
+    body: &Bytes,
+) -> Answer {
+    if !accepts_json(headers) {
+        return Answer::error(
+            406,
+            ErrorBody::exception(
+                "NOT_ACCEPTABLE",
+                "no supported media type in accept header, expected one of [\"json\"]",
+            ),
+        );
+    }
+    let resource = segments.first().copied().unwrap_or("");
+    let known =
+        matches!(resource, "clients" | "scopes" | "identity-providers") && segments.len() <= 2;
+    if !known {
+        return no_route(method, path);
+    }
+    let Some(scopes) = authenticate(shared, headers) else {
+        return Answer::error(401, ErrorBody::unauthorized());
+    };
+    let has = |s: &str| scopes.iter().any(|g| g == s);
+    let allowed = match resource {
+        "clients" => has(api::SCOPE_CLIENTS),
+        "identity-providers" => has(api::SCOPE_IDENTITY_PROVIDERS),
+        _ if method == Method::GET => api::SCOPE_READERS.iter().any(|s| has(s)),
+        _ => has(api::SCOPE_SCOPES),
+    };
+    if !allowed {
+        return Answer::error(403, ErrorBody::forbidden());
+    }
+    let params = || -> Result<Value, Answer> {
+        let is_json = content_type.is_some_and(|c| c.starts_with("application/json"));
+        if !is_json || body.is_empty() {
+            return Ok(json!({})); // not parsed: the envelope is missing
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(value @ Value::Object(_)) => Ok(value),
+            Ok(other) => Ok(json!({ "_json": other })),
+            Err(_) => Err(Answer::error(400, ErrorBody::bad_request())),
+        }
+    };
+    let mut state = lock(&shared.state);
+    let id = segments.get(1).copied();
+    match (resource, method.clone(), id) {
+        ("clients", Method::GET, None) => state.list_clients(),
+        ("clients", Method::POST, None) => match params() {
+            Ok(p) => state.create_client(&p),
+            Err(answer) => answer,
+        },
+        ("clients", Method::GET, Some(id)) => match crate::rules::is_uuid(id) {
+            true => state.show_client(&id.to_ascii_lowercase()),
+            false => state.update_client(id, &json!({})), // same cast error as boruta's lookup
+        },
+        ("clients", Method::PATCH | Method::PUT, Some(id)) => match params() {
+            Ok(p) => state.update_client(id, &p),
+            Err(answer) => answer,
+        },
+        ("clients", Method::DELETE, Some(id)) => state.delete_client(id),
+        ("scopes", Method::GET, None) => state.list_scopes(),
+        ("scopes", Method::GET, Some(id)) => state.show_scope(id),
+        ("identity-providers", Method::GET, None) => state.list_identity_providers(),
+        ("identity-providers", Method::GET, Some(id)) => state.show_identity_provider(id),
+        _ => no_route(method, path),
+    }
+}
