@@ -501,6 +501,10 @@ fn api_request(
         },
         ("clients", Method::DELETE, Some(id)) => state.delete_client(id),
         ("scopes", Method::GET, None) => state.list_scopes(),
+        ("scopes", Method::POST, None) => match params() {
+            Ok(p) => state.create_scope(&p),
+            Err(answer) => answer,
+        },
         ("scopes", Method::GET, Some(id)) => state.show_scope(id),
         ("identity-providers", Method::GET, None) => state.list_identity_providers(),
         ("identity-providers", Method::GET, Some(id)) => state.show_identity_provider(id),

@@ -123,8 +123,8 @@ fn backend(id: &str) -> Value {
         "password_hashing_alg": "argon2", "password_hashing_opts": {}, "ldap_pool_size": 5,
         "ldap_host": null, "ldap_user_rdn_attribute": null, "ldap_base_dn": null, "ldap_ou": null,
         "ldap_master_dn": null, "ldap_master_password": null, "smtp_from": null, "smtp_relay": null,
-        "smtp_username": null, "smtp_password": null, "smtp_ssl": null, "smtp_tls": null,
-        "smtp_port": null, "features": []
+        "smtp_username": null, "smtp_password": null, "smtp_ssl": false, "smtp_tls": false,
+        "smtp_port": 25, "features": []
     })
 }
 
@@ -823,5 +823,86 @@ impl State {
             "identity_provider": {"id": seed_id(DEFAULT_IDENTITY_PROVIDER)}
         }});
         self.create_client(&seed);
+    }
+}
+
+impl State {
+    /// `POST /api/scopes` (contract §7.1).
+    pub fn create_scope(&mut self, body: &Value) -> Answer {
+        let Some(Value::Object(params)) = body.get("scope") else {
+            let message = format!(
+                "could not find a matching BorutaAdminWeb.ScopeController.create clause to process request. Params: {body}"
+            );
+            return Answer::error(400, ErrorBody::exception("BAD_REQUEST", message));
+        };
+        let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let name = params
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if name.trim().is_empty() {
+            errors
+                .entry("name".into())
+                .or_default()
+                .push("can't be blank".into());
+        } else if name.chars().any(char::is_whitespace) {
+            errors
+                .entry("name".into())
+                .or_default()
+                .push("must not contain whitespace".into());
+        }
+        let public = match params.get("public") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Null) => {
+                errors
+                    .entry("public".into())
+                    .or_default()
+                    .push("must not be null".into());
+                false
+            }
+            Some(_) => {
+                errors
+                    .entry("public".into())
+                    .or_default()
+                    .push("is invalid".into());
+                false
+            }
+        };
+        let id = match params.get("id") {
+            None | Some(Value::Null) => Uuid::new_v4().to_string(),
+            Some(Value::String(s)) if rules::is_uuid(s) => s.to_ascii_lowercase(),
+            Some(_) => {
+                errors
+                    .entry("id".into())
+                    .or_default()
+                    .push("is invalid".into());
+                String::new()
+            }
+        };
+        if !errors.is_empty() {
+            return Answer::unprocessable(errors);
+        }
+        if self.scopes.values().any(|s| s.name == name) {
+            return Answer::field_error("name", "has already been taken");
+        }
+        if self.scopes.contains_key(&id) {
+            return Answer::field_error("id", "has already been taken");
+        }
+        let scope = Scope {
+            id: id.clone(),
+            name,
+            label: params
+                .get("label")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            public,
+        };
+        let rendered = render_scope(&scope);
+        self.scopes.insert(id.clone(), scope);
+        let mut answer = Answer::data(201, rendered);
+        answer.location = Some(format!("/api/scopes/{id}"));
+        answer
     }
 }

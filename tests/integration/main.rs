@@ -1,6 +1,8 @@
 //! Integration tests: the real binary, run on real files (and, for the server commands,
 //! against the real sandbox over real HTTP on loopback). One test binary, many modules.
 
+mod openapi;
+mod sandbox;
 mod schema;
 mod support;
 mod validate;
