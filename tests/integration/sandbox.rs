@@ -722,6 +722,16 @@ fn api_request(api: &Api, method: &str, path: &str) -> reqwest::RequestBuilder {
     )
 }
 
+/// (what, basic credentials, form, status, error, description)
+type TokenRow<'a> = (
+    &'a str,
+    Option<(&'a str, &'a str)>,
+    Vec<(&'a str, &'a str)>,
+    u16,
+    &'a str,
+    Option<&'a str>,
+);
+
 /// Every error row of the token endpoint table (contract §3.3).
 #[tokio::test(flavor = "multi_thread")]
 async fn token_endpoint_error_table() {
@@ -779,14 +789,7 @@ async fn token_endpoint_error_table() {
         .to_string();
     let cc = "client_credentials";
     let unknown = "00000000-0000-4000-8000-00000000abcd";
-    let rows: Vec<(
-        &str,
-        Option<(&str, &str)>,
-        Vec<(&str, &str)>,
-        u16,
-        &str,
-        Option<&str>,
-    )> = vec![
+    let rows: Vec<TokenRow> = vec![
         (
             "no grant_type",
             None,
