@@ -26,6 +26,10 @@ pub enum Error {
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
     #[error(transparent)]
+    Fetch(#[from] crate::fetch::FetchError),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }
 

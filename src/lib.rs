@@ -18,3 +18,6 @@ pub mod sandbox;
 pub mod schema;
 pub mod source;
 pub mod validate;
+pub mod fetch;
+pub mod diff;
+pub mod plan;

@@ -129,8 +129,7 @@ pub struct ClientManifest {
     /// Write-only (never rendered back).
     #[schemars(regex(pattern = UUID_PATTERN))]
     pub key_pair_id: Option<String>,
-    /// Trusted authorities (verifiable credentials). boruta renders null as "".
-    /// Write-only for boruta-gitops' purposes. boruta default: "".
+    /// Trusted authorities (verifiable credentials). boruta default: "".
     pub trusted_authorities: Option<String>,
     /// Trusted hosts. Compared as a set. boruta default: [].
     pub trusted_hosts: Option<Vec<String>>,

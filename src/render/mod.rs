@@ -4,6 +4,7 @@
 //! them hand over digests and references only. Pure: no filesystem, no network.
 
 pub mod diagnostics;
+pub mod plan;
 
 /// The output formats of `validate`, `plan` and `drift`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
