@@ -15,7 +15,12 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Fields compared as sets.
-const SET_FIELDS: [&str; 4] = ["supported_grant_types", "token_endpoint_auth_methods", "trusted_hosts", "authorized_scopes"];
+const SET_FIELDS: [&str; 4] = [
+    "supported_grant_types",
+    "token_endpoint_auth_methods",
+    "trusted_hosts",
+    "authorized_scopes",
+];
 
 /// What the server holds.
 #[derive(Debug, Default, Clone)]
@@ -109,12 +114,16 @@ pub struct Diff {
 
 /// Does any manifest name an identity provider (so the provider list is needed)?
 pub fn needs_identity_providers(desired: &[Desired]) -> bool {
-    desired.iter().any(|d| d.manifest.identity_provider.name.is_some())
+    desired
+        .iter()
+        .any(|d| d.manifest.identity_provider.name.is_some())
 }
 
 /// Does any manifest declare scopes (so the scope list is needed)?
 pub fn needs_scopes(desired: &[Desired]) -> bool {
-    desired.iter().any(|d| d.manifest.authorized_scopes.is_some())
+    desired
+        .iter()
+        .any(|d| d.manifest.authorized_scopes.is_some())
 }
 
 /// sha256 of a text, hex.
@@ -189,29 +198,44 @@ pub fn diff(desired: &[Desired], observed: &Observed, system: &SystemIds) -> Dif
         compare(d, &mut entry, server, &scopes, &idps);
         entry.action = match server {
             None => Action::Create,
-            Some(_) if entry.fields.is_empty() && entry.secret != Some(SecretState::Changed) => Action::InSync,
+            Some(_) if entry.fields.is_empty() && entry.secret != Some(SecretState::Changed) => {
+                Action::InSync
+            }
             Some(_) => Action::Drift,
         };
         out.clients.push(entry);
     }
     for client in &observed.clients {
-        let Some(id) = str_of(client, "id").map(str::to_ascii_lowercase) else { continue };
+        let Some(id) = str_of(client, "id").map(str::to_ascii_lowercase) else {
+            continue;
+        };
         if declared_ids.contains(&id) {
             continue;
         }
         let name = str_of(client, "name").map(str::to_string);
-        let no_idp = client.get("identity_provider").and_then(|i| i.get("id")).is_none_or(Value::is_null);
+        let no_idp = client
+            .get("identity_provider")
+            .and_then(|i| i.get("id"))
+            .is_none_or(Value::is_null);
         let system = if id == system.admin_client_id.to_ascii_lowercase() {
             Some(SystemKind::AdminUi)
         } else if name.as_deref() == Some(api::PUBLIC_CLIENT_NAME) && no_idp {
             Some(SystemKind::PublicClient)
-        } else if system.self_client_id.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(&id)) {
+        } else if system
+            .self_client_id
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(&id))
+        {
             Some(SystemKind::ThisTool)
         } else {
             None
         };
         out.unmanaged.push(Unmanaged { id, name, system });
     }
+    // The server lists in no particular order; reports must be stable.
+    out.unmanaged.sort_by(|a, b| {
+        (a.system.is_some(), &a.name, &a.id).cmp(&(b.system.is_some(), &b.name, &b.id))
+    });
     out
 }
 
@@ -227,18 +251,31 @@ impl<'a> Lookup<'a> {
         let items = items.unwrap_or_default();
         Lookup {
             known: !items.is_empty(),
-            by_id: items.iter().filter_map(|i| str_of(i, "id").map(|id| (id.to_ascii_lowercase(), i))).collect(),
-            by_name: items.iter().filter_map(|i| str_of(i, "name").map(|n| (n, i))).collect(),
+            by_id: items
+                .iter()
+                .filter_map(|i| str_of(i, "id").map(|id| (id.to_ascii_lowercase(), i)))
+                .collect(),
+            by_name: items
+                .iter()
+                .filter_map(|i| str_of(i, "name").map(|n| (n, i)))
+                .collect(),
         }
     }
 
     fn name_of(&self, id: &str) -> Option<&'a str> {
-        self.by_id.get(&id.to_ascii_lowercase()).and_then(|i| str_of(i, "name"))
+        self.by_id
+            .get(&id.to_ascii_lowercase())
+            .and_then(|i| str_of(i, "name"))
     }
 }
 
 /// The create body: declared fields, the id, and names resolved to ids.
-fn wire_body(d: &Desired, scopes: &Lookup<'_>, idps: &Lookup<'_>, diagnostics: &mut Vec<Diagnostic>) -> Map<String, Value> {
+fn wire_body(
+    d: &Desired,
+    scopes: &Lookup<'_>,
+    idps: &Lookup<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Map<String, Value> {
     let mut body = d.declared();
     body.insert("id".into(), Value::String(d.id.to_string()));
     let idp = &d.manifest.identity_provider;
@@ -262,7 +299,11 @@ fn wire_body(d: &Desired, scopes: &Lookup<'_>, idps: &Lookup<'_>, diagnostics: &
             }
             Some(id.to_ascii_lowercase())
         }
-        (None, Some(name)) => match idps.by_name.get(name.as_str()).and_then(|i| str_of(i, "id")) {
+        (None, Some(name)) => match idps
+            .by_name
+            .get(name.as_str())
+            .and_then(|i| str_of(i, "id"))
+        {
             Some(id) => Some(id.to_ascii_lowercase()),
             None => {
                 let known: Vec<&str> = idps.by_name.keys().copied().collect();
@@ -291,7 +332,11 @@ fn wire_body(d: &Desired, scopes: &Lookup<'_>, idps: &Lookup<'_>, diagnostics: &
                     }
                     json!({ "id": id.to_ascii_lowercase() })
                 }
-                (None, Some(name)) => match scopes.by_name.get(name.as_str()).and_then(|s| str_of(s, "id")) {
+                (None, Some(name)) => match scopes
+                    .by_name
+                    .get(name.as_str())
+                    .and_then(|s| str_of(s, "id"))
+                {
                     Some(id) => json!({ "id": id }),
                     None => {
                         diagnostics.push(Diagnostic::warning(
@@ -312,10 +357,20 @@ fn wire_body(d: &Desired, scopes: &Lookup<'_>, idps: &Lookup<'_>, diagnostics: &
 }
 
 /// Fills `fields`, `secret` and `unverifiable` of `entry`.
-fn compare(d: &Desired, entry: &mut ClientDiff, server: Option<&Map<String, Value>>, scopes: &Lookup<'_>, idps: &Lookup<'_>) {
+fn compare(
+    d: &Desired,
+    entry: &mut ClientDiff,
+    server: Option<&Map<String, Value>>,
+    scopes: &Lookup<'_>,
+    idps: &Lookup<'_>,
+) {
     let mut sensitive = Vec::new();
     d.node.sensitive_pointers("", &mut sensitive);
-    let is_sensitive = |field: &str| sensitive.iter().any(|p| p == &format!("/{field}") || p.starts_with(&format!("/{field}/")));
+    let is_sensitive = |field: &str| {
+        sensitive
+            .iter()
+            .any(|p| p == &format!("/{field}") || p.starts_with(&format!("/{field}/")))
+    };
     let empty = Map::new();
     let actual_record = server.unwrap_or(&empty);
     for (field, desired_wire) in &entry.create_body {
@@ -330,8 +385,13 @@ fn compare(d: &Desired, entry: &mut ClientDiff, server: Option<&Map<String, Valu
             entry.secret = Some(match server {
                 None => SecretState::Set,
                 Some(record) => {
-                    let same = record.get("secret").and_then(Value::as_str).map(digest) == desired_wire.as_str().map(digest);
-                    if same { SecretState::Unchanged } else { SecretState::Changed }
+                    let same = record.get("secret").and_then(Value::as_str).map(digest)
+                        == desired_wire.as_str().map(digest);
+                    if same {
+                        SecretState::Unchanged
+                    } else {
+                        SecretState::Changed
+                    }
                 }
             });
             continue;
@@ -339,10 +399,18 @@ fn compare(d: &Desired, entry: &mut ClientDiff, server: Option<&Map<String, Valu
         let actual = actual_record.get(field).cloned().unwrap_or(Value::Null);
         let (equal, shown_desired, shown_actual) = match field.as_str() {
             "identity_provider" => {
-                let want = desired_wire.get("id").and_then(Value::as_str).map(str::to_ascii_lowercase);
-                let have = actual.get("id").and_then(Value::as_str).map(str::to_ascii_lowercase);
+                let want = desired_wire
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_ascii_lowercase);
+                let have = actual
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_ascii_lowercase);
                 let show = |id: &Option<String>| match id {
-                    Some(id) => Value::String(idps.name_of(id).map_or_else(|| id.clone(), str::to_string)),
+                    Some(id) => {
+                        Value::String(idps.name_of(id).map_or_else(|| id.clone(), str::to_string))
+                    }
                     None => Value::Null,
                 };
                 let have_shown = match actual.get("name").and_then(Value::as_str) {
@@ -353,31 +421,63 @@ fn compare(d: &Desired, entry: &mut ClientDiff, server: Option<&Map<String, Valu
             }
             "authorized_scopes" => {
                 let key = |item: &Value| -> String {
-                    match (item.get("id").and_then(Value::as_str), item.get("name").and_then(Value::as_str)) {
-                        (Some(id), _) => scopes.name_of(id).map_or_else(|| id.to_ascii_lowercase(), str::to_string),
+                    match (
+                        item.get("id").and_then(Value::as_str),
+                        item.get("name").and_then(Value::as_str),
+                    ) {
+                        (Some(id), _) => scopes
+                            .name_of(id)
+                            .map_or_else(|| id.to_ascii_lowercase(), str::to_string),
                         (None, Some(name)) => name.to_string(),
                         (None, None) => String::new(),
                     }
                 };
-                let want: BTreeSet<String> = desired_wire.as_array().map(|a| a.iter().map(key).collect()).unwrap_or_default();
+                let want: BTreeSet<String> = desired_wire
+                    .as_array()
+                    .map(|a| a.iter().map(key).collect())
+                    .unwrap_or_default();
                 let have: BTreeSet<String> = actual
                     .as_array()
-                    .map(|a| a.iter().map(|s| s.get("name").and_then(Value::as_str).map_or_else(|| key(s), str::to_string)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .map(|s| {
+                                s.get("name")
+                                    .and_then(Value::as_str)
+                                    .map_or_else(|| key(s), str::to_string)
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default();
                 (want == have, json!(want), json!(have))
             }
             f if SET_FIELDS.contains(&f) => {
-                let set = |v: &Value| -> BTreeSet<String> { v.as_array().map(|a| a.iter().map(Value::to_string).collect()).unwrap_or_default() };
-                (set(desired_wire) == set(&actual), desired_wire.clone(), actual.clone())
+                let set = |v: &Value| -> BTreeSet<String> {
+                    v.as_array()
+                        .map(|a| a.iter().map(Value::to_string).collect())
+                        .unwrap_or_default()
+                };
+                (
+                    set(desired_wire) == set(&actual),
+                    desired_wire.clone(),
+                    actual.clone(),
+                )
             }
-            _ => (desired_wire == &actual, desired_wire.clone(), actual.clone()),
+            _ => (
+                desired_wire == &actual,
+                desired_wire.clone(),
+                actual.clone(),
+            ),
         };
         let created = server.is_none();
         if created || !equal {
             let hidden = is_sensitive(field);
             entry.fields.push(FieldChange {
                 field: field.clone(),
-                server: if hidden || created { Value::Null } else { shown_actual },
+                server: if hidden || created {
+                    Value::Null
+                } else {
+                    shown_actual
+                },
                 desired: if hidden { Value::Null } else { shown_desired },
                 sensitive: hidden,
             });

@@ -131,8 +131,13 @@ fn is_loopback_host(url: &reqwest::Url) -> bool {
     }
 }
 
-fn check_url(label: &str, text: &str, allow_insecure_http: bool) -> Result<reqwest::Url, FetchError> {
-    let url = reqwest::Url::parse(text).map_err(|e| FetchError::Config(format!("{label} `{text}` is not a URL: {e}")))?;
+fn check_url(
+    label: &str,
+    text: &str,
+    allow_insecure_http: bool,
+) -> Result<reqwest::Url, FetchError> {
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| FetchError::Config(format!("{label} `{text}` is not a URL: {e}")))?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback_host(&url) || allow_insecure_http => Ok(url),
@@ -166,11 +171,19 @@ impl Connection {
             .user_agent(concat!("boruta-gitops/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none());
         if let Some(path) = &settings.ca_cert {
-            let pem = std::fs::read(path).map_err(|e| FetchError::CaCert { path: path.clone(), reason: e.to_string() })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| FetchError::CaCert { path: path.clone(), reason: e.to_string() })?;
+            let pem = std::fs::read(path).map_err(|e| FetchError::CaCert {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| FetchError::CaCert {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
             builder = builder.add_root_certificate(cert);
         }
-        let http = builder.build().map_err(|e| FetchError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let http = builder
+            .build()
+            .map_err(|e| FetchError::Config(format!("cannot build the HTTP client: {e}")))?;
         let mut redactions = Vec::new();
         let token = match &settings.credentials {
             Credentials::AccessToken(token) => {
@@ -218,7 +231,12 @@ impl Connection {
 
     /// Obtains a token (client_credentials) with the connection's scopes.
     async fn fetch_token(&self) -> Result<SecretString, FetchError> {
-        let Credentials::ClientCredentials { client_id, secret, auth } = &self.credentials else {
+        let Credentials::ClientCredentials {
+            client_id,
+            secret,
+            auth,
+        } = &self.credentials
+        else {
             return Err(FetchError::Config(
                 "the pre-issued BORUTA_ACCESS_TOKEN was refused and cannot be renewed: issue a new one, or use BORUTA_CLIENT_ID and BORUTA_CLIENT_SECRET".into(),
             ));
@@ -229,10 +247,18 @@ impl Connection {
         let mut attempt = 0;
         loop {
             self.stats.token_requests.fetch_add(1, Ordering::Relaxed);
-            let mut form = vec![("grant_type", "client_credentials".to_string()), ("scope", scope.clone())];
-            let mut request = self.http.post(token_url).header("accept", "application/json");
+            let mut form = vec![
+                ("grant_type", "client_credentials".to_string()),
+                ("scope", scope.clone()),
+            ];
+            let mut request = self
+                .http
+                .post(token_url)
+                .header("accept", "application/json");
             match auth {
-                TokenAuth::Basic => request = request.basic_auth(client_id, Some(secret.expose_secret())),
+                TokenAuth::Basic => {
+                    request = request.basic_auth(client_id, Some(secret.expose_secret()))
+                }
                 TokenAuth::Post => {
                     form.push(("client_id", client_id.clone()));
                     form.push(("client_secret", secret.expose_secret().to_string()));
@@ -248,9 +274,16 @@ impl Connection {
                 }
             };
             let status = response.status().as_u16();
-            let body = response.bytes().await.map_err(|e| FetchError::Network { what: what.clone(), reason: e.to_string() })?;
+            let body = response.bytes().await.map_err(|e| FetchError::Network {
+                what: what.clone(),
+                reason: e.to_string(),
+            })?;
             if status == 200 {
-                let token: TokenResponse = serde_json::from_slice(&body).map_err(|e| FetchError::Decode { what: what.clone(), reason: e.to_string() })?;
+                let token: TokenResponse =
+                    serde_json::from_slice(&body).map_err(|e| FetchError::Decode {
+                        what: what.clone(),
+                        reason: e.to_string(),
+                    })?;
                 let access = SecretString::from(token.access_token);
                 self.redact(access.clone());
                 tracing::debug!("token obtained");
@@ -258,7 +291,12 @@ impl Connection {
             }
             let error: Option<TokenError> = serde_json::from_slice(&body).ok();
             let (error, description) = match error {
-                Some(e) => (e.error, e.error_description.map(|d| format!(": {}", self.scrub(&d))).unwrap_or_default()),
+                Some(e) => (
+                    e.error,
+                    e.error_description
+                        .map(|d| format!(": {}", self.scrub(&d)))
+                        .unwrap_or_default(),
+                ),
                 None => (format!("HTTP {status}"), String::new()),
             };
             let hint = match error.as_str() {
@@ -269,7 +307,13 @@ impl Connection {
                 _ if status == 404 => "--token-url must be the OAuth listener's /oauth/token URL".to_string(),
                 _ => "check --token-url and the server's logs".to_string(),
             };
-            return Err(FetchError::Token { what, status, error, description, hint });
+            return Err(FetchError::Token {
+                what,
+                status,
+                error,
+                description,
+                hint,
+            });
         }
     }
 
@@ -283,7 +327,10 @@ impl Connection {
     ) -> Result<Option<reqwest::Response>, FetchError> {
         let (retry_after, reason) = match &result {
             Ok(response) if !is_transient(response.status().as_u16()) => return Ok(result.ok()),
-            Ok(response) => (retry_after(response), format!("HTTP {}", response.status().as_u16())),
+            Ok(response) => (
+                retry_after(response),
+                format!("HTTP {}", response.status().as_u16()),
+            ),
             Err(e) => (None, describe_transport(e)),
         };
         if attempt >= self.max_retries {
@@ -295,7 +342,8 @@ impl Connection {
                 }),
             };
         }
-        let delay = retry_after.map_or_else(|| backoff(attempt), |d| d.min(Duration::from_secs(60)));
+        let delay =
+            retry_after.map_or_else(|| backoff(attempt), |d| d.min(Duration::from_secs(60)));
         tracing::warn!("{what}: {reason}; retrying in {} ms", delay.as_millis());
         self.stats.retries.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(delay).await;
@@ -311,7 +359,13 @@ impl Connection {
     }
 
     /// Sends an admin API request with retries and one token renewal on 401.
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>, what: &str) -> Result<(u16, bytes::Bytes), FetchError> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<(u16, bytes::Bytes), FetchError> {
         let url = format!("{}{path}", self.admin_url);
         let mut attempt = 0;
         let mut renewed = false;
@@ -336,7 +390,10 @@ impl Connection {
             };
             let status = response.status().as_u16();
             tracing::debug!(method = %method, path, status, "admin API answered");
-            if status == 401 && !renewed && matches!(self.credentials, Credentials::ClientCredentials { .. }) {
+            if status == 401
+                && !renewed
+                && matches!(self.credentials, Credentials::ClientCredentials { .. })
+            {
                 // The token expired or was revoked mid-run: renew it once.
                 tracing::info!("access token refused (401); obtaining a new one");
                 renewed = true;
@@ -346,13 +403,21 @@ impl Connection {
             let bytes = match response.bytes().await {
                 Ok(bytes) => bytes,
                 Err(e) if attempt < self.max_retries => {
-                    tracing::warn!("{what}: reading the answer failed ({}); retrying", describe_transport(&e));
+                    tracing::warn!(
+                        "{what}: reading the answer failed ({}); retrying",
+                        describe_transport(&e)
+                    );
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                     continue;
                 }
-                Err(e) => return Err(FetchError::Network { what: what.to_string(), reason: format!("reading the answer: {}", describe_transport(&e)) }),
+                Err(e) => {
+                    return Err(FetchError::Network {
+                        what: what.to_string(),
+                        reason: format!("reading the answer: {}", describe_transport(&e)),
+                    })
+                }
             };
             return Ok((status, bytes));
         }
@@ -378,41 +443,70 @@ impl Connection {
             500..=599 => "the server failed; see its logs".to_string(),
             _ => "see the server's logs".to_string(),
         };
-        FetchError::Server { what: what.to_string(), status, detail, hint }
+        FetchError::Server {
+            what: what.to_string(),
+            status,
+            detail,
+            hint,
+        }
     }
 
-    async fn get_list(&self, path: &str, what: &str) -> Result<Vec<Map<String, Value>>, FetchError> {
+    async fn get_list(
+        &self,
+        path: &str,
+        what: &str,
+    ) -> Result<Vec<Map<String, Value>>, FetchError> {
         let (status, body) = self.send(reqwest::Method::GET, path, None, what).await?;
         if status != 200 {
             return Err(self.server_error(what, status, &body));
         }
         let data: api::Data<Vec<Map<String, Value>>> =
-            serde_json::from_slice(&body).map_err(|e| FetchError::Decode { what: what.to_string(), reason: format!("{e} (is --admin-url the admin API?)") })?;
+            serde_json::from_slice(&body).map_err(|e| FetchError::Decode {
+                what: what.to_string(),
+                reason: format!("{e} (is --admin-url the admin API?)"),
+            })?;
         Ok(data.data)
     }
 
     /// Every client (one request).
     pub async fn list_clients(&self) -> Result<Vec<Map<String, Value>>, FetchError> {
-        self.get_list("/api/clients", "listing clients (GET /api/clients)").await
+        self.get_list("/api/clients", "listing clients (GET /api/clients)")
+            .await
     }
 
     /// Every scope (one request).
     pub async fn list_scopes(&self) -> Result<Vec<Map<String, Value>>, FetchError> {
-        self.get_list("/api/scopes", "listing scopes (GET /api/scopes)").await
+        self.get_list("/api/scopes", "listing scopes (GET /api/scopes)")
+            .await
     }
 
     /// Every identity provider (one request; needs identity-providers:manage:all).
     pub async fn list_identity_providers(&self) -> Result<Vec<Map<String, Value>>, FetchError> {
-        self.get_list("/api/identity-providers", "listing identity providers (GET /api/identity-providers)").await
+        self.get_list(
+            "/api/identity-providers",
+            "listing identity providers (GET /api/identity-providers)",
+        )
+        .await
     }
 
     /// One client by id, `None` on 404.
     pub async fn show_client(&self, id: &str) -> Result<Option<Map<String, Value>>, FetchError> {
         let what = format!("reading client {id}");
-        let (status, body) = self.send(reqwest::Method::GET, &format!("/api/clients/{id}"), None, &what).await?;
+        let (status, body) = self
+            .send(
+                reqwest::Method::GET,
+                &format!("/api/clients/{id}"),
+                None,
+                &what,
+            )
+            .await?;
         match status {
             200 => {
-                let data: api::Data<Map<String, Value>> = serde_json::from_slice(&body).map_err(|e| FetchError::Decode { what, reason: e.to_string() })?;
+                let data: api::Data<Map<String, Value>> =
+                    serde_json::from_slice(&body).map_err(|e| FetchError::Decode {
+                        what,
+                        reason: e.to_string(),
+                    })?;
                 Ok(Some(data.data))
             }
             404 => Ok(None),
@@ -423,7 +517,11 @@ impl Connection {
     /// `POST /api/clients` with `{"client": client}`. Retries transient failures; a retry
     /// after an unknown outcome that meets "id has already been taken" is reported as such,
     /// so the caller can check whether the existing client is the one it meant to create.
-    pub async fn create_client(&self, client: &Map<String, Value>, label: &str) -> Result<Created, FetchError> {
+    pub async fn create_client(
+        &self,
+        client: &Map<String, Value>,
+        label: &str,
+    ) -> Result<Created, FetchError> {
         let what = format!("creating client {label}");
         let body = serde_json::json!({ "client": client });
         let url = format!("{}/api/clients", self.admin_url);
@@ -462,7 +560,10 @@ impl Connection {
                 }
             };
             let status = response.status().as_u16();
-            if status == 401 && !renewed && matches!(self.credentials, Credentials::ClientCredentials { .. }) {
+            if status == 401
+                && !renewed
+                && matches!(self.credentials, Credentials::ClientCredentials { .. })
+            {
                 renewed = true;
                 token = self.bearer(true).await?;
                 continue;
@@ -473,29 +574,46 @@ impl Connection {
                     // The status arrived but the body did not: the create may have committed.
                     unknown_outcome = true;
                     if attempt < self.max_retries {
-                        tracing::warn!("{what}: reading the answer failed ({}); retrying", describe_transport(&e));
+                        tracing::warn!(
+                            "{what}: reading the answer failed ({}); retrying",
+                            describe_transport(&e)
+                        );
                         self.stats.retries.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(backoff(attempt)).await;
                         attempt += 1;
                         continue;
                     }
-                    return Err(FetchError::Network { what, reason: describe_transport(&e) });
+                    return Err(FetchError::Network {
+                        what,
+                        reason: describe_transport(&e),
+                    });
                 }
             };
             return match status {
                 201 | 200 => {
-                    let data: api::Data<Map<String, Value>> =
-                        serde_json::from_slice(&bytes).map_err(|e| FetchError::Decode { what: what.clone(), reason: e.to_string() })?;
+                    let data: api::Data<Map<String, Value>> = serde_json::from_slice(&bytes)
+                        .map_err(|e| FetchError::Decode {
+                            what: what.clone(),
+                            reason: e.to_string(),
+                        })?;
                     Ok(Created::Created(data.data))
                 }
                 422 => {
                     let parsed: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
                     let errors = parsed.and_then(|e| e.errors).unwrap_or_default();
-                    let id_taken = errors.len() == 1 && errors.get("id").is_some_and(|m| m.iter().any(|m| m == "has already been taken"));
+                    let id_taken = errors.len() == 1
+                        && errors
+                            .get("id")
+                            .is_some_and(|m| m.iter().any(|m| m == "has already been taken"));
                     if id_taken {
-                        Ok(Created::IdTaken { after_unknown_outcome: unknown_outcome })
+                        Ok(Created::IdTaken {
+                            after_unknown_outcome: unknown_outcome,
+                        })
                     } else {
-                        let errors = errors.into_iter().map(|(k, v)| (k, v.iter().map(|m| self.scrub(m)).collect())).collect();
+                        let errors = errors
+                            .into_iter()
+                            .map(|(k, v)| (k, v.iter().map(|m| self.scrub(m)).collect()))
+                            .collect();
                         Ok(Created::Rejected(errors))
                     }
                 }

@@ -8,16 +8,17 @@
 //! Only `cli` knows the order of the stages.
 
 pub mod api;
+pub mod apply;
 pub mod cli;
+pub mod diff;
 pub mod error;
+pub mod fetch;
 pub mod load;
 pub mod model;
+pub mod plan;
 pub mod render;
 pub mod rules;
 pub mod sandbox;
 pub mod schema;
 pub mod source;
 pub mod validate;
-pub mod fetch;
-pub mod diff;
-pub mod plan;

@@ -78,7 +78,8 @@ fn canonical(value: &Value) -> String {
     fn sort(value: &Value) -> Value {
         match value {
             Value::Object(map) => {
-                let sorted: std::collections::BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, sort(v))).collect();
+                let sorted: std::collections::BTreeMap<&String, Value> =
+                    map.iter().map(|(k, v)| (k, sort(v))).collect();
                 serde_json::to_value(sorted).unwrap_or(Value::Null)
             }
             Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
@@ -178,13 +179,23 @@ pub fn staleness(saved: &Plan, fresh: &Plan) -> Vec<Stale> {
                 } else {
                     "it was created on the server after the plan was made".to_string()
                 };
-                problems.push(Stale::ServerChanged(planned.name.clone(), planned.id.clone(), what));
+                problems.push(Stale::ServerChanged(
+                    planned.name.clone(),
+                    planned.id.clone(),
+                    what,
+                ));
             }
             Some(now) if now.desired_digest != planned.desired_digest => {
-                problems.push(Stale::DesiredChanged(planned.name.clone(), planned.id.clone()));
+                problems.push(Stale::DesiredChanged(
+                    planned.name.clone(),
+                    planned.id.clone(),
+                ));
             }
             Some(_) => {}
-            None => problems.push(Stale::DesiredChanged(planned.name.clone(), planned.id.clone())),
+            None => problems.push(Stale::DesiredChanged(
+                planned.name.clone(),
+                planned.id.clone(),
+            )),
         }
     }
     problems

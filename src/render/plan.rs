@@ -45,16 +45,35 @@ pub fn summary_line(plan: &Plan, report: Report) -> String {
 }
 
 fn field_lines(out: &mut dyn Write, client: &PlannedClient, style: Style) -> io::Result<()> {
-    let width = client.fields.iter().map(|f| f.field.len()).max().unwrap_or(0).max(6);
+    let width = client
+        .fields
+        .iter()
+        .map(|f| f.field.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     let creating = client.action == Action::Create;
     for f in &client.fields {
         if f.field == "secret" {
             continue;
         }
-        let FieldChange { field, server, desired, sensitive } = f;
+        let FieldChange {
+            field,
+            server,
+            desired,
+            sensitive,
+        } = f;
         if creating {
-            let value = if *sensitive { "(sensitive)".to_string() } else { show(desired) };
-            writeln!(out, "      {} {field:<width$} = {value}", style.paint("32", "+"))?;
+            let value = if *sensitive {
+                "(sensitive)".to_string()
+            } else {
+                show(desired)
+            };
+            writeln!(
+                out,
+                "      {} {field:<width$} = {value}",
+                style.paint("32", "+")
+            )?;
             if let Value::String(text) = desired {
                 if text.contains('\n') && !sensitive {
                     for line in text.lines() {
@@ -65,7 +84,11 @@ fn field_lines(out: &mut dyn Write, client: &PlannedClient, style: Style) -> io:
             continue;
         }
         if *sensitive {
-            writeln!(out, "      {} {field:<width$} = (sensitive) changed", style.paint("33", "~"))?;
+            writeln!(
+                out,
+                "      {} {field:<width$} = (sensitive) changed",
+                style.paint("33", "~")
+            )?;
             continue;
         }
         match (server, desired) {
@@ -79,19 +102,42 @@ fn field_lines(out: &mut dyn Write, client: &PlannedClient, style: Style) -> io:
                         similar::ChangeTag::Equal => (" ", "0"),
                     };
                     let line = change.value().trim_end_matches('\n');
-                    writeln!(out, "          {}", style.paint(color, &format!("{sign} {line}")))?;
+                    writeln!(
+                        out,
+                        "          {}",
+                        style.paint(color, &format!("{sign} {line}"))
+                    )?;
                 }
             }
-            _ => writeln!(out, "      {} {field:<width$} = {} -> {}", style.paint("33", "~"), show(server), show(desired))?,
+            _ => writeln!(
+                out,
+                "      {} {field:<width$} = {} -> {}",
+                style.paint("33", "~"),
+                show(server),
+                show(desired)
+            )?,
         }
     }
     match client.secret {
-        Some(SecretState::Set) => writeln!(out, "      {} {:<width$} = (sensitive)", style.paint("32", "+"), "secret")?,
-        Some(SecretState::Changed) => writeln!(out, "      {} {:<width$} = (sensitive) changed", style.paint("33", "~"), "secret")?,
+        Some(SecretState::Set) => writeln!(
+            out,
+            "      {} {:<width$} = (sensitive)",
+            style.paint("32", "+"),
+            "secret"
+        )?,
+        Some(SecretState::Changed) => writeln!(
+            out,
+            "      {} {:<width$} = (sensitive) changed",
+            style.paint("33", "~"),
+            "secret"
+        )?,
         Some(SecretState::Unchanged) | None => {}
     }
     for field in &client.unverifiable {
-        writeln!(out, "      ? {field:<width$}   unverifiable: boruta never renders it back")?;
+        writeln!(
+            out,
+            "      ? {field:<width$}   unverifiable: boruta never renders it back"
+        )?;
     }
     Ok(())
 }
@@ -111,12 +157,32 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
         match client.action {
             Action::InSync => continue,
             Action::Create => {
-                let verb = if report == Report::Plan { "will be created" } else { "is missing on the server" };
-                writeln!(out, "  {} {} ({}) {verb}  [{place}]", style.paint("32", "+"), client.name, client.id)?;
+                let verb = if report == Report::Plan {
+                    "will be created"
+                } else {
+                    "is missing on the server"
+                };
+                writeln!(
+                    out,
+                    "  {} {} ({}) {verb}  [{place}]",
+                    style.paint("32", "+"),
+                    client.name,
+                    client.id
+                )?;
             }
             Action::Drift => {
-                let note = if report == Report::Plan { " (apply reports drift, it does not change existing clients)" } else { "" };
-                writeln!(out, "  {} {} ({}) has drifted{note}  [{place}]", style.paint("33", "~"), client.name, client.id)?;
+                let note = if report == Report::Plan {
+                    " (apply reports drift, it does not change existing clients)"
+                } else {
+                    ""
+                };
+                writeln!(
+                    out,
+                    "  {} {} ({}) has drifted{note}  [{place}]",
+                    style.paint("33", "~"),
+                    client.name,
+                    client.id
+                )?;
             }
             Action::Conflict => {
                 let other = client.conflicting_id.as_deref().unwrap_or("?");
@@ -135,10 +201,22 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
     for u in &plan.unmanaged {
         let name = u.name.as_deref().unwrap_or("(no name)");
         match u.system {
-            Some(kind) => writeln!(out, "  · {name} ({}) system client: {}", u.id, system_label(kind))?,
-            None => writeln!(out, "  {} {name} ({}) is unmanaged: no manifest declares it", style.paint("36", "?"), u.id)?,
+            Some(kind) => writeln!(
+                out,
+                "  · {name} ({}) system client: {}",
+                u.id,
+                system_label(kind)
+            )?,
+            None => {
+                writeln!(
+                    out,
+                    "  {} {name} ({}) is unmanaged: no manifest declares it",
+                    style.paint("36", "?"),
+                    u.id
+                )?;
+                any = true;
+            }
         }
-        any = true;
     }
     if !any {
         writeln!(out, "  No changes: the server matches the manifests.")?;
@@ -154,7 +232,9 @@ pub fn json(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
 }
 
 fn md_escape(text: &str) -> String {
-    text.replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Markdown for a pull-request comment: a summary table, then one collapsible section per
@@ -169,9 +249,16 @@ pub fn markdown(out: &mut dyn Write, plan: &Plan, report: Report) -> io::Result<
     writeln!(out, "### {title}")?;
     writeln!(out)?;
     let s = &plan.summary;
-    writeln!(out, "| create | drift | in sync | unmanaged | system | conflict |")?;
+    writeln!(
+        out,
+        "| create | drift | in sync | unmanaged | system | conflict |"
+    )?;
     writeln!(out, "|---:|---:|---:|---:|---:|---:|")?;
-    writeln!(out, "| {} | {} | {} | {} | {} | {} |", s.create, s.drift, s.in_sync, s.unmanaged, s.system, s.conflict)?;
+    writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} |",
+        s.create, s.drift, s.in_sync, s.unmanaged, s.system, s.conflict
+    )?;
     writeln!(out)?;
     for client in plan.clients.iter().filter(|c| c.action != Action::InSync) {
         let (sign, what) = match client.action {
@@ -200,15 +287,32 @@ pub fn markdown(out: &mut dyn Write, plan: &Plan, report: Report) -> io::Result<
                 Some('-') => "-",
                 _ => " ",
             };
-            writeln!(out, "{sign} {}", trimmed.get(1..).unwrap_or("").trim_start())?;
+            writeln!(
+                out,
+                "{sign} {}",
+                trimmed.get(1..).unwrap_or("").trim_start()
+            )?;
         }
         writeln!(out, "```\n\n</details>\n")?;
     }
-    let unmanaged: Vec<_> = plan.unmanaged.iter().filter(|u| u.system.is_none()).collect();
+    let unmanaged: Vec<_> = plan
+        .unmanaged
+        .iter()
+        .filter(|u| u.system.is_none())
+        .collect();
     if !unmanaged.is_empty() {
-        writeln!(out, "<details><summary>{} unmanaged client(s)</summary>\n", unmanaged.len())?;
+        writeln!(
+            out,
+            "<details><summary>{} unmanaged client(s)</summary>\n",
+            unmanaged.len()
+        )?;
         for u in unmanaged {
-            writeln!(out, "- {} `{}`", md_escape(u.name.as_deref().unwrap_or("(no name)")), u.id)?;
+            writeln!(
+                out,
+                "- {} `{}`",
+                md_escape(u.name.as_deref().unwrap_or("(no name)")),
+                u.id
+            )?;
         }
         writeln!(out, "\n</details>\n")?;
     }

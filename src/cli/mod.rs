@@ -8,6 +8,10 @@ use crate::schema::{self, SchemaKind};
 use crate::source::{has_errors, sort_diagnostics};
 use crate::validate;
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod apply;
+mod demo;
+mod pipeline;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -34,6 +38,47 @@ pub enum Command {
     Plan(PlanArgs),
     /// For scheduled jobs: exit 2 when the server no longer matches git.
     Drift(DriftArgs),
+    /// Create the clients the plan shows as missing (never changes or deletes anything).
+    Apply(ApplyArgs),
+    /// Run validate, plan, apply, plan and drift against a built-in sandbox.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// Directory of manifests (searched recursively) or a single file.
+    #[arg(default_value = "manifests")]
+    pub dir: PathBuf,
+    /// Apply this saved plan (`plan --out`); refused if the server or the manifests changed since.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// Do not ask for confirmation (CI).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Creates in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Write `{id, name, secret}` of each client created in this run to this new file
+    /// (JSON Lines, mode 0600; refuses to overwrite).
+    #[arg(long)]
+    pub secrets_out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
+    pub format: ApplyFormat,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Manifests to demonstrate with (the bundled examples when the directory is absent).
+    #[arg(long, default_value = "manifests")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,13 +93,23 @@ pub struct ConnectionArgs {
     #[arg(long, env = "BORUTA_CLIENT_ID")]
     pub client_id: Option<String>,
     /// Client secret (prefer the environment variable or --client-secret-file).
-    #[arg(long = "client-secret", env = "BORUTA_CLIENT_SECRET", hide_env_values = true, hide = true)]
+    #[arg(
+        long = "client-secret",
+        env = "BORUTA_CLIENT_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
     pub client_secret: Option<String>,
     /// Read the client secret from this file (one trailing newline is ignored).
     #[arg(long)]
     pub client_secret_file: Option<PathBuf>,
     /// A pre-issued access token instead of client credentials.
-    #[arg(long = "access-token", env = "BORUTA_ACCESS_TOKEN", hide_env_values = true, hide = true)]
+    #[arg(
+        long = "access-token",
+        env = "BORUTA_ACCESS_TOKEN",
+        hide_env_values = true,
+        hide = true
+    )]
     pub access_token: Option<String>,
     /// How to authenticate at the token endpoint.
     #[arg(long, value_enum, default_value_t = TokenAuthArg::Basic)]
@@ -193,7 +248,7 @@ pub enum SchemaChoice {
 }
 
 /// Human output is coloured only on a terminal and never when NO_COLOR is set.
-fn style_for_stdout() -> Style {
+pub(crate) fn style_for_stdout() -> Style {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     Style {
         color: !no_color && std::io::stdout().is_terminal(),
@@ -203,10 +258,12 @@ fn style_for_stdout() -> Style {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Exit, Error> {
     match cli.command {
-        Command::Validate(args) => run_validate(&args),
+        Command::Validate(args) => run_validate(&args, &ProcessEnv),
         Command::Sandbox(args) => run_sandbox(args),
-        Command::Plan(args) => run_plan(&args),
-        Command::Drift(args) => run_drift(&args),
+        Command::Plan(args) => pipeline::run_plan(&args, &ProcessEnv),
+        Command::Drift(args) => pipeline::run_drift(&args, &ProcessEnv),
+        Command::Apply(args) => apply::run_apply(&args, &ProcessEnv),
+        Command::Demo(args) => demo::run(&args),
         Command::Schema(args) => {
             let kind = match args.kind {
                 SchemaChoice::Client => SchemaKind::Client,
@@ -220,8 +277,11 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
     }
 }
 
-fn run_validate(args: &ValidateArgs) -> Result<Exit, Error> {
-    let loaded = load::load(&args.dir, &ProcessEnv);
+pub(crate) fn run_validate(
+    args: &ValidateArgs,
+    env: &dyn load::Environment,
+) -> Result<Exit, Error> {
+    let loaded = load::load(&args.dir, env);
     let validated = validate::validate(loaded.documents);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(validated.diagnostics);
@@ -283,216 +343,4 @@ fn run_sandbox(args: SandboxArgs) -> Result<Exit, Error> {
     sandbox.wait_for_signal();
     drop(sandbox);
     Ok(Exit::Success)
-}
-
-/// Manifests loaded and validated, with every finding so far.
-struct Prepared {
-    sources: crate::source::SourceMap,
-    validated: validate::Validated,
-    diagnostics: Vec<crate::source::Diagnostic>,
-}
-
-fn prepare(dir: &std::path::Path) -> Prepared {
-    let loaded = load::load(dir, &ProcessEnv);
-    let validated = validate::validate(loaded.documents);
-    let mut diagnostics = loaded.diagnostics;
-    diagnostics.extend(validated.diagnostics.iter().cloned());
-    Prepared {
-        sources: loaded.sources,
-        validated,
-        diagnostics,
-    }
-}
-
-/// Findings on stderr, as text with carets (notes are `validate`'s business).
-fn report_findings(prepared: &Prepared, extra: &[crate::source::Diagnostic]) -> Result<(), Error> {
-    let mut findings: Vec<_> = prepared
-        .diagnostics
-        .iter()
-        .chain(extra)
-        .filter(|d| d.severity != crate::source::Severity::Note)
-        .cloned()
-        .collect();
-    if findings.is_empty() {
-        return Ok(());
-    }
-    sort_diagnostics(&mut findings);
-    let counts = Counts::of(&findings, prepared.validated.clients.len(), prepared.sources.len());
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let style = Style {
-        color: !no_color && std::io::stderr().is_terminal(),
-    };
-    let mut err = std::io::stderr().lock();
-    render::diagnostics::human(&mut err, &findings, &prepared.sources, &prepared.validated.redacted_lines, counts, style)?;
-    Ok(())
-}
-
-/// The tokio runtime of the network commands.
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Other(Box::new(e)))
-}
-
-fn read_secret_file(path: &std::path::Path) -> Result<String, Error> {
-    let mut text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Usage(format!("cannot read --client-secret-file {}: {e}", path.display())))?;
-    if text.ends_with('\n') {
-        text.pop();
-        if text.ends_with('\r') {
-            text.pop();
-        }
-    }
-    Ok(text)
-}
-
-/// Connection settings from flags and environment. Scopes are decided by the caller.
-fn connect(args: &ConnectionArgs, scopes: Vec<String>) -> Result<crate::fetch::Connection, Error> {
-    use crate::fetch::{Connection, Credentials, Settings, TokenAuth};
-    use secrecy::SecretString;
-    let secret = match (&args.client_secret_file, &args.client_secret) {
-        (Some(path), _) => Some(read_secret_file(path)?),
-        (None, Some(secret)) => Some(secret.clone()),
-        (None, None) => None,
-    };
-    let credentials = match (&args.client_id, secret, &args.access_token) {
-        (Some(id), Some(secret), _) => Credentials::ClientCredentials {
-            client_id: id.clone(),
-            secret: SecretString::from(secret),
-            auth: match args.token_auth {
-                TokenAuthArg::Basic => TokenAuth::Basic,
-                TokenAuthArg::Post => TokenAuth::Post,
-            },
-        },
-        (_, _, Some(token)) => Credentials::AccessToken(SecretString::from(token.clone())),
-        (Some(_), None, None) => {
-            return Err(Error::Usage(
-                "BORUTA_CLIENT_ID is set but no secret: set BORUTA_CLIENT_SECRET or --client-secret-file".into(),
-            ))
-        }
-        (None, _, None) => {
-            return Err(Error::Usage(
-                "no credentials: set BORUTA_CLIENT_ID and BORUTA_CLIENT_SECRET (or --client-secret-file), or BORUTA_ACCESS_TOKEN".into(),
-            ))
-        }
-    };
-    let settings = Settings {
-        admin_url: args.admin_url.clone(),
-        token_url: args.token_url.clone(),
-        credentials,
-        ca_cert: args.ca_cert.clone(),
-        allow_insecure_http: args.allow_insecure_http,
-        timeout: std::time::Duration::from_secs(args.timeout.max(1)),
-        max_retries: args.max_retries,
-    };
-    Ok(Connection::new(settings, scopes)?)
-}
-
-/// The least scopes the manifests need.
-fn scopes_for(desired: &[validate::Desired]) -> Vec<String> {
-    let mut scopes = vec![crate::api::SCOPE_CLIENTS.to_string()];
-    if crate::diff::needs_identity_providers(desired) {
-        scopes.push(crate::api::SCOPE_IDENTITY_PROVIDERS.to_string());
-    }
-    scopes
-}
-
-/// Reads the server (one list of clients, plus scopes / identity providers when needed).
-async fn observe(connection: &crate::fetch::Connection, desired: &[validate::Desired]) -> Result<crate::diff::Observed, Error> {
-    let clients = connection.list_clients().await?;
-    let scopes = if crate::diff::needs_scopes(desired) {
-        Some(connection.list_scopes().await?)
-    } else {
-        None
-    };
-    let identity_providers = if crate::diff::needs_identity_providers(desired) {
-        Some(connection.list_identity_providers().await?)
-    } else {
-        None
-    };
-    Ok(crate::diff::Observed {
-        clients,
-        scopes,
-        identity_providers,
-    })
-}
-
-/// Everything `plan`, `drift` and `apply` compute before deciding anything.
-struct Computed {
-    prepared: Prepared,
-    diff: crate::diff::Diff,
-    plan: crate::plan::Plan,
-    connection: crate::fetch::Connection,
-}
-
-/// Load, validate, read the server, diff and plan. `Ok(None)` when the manifests are invalid
-/// (their findings are already printed).
-async fn compute(dir: &std::path::Path, args: &ConnectionArgs) -> Result<Option<Computed>, Error> {
-    let prepared = prepare(dir);
-    if has_errors(&prepared.diagnostics) {
-        report_findings(&prepared, &[])?;
-        return Ok(None);
-    }
-    let connection = connect(args, scopes_for(&prepared.validated.clients))?;
-    let observed = observe(&connection, &prepared.validated.clients).await?;
-    let system = crate::diff::SystemIds {
-        admin_client_id: args.admin_client_id.clone(),
-        self_client_id: args.client_id.clone(),
-    };
-    let diff = crate::diff::diff(&prepared.validated.clients, &observed, &system);
-    let plan = crate::plan::build(&diff, connection.admin_url(), connection.scopes(), &prepared.sources);
-    report_findings(&prepared, &diff.diagnostics)?;
-    Ok(Some(Computed {
-        prepared,
-        diff,
-        plan,
-        connection,
-    }))
-}
-
-fn print_plan(plan: &crate::plan::Plan, format: PlanFormat, report: render::plan::Report) -> Result<(), Error> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    match format {
-        PlanFormat::Human => render::plan::human(&mut out, plan, report, style_for_stdout())?,
-        PlanFormat::Json => render::plan::json(&mut out, plan)?,
-        PlanFormat::Markdown => render::plan::markdown(&mut out, plan, report)?,
-    }
-    out.flush()?;
-    Ok(())
-}
-
-fn run_plan(args: &PlanArgs) -> Result<Exit, Error> {
-    let Some(computed) = runtime()?.block_on(compute(&args.dir, &args.connection))? else {
-        return Ok(Exit::Failure);
-    };
-    print_plan(&computed.plan, args.format, render::plan::Report::Plan)?;
-    if let Some(path) = &args.out {
-        let text = serde_json::to_string_pretty(&computed.plan).map_err(|e| Error::Other(Box::new(e)))?;
-        std::fs::write(path, text + "\n").map_err(|e| Error::Usage(format!("cannot write the plan to {}: {e}", path.display())))?;
-        eprintln!("plan saved to {}", path.display());
-    }
-    if has_errors(&computed.diff.diagnostics) {
-        return Ok(Exit::Failure);
-    }
-    Ok(if args.detailed_exitcode && computed.plan.summary.has_creates() { Exit::Changes } else { Exit::Success })
-}
-
-fn run_drift(args: &DriftArgs) -> Result<Exit, Error> {
-    let Some(computed) = runtime()?.block_on(compute(&args.dir, &args.connection))? else {
-        return Ok(Exit::Failure);
-    };
-    let mut plan = computed.plan;
-    if args.ignore_unmanaged {
-        plan.unmanaged.retain(|u| u.system.is_some());
-        plan.summary.unmanaged = 0;
-    }
-    print_plan(&plan, args.format, render::plan::Report::Drift)?;
-    if has_errors(&computed.diff.diagnostics) {
-        return Ok(Exit::Failure);
-    }
-    let s = plan.summary;
-    let drifted = s.drift + s.create + s.conflict + s.unmanaged > 0;
-    Ok(if drifted { Exit::Changes } else { Exit::Success })
 }

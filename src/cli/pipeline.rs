@@ -1,0 +1,273 @@
+//! The shared stages of `plan`, `drift` and `apply`: load and validate, connect with the
+//! least scopes, read the server once, diff, and build the plan.
+
+use super::{style_for_stdout, ConnectionArgs, DriftArgs, PlanArgs, PlanFormat, TokenAuthArg};
+use crate::error::{Error, Exit};
+use crate::load::{self, Environment};
+use crate::render::{self, diagnostics::Counts, Style};
+use crate::source::{has_errors, sort_diagnostics};
+use crate::validate;
+use std::io::{IsTerminal, Write};
+
+/// Manifests loaded and validated, with every finding so far.
+pub(crate) struct Prepared {
+    pub sources: crate::source::SourceMap,
+    pub validated: validate::Validated,
+    pub diagnostics: Vec<crate::source::Diagnostic>,
+}
+
+pub(crate) fn prepare(dir: &std::path::Path, env: &dyn Environment) -> Prepared {
+    let loaded = load::load(dir, env);
+    let validated = validate::validate(loaded.documents);
+    let mut diagnostics = loaded.diagnostics;
+    diagnostics.extend(validated.diagnostics.iter().cloned());
+    Prepared {
+        sources: loaded.sources,
+        validated,
+        diagnostics,
+    }
+}
+
+/// Findings on stderr, as text with carets (notes are `validate`'s business).
+pub(crate) fn report_findings(
+    prepared: &Prepared,
+    extra: &[crate::source::Diagnostic],
+) -> Result<(), Error> {
+    let mut findings: Vec<_> = prepared
+        .diagnostics
+        .iter()
+        .chain(extra)
+        .filter(|d| d.severity != crate::source::Severity::Note)
+        .cloned()
+        .collect();
+    if findings.is_empty() {
+        return Ok(());
+    }
+    sort_diagnostics(&mut findings);
+    let counts = Counts::of(
+        &findings,
+        prepared.validated.clients.len(),
+        prepared.sources.len(),
+    );
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let style = Style {
+        color: !no_color && std::io::stderr().is_terminal(),
+    };
+    let mut err = std::io::stderr().lock();
+    render::diagnostics::human(
+        &mut err,
+        &findings,
+        &prepared.sources,
+        &prepared.validated.redacted_lines,
+        counts,
+        style,
+    )?;
+    Ok(())
+}
+
+/// The tokio runtime of the network commands.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(Box::new(e)))
+}
+
+fn read_secret_file(path: &std::path::Path) -> Result<String, Error> {
+    let mut text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read --client-secret-file {}: {e}",
+            path.display()
+        ))
+    })?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+/// Connection settings from flags and environment. Scopes are decided by the caller.
+fn connect(args: &ConnectionArgs, scopes: Vec<String>) -> Result<crate::fetch::Connection, Error> {
+    use crate::fetch::{Connection, Credentials, Settings, TokenAuth};
+    use secrecy::SecretString;
+    let secret = match (&args.client_secret_file, &args.client_secret) {
+        (Some(path), _) => Some(read_secret_file(path)?),
+        (None, Some(secret)) => Some(secret.clone()),
+        (None, None) => None,
+    };
+    let credentials = match (&args.client_id, secret, &args.access_token) {
+        (Some(id), Some(secret), _) => Credentials::ClientCredentials {
+            client_id: id.clone(),
+            secret: SecretString::from(secret),
+            auth: match args.token_auth {
+                TokenAuthArg::Basic => TokenAuth::Basic,
+                TokenAuthArg::Post => TokenAuth::Post,
+            },
+        },
+        (_, _, Some(token)) => Credentials::AccessToken(SecretString::from(token.clone())),
+        (Some(_), None, None) => {
+            return Err(Error::Usage(
+                "BORUTA_CLIENT_ID is set but no secret: set BORUTA_CLIENT_SECRET or --client-secret-file".into(),
+            ))
+        }
+        (None, _, None) => {
+            return Err(Error::Usage(
+                "no credentials: set BORUTA_CLIENT_ID and BORUTA_CLIENT_SECRET (or --client-secret-file), or BORUTA_ACCESS_TOKEN".into(),
+            ))
+        }
+    };
+    let settings = Settings {
+        admin_url: args.admin_url.clone(),
+        token_url: args.token_url.clone(),
+        credentials,
+        ca_cert: args.ca_cert.clone(),
+        allow_insecure_http: args.allow_insecure_http,
+        timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+        max_retries: args.max_retries,
+    };
+    Ok(Connection::new(settings, scopes)?)
+}
+
+/// The least scopes the manifests need.
+fn scopes_for(desired: &[validate::Desired]) -> Vec<String> {
+    let mut scopes = vec![crate::api::SCOPE_CLIENTS.to_string()];
+    if crate::diff::needs_identity_providers(desired) {
+        scopes.push(crate::api::SCOPE_IDENTITY_PROVIDERS.to_string());
+    }
+    scopes
+}
+
+/// Reads the server (one list of clients, plus scopes / identity providers when needed).
+async fn observe(
+    connection: &crate::fetch::Connection,
+    desired: &[validate::Desired],
+) -> Result<crate::diff::Observed, Error> {
+    let clients = connection.list_clients().await?;
+    let scopes = if crate::diff::needs_scopes(desired) {
+        Some(connection.list_scopes().await?)
+    } else {
+        None
+    };
+    let identity_providers = if crate::diff::needs_identity_providers(desired) {
+        Some(connection.list_identity_providers().await?)
+    } else {
+        None
+    };
+    Ok(crate::diff::Observed {
+        clients,
+        scopes,
+        identity_providers,
+    })
+}
+
+/// Everything `plan`, `drift` and `apply` compute before deciding anything.
+pub(crate) struct Computed {
+    pub prepared: Prepared,
+    pub observed: crate::diff::Observed,
+    pub system: crate::diff::SystemIds,
+    pub diff: crate::diff::Diff,
+    pub plan: crate::plan::Plan,
+    pub connection: crate::fetch::Connection,
+}
+
+/// Load, validate, read the server, diff and plan. `Ok(None)` when the manifests are invalid
+/// (their findings are already printed).
+pub(crate) async fn compute(
+    dir: &std::path::Path,
+    args: &ConnectionArgs,
+    env: &dyn Environment,
+) -> Result<Option<Computed>, Error> {
+    let prepared = prepare(dir, env);
+    if has_errors(&prepared.diagnostics) {
+        report_findings(&prepared, &[])?;
+        return Ok(None);
+    }
+    let connection = connect(args, scopes_for(&prepared.validated.clients))?;
+    let observed = observe(&connection, &prepared.validated.clients).await?;
+    let system = crate::diff::SystemIds {
+        admin_client_id: args.admin_client_id.clone(),
+        self_client_id: args.client_id.clone(),
+    };
+    let diff = crate::diff::diff(&prepared.validated.clients, &observed, &system);
+    let plan = crate::plan::build(
+        &diff,
+        connection.admin_url(),
+        connection.scopes(),
+        &prepared.sources,
+    );
+    report_findings(&prepared, &diff.diagnostics)?;
+    Ok(Some(Computed {
+        prepared,
+        observed,
+        system,
+        diff,
+        plan,
+        connection,
+    }))
+}
+
+pub(crate) fn print_plan(
+    plan: &crate::plan::Plan,
+    format: PlanFormat,
+    report: render::plan::Report,
+) -> Result<(), Error> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        PlanFormat::Human => render::plan::human(&mut out, plan, report, style_for_stdout())?,
+        PlanFormat::Json => render::plan::json(&mut out, plan)?,
+        PlanFormat::Markdown => render::plan::markdown(&mut out, plan, report)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub(crate) fn run_plan(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, Error> {
+    let Some(computed) = runtime()?.block_on(compute(&args.dir, &args.connection, env))? else {
+        return Ok(Exit::Failure);
+    };
+    print_plan(&computed.plan, args.format, render::plan::Report::Plan)?;
+    if let Some(path) = &args.out {
+        let text =
+            serde_json::to_string_pretty(&computed.plan).map_err(|e| Error::Other(Box::new(e)))?;
+        std::fs::write(path, text + "\n").map_err(|e| {
+            Error::Usage(format!("cannot write the plan to {}: {e}", path.display()))
+        })?;
+        eprintln!("plan saved to {}", path.display());
+    }
+    if has_errors(&computed.diff.diagnostics) {
+        return Ok(Exit::Failure);
+    }
+    Ok(
+        if args.detailed_exitcode && computed.plan.summary.has_creates() {
+            Exit::Changes
+        } else {
+            Exit::Success
+        },
+    )
+}
+
+pub(crate) fn run_drift(args: &DriftArgs, env: &dyn Environment) -> Result<Exit, Error> {
+    let Some(computed) = runtime()?.block_on(compute(&args.dir, &args.connection, env))? else {
+        return Ok(Exit::Failure);
+    };
+    let mut plan = computed.plan;
+    if args.ignore_unmanaged {
+        plan.unmanaged.retain(|u| u.system.is_some());
+        plan.summary.unmanaged = 0;
+    }
+    print_plan(&plan, args.format, render::plan::Report::Drift)?;
+    if has_errors(&computed.diff.diagnostics) {
+        return Ok(Exit::Failure);
+    }
+    let s = plan.summary;
+    let drifted = s.drift + s.create + s.conflict + s.unmanaged > 0;
+    Ok(if drifted {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
+}
