@@ -128,6 +128,7 @@ impl Sandbox {
             latency: config.latency,
             log: Mutex::new(Vec::new()),
             dirty: AtomicBool::new(config.state_file.is_some()),
+            started: std::time::Instant::now(),
         });
         let shutdown = Arc::new(Notify::new());
         let runtime = tokio::runtime::Builder::new_multi_thread()

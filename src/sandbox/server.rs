@@ -38,6 +38,8 @@ pub struct RecordedRequest {
     pub body: String,
     /// The status answered (0 when the connection was dropped or hung).
     pub status: u16,
+    /// Milliseconds since the sandbox started, when the request arrived.
+    pub at_ms: u64,
 }
 
 impl RecordedRequest {
@@ -61,6 +63,7 @@ pub struct Shared {
     pub latency: Duration,
     pub log: Mutex<Vec<RecordedRequest>>,
     pub dirty: AtomicBool,
+    pub started: std::time::Instant,
 }
 
 /// Locks a mutex even if a previous holder panicked (a test assertion, say): the data is
@@ -215,6 +218,7 @@ async fn handle(
             .map(|b| redact_secret(&String::from_utf8_lossy(b)))
             .unwrap_or_default(),
         status: 0,
+        at_ms: shared.started.elapsed().as_millis() as u64,
     };
     let log_index = {
         let mut log = lock(&shared.log);

@@ -96,3 +96,90 @@ pub fn findings(output: &Output) -> Vec<(String, String, u64, u64)> {
 }
 
 pub const IDP: &str = "identity_provider:\n  id: 7f6b2a8e-6c1d-4d5e-9f3a-2b1c0d9e8f7a\n";
+
+/// A sandbox for the binary under test, with fixed bootstrap credentials.
+pub struct Server {
+    pub sandbox: boruta_gitops::sandbox::Sandbox,
+}
+
+pub const BOOTSTRAP_ID: &str = "00000000-b007-4000-8000-000000000001";
+pub const BOOTSTRAP_SECRET: &str = "bootstrap-secret-value";
+pub const DEFAULT_IDP: &str = "Default identity provider";
+
+impl Server {
+    pub fn start() -> Server {
+        Self::start_with(boruta_gitops::sandbox::Config::default())
+    }
+
+    pub fn start_with(config: boruta_gitops::sandbox::Config) -> Server {
+        let config = boruta_gitops::sandbox::Config {
+            bootstrap_client_id: Some(BOOTSTRAP_ID.into()),
+            bootstrap_client_secret: Some(BOOTSTRAP_SECRET.into()),
+            ..config
+        };
+        Server {
+            sandbox: boruta_gitops::sandbox::Sandbox::start(config).expect("sandbox"),
+        }
+    }
+
+    /// The connection environment of the binary.
+    pub fn connect(&self, ws: Workspace) -> Workspace {
+        ws.env("BORUTA_ADMIN_URL", self.sandbox.base_url())
+            .env("BORUTA_TOKEN_URL", &self.sandbox.token_url())
+            .env("BORUTA_CLIENT_ID", BOOTSTRAP_ID)
+            .env("BORUTA_CLIENT_SECRET", BOOTSTRAP_SECRET)
+    }
+
+    pub fn requests(&self) -> Vec<boruta_gitops::sandbox::RecordedRequest> {
+        self.sandbox.requests()
+    }
+
+    /// (method, path) of every admin API and token request, in order.
+    pub fn calls(&self) -> Vec<(String, String)> {
+        self.requests()
+            .into_iter()
+            .map(|r| (r.method, r.path))
+            .collect()
+    }
+
+    pub fn idp_id(&self, name: &str) -> String {
+        boruta_gitops::sandbox::state::seed_id(name)
+    }
+
+    /// Creates a client directly (the same code path as POST /api/clients).
+    pub fn create(&self, client: serde_json::Value) -> serde_json::Value {
+        let answer = self
+            .sandbox
+            .with_state(|s| s.create_client(&serde_json::json!({ "client": client })));
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+        answer.body.unwrap()["data"].clone()
+    }
+
+    /// Updates a client directly (the same code path as PATCH).
+    pub fn update(&self, id: &str, client: serde_json::Value) {
+        let answer = self
+            .sandbox
+            .with_state(|s| s.update_client(id, &serde_json::json!({ "client": client })));
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+    }
+
+    /// Names of the clients on the server, with repetitions.
+    pub fn client_names(&self) -> Vec<String> {
+        self.sandbox.with_state(|s| {
+            s.clients
+                .values()
+                .filter_map(|c| {
+                    c.fields
+                        .get("name")
+                        .and_then(|n| n.as_str())
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+    }
+
+    /// Replaces the base URL (random port) in output, for snapshots.
+    pub fn scrub(&self, text: &str) -> String {
+        text.replace(self.sandbox.base_url(), "http://SANDBOX")
+    }
+}

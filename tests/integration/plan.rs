@@ -1,0 +1,561 @@
+//! `plan` and `drift` against the sandbox (issue #4): the real binary over real HTTP.
+
+use crate::support::{Server, Workspace, BOOTSTRAP_ID, DEFAULT_IDP};
+use serde_json::{json, Value};
+
+const API_ID: &str = "3f0e7a52-5a47-4c8e-9b8f-2d6c1b7e4a10";
+const SPA_ID: &str = "8b1d4c6e-2f3a-4e5b-9c7d-0a1b2c3d4e5f";
+
+fn api_manifest() -> String {
+    format!(
+        "id: {API_ID}\nname: billing-api\nconfidential: true\nsecret: ${{env:API_SECRET}}\nsupported_grant_types: [client_credentials]\ntoken_endpoint_auth_methods: [client_secret_basic]\naccess_token_ttl: 3600\nauthorize_scope: true\nauthorized_scopes:\n  - name: openid\n  - name: email\nidentity_provider:\n  name: {DEFAULT_IDP}\n"
+    )
+}
+
+fn spa_manifest() -> String {
+    format!(
+        "id: {SPA_ID}\nname: storefront-spa\npkce: true\nredirect_uris:\n  - https://shop.example.com/callback\n  - http://localhost:5173/callback\nsupported_grant_types: [authorization_code, refresh_token]\njwt_public_key: |\n  -----BEGIN PUBLIC KEY-----\n  AAAA\n  BBBB\n  -----END PUBLIC KEY-----\nmetadata:\n  team: shop\nidentity_provider:\n  id: {}\n",
+        boruta_gitops::sandbox::state::seed_id(DEFAULT_IDP)
+    )
+}
+
+fn workspace(server: &Server) -> Workspace {
+    server.connect(
+        Workspace::new()
+            .file("billing-api.yaml", api_manifest())
+            .file("storefront-spa.yaml", spa_manifest())
+            .env("API_SECRET", "api-secret-1"),
+    )
+}
+
+/// Creates both manifests' clients through the API with exactly the manifests' fields.
+fn create_both(server: &Server) {
+    let scopes = server.sandbox.with_state(|s| {
+        s.scopes
+            .values()
+            .filter(|s| s.name == "openid" || s.name == "email")
+            .map(|s| json!({"id": s.id}))
+            .collect::<Vec<_>>()
+    });
+    server.create(json!({
+        "id": API_ID, "name": "billing-api", "confidential": true, "secret": "api-secret-1",
+        "supported_grant_types": ["client_credentials"], "token_endpoint_auth_methods": ["client_secret_basic"],
+        "access_token_ttl": 3600, "authorize_scope": true, "authorized_scopes": scopes,
+        "identity_provider": {"id": server.idp_id(DEFAULT_IDP)}
+    }));
+    server.create(json!({
+        "id": SPA_ID, "name": "storefront-spa", "pkce": true,
+        "redirect_uris": ["https://shop.example.com/callback", "http://localhost:5173/callback"],
+        "supported_grant_types": ["authorization_code", "refresh_token"],
+        "jwt_public_key": "-----BEGIN PUBLIC KEY-----\nAAAA\nBBBB\n-----END PUBLIC KEY-----\n",
+        "metadata": {"team": "shop"},
+        "identity_provider": {"id": server.idp_id(DEFAULT_IDP)}
+    }));
+}
+
+#[test]
+fn empty_server_plans_creates_with_exit_codes() {
+    let server = Server::start();
+    let ws = workspace(&server);
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "Plan: 2 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s)."
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = ws.run(&["plan", "manifests", "--detailed-exitcode"]);
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn human_plan_snapshot() {
+    let server = Server::start();
+    let out = workspace(&server).run(&["plan", "manifests"]);
+    let expected = format!("boruta-gitops plan against http://SANDBOX
+scopes requested: clients:manage:all identity-providers:manage:all
+
+  + billing-api ({API_ID}) will be created  [manifests/billing-api.yaml:2]
+      + name                        = \"billing-api\"
+      + confidential                = true
+      + supported_grant_types       = [\"client_credentials\"]
+      + token_endpoint_auth_methods = [\"client_secret_basic\"]
+      + access_token_ttl            = 3600
+      + authorize_scope             = true
+      + authorized_scopes           = [\"email\",\"openid\"]
+      + identity_provider           = \"Default identity provider\"
+      + secret                      = (sensitive)
+  + storefront-spa ({SPA_ID}) will be created  [manifests/storefront-spa.yaml:2]
+      + name                  = \"storefront-spa\"
+      + pkce                  = true
+      + redirect_uris         = [\"https://shop.example.com/callback\",\"http://localhost:5173/callback\"]
+      + supported_grant_types = [\"authorization_code\",\"refresh_token\"]
+      + jwt_public_key        = <<4 lines>>
+          -----BEGIN PUBLIC KEY-----
+          AAAA
+          BBBB
+          -----END PUBLIC KEY-----
+      + metadata              = {{\"team\":\"shop\"}}
+      + identity_provider     = \"Default identity provider\"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap ({BOOTSTRAP_ID}) system client: the client this run authenticates as
+  · public client ({}) system client: boruta's public client
+
+Plan: 2 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+", boruta_gitops::sandbox::state::seed_id("public client"));
+    assert_eq!(server.scrub(&out.stdout), expected);
+}
+
+#[test]
+fn server_defaults_cause_no_drift() {
+    let server = Server::start();
+    create_both(&server);
+    let ws = workspace(&server);
+    let out = ws.run(&["plan", "manifests", "--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("No changes: the server matches the manifests."),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(
+        "Plan: 0 to create, 0 drifted, 2 in sync, 0 unmanaged (3 system), 0 conflict(s)."
+    ));
+    let out = ws.run(&["drift", "manifests"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    // A write-only field is listed as unverifiable, never as drift.
+    let json = ws.run(&["plan", "manifests", "--format", "json"]).json();
+    let spa = json["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == SPA_ID)
+        .unwrap()
+        .clone();
+    assert_eq!(spa["action"], "in-sync");
+    assert_eq!(spa["unverifiable"], json!(["metadata"]));
+}
+
+#[test]
+fn each_kind_of_drift() {
+    let server = Server::start();
+    create_both(&server);
+    server.update(
+        API_ID,
+        json!({
+            "access_token_ttl": 120,
+            "secret": "rotated-by-hand",
+            "supported_grant_types": ["client_credentials", "refresh_token"],
+            "identity_provider": {"id": server.idp_id("Partners identity provider")},
+            "authorized_scopes": [{"name": "openid"}]
+        }),
+    );
+    server.update(SPA_ID, json!({
+        // Same set, other order: not drift. redirect_uris order: drift.
+        "supported_grant_types": ["refresh_token", "authorization_code"],
+        "redirect_uris": ["http://localhost:5173/callback", "https://shop.example.com/callback"],
+        "jwt_public_key": "-----BEGIN PUBLIC KEY-----\nAAAA\nCCCC\n-----END PUBLIC KEY-----\n",
+        "metadata": {"team": "other"}
+    }));
+    let ws = workspace(&server);
+    let out = ws.run(&["drift", "manifests"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let expected = format!("boruta-gitops drift check against http://SANDBOX
+scopes requested: clients:manage:all identity-providers:manage:all
+
+  ~ billing-api ({API_ID}) has drifted  [manifests/billing-api.yaml:2]
+      ~ supported_grant_types = [\"client_credentials\",\"refresh_token\"] -> [\"client_credentials\"]
+      ~ access_token_ttl      = 120 -> 3600
+      ~ authorized_scopes     = [\"openid\"] -> [\"email\",\"openid\"]
+      ~ identity_provider     = \"Partners identity provider\" -> \"Default identity provider\"
+      ~ secret                = (sensitive) changed
+  ~ storefront-spa ({SPA_ID}) has drifted  [manifests/storefront-spa.yaml:2]
+      ~ redirect_uris  = [\"http://localhost:5173/callback\",\"https://shop.example.com/callback\"] -> [\"https://shop.example.com/callback\",\"http://localhost:5173/callback\"]
+      ~ jwt_public_key:
+            -----BEGIN PUBLIC KEY-----
+            AAAA
+          - CCCC
+          + BBBB
+            -----END PUBLIC KEY-----
+      ? metadata         unverifiable: boruta never renders it back
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap ({BOOTSTRAP_ID}) system client: the client this run authenticates as
+  · public client ({}) system client: boruta's public client
+
+Drift: 0 to create, 2 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+", boruta_gitops::sandbox::state::seed_id("public client"));
+    assert_eq!(server.scrub(&out.stdout), expected);
+    assert!(!out.stdout.contains("rotated-by-hand") && !out.stdout.contains("api-secret-1"));
+    // plan: drift is reported but apply would create nothing.
+    assert_eq!(
+        ws.run(&["plan", "manifests", "--detailed-exitcode"]).code,
+        0
+    );
+}
+
+#[test]
+fn unmanaged_and_system_clients() {
+    let server = Server::start();
+    create_both(&server);
+    let stray = server.create(
+        json!({"name": "hand-made", "identity_provider": {"id": server.idp_id(DEFAULT_IDP)}}),
+    );
+    let ws = workspace(&server);
+    let out = ws.run(&["drift", "manifests", "--format", "json"]);
+    assert_eq!(out.code, 2);
+    let json = out.json();
+    assert_eq!(json["summary"]["unmanaged"], 1);
+    assert_eq!(json["summary"]["system"], 3);
+    let unmanaged = json["unmanaged"].as_array().unwrap();
+    assert_eq!(
+        unmanaged[0],
+        json!({"id": stray["id"], "name": "hand-made"})
+    );
+    let systems: Vec<&str> = unmanaged[1..]
+        .iter()
+        .map(|u| u["system"].as_str().unwrap())
+        .collect();
+    assert_eq!(systems, ["admin-ui", "this-tool", "public-client"]);
+    assert_eq!(
+        ws.run(&["drift", "manifests", "--ignore-unmanaged"]).code,
+        0
+    );
+}
+
+#[test]
+fn conflict_when_a_derived_id_meets_a_namesake() {
+    let server = Server::start();
+    let existing = server.create(
+        json!({"name": "legacy-app", "identity_provider": {"id": server.idp_id(DEFAULT_IDP)}}),
+    );
+    let ws = server.connect(Workspace::new().file(
+        "legacy.yaml",
+        format!("name: legacy-app\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
+    ));
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 1);
+    let id = existing["id"].as_str().unwrap();
+    assert!(
+        out.stderr.contains(&format!(
+            "error[conflict]: the server already has a client named `legacy-app` with id {id}"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("--> manifests/legacy.yaml:1:7"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains(&format!("pin `id: {id}` to adopt it")),
+        "{}",
+        out.stdout
+    );
+    // Pinning the id adopts it: in sync.
+    let ws = server.connect(Workspace::new().file(
+        "legacy.yaml",
+        format!("id: {id}\nname: legacy-app\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
+    ));
+    assert_eq!(
+        ws.run(&["plan", "manifests", "--detailed-exitcode"]).code,
+        0
+    );
+}
+
+#[test]
+fn unknown_scope_warns_and_unknown_identity_provider_fails() {
+    let server = Server::start();
+    let ws = server.connect(Workspace::new().file(
+        "a.yaml",
+        format!("name: a\nauthorized_scopes:\n  - name: not-yet-a-scope\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
+    ));
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("warning[unknown-scope]: no scope named `not-yet-a-scope` on the server: boruta will silently create it as a private scope"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--> manifests/a.yaml:3:11"),
+        "{}",
+        out.stderr
+    );
+    let ws = server
+        .connect(Workspace::new().file("a.yaml", "name: a\nidentity_provider:\n  name: Nope\n"));
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(
+            "error[unknown-identity-provider]: no identity provider named `Nope` on the server"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("--> manifests/a.yaml:3:9"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn exact_requests_and_least_privilege() {
+    let server = Server::start();
+    // Identity provider by id, no scopes: only clients:manage:all and one list call.
+    let ws = server.connect(Workspace::new().file(
+        "a.yaml",
+        format!(
+            "name: a\nidentity_provider:\n  id: {}\n",
+            server.idp_id(DEFAULT_IDP)
+        ),
+    ));
+    server.sandbox.clear_requests();
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out
+        .stdout
+        .contains("scopes requested: clients:manage:all\n"));
+    let requests = server.requests();
+    assert_eq!(
+        server.calls(),
+        [
+            ("POST".to_string(), "/oauth/token".to_string()),
+            ("GET".to_string(), "/api/clients".to_string())
+        ]
+    );
+    assert_eq!(
+        requests[0].form("scope").as_deref(),
+        Some("clients:manage:all")
+    );
+    assert_eq!(
+        requests[0].form("grant_type").as_deref(),
+        Some("client_credentials")
+    );
+    assert_eq!(requests[0].auth_scheme.as_deref(), Some("Basic"));
+    // Names: the identity-provider scope is added, and each list is read once.
+    server.sandbox.clear_requests();
+    let out = workspace(&server).run(&["plan", "manifests"]);
+    assert_eq!(out.code, 0);
+    let calls = server.calls();
+    assert_eq!(
+        calls,
+        [
+            ("POST".to_string(), "/oauth/token".to_string()),
+            ("GET".to_string(), "/api/clients".to_string()),
+            ("GET".to_string(), "/api/scopes".to_string()),
+            ("GET".to_string(), "/api/identity-providers".to_string()),
+        ]
+    );
+    assert_eq!(
+        server.requests()[0].form("scope").as_deref(),
+        Some("clients:manage:all identity-providers:manage:all")
+    );
+}
+
+#[test]
+fn client_secret_post_and_pre_issued_token() {
+    let server = Server::start();
+    let ws = workspace(&server);
+    server.sandbox.clear_requests();
+    assert_eq!(
+        ws.run(&["plan", "manifests", "--token-auth", "post"]).code,
+        0
+    );
+    let token_request = &server.requests()[0];
+    assert_eq!(token_request.auth_scheme, None);
+    assert_eq!(
+        token_request.form("client_id").as_deref(),
+        Some(BOOTSTRAP_ID)
+    );
+    assert_eq!(
+        token_request.form("client_secret").as_deref(),
+        Some("REDACTED")
+    );
+    let token = server.sandbox.with_state(|s| {
+        s.issue_token(
+            "clients:manage:all identity-providers:manage:all".into(),
+            600,
+        )
+        .0
+    });
+    let ws = Workspace::new()
+        .file("a.yaml", api_manifest())
+        .env("API_SECRET", "x")
+        .env("BORUTA_ADMIN_URL", server.sandbox.base_url())
+        .env("BORUTA_ACCESS_TOKEN", &token);
+    server.sandbox.clear_requests();
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(server
+        .calls()
+        .iter()
+        .all(|(_, path)| path != "/oauth/token"));
+}
+
+#[test]
+fn markdown_and_json_formats() {
+    let server = Server::start();
+    create_both(&server);
+    // An update without `authorized_scopes` clears them (boruta's full replacement, §6.1).
+    server.update(API_ID, json!({"access_token_ttl": 120}));
+    let ws = workspace(&server);
+    let out = ws.run(&["plan", "manifests", "--format", "markdown"]);
+    let expected = format!(
+        "<!-- boruta-gitops plan -->
+### boruta-gitops plan
+
+| create | drift | in sync | unmanaged | system | conflict |
+|---:|---:|---:|---:|---:|---:|
+| 0 | 1 | 1 | 0 | 3 | 0 |
+
+<details><summary><code>~</code> <b>billing-api</b> (drift) <code>{API_ID}</code></summary>
+
+`manifests/billing-api.yaml:2`
+
+```diff
+! access_token_ttl  = 120 -> 3600
+! authorized_scopes = [] -> [\"email\",\"openid\"]
+```
+
+</details>
+
+Plan: 0 to create, 1 drifted, 1 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"
+    );
+    assert_eq!(out.stdout, expected);
+    let json = ws.run(&["plan", "manifests", "--format", "json"]).json();
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(
+        json["summary"],
+        json!({"create": 0, "drift": 1, "in_sync": 1, "conflict": 0, "unmanaged": 0, "system": 3})
+    );
+    let api = &json["clients"][0];
+    assert_eq!(api["action"], "drift");
+    assert_eq!(
+        api["fields"][0],
+        json!({"field": "access_token_ttl", "server": 120, "desired": 3600})
+    );
+    assert_eq!(api["secret"], "unchanged");
+    assert_eq!(api["fingerprint"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn saved_plan_holds_no_secret() {
+    let server = Server::start();
+    let ws = workspace(&server).env("API_SECRET", "canary-in-saved-plan");
+    let out = ws.run(&["plan", "manifests", "--out", "plan.json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(ws.path().join("plan.json")).unwrap();
+    assert!(!text.contains("canary-in-saved-plan"));
+    let plan: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(plan["manifests_digest"].as_str().unwrap().len(), 64);
+    assert_eq!(plan["clients"][0]["secret"], "set");
+}
+
+#[test]
+fn token_expiring_mid_run_is_renewed_once() {
+    let server = Server::start();
+    server
+        .sandbox
+        .add_fault("GET /api/clients nth=1 expire-tokens".parse().unwrap());
+    let ws = workspace(&server);
+    server.sandbox.clear_requests();
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let statuses: Vec<(String, u16)> = server
+        .requests()
+        .into_iter()
+        .map(|r| (r.path, r.status))
+        .collect();
+    assert_eq!(
+        &statuses[..4],
+        &[
+            ("/oauth/token".to_string(), 200),
+            ("/api/clients".to_string(), 401),
+            ("/oauth/token".to_string(), 200),
+            ("/api/clients".to_string(), 200),
+        ]
+    );
+}
+
+#[test]
+fn list_answering_503() {
+    let server = Server::start();
+    server
+        .sandbox
+        .add_fault("GET /api/clients nth=1 status=503".parse().unwrap());
+    let ws = workspace(&server);
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 0, "a single 503 is retried: {}", out.stderr);
+    server
+        .sandbox
+        .add_fault("GET /api/clients status=503".parse().unwrap());
+    let out = ws.run(&["plan", "manifests", "--max-retries", "1"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("error: listing clients (GET /api/clients): boruta answered 503 SERVICE_UNAVAILABLE \"injected fault\". the server is overloaded or unavailable; retried 1 time(s); try again later"), "{}", out.stderr);
+}
+
+#[test]
+fn token_endpoint_refusing_the_scope() {
+    let server = Server::start();
+    // A client that may only obtain clients:manage:all.
+    let limited = server.create(json!({
+        "secret": "limited-secret", "authorize_scope": true, "authorized_scopes": [{"name": "clients:manage:all"}],
+        "supported_grant_types": ["client_credentials"], "identity_provider": {"id": server.idp_id(DEFAULT_IDP)}
+    }));
+    let id = limited["id"].as_str().unwrap();
+    let ws = workspace(&server)
+        .env("BORUTA_CLIENT_ID", id)
+        .env("BORUTA_CLIENT_SECRET", "limited-secret");
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 1);
+    let expected = format!("error: requesting a token with scopes `clients:manage:all identity-providers:manage:all` from {}/oauth/token: the token endpoint answered 400 (invalid_scope: Given scopes are unknown or unauthorized.). boruta grants all requested scopes or none: the client {id} needs `authorize_scope: true` and `clients:manage:all identity-providers:manage:all` in its `authorized_scopes`\n", server.sandbox.base_url());
+    assert_eq!(out.stderr, expected);
+    assert!(!out.stderr.contains("limited-secret"));
+    // The same client suffices for manifests that name no identity provider.
+    let ws = server
+        .connect(Workspace::new().file(
+            "a.yaml",
+            format!(
+                "name: a\nidentity_provider:\n  id: {}\n",
+                server.idp_id(DEFAULT_IDP)
+            ),
+        ))
+        .env("BORUTA_CLIENT_ID", id)
+        .env("BORUTA_CLIENT_SECRET", "limited-secret");
+    assert_eq!(ws.run(&["plan", "manifests"]).code, 0);
+}
+
+#[test]
+fn refuses_credentials_over_plain_http_to_other_hosts() {
+    let ws = Workspace::new()
+        .file("a.yaml", api_manifest())
+        .env("API_SECRET", "x")
+        .env("BORUTA_ADMIN_URL", "http://boruta.example.com:8081")
+        .env(
+            "BORUTA_TOKEN_URL",
+            "http://boruta.example.com:8080/oauth/token",
+        )
+        .env("BORUTA_CLIENT_ID", BOOTSTRAP_ID)
+        .env("BORUTA_CLIENT_SECRET", "x");
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("is plain http to a host that is not loopback"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn invalid_manifests_stop_before_the_network() {
+    let server = Server::start();
+    let ws = server.connect(Workspace::new().file("a.yaml", "name: a\naccess_token_ttl: 0\n"));
+    server.sandbox.clear_requests();
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("error[missing-field]"));
+    assert!(server.requests().is_empty());
+}
