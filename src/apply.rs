@@ -49,9 +49,13 @@ pub struct ClientResult {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub diagnostics: Vec<Diagnostic>,
-    /// The server-generated secret, kept only for `--secrets-out`; never serialized.
+    /// The client's secret as the server holds it, kept only for `--secrets-out`; never
+    /// serialized.
     #[serde(skip)]
     pub secret: Option<secrecy::SecretString>,
+    /// True when boruta generated the secret (the manifest declares none).
+    #[serde(skip)]
+    pub secret_generated: bool,
 }
 
 /// Called as each client finishes (progress bar, plain lines, secrets file).
@@ -113,6 +117,7 @@ pub async fn apply(
             reason: Some("not attempted: the run stopped after an earlier failure".into()),
             diagnostics: Vec::new(),
             secret: None,
+            secret_generated: false,
         });
     }
     // Report in plan order, whatever order the creates finished in.
@@ -144,16 +149,13 @@ async fn run_job(connection: &Connection, job: &Job) -> (ClientResult, bool) {
         reason: None,
         diagnostics: Vec::new(),
         secret: None,
+        secret_generated: job.generated_secret,
     };
-    let generated = |record: &Map<String, Value>| {
-        job.generated_secret
-            .then(|| {
-                record
-                    .get("secret")
-                    .and_then(Value::as_str)
-                    .map(|s| secrecy::SecretString::from(s.to_string()))
-            })
-            .flatten()
+    let secret_of = |record: &Map<String, Value>| {
+        record
+            .get("secret")
+            .and_then(Value::as_str)
+            .map(|s| secrecy::SecretString::from(s.to_string()))
     };
     match connection
         .create_client(&job.body, &format!("`{}` ({})", job.name, job.id))
@@ -161,7 +163,7 @@ async fn run_job(connection: &Connection, job: &Job) -> (ClientResult, bool) {
     {
         Ok(Created::Created(record)) => {
             result.outcome = Outcome::Created;
-            result.secret = generated(&record);
+            result.secret = secret_of(&record);
         }
         Ok(Created::IdTaken {
             after_unknown_outcome,
@@ -173,7 +175,7 @@ async fn run_job(connection: &Connection, job: &Job) -> (ClientResult, bool) {
                 } else {
                     Outcome::AlreadyPresent
                 };
-                result.secret = generated(&record);
+                result.secret = secret_of(&record);
                 if !after_unknown_outcome {
                     result.reason =
                         Some("created meanwhile by another run; it matches the manifest".into());

@@ -391,7 +391,7 @@ impl Observer for Progress {
                         Some(format!("cannot write {}: {e}", file.path.display()));
                 }
             }
-            None if result.secret.is_some() => {
+            None if result.secret_generated && result.secret.is_some() => {
                 self.generated_without_file
                     .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }

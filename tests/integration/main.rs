@@ -1,9 +1,11 @@
 //! Integration tests: the real binary, run on real files (and, for the server commands,
 //! against the real sandbox over real HTTP on loopback). One test binary, many modules.
 
+mod apply;
 mod openapi;
 mod plan;
 mod sandbox;
 mod schema;
+mod secrets;
 mod support;
 mod validate;
