@@ -82,3 +82,40 @@ def run(cmd, runs=5, env=None, expect=(0,)):
             sys.exit(f"{' '.join(cmd)} exited {code}")
         times.append(elapsed)
     return statistics.median(times), times, peak
+
+
+BOOT_ID = "00000000-b007-4000-8000-00000000bbbb"
+BOOT_SECRET = "bench-bootstrap-secret"
+
+
+class Sandbox:
+    """`boruta-gitops sandbox` as a subprocess on an ephemeral loopback port."""
+
+    def __init__(self, latency_ms=0):
+        cmd = [BIN, "sandbox", "--listen", "127.0.0.1:0", "--bootstrap-client-id", BOOT_ID,
+               "--bootstrap-client-secret", BOOT_SECRET, "--latency-ms", str(latency_ms)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http://127.0.0.1:"):
+            raise SystemExit(f"sandbox did not start: {self.url!r}")
+
+    def env(self):
+        env = dict(os.environ)
+        env.update({
+            "BORUTA_ADMIN_URL": self.url,
+            "BORUTA_TOKEN_URL": self.url + "/oauth/token",
+            "BORUTA_CLIENT_ID": BOOT_ID,
+            "BORUTA_CLIENT_SECRET": BOOT_SECRET,
+        })
+        env.pop("RUST_LOG", None)
+        return env
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -207,3 +207,60 @@ pub mod token_messages {
     pub const RESOURCE_MALFORMED: &str =
         "Requested resource must be an absolute URI without a fragment.";
 }
+
+/// A client as the list endpoint returned it: the few members every comparison needs, and
+/// the raw JSON, parsed in full only when the client is compared. Listing 10,000 clients
+/// then costs little memory.
+#[derive(Debug, Clone)]
+pub struct ListedClient {
+    /// Lower-case id.
+    pub id: String,
+    pub name: Option<String>,
+    pub identity_provider_id: Option<String>,
+    raw: Box<serde_json::value::RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ListedHead {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    identity_provider: Option<IdentityProviderHead>,
+}
+
+#[derive(Deserialize)]
+struct IdentityProviderHead {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+impl ListedClient {
+    pub fn from_raw(raw: Box<serde_json::value::RawValue>) -> Result<Self, serde_json::Error> {
+        let head: ListedHead = serde_json::from_str(raw.get())?;
+        Ok(ListedClient {
+            id: head.id.to_ascii_lowercase(),
+            name: head.name,
+            identity_provider_id: head.identity_provider.and_then(|i| i.id),
+            raw,
+        })
+    }
+
+    /// From an already parsed record (a single `show`).
+    pub fn from_record(
+        record: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, serde_json::Error> {
+        let text = serde_json::to_string(record)?;
+        Self::from_raw(serde_json::value::RawValue::from_string(text)?)
+    }
+
+    /// Every member, parsed.
+    pub fn record(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(self.raw.get()).unwrap_or_default()
+    }
+
+    /// The members still as raw JSON, for parsing only the few a comparison needs.
+    pub fn members(&self) -> std::collections::HashMap<&str, &serde_json::value::RawValue> {
+        serde_json::from_str(self.raw.get()).unwrap_or_default()
+    }
+}

@@ -8,11 +8,12 @@
 //! write-only fields are `unverifiable`, server-generated fields are ignored.
 
 use crate::api;
-use crate::source::{Diagnostic, Location};
+use crate::source::{Diagnostic, Location, Node};
 use crate::validate::Desired;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Fields compared as sets.
 const SET_FIELDS: [&str; 4] = [
@@ -25,7 +26,7 @@ const SET_FIELDS: [&str; 4] = [
 /// What the server holds.
 #[derive(Debug, Default, Clone)]
 pub struct Observed {
-    pub clients: Vec<Map<String, Value>>,
+    pub clients: Vec<api::ListedClient>,
     /// Present when some manifest declares `authorized_scopes`.
     pub scopes: Option<Vec<Map<String, Value>>>,
     /// Present when some manifest names an identity provider.
@@ -79,8 +80,9 @@ pub struct ClientDiff {
     pub fields: Vec<FieldChange>,
     pub secret: Option<SecretState>,
     pub unverifiable: Vec<String>,
-    /// The server's record (for the fingerprint), absent for a create.
-    pub server: Option<Map<String, Value>>,
+    /// sha256 of the server's record, or of its absence, for clients the plan touches
+    /// (not in sync); a saved plan is refused when it no longer matches.
+    pub fingerprint: Option<String>,
     /// The request body a create would send (contains secrets: never rendered).
     pub create_body: Map<String, Value>,
     /// For a conflict: the server client that has this name.
@@ -112,18 +114,28 @@ pub struct Diff {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Does any manifest name an identity provider (so the provider list is needed)?
-pub fn needs_identity_providers(desired: &[Desired]) -> bool {
-    desired
-        .iter()
-        .any(|d| d.manifest.identity_provider.name.is_some())
+/// Canonical JSON (object keys sorted) so equal records hash equally.
+pub fn canonical(value: &Value) -> String {
+    fn sort(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let sorted: BTreeMap<&String, Value> =
+                    map.iter().map(|(k, v)| (k, sort(v))).collect();
+                serde_json::to_value(sorted).unwrap_or(Value::Null)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    sort(value).to_string()
 }
 
-/// Does any manifest declare scopes (so the scope list is needed)?
-pub fn needs_scopes(desired: &[Desired]) -> bool {
-    desired
-        .iter()
-        .any(|d| d.manifest.authorized_scopes.is_some())
+/// Fingerprint of a server record, or of the absence of `id`.
+pub fn fingerprint(id: &str, record: Option<&Map<String, Value>>) -> String {
+    match record {
+        Some(record) => digest(&canonical(&Value::Object(record.clone()))),
+        None => digest(&format!("absent:{id}")),
+    }
 }
 
 /// sha256 of a text, hex.
@@ -139,84 +151,71 @@ fn str_of<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     map.get(key).and_then(Value::as_str)
 }
 
+/// What every per-client comparison reads.
+struct Context<'a> {
+    by_id: BTreeMap<&'a str, &'a api::ListedClient>,
+    by_name: BTreeMap<&'a str, Vec<&'a str>>,
+    scopes: Lookup<'a>,
+    idps: Lookup<'a>,
+}
+
 /// Compares every desired client with the server.
 pub fn diff(desired: &[Desired], observed: &Observed, system: &SystemIds) -> Diff {
     let mut out = Diff::default();
-    let by_id: BTreeMap<String, &Map<String, Value>> = observed
-        .clients
-        .iter()
-        .filter_map(|c| str_of(c, "id").map(|id| (id.to_ascii_lowercase(), c)))
-        .collect();
     let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for c in &observed.clients {
-        if let (Some(name), Some(id)) = (str_of(c, "name"), str_of(c, "id")) {
-            by_name.entry(name).or_default().push(id);
+        if let Some(name) = &c.name {
+            by_name.entry(name).or_default().push(&c.id);
         }
     }
-    let scopes = Lookup::new(observed.scopes.as_deref());
-    let idps = Lookup::new(observed.identity_providers.as_deref());
-    let mut declared_ids = BTreeSet::new();
-    for d in desired {
-        let id = d.id.to_string();
-        declared_ids.insert(id.clone());
-        let server = by_id.get(&id).copied();
-        let create_body = wire_body(d, &scopes, &idps, &mut out.diagnostics);
-        let location = d.locate("/name");
-        let mut entry = ClientDiff {
-            id: id.clone(),
-            name: d.name.clone(),
-            location: location.clone(),
-            action: Action::Create,
-            fields: Vec::new(),
-            secret: None,
-            unverifiable: Vec::new(),
-            server: server.cloned(),
-            create_body,
-            conflicting_id: None,
-        };
-        let namesakes: Vec<&str> = by_name.get(d.name.as_str()).cloned().unwrap_or_default();
-        if server.is_none() && !namesakes.is_empty() {
-            if d.id_explicit {
-                out.diagnostics.push(Diagnostic::warning(
-                    "name-taken-on-server",
-                    format!("the server already has a client named `{}` (id {}); creating {id} makes a second client with this name", d.name, namesakes.join(", ")),
-                    Some(location.clone()),
-                ));
-            } else {
-                let other = namesakes[0].to_string();
-                out.diagnostics.push(Diagnostic::error(
-                    "conflict",
-                    format!("the server already has a client named `{}` with id {other}, and this manifest's derived id {id} is absent: pin `id: {other}` to adopt that client (or rename this one)", d.name),
-                    Some(location.clone()),
-                ));
-                entry.action = Action::Conflict;
-                entry.conflicting_id = Some(other);
-                out.clients.push(entry);
-                continue;
-            }
-        }
-        compare(d, &mut entry, server, &scopes, &idps);
-        entry.action = match server {
-            None => Action::Create,
-            Some(_) if entry.fields.is_empty() && entry.secret != Some(SecretState::Changed) => {
-                Action::InSync
-            }
-            Some(_) => Action::Drift,
-        };
+    let context = Context {
+        by_id: observed
+            .clients
+            .iter()
+            .map(|c| (c.id.as_str(), c))
+            .collect(),
+        by_name,
+        scopes: Lookup::new(observed.scopes.as_deref()),
+        idps: Lookup::new(observed.identity_providers.as_deref()),
+    };
+    // Each comparison is independent and CPU-bound: large sets use every core. Results are
+    // joined in manifest order, so the output does not depend on the thread count.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = if desired.len() < 512 {
+        desired.len().max(1)
+    } else {
+        desired.len().div_ceil(threads)
+    };
+    let results: Vec<(ClientDiff, Vec<Diagnostic>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = desired
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(|| {
+                    part.iter()
+                        .map(|d| diff_one(d, &context))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for (entry, diagnostics) in results {
         out.clients.push(entry);
+        out.diagnostics.extend(diagnostics);
     }
+    let declared_ids: BTreeSet<String> = desired.iter().map(|d| d.id.to_string()).collect();
     for client in &observed.clients {
-        let Some(id) = str_of(client, "id").map(str::to_ascii_lowercase) else {
-            continue;
-        };
+        let id = client.id.clone();
         if declared_ids.contains(&id) {
             continue;
         }
-        let name = str_of(client, "name").map(str::to_string);
-        let no_idp = client
-            .get("identity_provider")
-            .and_then(|i| i.get("id"))
-            .is_none_or(Value::is_null);
+        let name = client.name.clone();
+        let no_idp = client.identity_provider_id.is_none();
         let system = if id == system.admin_client_id.to_ascii_lowercase() {
             Some(SystemKind::AdminUi)
         } else if name.as_deref() == Some(api::PUBLIC_CLIENT_NAME) && no_idp {
@@ -237,6 +236,70 @@ pub fn diff(desired: &[Desired], observed: &Observed, system: &SystemIds) -> Dif
         (a.system.is_some(), &a.name, &a.id).cmp(&(b.system.is_some(), &b.name, &b.id))
     });
     out
+}
+
+/// Compares one desired client with the server.
+fn diff_one(d: &Desired, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let id = d.id.to_string();
+    let listed = context.by_id.get(id.as_str()).copied();
+    // Only the members the manifest declares are parsed, and only now.
+    let members = listed.map(api::ListedClient::members);
+    let server = members.as_ref();
+    let create_body = wire_body(d, &context.scopes, &context.idps, &mut diagnostics);
+    let location = d.locate("/name");
+    let mut entry = ClientDiff {
+        id: id.clone(),
+        name: d.name.clone(),
+        location: location.clone(),
+        action: Action::Create,
+        fields: Vec::new(),
+        secret: None,
+        unverifiable: Vec::new(),
+        fingerprint: None,
+        create_body,
+        conflicting_id: None,
+    };
+    let namesakes: Vec<&str> = context
+        .by_name
+        .get(d.name.as_str())
+        .cloned()
+        .unwrap_or_default();
+    if server.is_none() && !namesakes.is_empty() {
+        if d.id_explicit {
+            diagnostics.push(Diagnostic::warning(
+                "name-taken-on-server",
+                format!("the server already has a client named `{}` (id {}); creating {id} makes a second client with this name", d.name, namesakes.join(", ")),
+                Some(location),
+            ));
+        } else {
+            let other = namesakes[0].to_string();
+            diagnostics.push(Diagnostic::error(
+                "conflict",
+                format!("the server already has a client named `{}` with id {other}, and this manifest's derived id {id} is absent: pin `id: {other}` to adopt that client (or rename this one)", d.name),
+                Some(location),
+            ));
+            entry.action = Action::Conflict;
+            entry.fingerprint = Some(fingerprint(&id, None));
+            entry.conflicting_id = Some(other);
+            return (entry, diagnostics);
+        }
+    }
+    compare(d, &mut entry, server, &context.scopes, &context.idps);
+    entry.action = match server {
+        None => Action::Create,
+        Some(_) if entry.fields.is_empty() && entry.secret != Some(SecretState::Changed) => {
+            Action::InSync
+        }
+        Some(_) => Action::Drift,
+    };
+    if entry.action != Action::InSync {
+        entry.fingerprint = Some(fingerprint(
+            &id,
+            listed.map(api::ListedClient::record).as_ref(),
+        ));
+    }
+    (entry, diagnostics)
 }
 
 /// Name and id lookups of scopes or identity providers.
@@ -360,19 +423,17 @@ fn wire_body(
 fn compare(
     d: &Desired,
     entry: &mut ClientDiff,
-    server: Option<&Map<String, Value>>,
+    server: Option<&HashMap<&str, &RawValue>>,
     scopes: &Lookup<'_>,
     idps: &Lookup<'_>,
 ) {
-    let mut sensitive = Vec::new();
-    d.node.sensitive_pointers("", &mut sensitive);
-    let is_sensitive = |field: &str| {
-        sensitive
-            .iter()
-            .any(|p| p == &format!("/{field}") || p.starts_with(&format!("/{field}/")))
+    let is_sensitive = |field: &str| d.node.get(field).is_some_and(Node::any_sensitive);
+    let member = |field: &str| -> Value {
+        server
+            .and_then(|m| m.get(field))
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or(Value::Null)
     };
-    let empty = Map::new();
-    let actual_record = server.unwrap_or(&empty);
     for (field, desired_wire) in &entry.create_body {
         if field == "id" || api::SERVER_GENERATED_FIELDS.contains(&field.as_str()) {
             continue;
@@ -384,9 +445,9 @@ fn compare(
         if field == "secret" {
             entry.secret = Some(match server {
                 None => SecretState::Set,
-                Some(record) => {
-                    let same = record.get("secret").and_then(Value::as_str).map(digest)
-                        == desired_wire.as_str().map(digest);
+                Some(_) => {
+                    let same =
+                        member("secret").as_str().map(digest) == desired_wire.as_str().map(digest);
                     if same {
                         SecretState::Unchanged
                     } else {
@@ -396,7 +457,7 @@ fn compare(
             });
             continue;
         }
-        let actual = actual_record.get(field).cloned().unwrap_or(Value::Null);
+        let actual = member(field);
         let (equal, shown_desired, shown_actual) = match field.as_str() {
             "identity_provider" => {
                 let want = desired_wire

@@ -468,10 +468,25 @@ impl Connection {
         Ok(data.data)
     }
 
-    /// Every client (one request).
-    pub async fn list_clients(&self) -> Result<Vec<Map<String, Value>>, FetchError> {
-        self.get_list("/api/clients", "listing clients (GET /api/clients)")
-            .await
+    /// Every client (one request), kept raw until compared.
+    pub async fn list_clients(&self) -> Result<Vec<api::ListedClient>, FetchError> {
+        let what = "listing clients (GET /api/clients)";
+        let (status, body) = self
+            .send(reqwest::Method::GET, "/api/clients", None, what)
+            .await?;
+        if status != 200 {
+            return Err(self.server_error(what, status, &body));
+        }
+        let decode = |reason: String| FetchError::Decode {
+            what: what.to_string(),
+            reason,
+        };
+        let data: api::Data<Vec<Box<serde_json::value::RawValue>>> = serde_json::from_slice(&body)
+            .map_err(|e| decode(format!("{e} (is --admin-url the admin API?)")))?;
+        data.data
+            .into_iter()
+            .map(|raw| api::ListedClient::from_raw(raw).map_err(|e| decode(e.to_string())))
+            .collect()
     }
 
     /// Every scope (one request).

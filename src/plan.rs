@@ -7,7 +7,7 @@
 use crate::diff::{self, Action, Diff, FieldChange, SecretState, Unmanaged};
 use crate::source::{Diagnostic, SourceMap};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Version of the plan document; bumped on any incompatible change.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -49,10 +49,13 @@ pub struct PlannedClient {
     /// For a conflict: the server client that already has this name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflicting_id: Option<String>,
-    /// sha256 of the server's record of this id, or of its absence.
-    pub fingerprint: String,
-    /// sha256 of the request a create would send (secrets included only as digest input).
-    pub desired_digest: String,
+    /// For clients the plan touches (not in sync): sha256 of the server's record of this
+    /// id, or of its absence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// For a create: sha256 of the request it would send (secrets enter only the digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -70,30 +73,6 @@ impl Summary {
     /// True when `apply` would change something.
     pub fn has_creates(&self) -> bool {
         self.create > 0
-    }
-}
-
-/// Canonical JSON (object keys sorted) so equal records hash equally.
-fn canonical(value: &Value) -> String {
-    fn sort(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let sorted: std::collections::BTreeMap<&String, Value> =
-                    map.iter().map(|(k, v)| (k, sort(v))).collect();
-                serde_json::to_value(sorted).unwrap_or(Value::Null)
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
-            other => other.clone(),
-        }
-    }
-    sort(value).to_string()
-}
-
-/// Fingerprint of a server record, or of the absence of `id`.
-pub fn fingerprint(id: &str, record: Option<&Map<String, Value>>) -> String {
-    match record {
-        Some(record) => diff::digest(&canonical(&Value::Object(record.clone()))),
-        None => diff::digest(&format!("absent:{id}")),
     }
 }
 
@@ -130,8 +109,9 @@ pub fn build(diff: &Diff, admin_url: &str, scopes: &[String], sources: &SourceMa
                 secret: c.secret,
                 unverifiable: c.unverifiable.clone(),
                 conflicting_id: c.conflicting_id.clone(),
-                fingerprint: fingerprint(&c.id, c.server.as_ref()),
-                desired_digest: diff::digest(&canonical(&Value::Object(c.create_body.clone()))),
+                fingerprint: c.fingerprint.clone(),
+                desired_digest: (c.action == Action::Create)
+                    .then(|| diff::digest(&diff::canonical(&Value::Object(c.create_body.clone())))),
             }
         })
         .collect();

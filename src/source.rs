@@ -236,6 +236,16 @@ impl Node {
         }
     }
 
+    /// True when this value or anything below it is sensitive.
+    pub fn any_sensitive(&self) -> bool {
+        self.sensitive
+            || match &self.value {
+                NodeValue::Seq(items) => items.iter().any(Node::any_sensitive),
+                NodeValue::Map(pairs) => pairs.iter().any(|(_, v)| v.any_sensitive()),
+                _ => false,
+            }
+    }
+
     /// Every pointer below this node whose value is sensitive.
     pub fn sensitive_pointers(&self, prefix: &str, out: &mut Vec<String>) {
         if self.sensitive {

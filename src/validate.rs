@@ -77,6 +77,39 @@ pub struct Validated {
     pub redacted_lines: BTreeSet<(Arc<str>, usize)>,
 }
 
+/// Which server lists the manifests need, read from the raw documents so the server can
+/// be read while the manifests are being validated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Some client names its identity provider (the list, and its scope, are needed).
+    pub identity_providers: bool,
+    /// Some client declares `authorized_scopes` (the scope list is needed).
+    pub scopes: bool,
+}
+
+/// Scans the documents for what [`Needs`] describes.
+pub fn scan_needs(documents: &[Document]) -> Needs {
+    let mut needs = Needs::default();
+    let mut visit = |client: &Node| {
+        needs.identity_providers |= client
+            .get("identity_provider")
+            .and_then(|i| i.get("name"))
+            .is_some();
+        needs.scopes |= client.get("authorized_scopes").is_some();
+    };
+    for doc in documents {
+        match doc.root.get("configuration").and_then(|c| c.get("client")) {
+            Some(Node {
+                value: NodeValue::Seq(items),
+                ..
+            }) => items.iter().for_each(&mut visit),
+            Some(_) => {}
+            None => visit(&doc.root),
+        }
+    }
+    needs
+}
+
 /// Validates every document.
 /// Takes the documents by value: their nodes move into the [`Desired`] clients (10,000
 /// manifests must validate within 100 MB).

@@ -273,8 +273,11 @@ fn matches_manifest(
     observed: &Observed,
     system: &SystemIds,
 ) -> bool {
+    let Ok(listed) = crate::api::ListedClient::from_record(record) else {
+        return false;
+    };
     let one = Observed {
-        clients: vec![record.clone()],
+        clients: vec![listed],
         scopes: observed.scopes.clone(),
         identity_providers: observed.identity_providers.clone(),
     };

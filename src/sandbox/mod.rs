@@ -205,6 +205,8 @@ impl Sandbox {
     pub fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         let mut state = lock(&self.shared.state);
         let result = f(&mut state);
+        // The closure may have changed clients behind the cache's back.
+        state.render_cache.clear();
         self.shared.dirty.store(true, Ordering::SeqCst);
         result
     }

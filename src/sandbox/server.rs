@@ -118,14 +118,15 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: Arc<Not
 
 fn json_response(
     status: u16,
-    body: Option<&Value>,
+    body: Option<String>,
     headers: &[(&str, String)],
 ) -> Response<ResponseBody> {
-    let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+    let has_body = body.is_some();
+    let bytes = body.map(Bytes::from).unwrap_or_default();
     let mut response = Response::new(Full::new(bytes).map_err(|never| match never {}).boxed());
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if body.is_some() {
+    if has_body {
         response.headers_mut().insert(
             "content-type",
             HeaderValue::from_static("application/json; charset=utf-8"),
@@ -255,7 +256,7 @@ async fn handle(
             let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("error");
             json!({"code": reason.to_ascii_uppercase().replace(' ', "_"), "message": "injected fault"})
         });
-        return json_response(status, body.as_ref(), &extra);
+        return json_response(status, body.map(|b| b.to_string()), &extra);
     }
 
     let (answer, extra) = match body {
@@ -292,17 +293,14 @@ async fn handle(
     if let Some(location) = &answer.location {
         headers.push(("location", location.clone()));
     }
-    let response = json_response(answer.status, answer.body.as_ref(), &headers);
+    let text = answer.body_text();
+    let response = json_response(answer.status, text.clone(), &headers);
     if action.commit_then_drop {
         kill.notify_one();
         return never().await;
     }
     if action.truncate {
-        let full = answer
-            .body
-            .as_ref()
-            .map(|b| Bytes::from(b.to_string()))
-            .unwrap_or_default();
+        let full = text.map(Bytes::from).unwrap_or_default();
         return truncate(response, full);
     }
     response
@@ -376,6 +374,7 @@ fn token_endpoint(
             Answer {
                 status: 204,
                 body: None,
+                text: None,
                 location: None,
             },
             Vec::new(),

@@ -19,7 +19,11 @@ fn workspace(server: &Server, count: usize) -> Workspace {
 }
 
 fn posts(server: &Server) -> usize {
-    server.calls().iter().filter(|(m, p)| m == "POST" && p == "/api/clients").count()
+    server
+        .calls()
+        .iter()
+        .filter(|(m, p)| m == "POST" && p == "/api/clients")
+        .count()
 }
 
 fn count_named(server: &Server, name: &str) -> usize {
@@ -29,12 +33,32 @@ fn count_named(server: &Server, name: &str) -> usize {
 /// The request log never shows a write other than creates, nor any touch of system clients.
 fn assert_only_creates(server: &Server) {
     for r in server.requests() {
-        assert!(!matches!(r.method.as_str(), "PATCH" | "PUT" | "DELETE"), "{} {}", r.method, r.path);
-        assert!(!r.path.contains(boruta_gitops::api::ADMIN_UI_CLIENT_ID), "{}", r.path);
-        assert!(!r.path.contains(&boruta_gitops::sandbox::state::seed_id("public client")), "{}", r.path);
+        assert!(
+            !matches!(r.method.as_str(), "PATCH" | "PUT" | "DELETE"),
+            "{} {}",
+            r.method,
+            r.path
+        );
+        assert!(
+            !r.path.contains(boruta_gitops::api::ADMIN_UI_CLIENT_ID),
+            "{}",
+            r.path
+        );
+        assert!(
+            !r.path
+                .contains(&boruta_gitops::sandbox::state::seed_id("public client")),
+            "{}",
+            r.path
+        );
         if r.method == "POST" && r.path == "/api/clients" {
-            let id = r.json()["client"]["id"].as_str().unwrap_or_default().to_string();
-            assert!(id.starts_with("00000000-0000-4000-8000-"), "created an unexpected id {id}");
+            let id = r.json()["client"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                id.starts_with("00000000-0000-4000-8000-"),
+                "created an unexpected id {id}"
+            );
         }
     }
 }
@@ -45,12 +69,21 @@ fn clean_apply_then_empty_plan() {
     let ws = workspace(&server, 3);
     let out = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("Apply: 3 created, 0 already present, 0 failed, 0 not attempted."), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Apply: 3 created, 0 already present, 0 failed, 0 not attempted."),
+        "{}",
+        out.stdout
+    );
     for i in 0..3 {
         assert_eq!(count_named(&server, &format!("service-{i}")), 1);
     }
     // Exactly the declared fields, the id, and the identity provider resolved to its id.
-    let create = server.requests().into_iter().find(|r| r.method == "POST" && r.path == "/api/clients").unwrap();
+    let create = server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path == "/api/clients")
+        .unwrap();
     assert_eq!(
         create.json(),
         json!({"client": {
@@ -74,7 +107,12 @@ fn refuses_without_a_terminal_or_approval() {
     let ws = workspace(&server, 2);
     let out = ws.run(&["apply", "manifests"]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("refusing to apply without confirmation: stdin is not a terminal"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("refusing to apply without confirmation: stdin is not a terminal"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(posts(&server), 0);
 }
 
@@ -86,9 +124,20 @@ fn stale_saved_plan_is_refused() {
     // Someone creates one of the planned clients out of band.
     server.create(json!({"id": "00000000-0000-4000-8000-000000000001", "name": "service-1", "identity_provider": {"id": server.idp_id(DEFAULT_IDP)}}));
     server.sandbox.clear_requests();
-    let out = ws.run(&["apply", "manifests", "--plan", "plan.json", "--auto-approve"]);
+    let out = ws.run(&[
+        "apply",
+        "manifests",
+        "--plan",
+        "plan.json",
+        "--auto-approve",
+    ]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("the saved plan is stale; nothing was changed"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the saved plan is stale; nothing was changed"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("client `service-1` (00000000-0000-4000-8000-000000000001): it was created on the server after the plan was made"), "{}", out.stderr);
     assert_eq!(posts(&server), 0);
 }
@@ -98,13 +147,34 @@ fn changed_manifests_after_plan_are_refused_and_a_fresh_plan_applies() {
     let server = Server::start();
     let ws = workspace(&server, 2);
     assert_eq!(ws.run(&["plan", "manifests", "--out", "plan.json"]).code, 0);
-    std::fs::write(ws.manifests().join("service-000.yaml"), manifest(0).replace("confidential: true", "confidential: false")).unwrap();
-    let out = ws.run(&["apply", "manifests", "--plan", "plan.json", "--auto-approve"]);
+    std::fs::write(
+        ws.manifests().join("service-000.yaml"),
+        manifest(0).replace("confidential: true", "confidential: false"),
+    )
+    .unwrap();
+    let out = ws.run(&[
+        "apply",
+        "manifests",
+        "--plan",
+        "plan.json",
+        "--auto-approve",
+    ]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("the manifests changed since the plan was made"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the manifests changed since the plan was made"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(posts(&server), 0);
     assert_eq!(ws.run(&["plan", "manifests", "--out", "plan.json"]).code, 0);
-    let out = ws.run(&["apply", "manifests", "--plan", "plan.json", "--auto-approve"]);
+    let out = ws.run(&[
+        "apply",
+        "manifests",
+        "--plan",
+        "plan.json",
+        "--auto-approve",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(posts(&server), 2);
 }
@@ -112,7 +182,9 @@ fn changed_manifests_after_plan_are_refused_and_a_fresh_plan_applies() {
 #[test]
 fn retries_503_then_succeeds() {
     let server = Server::start();
-    server.sandbox.add_fault("POST /api/clients nth=1 status=503".parse().unwrap());
+    server
+        .sandbox
+        .add_fault("POST /api/clients nth=1 status=503".parse().unwrap());
     let ws = workspace(&server, 1);
     let out = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -123,32 +195,65 @@ fn retries_503_then_succeeds() {
 #[test]
 fn honours_retry_after_on_429() {
     let server = Server::start();
-    server.sandbox.add_fault("POST /api/clients nth=1 status=429 retry-after=1".parse().unwrap());
+    server.sandbox.add_fault(
+        "POST /api/clients nth=1 status=429 retry-after=1"
+            .parse()
+            .unwrap(),
+    );
     let ws = workspace(&server, 1);
     let out = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let times: Vec<u64> = server.requests().into_iter().filter(|r| r.method == "POST" && r.path == "/api/clients").map(|r| r.at_ms).collect();
+    let times: Vec<u64> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/clients")
+        .map(|r| r.at_ms)
+        .collect();
     assert_eq!(times.len(), 2);
-    assert!(times[1] - times[0] >= 950, "Retry-After: 1 must be honoured, waited {} ms", times[1] - times[0]);
+    assert!(
+        times[1] - times[0] >= 950,
+        "Retry-After: 1 must be honoured, waited {} ms",
+        times[1] - times[0]
+    );
 }
 
 #[test]
 fn create_committed_then_connection_dropped_yields_exactly_one_client() {
     let server = Server::start();
-    server.sandbox.add_fault("POST /api/clients nth=1 commit-then-drop".parse().unwrap());
+    server
+        .sandbox
+        .add_fault("POST /api/clients nth=1 commit-then-drop".parse().unwrap());
     let ws = workspace(&server, 1);
     let out = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("+ service-0 (00000000-0000-4000-8000-000000000000) created"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("+ service-0 (00000000-0000-4000-8000-000000000000) created"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(count_named(&server, "service-0"), 1);
-    let statuses: Vec<u16> = server.requests().into_iter().filter(|r| r.path.starts_with("/api/clients/") || r.method == "POST" && r.path == "/api/clients").map(|r| r.status).collect();
-    assert_eq!(statuses, [201, 422, 200], "create (dropped), retry (id taken), show to verify");
+    let statuses: Vec<u16> = server
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.path.starts_with("/api/clients/") || r.method == "POST" && r.path == "/api/clients"
+        })
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [201, 422, 200],
+        "create (dropped), retry (id taken), show to verify"
+    );
 }
 
 #[test]
 fn create_hanging_past_the_timeout_is_retried_without_duplicate() {
     let server = Server::start();
-    server.sandbox.add_fault("POST /api/clients nth=1 delay-ms=3000".parse().unwrap());
+    server
+        .sandbox
+        .add_fault("POST /api/clients nth=1 delay-ms=3000".parse().unwrap());
     let ws = workspace(&server, 1);
     let out = ws.run(&["apply", "manifests", "--auto-approve", "--timeout", "1"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
@@ -160,27 +265,46 @@ fn create_hanging_past_the_timeout_is_retried_without_duplicate() {
 fn server_422_is_mapped_to_the_manifest_value() {
     let server = Server::start();
     // An identity provider given by id is not checked offline without the provider scope.
-    let ws = server.connect(Workspace::new().file("a.yaml", "name: a\nidentity_provider:\n  id: 00000000-0000-4000-8000-00000000dead\n"));
+    let ws = server.connect(Workspace::new().file(
+        "a.yaml",
+        "name: a\nidentity_provider:\n  id: 00000000-0000-4000-8000-00000000dead\n",
+    ));
     let out = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("error[rejected-by-server]: boruta rejected `identity_provider_id`: does not exist\n  --> manifests/a.yaml:3:3"), "{}", out.stderr);
-    assert!(out.stdout.contains("failed: boruta refused the client (422): identity_provider_id: does not exist"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "failed: boruta refused the client (422): identity_provider_id: does not exist"
+        ),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn partial_failure_then_a_converging_rerun() {
     let server = Server::start();
-    server.sandbox.add_fault("POST /api/clients nth=2 status=500".parse().unwrap());
+    server
+        .sandbox
+        .add_fault("POST /api/clients nth=2 status=500".parse().unwrap());
     let ws = workspace(&server, 4);
     let out = ws.run(&["apply", "manifests", "--auto-approve", "--concurrency", "1"]);
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains("Apply: 3 created, 0 already present, 1 failed, 0 not attempted."), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Apply: 3 created, 0 already present, 1 failed, 0 not attempted."),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("✗ service-1 (00000000-0000-4000-8000-000000000001) failed: creating client `service-1`"), "{}", out.stdout);
     let json = ws.run(&["plan", "manifests", "--format", "json"]).json();
     assert_eq!(json["summary"]["create"], 1);
     let out = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(out.code, 0);
-    assert_eq!(ws.run(&["plan", "manifests", "--detailed-exitcode"]).code, 0);
+    assert_eq!(
+        ws.run(&["plan", "manifests", "--detailed-exitcode"]).code,
+        0
+    );
     for i in 0..4 {
         assert_eq!(count_named(&server, &format!("service-{i}")), 1);
     }
@@ -191,19 +315,40 @@ fn partial_failure_then_a_converging_rerun() {
 fn authentication_failure_stops_the_run() {
     let server = Server::start();
     // Every token is expired before each create and renewal happens only once per request.
-    server.sandbox.add_fault("POST /api/clients expire-tokens".parse().unwrap());
+    server
+        .sandbox
+        .add_fault("POST /api/clients expire-tokens".parse().unwrap());
     let ws = workspace(&server, 3);
-    let out = ws.run(&["apply", "manifests", "--auto-approve", "--concurrency", "1", "--format", "json"]);
+    let out = ws.run(&[
+        "apply",
+        "manifests",
+        "--auto-approve",
+        "--concurrency",
+        "1",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.code, 1);
     let json = out.json();
-    let outcomes: Vec<&str> = json["results"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
     assert_eq!(outcomes, ["failed", "not-attempted", "not-attempted"]);
-    assert_eq!(json["summary"], json!({"created": 0, "already_present": 0, "failed": 1, "not_attempted": 2}));
+    assert_eq!(
+        json["summary"],
+        json!({"created": 0, "already_present": 0, "failed": 1, "not_attempted": 2})
+    );
 }
 
 #[test]
 fn two_applies_at_the_same_moment_create_no_duplicate() {
-    let server = Server::start_with(Config { latency: std::time::Duration::from_millis(5), ..Config::default() });
+    let server = Server::start_with(Config {
+        latency: std::time::Duration::from_millis(5),
+        ..Config::default()
+    });
     let ws = workspace(&server, 30);
     let spawn = || {
         std::process::Command::new(crate::support::BIN)
@@ -213,7 +358,10 @@ fn two_applies_at_the_same_moment_create_no_duplicate() {
                 ("BORUTA_ADMIN_URL", server.sandbox.base_url().to_string()),
                 ("BORUTA_TOKEN_URL", server.sandbox.token_url()),
                 ("BORUTA_CLIENT_ID", crate::support::BOOTSTRAP_ID.to_string()),
-                ("BORUTA_CLIENT_SECRET", crate::support::BOOTSTRAP_SECRET.to_string()),
+                (
+                    "BORUTA_CLIENT_SECRET",
+                    crate::support::BOOTSTRAP_SECRET.to_string(),
+                ),
             ])
             .stdin(std::process::Stdio::null())
             .output()
@@ -224,16 +372,40 @@ fn two_applies_at_the_same_moment_create_no_duplicate() {
         let b = s.spawn(spawn);
         (a.join().unwrap(), b.join().unwrap())
     });
-    assert_eq!(a.status.code(), Some(0), "{}", String::from_utf8_lossy(&a.stderr));
-    assert_eq!(b.status.code(), Some(0), "{}", String::from_utf8_lossy(&b.stderr));
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    assert_eq!(
+        b.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
     for i in 0..30 {
-        assert_eq!(count_named(&server, &format!("service-{i}")), 1, "service-{i}");
+        assert_eq!(
+            count_named(&server, &format!("service-{i}")),
+            1,
+            "service-{i}"
+        );
     }
-    let reports = format!("{}{}", String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout));
+    let reports = format!(
+        "{}{}",
+        String::from_utf8_lossy(&a.stdout),
+        String::from_utf8_lossy(&b.stdout)
+    );
     let created = reports.matches(") created").count();
     let present = reports.matches(") already present").count();
-    assert_eq!(created + present, 60 - reports.matches("Nothing to create").count() * 30);
-    assert_eq!(created, 30, "each client is reported created exactly once:\n{reports}");
+    assert_eq!(
+        created + present,
+        60 - reports.matches("Nothing to create").count() * 30
+    );
+    assert_eq!(
+        created, 30,
+        "each client is reported created exactly once:\n{reports}"
+    );
     assert_only_creates(&server);
 }
 
@@ -241,15 +413,26 @@ fn two_applies_at_the_same_moment_create_no_duplicate() {
 fn secrets_out_writes_generated_secrets_with_mode_0600_and_never_overwrites() {
     let server = Server::start();
     let ws = workspace(&server, 2);
-    let out = ws.run(&["apply", "manifests", "--auto-approve", "--secrets-out", "secrets.jsonl"]);
+    let out = ws.run(&[
+        "apply",
+        "manifests",
+        "--auto-approve",
+        "--secrets-out",
+        "secrets.jsonl",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let path = ws.path().join("secrets.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     for line in &lines {
         let id = line["id"].as_str().unwrap();
-        let on_server = server.sandbox.with_state(|s| s.clients[id].fields["secret"].clone());
+        let on_server = server
+            .sandbox
+            .with_state(|s| s.clients[id].fields["secret"].clone());
         assert_eq!(line["secret"], on_server);
         assert!(!out.stdout.contains(line["secret"].as_str().unwrap()));
         assert!(!out.stderr.contains(line["secret"].as_str().unwrap()));
@@ -257,13 +440,31 @@ fn secrets_out_writes_generated_secrets_with_mode_0600_and_never_overwrites() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     std::fs::write(ws.manifests().join("service-009.yaml"), manifest(9)).unwrap();
-    let out = ws.run(&["apply", "manifests", "--auto-approve", "--secrets-out", "secrets.jsonl"]);
+    let out = ws.run(&[
+        "apply",
+        "manifests",
+        "--auto-approve",
+        "--secrets-out",
+        "secrets.jsonl",
+    ]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("it already exists; refusing to overwrite"), "{}", out.stderr);
-    assert_eq!(count_named(&server, "service-9"), 0, "nothing is created when the secrets file cannot be written");
+    assert!(
+        out.stderr
+            .contains("it already exists; refusing to overwrite"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        count_named(&server, "service-9"),
+        0,
+        "nothing is created when the secrets file cannot be written"
+    );
 }
 
 #[test]

@@ -550,12 +550,21 @@ fn refuses_credentials_over_plain_http_to_other_hosts() {
 }
 
 #[test]
-fn invalid_manifests_stop_before_the_network() {
+fn invalid_manifests_change_nothing() {
     let server = Server::start();
+    // Unparsable files stop before the network.
+    let ws = server.connect(Workspace::new().file("a.yaml", "name: [\n"));
+    let out = ws.run(&["apply", "manifests", "--auto-approve"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("error[yaml-syntax]"), "{}", out.stderr);
+    assert!(server.requests().is_empty());
+    // Schema findings are made while the server is read (reads only), then nothing is written.
     let ws = server.connect(Workspace::new().file("a.yaml", "name: a\naccess_token_ttl: 0\n"));
-    server.sandbox.clear_requests();
-    let out = ws.run(&["plan", "manifests"]);
+    let out = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("error[missing-field]"));
-    assert!(server.requests().is_empty());
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| r.method == "GET" || r.path == "/oauth/token"));
 }

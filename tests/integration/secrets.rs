@@ -30,18 +30,28 @@ fn assert_clean(what: &str, out: &Output, tokens: &[String]) {
             assert!(!text.contains(canary), "{what}: `{canary}` leaked:\n{text}");
         }
         for token in tokens {
-            assert!(!text.contains(token.as_str()), "{what}: an access token leaked");
+            assert!(
+                !text.contains(token.as_str()),
+                "{what}: an access token leaked"
+            );
         }
     }
 }
 
 #[test]
 fn no_command_prints_a_secret_at_trace_level() {
-    let server = Server::start_with(Config { bootstrap_client_secret: Some(CREDENTIAL.into()), ..Config::default() });
+    let server = Server::start_with(Config {
+        bootstrap_client_secret: Some(CREDENTIAL.into()),
+        ..Config::default()
+    });
     // start_with fixes the bootstrap secret for every test; this one needs the canary.
     server.sandbox.with_state(|s| {
         let id = crate::support::BOOTSTRAP_ID;
-        s.clients.get_mut(id).unwrap().fields.insert("secret".into(), CREDENTIAL.into());
+        s.clients
+            .get_mut(id)
+            .unwrap()
+            .fields
+            .insert("secret".into(), CREDENTIAL.into());
     });
     let ws = workspace(&server);
     let mut outputs = Vec::new();
@@ -50,25 +60,60 @@ fn no_command_prints_a_secret_at_trace_level() {
         vec!["validate", "manifests", "--format", "json"],
         vec!["validate", "manifests", "--format", "github"],
         vec!["plan", "manifests"],
-        vec!["plan", "manifests", "--format", "json", "--out", "plan.json"],
-        vec!["plan", "manifests", "--format", "markdown", "--token-auth", "post"],
+        vec![
+            "plan",
+            "manifests",
+            "--format",
+            "json",
+            "--out",
+            "plan.json",
+        ],
+        vec![
+            "plan",
+            "manifests",
+            "--format",
+            "markdown",
+            "--token-auth",
+            "post",
+        ],
         vec!["apply", "manifests"],
-        vec!["apply", "manifests", "--plan", "plan.json", "--auto-approve", "--secrets-out", "secrets.jsonl"],
+        vec![
+            "apply",
+            "manifests",
+            "--plan",
+            "plan.json",
+            "--auto-approve",
+            "--secrets-out",
+            "secrets.jsonl",
+        ],
         vec!["apply", "manifests", "--auto-approve", "--format", "json"],
         vec!["drift", "manifests"],
         vec!["drift", "manifests", "--format", "json"],
         vec!["drift", "manifests", "--format", "markdown"],
     ] {
         let out = ws.run(&args);
-        assert!(out.stderr.contains("TRACE") || out.stderr.contains("DEBUG") || args[0] == "validate", "{args:?} should log at trace:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains("TRACE") || out.stderr.contains("DEBUG") || args[0] == "validate",
+            "{args:?} should log at trace:\n{}",
+            out.stderr
+        );
         outputs.push((args.join(" "), out));
     }
     // The server rotates the secrets by hand; drift then reports "(sensitive) changed".
-    server.update("00000000-0000-4000-8000-00000000c001", serde_json::json!({"secret": "rotated"}));
+    server.update(
+        "00000000-0000-4000-8000-00000000c001",
+        serde_json::json!({"secret": "rotated"}),
+    );
     let drift = ws.run(&["drift", "manifests"]);
-    assert!(drift.stdout.contains("~ secret = (sensitive) changed"), "{}", drift.stdout);
+    assert!(
+        drift.stdout.contains("~ secret = (sensitive) changed"),
+        "{}",
+        drift.stdout
+    );
     outputs.push(("drift after rotation".into(), drift));
-    let tokens: Vec<String> = server.sandbox.with_state(|s| s.tokens.keys().cloned().collect());
+    let tokens: Vec<String> = server
+        .sandbox
+        .with_state(|s| s.tokens.keys().cloned().collect());
     assert!(!tokens.is_empty());
     for (what, out) in &outputs {
         assert_clean(what, out, &tokens);
