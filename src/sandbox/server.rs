@@ -475,6 +475,8 @@ fn api_request(
     if !allowed {
         return Answer::error(403, ErrorBody::forbidden());
     }
+    // The error is the HTTP answer itself; it is built once per failed request.
+    #[allow(clippy::result_large_err)]
     let params = || -> Result<Value, Answer> {
         let is_json = content_type.is_some_and(|c| c.starts_with("application/json"));
         if !is_json || body.is_empty() {

@@ -568,6 +568,8 @@ impl State {
     }
 
     /// The association step of a create (§6.2): the identity provider id or its 422.
+    // The error is the HTTP answer itself; it is built once per failed request.
+    #[allow(clippy::result_large_err)]
     fn association_target(&self, value: Option<&Value>) -> Result<String, Answer> {
         let blank = || Answer::field_error("identity_provider_id", "can't be blank");
         let id = match value.and_then(|v| v.get("id")) {
