@@ -121,7 +121,12 @@ pub async fn apply(
         });
     }
     // Report in plan order, whatever order the creates finished in.
-    finished.sort_by_key(|r| order.iter().position(|id| id == &r.id));
+    let rank: std::collections::HashMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    finished.sort_by_key(|r| rank.get(r.id.as_str()).copied());
     finished
 }
 
@@ -161,9 +166,9 @@ async fn run_job(connection: &Connection, job: &Job) -> (ClientResult, bool) {
         .create_client(&job.body, &format!("`{}` ({})", job.name, job.id))
         .await
     {
-        Ok(Created::Created(record)) => {
+        Ok(Created::Created { secret }) => {
             result.outcome = Outcome::Created;
-            result.secret = secret_of(&record);
+            result.secret = secret;
         }
         Ok(Created::IdTaken {
             after_unknown_outcome,

@@ -100,7 +100,10 @@ pub struct Stats {
 #[derive(Debug)]
 pub enum Created {
     /// 201 with the rendered client.
-    Created(Map<String, Value>),
+    Created {
+        /// The client's secret as stored (declared or generated), for `--secrets-out`.
+        secret: Option<SecretString>,
+    },
     /// The id was already taken. `after_unknown_outcome` is true when an earlier attempt of
     /// this same create may have committed (timeout, dropped connection, 5xx).
     IdTaken { after_unknown_outcome: bool },
@@ -350,9 +353,17 @@ impl Connection {
         Ok(None)
     }
 
-    async fn bearer(&self, refresh: bool) -> Result<SecretString, FetchError> {
+    /// The current token; a new one when there is none yet, or when `refused` (a token
+    /// the server just answered 401 to) is still the current one. Concurrent requests that
+    /// meet the same expiry thus renew it once.
+    async fn bearer(&self, refused: Option<&SecretString>) -> Result<SecretString, FetchError> {
         let mut token = self.token.lock().await;
-        if refresh || token.is_none() {
+        let stale = match (&*token, refused) {
+            (None, _) => true,
+            (Some(current), Some(refused)) => current.expose_secret() == refused.expose_secret(),
+            (Some(_), None) => false,
+        };
+        if stale {
             *token = Some(self.fetch_token().await?);
         }
         Ok(token.clone().expect("set above"))
@@ -369,7 +380,7 @@ impl Connection {
         let url = format!("{}{path}", self.admin_url);
         let mut attempt = 0;
         let mut renewed = false;
-        let mut token = self.bearer(false).await?;
+        let mut token = self.bearer(None).await?;
         loop {
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let mut request = self
@@ -397,7 +408,7 @@ impl Connection {
                 // The token expired or was revoked mid-run: renew it once.
                 tracing::info!("access token refused (401); obtaining a new one");
                 renewed = true;
-                token = self.bearer(true).await?;
+                token = self.bearer(Some(&token)).await?;
                 continue;
             }
             let bytes = match response.bytes().await {
@@ -543,7 +554,7 @@ impl Connection {
         let mut attempt: u32 = 0;
         let mut unknown_outcome = false;
         let mut renewed = false;
-        let mut token = self.bearer(false).await?;
+        let mut token = self.bearer(None).await?;
         loop {
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let result = self
@@ -580,7 +591,7 @@ impl Connection {
                 && matches!(self.credentials, Credentials::ClientCredentials { .. })
             {
                 renewed = true;
-                token = self.bearer(true).await?;
+                token = self.bearer(Some(&token)).await?;
                 continue;
             }
             let bytes = match response.bytes().await {
@@ -606,12 +617,19 @@ impl Connection {
             };
             return match status {
                 201 | 200 => {
-                    let data: api::Data<Map<String, Value>> = serde_json::from_slice(&bytes)
-                        .map_err(|e| FetchError::Decode {
+                    // Only the secret is needed from the rendered client.
+                    #[derive(serde::Deserialize)]
+                    struct SecretOnly {
+                        secret: Option<String>,
+                    }
+                    let data: api::Data<SecretOnly> =
+                        serde_json::from_slice(&bytes).map_err(|e| FetchError::Decode {
                             what: what.clone(),
                             reason: e.to_string(),
                         })?;
-                    Ok(Created::Created(data.data))
+                    Ok(Created::Created {
+                        secret: data.data.secret.map(SecretString::from),
+                    })
                 }
                 422 => {
                     let parsed: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();

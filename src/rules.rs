@@ -46,8 +46,14 @@ pub const RESPONSE_MODES: [&str; 2] = ["post", "direct_post"];
 pub const INTERNAL_SIGNATURES: &str = "Elixir.Boruta.Internal.Signatures";
 pub const UNIVERSAL_SIGNATURES: &str = "Elixir.Boruta.Universal.Signatures";
 
-/// boruta's defaults on create (contract §4.3), as the JSON the server renders.
-pub fn create_defaults() -> Map<String, Value> {
+/// boruta's defaults on create (contract §4.3), as the JSON the server renders. Built once:
+/// the sandbox consults it on every create.
+pub fn create_defaults() -> &'static Map<String, Value> {
+    static DEFAULTS: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    DEFAULTS.get_or_init(build_create_defaults)
+}
+
+fn build_create_defaults() -> Map<String, Value> {
     let value = serde_json::json!({
         "public_client_id": null,
         "check_public_client_id": false,
@@ -151,9 +157,8 @@ pub enum Mode<'a> {
 
 /// Every rule boruta applies to a client write, all violations collected.
 pub fn check_client(input: &Map<String, Value>, mode: Mode<'_>) -> Vec<RuleViolation> {
-    let defaults = create_defaults();
     let before = match mode {
-        Mode::Create => &defaults,
+        Mode::Create => create_defaults(),
         Mode::Update { stored } => stored,
     };
     let changed = Changes { input, before };
@@ -867,7 +872,7 @@ mod tests {
 
     #[test]
     fn ttl_update_bug_is_reproduced() {
-        let stored = create_defaults();
+        let stored = create_defaults().clone();
         let input: Map<String, Value> =
             serde_json::from_str(r#"{"access_token_ttl": 90000}"#).unwrap();
         let v = check_client(&input, Mode::Update { stored: &stored });

@@ -192,19 +192,16 @@ fn jobs(computed: &Computed, creates: &[&str]) -> Vec<Job> {
         identity_providers: computed.observed.identity_providers.clone(),
     });
     let system = Arc::new(computed.system.clone());
+    let creates: std::collections::HashSet<&str> = creates.iter().copied().collect();
+    // The diff has one entry per desired client, in the same order.
     computed
         .diff
         .clients
         .iter()
-        .filter(|c| c.action == Action::Create && creates.contains(&c.id.as_str()))
-        .filter_map(|c| {
-            let desired = computed
-                .prepared
-                .validated
-                .clients
-                .iter()
-                .find(|d| d.id.to_string() == c.id)?
-                .clone();
+        .zip(&computed.prepared.validated.clients)
+        .filter(|(c, _)| c.action == Action::Create && creates.contains(c.id.as_str()))
+        .map(|(c, desired)| {
+            let desired = desired.clone();
             for value in secret_values(&desired) {
                 computed.connection.redact(value);
             }
@@ -215,7 +212,7 @@ fn jobs(computed: &Computed, creates: &[&str]) -> Vec<Job> {
                 observed.clone(),
                 system.clone(),
             );
-            Some(Job {
+            Job {
                 id: c.id.clone(),
                 name: c.name.clone(),
                 body: c.create_body.clone(),
@@ -224,7 +221,7 @@ fn jobs(computed: &Computed, creates: &[&str]) -> Vec<Job> {
                 matches: Box::new(move |record| {
                     matches_manifest(&for_match, record, &observed, &system)
                 }),
-            })
+            }
         })
         .collect()
 }

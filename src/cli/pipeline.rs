@@ -149,17 +149,22 @@ async fn observe(
     connection: &crate::fetch::Connection,
     needs: validate::Needs,
 ) -> Result<crate::diff::Observed, Error> {
-    let clients = connection.list_clients().await?;
-    let scopes = if needs.scopes {
-        Some(connection.list_scopes().await?)
-    } else {
-        None
+    // The three reads are independent: send them together.
+    let scopes = async {
+        match needs.scopes {
+            true => connection.list_scopes().await.map(Some),
+            false => Ok(None),
+        }
     };
-    let identity_providers = if needs.identity_providers {
-        Some(connection.list_identity_providers().await?)
-    } else {
-        None
+    let identity_providers = async {
+        match needs.identity_providers {
+            true => connection.list_identity_providers().await.map(Some),
+            false => Ok(None),
+        }
     };
+    let (clients, scopes, identity_providers) =
+        tokio::join!(connection.list_clients(), scopes, identity_providers);
+    let (clients, scopes, identity_providers) = (clients?, scopes?, identity_providers?);
     Ok(crate::diff::Observed {
         clients,
         scopes,

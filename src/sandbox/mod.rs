@@ -213,7 +213,8 @@ impl Sandbox {
 
     /// Waits until the process is asked to stop (Ctrl-C / SIGTERM), for `boruta-gitops sandbox`.
     pub fn wait_for_signal(&self) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
             .enable_all()
             .build();
         if let Ok(runtime) = runtime {

@@ -183,6 +183,8 @@ async fn handle(
     shared: Arc<Shared>,
     kill: Arc<Notify>,
 ) -> Response<ResponseBody> {
+    // `--latency-ms` is the time from arrival to answer: the work happens inside it.
+    let deadline = tokio::time::Instant::now() + shared.latency;
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
@@ -243,10 +245,8 @@ async fn handle(
     if action.hang {
         return never().await;
     }
-    if !shared.latency.is_zero() {
-        tokio::time::sleep(shared.latency).await;
-    }
     if let Some(status) = action.status {
+        tokio::time::sleep_until(deadline).await;
         set_status(status);
         let mut extra = Vec::new();
         if let Some(seconds) = action.retry_after {
@@ -295,6 +295,7 @@ async fn handle(
     }
     let text = answer.body_text();
     let response = json_response(answer.status, text.clone(), &headers);
+    tokio::time::sleep_until(deadline).await;
     if action.commit_then_drop {
         kill.notify_one();
         return never().await;

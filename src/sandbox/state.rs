@@ -358,7 +358,7 @@ impl State {
         };
         let mut params = raw.clone();
         let defaults = rules::create_defaults();
-        coerce(&mut params, &defaults);
+        coerce(&mut params, defaults);
         if let Some(crash) = create_crash(&params) {
             return Answer::crash(crash);
         }
@@ -392,7 +392,7 @@ impl State {
             Err(answer) => return answer,
         };
         let scope_ids = self.resolve_scopes(params.get("authorized_scopes"));
-        let mut fields = defaults;
+        let mut fields = defaults.clone();
         for (k, v) in params {
             if k != "identity_provider"
                 && k != "authorized_scopes"
@@ -463,7 +463,7 @@ impl State {
         params.remove("id"); // boruta ignores `id` on update
         let mut current = stored.fields.clone();
         current.extend(stored.write_only.clone());
-        coerce(&mut params, &rules::create_defaults());
+        coerce(&mut params, rules::create_defaults());
         for (field, value) in &params {
             if value.is_null() && NOT_NULL_COLUMNS.contains(&field.as_str()) {
                 return Answer::crash(&format!(

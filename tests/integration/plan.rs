@@ -337,14 +337,16 @@ fn exact_requests_and_least_privilege() {
     server.sandbox.clear_requests();
     let out = workspace(&server).run(&["plan", "manifests"]);
     assert_eq!(out.code, 0);
-    let calls = server.calls();
+    // The three reads are sent together, so their order varies.
+    let mut calls = server.calls();
+    calls[1..].sort();
     assert_eq!(
         calls,
         [
             ("POST".to_string(), "/oauth/token".to_string()),
             ("GET".to_string(), "/api/clients".to_string()),
-            ("GET".to_string(), "/api/scopes".to_string()),
             ("GET".to_string(), "/api/identity-providers".to_string()),
+            ("GET".to_string(), "/api/scopes".to_string()),
         ]
     );
     assert_eq!(
@@ -463,20 +465,17 @@ fn token_expiring_mid_run_is_renewed_once() {
     server.sandbox.clear_requests();
     let out = ws.run(&["plan", "manifests"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let statuses: Vec<(String, u16)> = server
-        .requests()
-        .into_iter()
-        .map(|r| (r.path, r.status))
-        .collect();
-    assert_eq!(
-        &statuses[..4],
-        &[
-            ("/oauth/token".to_string(), 200),
-            ("/api/clients".to_string(), 401),
-            ("/oauth/token".to_string(), 200),
-            ("/api/clients".to_string(), 200),
-        ]
-    );
+    let requests = server.requests();
+    let statuses_of = |path: &str| -> Vec<u16> {
+        requests
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.status)
+            .collect()
+    };
+    assert_eq!(statuses_of("/api/clients"), [401, 200]);
+    // Concurrent reads that meet the same expired token renew it once.
+    assert_eq!(statuses_of("/oauth/token"), [200, 200]);
 }
 
 #[test]
