@@ -5,6 +5,7 @@
 //! It shares `api` (wire types) and `rules` (validation) with the client side, and never
 //! imports `fetch`, `diff`, `plan` or `apply`.
 
+mod clock;
 mod coerce;
 pub mod faults;
 mod server;
@@ -129,6 +130,7 @@ impl Sandbox {
             log: Mutex::new(Vec::new()),
             dirty: AtomicBool::new(config.state_file.is_some()),
             started: std::time::Instant::now(),
+            clock: clock::Clock::start(),
         });
         let shutdown = Arc::new(Notify::new());
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -64,6 +64,7 @@ pub struct Shared {
     pub log: Mutex<Vec<RecordedRequest>>,
     pub dirty: AtomicBool,
     pub started: std::time::Instant,
+    pub clock: super::clock::Clock,
 }
 
 /// Locks a mutex even if a previous holder panicked (a test assertion, say): the data is
@@ -184,7 +185,7 @@ async fn handle(
     kill: Arc<Notify>,
 ) -> Response<ResponseBody> {
     // `--latency-ms` is the time from arrival to answer: the work happens inside it.
-    let deadline = tokio::time::Instant::now() + shared.latency;
+    let deadline = std::time::Instant::now() + shared.latency;
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
@@ -246,7 +247,7 @@ async fn handle(
         return never().await;
     }
     if let Some(status) = action.status {
-        tokio::time::sleep_until(deadline).await;
+        shared.clock.sleep_until(deadline).await;
         set_status(status);
         let mut extra = Vec::new();
         if let Some(seconds) = action.retry_after {
@@ -295,7 +296,7 @@ async fn handle(
     }
     let text = answer.body_text();
     let response = json_response(answer.status, text.clone(), &headers);
-    tokio::time::sleep_until(deadline).await;
+    shared.clock.sleep_until(deadline).await;
     if action.commit_then_drop {
         kill.notify_one();
         return never().await;
