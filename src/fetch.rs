@@ -676,6 +676,8 @@ fn describe_transport(e: &reqwest::Error) -> String {
         "timed out".to_string()
     } else if e.is_connect() {
         "could not connect".to_string()
+    } else if format!("{e:?}").contains("IncompleteMessage") {
+        "the server closed the connection before the answer was complete".to_string()
     } else {
         let mut text = e.to_string();
         let mut source = std::error::Error::source(e);

@@ -12,6 +12,7 @@ pub mod apply;
 pub mod cli;
 pub mod diff;
 pub mod error;
+pub mod export;
 pub mod fetch;
 pub mod load;
 pub mod model;

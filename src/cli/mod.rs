@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod apply;
 mod demo;
+mod export;
 mod pipeline;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -42,6 +43,30 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Run validate, plan, apply, plan and drift against a built-in sandbox.
     Demo(DemoArgs),
+    /// Write the server's clients as manifests (adopting an existing server).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Directory to write the manifests to (created if absent).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Export only these clients (name or id; repeatable).
+    #[arg(long = "select")]
+    pub select: Vec<String>,
+    /// Also export the system clients (admin UI, public client, this tool's own client).
+    #[arg(long)]
+    pub include_system: bool,
+    /// Write the clients' secrets to this new file (VAR='secret' lines, mode 0600; refuses
+    /// to overwrite), for a migration.
+    #[arg(long)]
+    pub with_secrets_to: Option<PathBuf>,
+    /// Overwrite manifests that already exist in --out.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -264,6 +289,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Drift(args) => pipeline::run_drift(&args, &ProcessEnv),
         Command::Apply(args) => apply::run_apply(&args, &ProcessEnv),
         Command::Demo(args) => demo::run(&args),
+        Command::Export(args) => export::run_export(&args),
         Command::Schema(args) => {
             let kind = match args.kind {
                 SchemaChoice::Client => SchemaKind::Client,

@@ -94,7 +94,10 @@ fn read_secret_file(path: &std::path::Path) -> Result<String, Error> {
 }
 
 /// Connection settings from flags and environment. Scopes are decided by the caller.
-fn connect(args: &ConnectionArgs, scopes: Vec<String>) -> Result<crate::fetch::Connection, Error> {
+pub(crate) fn connect(
+    args: &ConnectionArgs,
+    scopes: Vec<String>,
+) -> Result<crate::fetch::Connection, Error> {
     use crate::fetch::{Connection, Credentials, Settings, TokenAuth};
     use secrecy::SecretString;
     let secret = match (&args.client_secret_file, &args.client_secret) {

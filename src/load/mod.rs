@@ -174,6 +174,21 @@ fn load_file(path: &Path, env: &dyn Environment, loaded: &mut Loaded) {
             return;
         }
     };
+    let base = path.parent().unwrap_or(Path::new("."));
+    add_text(&file, &text, base, env, loaded);
+}
+
+/// Parses the text of one file into `loaded` (`base` resolves `${file:..}`). The entry
+/// point of the hostile-input property tests, which have no files.
+pub fn add_text(
+    file: &Arc<str>,
+    text: &str,
+    base: &Path,
+    env: &dyn Environment,
+    loaded: &mut Loaded,
+) {
+    let file = file.clone();
+    let start = Some(Location::file_start(&file));
     let text: Arc<str> = Arc::from(text);
     loaded.sources.insert(file.clone(), text.clone());
     let (docs, error) = yaml::parse_documents(&file, &text);
@@ -195,7 +210,6 @@ fn load_file(path: &Path, env: &dyn Environment, loaded: &mut Loaded) {
             .diagnostics
             .push(Diagnostic::error("empty-file", message, start));
     }
-    let base = path.parent().unwrap_or(Path::new("."));
     for mut root in docs {
         substitute(&mut root, base, env, &mut loaded.diagnostics);
         loaded.documents.push(Document {

@@ -2,10 +2,14 @@
 //! against the real sandbox over real HTTP on loopback). One test binary, many modules.
 
 mod apply;
+mod export;
+mod hostile;
 mod openapi;
 mod plan;
+mod reliability;
 mod sandbox;
 mod schema;
 mod secrets;
 mod support;
 mod validate;
+mod workflows;

@@ -1,0 +1,327 @@
+//! `export`: the server's clients as manifests, so adopting an existing boruta server
+//! starts from an empty plan. Pure: takes the listed clients, returns file names and
+//! texts; the caller writes them.
+//!
+//! Each manifest pins the `id`, names the identity provider and scopes (ids kept), omits
+//! every field equal to boruta's default and every server-generated field, and never holds
+//! a secret: `secret` becomes `${env:VAR}`, with VAR derived from the client's name.
+
+use crate::api;
+use crate::rules;
+use crate::schema::SCHEMA_BASE;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One manifest to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedFile {
+    /// File name (no directory), unique within the export.
+    pub file_name: String,
+    pub content: String,
+}
+
+/// What an export produces.
+#[derive(Debug, Default)]
+pub struct Export {
+    pub files: Vec<ExportedFile>,
+    /// (variable, secret) for `--with-secrets-to`; never printed.
+    pub secrets: Vec<(String, secrecy::SecretString)>,
+    /// Clients skipped or adjusted, for the user.
+    pub notes: Vec<String>,
+}
+
+/// Fields never written: the id is written first by hand, the rest is server-generated.
+const SKIPPED: [&str; 4] = ["id", "public_key", "did", "secret"];
+
+/// A file-name slug: lower-case letters, digits and single dashes.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').chars().take(60).collect::<String>();
+    out.trim_end_matches('-').to_string()
+}
+
+/// The environment variable holding a client's secret.
+pub fn secret_variable(name: &str) -> String {
+    let upper: String = slug(name).replace('-', "_").to_ascii_uppercase();
+    if upper.is_empty() {
+        "BORUTA_SECRET".to_string()
+    } else {
+        format!("BORUTA_SECRET_{upper}")
+    }
+}
+
+/// Exports `clients` (already filtered by the caller). Output order and names depend only
+/// on the clients, so exporting twice gives identical bytes.
+pub fn export(clients: &[Map<String, Value>]) -> Export {
+    let mut out = Export::default();
+    let mut clients: Vec<&Map<String, Value>> = clients.iter().collect();
+    clients.sort_by_key(|c| {
+        c.get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    });
+    // Names must be unique and non-empty in a manifest set; slugs and variables too.
+    let mut name_count: BTreeMap<String, usize> = BTreeMap::new();
+    let mut slug_count: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &clients {
+        let name = c
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        *name_count.entry(name.clone()).or_default() += 1;
+        *slug_count.entry(slug(&name)).or_default() += 1;
+    }
+    let mut used_files = BTreeSet::new();
+    let mut used_variables = BTreeSet::new();
+    for client in clients {
+        let id = client
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let short = id.chars().take(8).collect::<String>();
+        let server_name = client
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if client
+            .get("identity_provider")
+            .and_then(|i| i.get("id"))
+            .is_none_or(Value::is_null)
+        {
+            out.notes.push(format!(
+                "skipped `{server_name}` ({id}): it has no identity provider, and boruta refuses to create such a client"
+            ));
+            continue;
+        }
+        let name = if server_name.is_empty() {
+            out.notes.push(format!("client {id} has no name on the server: exported as `client-{short}` (plan will show the name as drift until you rename it on the server)"));
+            format!("client-{short}")
+        } else if name_count[&server_name] > 1 {
+            out.notes.push(format!("the name `{server_name}` is used by several clients: {id} exported as `{server_name} ({short})` (plan will show the name as drift until you rename it on the server)"));
+            format!("{server_name} ({short})")
+        } else {
+            server_name.clone()
+        };
+        let base = slug(&server_name);
+        let mut file_stem = if base.is_empty() || slug_count[&base] > 1 {
+            if base.is_empty() {
+                format!("client-{short}")
+            } else {
+                format!("{base}-{short}")
+            }
+        } else {
+            base
+        };
+        while !used_files.insert(file_stem.clone()) {
+            file_stem = format!("{file_stem}-{id}");
+        }
+        let mut variable = secret_variable(&name);
+        if !used_variables.insert(variable.clone()) {
+            variable = format!("{variable}_{}", short.to_ascii_uppercase());
+            used_variables.insert(variable.clone());
+        }
+        let has_secret = client
+            .get("secret")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty());
+        if let (true, Some(secret)) = (has_secret, client.get("secret").and_then(Value::as_str)) {
+            out.secrets.push((
+                variable.clone(),
+                secrecy::SecretString::from(secret.to_string()),
+            ));
+        }
+        let content = manifest(client, &id, &name, has_secret.then_some(variable.as_str()));
+        out.files.push(ExportedFile {
+            file_name: format!("{file_stem}.yaml"),
+            content,
+        });
+    }
+    out
+}
+
+fn manifest(
+    client: &Map<String, Value>,
+    id: &str,
+    name: &str,
+    secret_variable: Option<&str>,
+) -> String {
+    let defaults = rules::create_defaults();
+    let mut text = format!("# yaml-language-server: $schema={SCHEMA_BASE}/client.schema.json\n# Exported by boruta-gitops from the server's client {id}.\n");
+    text.push_str(&format!("id: {id}\n"));
+    text.push_str(&format!(
+        "name: {}\n",
+        scalar(&Value::String(name.to_string()))
+    ));
+    if let Some(variable) = secret_variable {
+        text.push_str(&format!("secret: ${{env:{variable}}}\n"));
+    }
+    for field in api::RENDERED_CLIENT_FIELDS {
+        if SKIPPED.contains(&field) || field == "name" {
+            continue;
+        }
+        let Some(value) = client.get(field) else {
+            continue;
+        };
+        let value = match field {
+            "identity_provider" => {
+                let mut idp = Map::new();
+                for key in ["id", "name"] {
+                    if let Some(v) = value.get(key).filter(|v| !v.is_null()) {
+                        idp.insert(key.to_string(), v.clone());
+                    }
+                }
+                Value::Object(idp)
+            }
+            "authorized_scopes" => Value::Array(
+                value
+                    .as_array()
+                    .map(|scopes| {
+                        scopes
+                            .iter()
+                            .map(|s| {
+                                let mut scope = Map::new();
+                                scope.insert(
+                                    "id".into(),
+                                    s.get("id").cloned().unwrap_or(Value::Null),
+                                );
+                                scope.insert(
+                                    "name".into(),
+                                    s.get("name").cloned().unwrap_or(Value::Null),
+                                );
+                                Value::Object(scope)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+            _ => value.clone(),
+        };
+        // Nulls cannot be written (they mean "server default"), defaults are the server's.
+        let is_default = match field {
+            "authorized_scopes" => value.as_array().is_some_and(Vec::is_empty),
+            "identity_provider" => false,
+            _ => defaults.get(field) == Some(&value),
+        };
+        if value.is_null() || is_default {
+            continue;
+        }
+        write_field(&mut text, field, &value, 0);
+    }
+    text
+}
+
+/// A scalar as YAML: plain when that cannot be read as anything else (by a YAML 1.2 or a
+/// YAML 1.1 reader), double-quoted otherwise (JSON escapes are valid YAML).
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) if plain_is_safe(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn plain_is_safe(s: &str) -> bool {
+    let reserved = [
+        "null", "true", "false", "yes", "no", "on", "off", "y", "n", "~",
+    ];
+    s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@+".contains(c))
+        && !s.ends_with(':')
+        && !reserved.contains(&s.to_ascii_lowercase().as_str())
+        && s.parse::<f64>().is_err()
+}
+
+/// A multi-line string that a literal block keeps byte for byte.
+fn literal_block(text: &str) -> bool {
+    text.contains('\n')
+        && !text.contains('\r')
+        && !text.contains('\t')
+        && text.lines().all(|l| !l.starts_with(' ') && !l.is_empty())
+        && !text.ends_with("\n\n")
+}
+
+fn write_field(text: &mut String, key: &str, value: &Value, indent: usize) {
+    let pad = " ".repeat(indent);
+    match value {
+        Value::String(s) if literal_block(s) => {
+            let chomp = if s.ends_with('\n') { "" } else { "-" };
+            text.push_str(&format!("{pad}{key}: |{chomp}\n"));
+            for line in s.lines() {
+                text.push_str(&format!("{pad}  {line}\n"));
+            }
+        }
+        Value::Array(items) if items.is_empty() => text.push_str(&format!("{pad}{key}: []\n")),
+        Value::Object(map) if map.is_empty() => text.push_str(&format!("{pad}{key}: {{}}\n")),
+        Value::Array(items) => {
+            text.push_str(&format!("{pad}{key}:\n"));
+            for item in items {
+                match item {
+                    Value::Object(map) if !map.is_empty() => {
+                        let mut first = true;
+                        for (k, v) in map {
+                            let mut entry = String::new();
+                            write_field(&mut entry, &yaml_key(k), v, indent + 4);
+                            let entry = entry.trim_start().to_string();
+                            let lead = if first {
+                                format!("{pad}  - ")
+                            } else {
+                                format!("{pad}    ")
+                            };
+                            text.push_str(&lead);
+                            text.push_str(&entry);
+                            first = false;
+                        }
+                    }
+                    other => text.push_str(&format!("{pad}  - {}\n", scalar(other))),
+                }
+            }
+        }
+        Value::Object(map) => {
+            text.push_str(&format!("{pad}{key}:\n"));
+            for (k, v) in map {
+                write_field(text, &yaml_key(k), v, indent + 2);
+            }
+        }
+        other => text.push_str(&format!("{pad}{key}: {}\n", scalar(other))),
+    }
+}
+
+/// Keys of free-form objects (metadata) are quoted unless plainly safe.
+fn yaml_key(key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !key.starts_with('-');
+    if plain {
+        key.to_string()
+    } else {
+        Value::String(key.to_string()).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_and_variables() {
+        assert_eq!(slug("Billing API (prod)"), "billing-api-prod");
+        assert_eq!(slug("!!!"), "");
+        assert_eq!(secret_variable("billing-api"), "BORUTA_SECRET_BILLING_API");
+        assert_eq!(secret_variable("???"), "BORUTA_SECRET");
+    }
+}

@@ -1,0 +1,265 @@
+//! `export` (issue #7): the round trip — seed the sandbox, export, plan with the secret
+//! variables set: nothing to create, no drift — plus stable bytes and safe file names.
+
+use crate::support::{Server, Workspace, DEFAULT_IDP};
+use serde_json::json;
+
+fn seed(server: &Server) {
+    let idp = |name: &str| json!({"id": server.idp_id(name)});
+    let openid = boruta_gitops::sandbox::state::seed_id("openid");
+    server.create(json!({"name": "minimal", "identity_provider": idp(DEFAULT_IDP)}));
+    server.create(json!({
+        "name": "everything", "secret": "s3cr3t'with\\\"quotes", "confidential": true, "public_client_id": "https://everything.example",
+        "check_public_client_id": true, "redirect_uris": ["https://a.example/cb", "com.example.app://cb"],
+        "public_refresh_token": true, "public_revoke": true, "authorize_scope": true, "enforce_tx_code": true, "pkce": true,
+        "authorized_scopes": [{"id": openid}, {"name": "email"}, {"name": "custom:scope"}],
+        "access_token_ttl": 3600, "authorization_code_ttl": 60, "authorization_request_ttl": 30, "refresh_token_ttl": 7200, "id_token_ttl": 600,
+        "key_pair_type": {"type": "ec", "curve": "P-384"}, "id_token_signature_alg": "ES384", "userinfo_signed_response_alg": "ES256",
+        "token_endpoint_jwt_auth_alg": "RS256", "token_endpoint_auth_methods": ["client_secret_post"],
+        "supported_grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+        "jwt_public_key": "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n",
+        "response_mode": "post", "trusted_hosts": ["a.example", "b.example"], "trusted_authorities": "https://authority.example",
+        "metadata": {"team": "x"}, "identity_provider": idp("Partners identity provider")
+    }));
+    server.create(json!({"name": "Billing API (prod) ✓", "key_pair_type": {"type": "rsa", "modulus_size": "4096", "exponent_size": "65537"}, "identity_provider": idp(DEFAULT_IDP)}));
+}
+
+fn secrets_env(ws: &Workspace, file: &str) -> Vec<(String, String)> {
+    std::fs::read_to_string(ws.path().join(file))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (k, v) = line.split_once('=').unwrap();
+            (k.to_string(), v.trim_matches('\'').replace("'\\''", "'"))
+        })
+        .collect()
+}
+
+#[test]
+fn round_trip_exports_an_empty_plan() {
+    let server = Server::start();
+    seed(&server);
+    let ws = server.connect(Workspace::new());
+    let out = ws.run(&[
+        "export",
+        "--out",
+        "exported",
+        "--with-secrets-to",
+        "secrets.env",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("exported 3 client(s)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("skipped 3 system client(s)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("s3cr3t") && !out.stderr.contains("s3cr3t"));
+    let mut names: Vec<String> = std::fs::read_dir(ws.path().join("exported"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["billing-api-prod.yaml", "everything.yaml", "minimal.yaml"]
+    );
+    let everything = std::fs::read_to_string(ws.path().join("exported/everything.yaml")).unwrap();
+    assert!(everything.starts_with("# yaml-language-server: $schema="));
+    assert!(everything.contains("secret: ${env:BORUTA_SECRET_EVERYTHING}\n"));
+    assert!(
+        !everything.contains("s3cr3t")
+            && !everything.contains("\npublic_key:")
+            && !everything.contains("\ndid:")
+    );
+    assert!(
+        everything.contains("jwt_public_key: |\n  -----BEGIN PUBLIC KEY-----\n"),
+        "{everything}"
+    );
+    let idp = server.idp_id("Partners identity provider");
+    assert!(
+        everything.contains("identity_provider:\n  id: ") && everything.contains(&idp),
+        "{everything}"
+    );
+    assert!(
+        everything.contains("  name: \"Partners identity provider\"\n"),
+        "{everything}"
+    );
+    let minimal = std::fs::read_to_string(ws.path().join("exported/minimal.yaml")).unwrap();
+    // Defaults are left out: only the id, the name, the secret and the identity provider.
+    let fields: Vec<&str> = minimal
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with(' '))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(fields, ["id", "name", "secret", "identity_provider"]);
+    // With the secret variables set, the written files pass validate and the plan is empty.
+    let mut planned = server.connect(Workspace::new());
+    for (k, v) in secrets_env(&ws, "secrets.env") {
+        planned = planned.env(&k, &v);
+    }
+    std::fs::rename(ws.path().join("exported"), planned.path().join("manifests")).unwrap();
+    let mut check = planned.run(&["validate", "manifests", "--format", "json"]);
+    assert_eq!(check.json()["summary"]["errors"], 0, "{}", check.stdout);
+    check = planned.run(&[
+        "plan",
+        "manifests",
+        "--format",
+        "json",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
+    let summary = &check.json()["summary"];
+    assert_eq!(summary["create"], 0);
+    assert_eq!(summary["drift"], 0, "{}", check.stdout);
+    assert_eq!(summary["in_sync"], 3);
+    let secrets_file = ws.path().join("secrets.env");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&secrets_file)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    let again = ws.run(&[
+        "export",
+        "--out",
+        "again",
+        "--with-secrets-to",
+        "secrets.env",
+    ]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("refusing to overwrite"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn exporting_twice_gives_identical_bytes() {
+    let server = Server::start();
+    seed(&server);
+    let ws = server.connect(Workspace::new());
+    assert_eq!(ws.run(&["export", "--out", "one"]).code, 0);
+    assert_eq!(ws.run(&["export", "--out", "two"]).code, 0);
+    for name in ["billing-api-prod.yaml", "everything.yaml", "minimal.yaml"] {
+        let a = std::fs::read(ws.path().join("one").join(name)).unwrap();
+        let b = std::fs::read(ws.path().join("two").join(name)).unwrap();
+        assert_eq!(a, b, "{name}");
+    }
+    let out = ws.run(&["export", "--out", "one"]);
+    assert_eq!(
+        out.code, 1,
+        "existing files are not overwritten without --force"
+    );
+    assert_eq!(ws.run(&["export", "--out", "one", "--force"]).code, 0);
+}
+
+#[test]
+fn empty_duplicate_and_symbolic_names_get_unique_valid_files() {
+    let server = Server::start();
+    let idp = json!({"id": server.idp_id(DEFAULT_IDP)});
+    for name in [
+        json!(null),
+        json!(""),
+        json!("dup"),
+        json!("dup"),
+        json!("???"),
+        json!("../../etc/passwd"),
+        json!("Ünïcødé / name"),
+    ] {
+        server.create(json!({"name": name, "identity_provider": idp}));
+    }
+    let mut ws = server.connect(Workspace::new());
+    let out = ws.run(&[
+        "export",
+        "--out",
+        "exported",
+        "--with-secrets-to",
+        "secrets.env",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let variables = secrets_env(&ws, "secrets.env");
+    assert_eq!(variables.len(), 7, "one variable per client: {variables:?}");
+    for (k, v) in variables {
+        ws = ws.env(&k, &v);
+    }
+    let mut names: Vec<String> = std::fs::read_dir(ws.path().join("exported"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 7, "{names:?}");
+    for name in &names {
+        assert!(
+            name.ends_with(".yaml")
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'),
+            "{name}"
+        );
+    }
+    assert!(
+        names.contains(&"etc-passwd.yaml".to_string())
+            && names.contains(&"n-c-d-name.yaml".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        out.stdout.contains("has no name on the server"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("the name `dup` is used by several clients"),
+        "{}",
+        out.stdout
+    );
+    let check = ws.run(&["validate", "exported", "--format", "json"]);
+    assert_eq!(check.json()["summary"]["errors"], 0, "{}", check.stdout);
+}
+
+#[test]
+fn select_and_include_system() {
+    let server = Server::start();
+    seed(&server);
+    let ws = server.connect(Workspace::new());
+    let out = ws.run(&["export", "--out", "only", "--select", "minimal"]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout.contains("exported 1 client(s)"),
+        "{}",
+        out.stdout
+    );
+    let out = ws.run(&["export", "--out", "all", "--include-system"]);
+    assert_eq!(out.code, 0);
+    // The public client has no identity provider: it cannot be managed, and says so.
+    assert!(
+        out.stdout.contains("exported 5 client(s)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("skipped `public client`"),
+        "{}",
+        out.stdout
+    );
+    let out = ws.run(&["export", "--out", "none", "--select", "nope"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("--select nope: no client with this name or id"),
+        "{}",
+        out.stderr
+    );
+}
