@@ -111,6 +111,14 @@ pub enum Created {
     Rejected(std::collections::BTreeMap<String, Vec<String>>),
 }
 
+/// What an admin API request finally got.
+struct Answer {
+    status: u16,
+    body: bytes::Bytes,
+    /// An earlier attempt may have been carried out although its answer was lost.
+    unknown_outcome: bool,
+}
+
 /// A connection to one boruta server.
 pub struct Connection {
     http: reqwest::Client,
@@ -376,10 +384,11 @@ impl Connection {
         path: &str,
         body: Option<&Value>,
         what: &str,
-    ) -> Result<(u16, bytes::Bytes), FetchError> {
+    ) -> Result<Answer, FetchError> {
         let url = format!("{}{path}", self.admin_url);
         let mut attempt = 0;
         let mut renewed = false;
+        let mut unknown_outcome = false;
         let mut token = self.bearer(None).await?;
         loop {
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -392,6 +401,12 @@ impl Connection {
                 request = request.json(body);
             }
             let result = request.send().await;
+            // A timeout or a dropped connection may hide a write that was done; so may a
+            // 502/504 from a proxy. A refused connection, 429 and 503 did nothing.
+            unknown_outcome |= match &result {
+                Ok(r) => matches!(r.status().as_u16(), 502 | 504),
+                Err(e) => !e.is_connect(),
+            };
             let response = match self.classify(what, result, attempt).await? {
                 Some(response) => response,
                 None => {
@@ -411,9 +426,17 @@ impl Connection {
                 token = self.bearer(Some(&token)).await?;
                 continue;
             }
-            let bytes = match response.bytes().await {
+            let body = match response.bytes().await {
                 Ok(bytes) => bytes,
-                Err(e) if attempt < self.max_retries => {
+                Err(e) => {
+                    // The status arrived but the body did not: a write may have been done.
+                    unknown_outcome = true;
+                    if attempt >= self.max_retries {
+                        return Err(FetchError::Network {
+                            what: what.to_string(),
+                            reason: format!("reading the answer: {}", describe_transport(&e)),
+                        });
+                    }
                     tracing::warn!(
                         "{what}: reading the answer failed ({}); retrying",
                         describe_transport(&e)
@@ -423,14 +446,12 @@ impl Connection {
                     attempt += 1;
                     continue;
                 }
-                Err(e) => {
-                    return Err(FetchError::Network {
-                        what: what.to_string(),
-                        reason: format!("reading the answer: {}", describe_transport(&e)),
-                    })
-                }
             };
-            return Ok((status, bytes));
+            return Ok(Answer {
+                status,
+                body,
+                unknown_outcome,
+            });
         }
     }
 
@@ -467,7 +488,7 @@ impl Connection {
         path: &str,
         what: &str,
     ) -> Result<Vec<Map<String, Value>>, FetchError> {
-        let (status, body) = self.send(reqwest::Method::GET, path, None, what).await?;
+        let Answer { status, body, .. } = self.send(reqwest::Method::GET, path, None, what).await?;
         if status != 200 {
             return Err(self.server_error(what, status, &body));
         }
@@ -482,7 +503,7 @@ impl Connection {
     /// Every client (one request), kept raw until compared.
     pub async fn list_clients(&self) -> Result<Vec<api::ListedClient>, FetchError> {
         let what = "listing clients (GET /api/clients)";
-        let (status, body) = self
+        let Answer { status, body, .. } = self
             .send(reqwest::Method::GET, "/api/clients", None, what)
             .await?;
         if status != 200 {
@@ -518,7 +539,7 @@ impl Connection {
     /// One client by id, `None` on 404.
     pub async fn show_client(&self, id: &str) -> Result<Option<Map<String, Value>>, FetchError> {
         let what = format!("reading client {id}");
-        let (status, body) = self
+        let Answer { status, body, .. } = self
             .send(
                 reqwest::Method::GET,
                 &format!("/api/clients/{id}"),
@@ -550,108 +571,44 @@ impl Connection {
     ) -> Result<Created, FetchError> {
         let what = format!("creating client {label}");
         let body = serde_json::json!({ "client": client });
-        let url = format!("{}/api/clients", self.admin_url);
-        let mut attempt: u32 = 0;
-        let mut unknown_outcome = false;
-        let mut renewed = false;
-        let mut token = self.bearer(None).await?;
-        loop {
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let result = self
-                .http
-                .post(&url)
-                .header("accept", "application/json")
-                .bearer_auth(token.expose_secret())
-                .json(&body)
-                .send()
-                .await;
-            let transient = match &result {
-                Ok(r) => is_transient(r.status().as_u16()),
-                Err(_) => true,
-            };
-            if transient {
-                // A timeout or a dropped connection may hide a committed create; a 502/504
-                // from a proxy too. Only 429 and 503 are known not to have run.
-                let maybe_committed = match &result {
-                    Ok(r) => matches!(r.status().as_u16(), 502 | 504),
-                    Err(e) => !e.is_connect(),
-                };
-                unknown_outcome |= maybe_committed;
-            }
-            let response = match self.classify(&what, result, attempt).await? {
-                Some(response) => response,
-                None => {
-                    attempt += 1;
-                    continue;
+        let answer = self
+            .send(reqwest::Method::POST, "/api/clients", Some(&body), &what)
+            .await?;
+        match answer.status {
+            201 | 200 => {
+                // Only the secret is needed from the rendered client.
+                #[derive(serde::Deserialize)]
+                struct SecretOnly {
+                    secret: Option<String>,
                 }
-            };
-            let status = response.status().as_u16();
-            if status == 401
-                && !renewed
-                && matches!(self.credentials, Credentials::ClientCredentials { .. })
-            {
-                renewed = true;
-                token = self.bearer(Some(&token)).await?;
-                continue;
+                let data: api::Data<SecretOnly> =
+                    serde_json::from_slice(&answer.body).map_err(|e| FetchError::Decode {
+                        what: what.clone(),
+                        reason: e.to_string(),
+                    })?;
+                Ok(Created::Created {
+                    secret: data.data.secret.map(SecretString::from),
+                })
             }
-            let bytes = match response.bytes().await {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    // The status arrived but the body did not: the create may have committed.
-                    unknown_outcome = true;
-                    if attempt < self.max_retries {
-                        tracing::warn!(
-                            "{what}: reading the answer failed ({}); retrying",
-                            describe_transport(&e)
-                        );
-                        self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(backoff(attempt)).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(FetchError::Network {
-                        what,
-                        reason: describe_transport(&e),
+            422 => {
+                let parsed: Option<ErrorBody> = serde_json::from_slice(&answer.body).ok();
+                let errors = parsed.and_then(|e| e.errors).unwrap_or_default();
+                let id_taken = errors.len() == 1
+                    && errors
+                        .get("id")
+                        .is_some_and(|m| m.iter().any(|m| m == "has already been taken"));
+                if id_taken {
+                    return Ok(Created::IdTaken {
+                        after_unknown_outcome: answer.unknown_outcome,
                     });
                 }
-            };
-            return match status {
-                201 | 200 => {
-                    // Only the secret is needed from the rendered client.
-                    #[derive(serde::Deserialize)]
-                    struct SecretOnly {
-                        secret: Option<String>,
-                    }
-                    let data: api::Data<SecretOnly> =
-                        serde_json::from_slice(&bytes).map_err(|e| FetchError::Decode {
-                            what: what.clone(),
-                            reason: e.to_string(),
-                        })?;
-                    Ok(Created::Created {
-                        secret: data.data.secret.map(SecretString::from),
-                    })
-                }
-                422 => {
-                    let parsed: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
-                    let errors = parsed.and_then(|e| e.errors).unwrap_or_default();
-                    let id_taken = errors.len() == 1
-                        && errors
-                            .get("id")
-                            .is_some_and(|m| m.iter().any(|m| m == "has already been taken"));
-                    if id_taken {
-                        Ok(Created::IdTaken {
-                            after_unknown_outcome: unknown_outcome,
-                        })
-                    } else {
-                        let errors = errors
-                            .into_iter()
-                            .map(|(k, v)| (k, v.iter().map(|m| self.scrub(m)).collect()))
-                            .collect();
-                        Ok(Created::Rejected(errors))
-                    }
-                }
-                _ => Err(self.server_error(&what, status, &bytes)),
-            };
+                let errors = errors
+                    .into_iter()
+                    .map(|(k, v)| (k, v.iter().map(|m| self.scrub(m)).collect()))
+                    .collect();
+                Ok(Created::Rejected(errors))
+            }
+            status => Err(self.server_error(&what, status, &answer.body)),
         }
     }
 }

@@ -294,24 +294,7 @@ struct SecretsFile {
 
 impl SecretsFile {
     fn create(path: &std::path::Path) -> Result<SecretsFile, Error> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(path).map_err(|e| {
-            let reason = if e.kind() == std::io::ErrorKind::AlreadyExists {
-                "it already exists; refusing to overwrite".to_string()
-            } else {
-                e.to_string()
-            };
-            Error::Usage(format!(
-                "cannot create --secrets-out {}: {reason}",
-                path.display()
-            ))
-        })?;
+        let file = super::create_private_file(path, "--secrets-out")?;
         Ok(SecretsFile {
             path: path.to_path_buf(),
             file,

@@ -108,24 +108,7 @@ fn write_secrets(
     path: &std::path::Path,
     secrets: &[(String, secrecy::SecretString)],
 ) -> Result<(), Error> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| {
-        let reason = if e.kind() == std::io::ErrorKind::AlreadyExists {
-            "it already exists; refusing to overwrite".to_string()
-        } else {
-            e.to_string()
-        };
-        Error::Usage(format!(
-            "cannot create --with-secrets-to {}: {reason}",
-            path.display()
-        ))
-    })?;
+    let mut file = super::create_private_file(path, "--with-secrets-to")?;
     for (variable, secret) in secrets {
         let quoted = secret.expose_secret().replace('\'', "'\\''");
         writeln!(file, "{variable}='{quoted}'")?;

@@ -272,6 +272,28 @@ pub enum SchemaChoice {
     Configuration,
 }
 
+/// A new file only its owner can read (mode 0600), for secrets; never overwrites one.
+pub(crate) fn create_private_file(
+    path: &std::path::Path,
+    flag: &str,
+) -> Result<std::fs::File, Error> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(|e| {
+        let reason = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            "it already exists; refusing to overwrite".to_string()
+        } else {
+            e.to_string()
+        };
+        Error::Usage(format!("cannot create {flag} {}: {reason}", path.display()))
+    })
+}
+
 /// Human output is coloured only on a terminal and never when NO_COLOR is set.
 pub(crate) fn style_for_stdout() -> Style {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

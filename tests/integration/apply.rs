@@ -79,10 +79,15 @@ fn clean_apply_then_empty_plan() {
         assert_eq!(count_named(&server, &format!("service-{i}")), 1);
     }
     // Exactly the declared fields, the id, and the identity provider resolved to its id.
+    // Creates run concurrently: find service-0's among them.
     let create = server
         .requests()
         .into_iter()
-        .find(|r| r.method == "POST" && r.path == "/api/clients")
+        .find(|r| {
+            r.method == "POST"
+                && r.path == "/api/clients"
+                && r.json()["client"]["name"] == "service-0"
+        })
         .unwrap();
     assert_eq!(
         create.json(),
@@ -351,19 +356,11 @@ fn two_applies_at_the_same_moment_create_no_duplicate() {
     });
     let ws = workspace(&server, 30);
     let spawn = || {
-        std::process::Command::new(crate::support::BIN)
-            .args(["apply", "manifests", "--auto-approve", "--concurrency", "4"])
-            .current_dir(ws.path())
-            .envs([
-                ("BORUTA_ADMIN_URL", server.sandbox.base_url().to_string()),
-                ("BORUTA_TOKEN_URL", server.sandbox.token_url()),
-                ("BORUTA_CLIENT_ID", crate::support::BOOTSTRAP_ID.to_string()),
-                (
-                    "BORUTA_CLIENT_SECRET",
-                    crate::support::BOOTSTRAP_SECRET.to_string(),
-                ),
-            ])
-            .stdin(std::process::Stdio::null())
+        server
+            .command(
+                &ws,
+                &["apply", "manifests", "--auto-approve", "--concurrency", "4"],
+            )
             .output()
             .unwrap()
     };
@@ -397,11 +394,8 @@ fn two_applies_at_the_same_moment_create_no_duplicate() {
         String::from_utf8_lossy(&b.stdout)
     );
     let created = reports.matches(") created").count();
-    let present = reports.matches(") already present").count();
-    assert_eq!(
-        created + present,
-        60 - reports.matches("Nothing to create").count() * 30
-    );
+    // The second run may plan after some creates of the first: it then creates (or finds
+    // present) fewer; what never happens is a client reported created twice.
     assert_eq!(
         created, 30,
         "each client is reported created exactly once:\n{reports}"

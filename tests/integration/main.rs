@@ -2,6 +2,7 @@
 //! against the real sandbox over real HTTP on loopback). One test binary, many modules.
 
 mod apply;
+mod demo;
 mod export;
 mod hostile;
 mod openapi;

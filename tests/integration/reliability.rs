@@ -177,19 +177,11 @@ fn apply_killed_halfway_then_rerun() {
         ..Config::default()
     });
     let ws = workspace(&server, 200);
-    let mut child = std::process::Command::new(crate::support::BIN)
-        .args(["apply", "manifests", "--auto-approve", "--concurrency", "4"])
-        .current_dir(ws.path())
-        .envs([
-            ("BORUTA_ADMIN_URL", server.sandbox.base_url().to_string()),
-            ("BORUTA_TOKEN_URL", server.sandbox.token_url()),
-            ("BORUTA_CLIENT_ID", crate::support::BOOTSTRAP_ID.to_string()),
-            (
-                "BORUTA_CLIENT_SECRET",
-                crate::support::BOOTSTRAP_SECRET.to_string(),
-            ),
-        ])
-        .stdin(std::process::Stdio::null())
+    let mut child = server
+        .command(
+            &ws,
+            &["apply", "manifests", "--auto-approve", "--concurrency", "4"],
+        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

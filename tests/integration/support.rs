@@ -178,6 +178,23 @@ impl Server {
         })
     }
 
+    /// The binary, in `ws`, connected to this sandbox, for tests that run it in the
+    /// background (concurrent applies, SIGKILL).
+    pub fn command(&self, ws: &Workspace, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.args(args)
+            .current_dir(ws.path())
+            .envs([
+                ("BORUTA_ADMIN_URL", self.sandbox.base_url().to_string()),
+                ("BORUTA_TOKEN_URL", self.sandbox.token_url()),
+                ("BORUTA_CLIENT_ID", BOOTSTRAP_ID.to_string()),
+                ("BORUTA_CLIENT_SECRET", BOOTSTRAP_SECRET.to_string()),
+            ])
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
     /// Replaces the base URL (random port) in output, for snapshots.
     pub fn scrub(&self, text: &str) -> String {
         text.replace(self.sandbox.base_url(), "http://SANDBOX")
