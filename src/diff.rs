@@ -10,10 +10,9 @@
 use crate::api;
 use crate::source::{Diagnostic, Location, Node};
 use crate::validate::Desired;
-use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Fields compared as sets.
 const SET_FIELDS: [&str; 4] = [
@@ -302,6 +301,99 @@ fn diff_one(d: &Desired, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>)
     (entry, diagnostics)
 }
 
+/// A scope reference as a comparable key: its name when known, else its id or name.
+fn scope_key(item: &Value, scopes: &Lookup<'_>) -> String {
+    match (
+        item.get("id").and_then(Value::as_str),
+        item.get("name").and_then(Value::as_str),
+    ) {
+        (Some(id), _) => scopes
+            .name_of(id)
+            .map_or_else(|| id.to_ascii_lowercase(), str::to_string),
+        (None, Some(name)) => name.to_string(),
+        (None, None) => String::new(),
+    }
+}
+
+/// The server's scopes as keys (the rendered list carries names).
+fn server_scope_keys(actual: &Value, scopes: &Lookup<'_>) -> BTreeSet<String> {
+    actual
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    s.get("name")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| scope_key(s, scopes), str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn desired_scope_keys(desired: &Value, scopes: &Lookup<'_>) -> BTreeSet<String> {
+    desired
+        .as_array()
+        .map(|a| a.iter().map(|s| scope_key(s, scopes)).collect())
+        .unwrap_or_default()
+}
+
+fn lower_id(value: &Value) -> Option<String> {
+    value
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+}
+
+/// Whether a declared field matches the server: sets as sets, references by id.
+fn field_equal(field: &str, desired: &Value, actual: &Value, scopes: &Lookup<'_>) -> bool {
+    match field {
+        "identity_provider" => lower_id(desired) == lower_id(actual),
+        "authorized_scopes" => {
+            desired_scope_keys(desired, scopes) == server_scope_keys(actual, scopes)
+        }
+        f if SET_FIELDS.contains(&f) => {
+            let set = |v: &Value| -> BTreeSet<String> {
+                v.as_array()
+                    .map(|a| a.iter().map(Value::to_string).collect())
+                    .unwrap_or_default()
+            };
+            set(desired) == set(actual)
+        }
+        _ => desired == actual,
+    }
+}
+
+/// (desired, server) as shown in a plan: references by name.
+fn field_display(
+    field: &str,
+    desired: &Value,
+    actual: &Value,
+    scopes: &Lookup<'_>,
+    idps: &Lookup<'_>,
+) -> (Value, Value) {
+    match field {
+        "identity_provider" => {
+            let show = |id: Option<String>| match id {
+                Some(id) => {
+                    Value::String(idps.name_of(&id).map_or_else(|| id.clone(), str::to_string))
+                }
+                None => Value::Null,
+            };
+            let have = match actual.get("name").and_then(Value::as_str) {
+                Some(name) => Value::String(name.to_string()),
+                None => show(lower_id(actual)),
+            };
+            (show(lower_id(desired)), have)
+        }
+        "authorized_scopes" => (
+            json!(desired_scope_keys(desired, scopes)),
+            json!(server_scope_keys(actual, scopes)),
+        ),
+        _ => (desired.clone(), actual.clone()),
+    }
+}
+
 /// Name and id lookups of scopes or identity providers.
 struct Lookup<'a> {
     known: bool,
@@ -423,7 +515,7 @@ fn wire_body(
 fn compare(
     d: &Desired,
     entry: &mut ClientDiff,
-    server: Option<&HashMap<&str, &RawValue>>,
+    server: Option<&api::Members<'_>>,
     scopes: &Lookup<'_>,
     idps: &Lookup<'_>,
 ) {
@@ -458,90 +550,23 @@ fn compare(
             continue;
         }
         let actual = member(field);
-        let (equal, shown_desired, shown_actual) = match field.as_str() {
-            "identity_provider" => {
-                let want = desired_wire
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_ascii_lowercase);
-                let have = actual
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_ascii_lowercase);
-                let show = |id: &Option<String>| match id {
-                    Some(id) => {
-                        Value::String(idps.name_of(id).map_or_else(|| id.clone(), str::to_string))
-                    }
-                    None => Value::Null,
-                };
-                let have_shown = match actual.get("name").and_then(Value::as_str) {
-                    Some(name) => Value::String(name.to_string()),
-                    None => show(&have),
-                };
-                (want == have, show(&want), have_shown)
-            }
-            "authorized_scopes" => {
-                let key = |item: &Value| -> String {
-                    match (
-                        item.get("id").and_then(Value::as_str),
-                        item.get("name").and_then(Value::as_str),
-                    ) {
-                        (Some(id), _) => scopes
-                            .name_of(id)
-                            .map_or_else(|| id.to_ascii_lowercase(), str::to_string),
-                        (None, Some(name)) => name.to_string(),
-                        (None, None) => String::new(),
-                    }
-                };
-                let want: BTreeSet<String> = desired_wire
-                    .as_array()
-                    .map(|a| a.iter().map(key).collect())
-                    .unwrap_or_default();
-                let have: BTreeSet<String> = actual
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|s| {
-                                s.get("name")
-                                    .and_then(Value::as_str)
-                                    .map_or_else(|| key(s), str::to_string)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (want == have, json!(want), json!(have))
-            }
-            f if SET_FIELDS.contains(&f) => {
-                let set = |v: &Value| -> BTreeSet<String> {
-                    v.as_array()
-                        .map(|a| a.iter().map(Value::to_string).collect())
-                        .unwrap_or_default()
-                };
-                (
-                    set(desired_wire) == set(&actual),
-                    desired_wire.clone(),
-                    actual.clone(),
-                )
-            }
-            _ => (
-                desired_wire == &actual,
-                desired_wire.clone(),
-                actual.clone(),
-            ),
-        };
         let created = server.is_none();
-        if created || !equal {
-            let hidden = is_sensitive(field);
-            entry.fields.push(FieldChange {
-                field: field.clone(),
-                server: if hidden || created {
-                    Value::Null
-                } else {
-                    shown_actual
-                },
-                desired: if hidden { Value::Null } else { shown_desired },
-                sensitive: hidden,
-            });
+        // Display values are built only for the fields that are shown.
+        if !created && field_equal(field, desired_wire, &actual, scopes) {
+            continue;
         }
+        let (shown_desired, shown_actual) =
+            field_display(field, desired_wire, &actual, scopes, idps);
+        let hidden = is_sensitive(field);
+        entry.fields.push(FieldChange {
+            field: field.clone(),
+            server: if hidden || created {
+                Value::Null
+            } else {
+                shown_actual
+            },
+            desired: if hidden { Value::Null } else { shown_desired },
+            sensitive: hidden,
+        });
     }
 }
