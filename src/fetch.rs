@@ -182,15 +182,19 @@ impl Connection {
             .user_agent(concat!("boruta-gitops/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none());
         if let Some(path) = &settings.ca_cert {
-            let pem = std::fs::read(path).map_err(|e| FetchError::CaCert {
+            let ca_error = |reason: String| FetchError::CaCert {
                 path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| FetchError::CaCert {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            builder = builder.add_root_certificate(cert);
+                reason,
+            };
+            let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(ca_error("it holds no PEM certificate".into()));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         let http = builder
             .build()

@@ -467,3 +467,80 @@ fn without_secrets_out_the_output_says_how_to_retrieve_them() {
     let out = workspace(&server, 1).run(&["apply", "manifests", "--auto-approve"]);
     assert!(out.stdout.contains("boruta generated the secret of 1 client(s). It is not printed: read it with GET /api/clients/<id>"), "{}", out.stdout);
 }
+
+/// Runs apply under a pseudo-terminal (`script`), typing `answer` at the prompt.
+#[cfg(unix)]
+fn apply_on_a_terminal(server: &Server, ws: &Workspace, answer: &str) -> (i32, String) {
+    use std::io::Write;
+    let command = format!("{} apply manifests", crate::support::BIN);
+    let mut child = server
+        .command(ws, &[])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn_script(&command);
+    // Let the prompt appear before answering, as a person would.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+trait SpawnScript {
+    fn spawn_script(&mut self, command: &str) -> std::process::Child;
+}
+
+#[cfg(unix)]
+impl SpawnScript for std::process::Command {
+    /// `script` (util-linux) gives the command a real terminal for stdin and stderr.
+    fn spawn_script(&mut self, command: &str) -> std::process::Child {
+        let mut script = std::process::Command::new("script");
+        script.args(["-qec", command, "/dev/null"]);
+        script.current_dir(self.get_current_dir().unwrap());
+        for (k, v) in self.get_envs() {
+            match v {
+                Some(v) => script.env(k, v),
+                None => script.env_remove(k),
+            };
+        }
+        script
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script(1) from util-linux")
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn asks_for_confirmation_on_a_terminal_and_shows_a_progress_bar() {
+    let server = Server::start();
+    let ws = workspace(&server, 25);
+    let (code, screen) = apply_on_a_terminal(&server, &ws, "no\n");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("Create 25 client(s) on"), "{screen}");
+    assert!(
+        screen.contains("apply cancelled: nothing was changed"),
+        "{screen}"
+    );
+    assert_eq!(posts(&server), 0);
+    let (code, screen) = apply_on_a_terminal(&server, &ws, "yes\n");
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("] 25/25"),
+        "a progress bar on the terminal: {screen}"
+    );
+    assert!(screen.contains("Apply: 25 created"), "{screen}");
+    assert_eq!(posts(&server), 25);
+}

@@ -567,3 +567,25 @@ fn invalid_manifests_change_nothing() {
         .iter()
         .all(|r| r.method == "GET" || r.path == "/oauth/token"));
 }
+
+#[test]
+fn private_ca_certificate_problems_are_clear() {
+    let server = Server::start();
+    let ws = workspace(&server).file("not-a-cert.pem", "hello");
+    let out = ws.run(&["plan", "manifests", "--ca-cert", "missing.pem"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("error: cannot read the CA certificate missing.pem:"),
+        "{}",
+        out.stderr
+    );
+    let out = ws.run(&["plan", "manifests", "--ca-cert", "manifests/not-a-cert.pem"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: cannot read the CA certificate manifests/not-a-cert.pem"),
+        "{}",
+        out.stderr
+    );
+}
