@@ -27,8 +27,8 @@ pub enum Error {
     Output(#[from] std::io::Error),
     #[error(transparent)]
     Fetch(#[from] crate::fetch::FetchError),
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
     #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }

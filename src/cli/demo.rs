@@ -47,7 +47,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         }
         bundled_dir.clone()
     };
-    let sandbox = Sandbox::start(Config::default()).map_err(|e| Error::Other(Box::new(e)))?;
+    let sandbox = Sandbox::start(Config::default())?;
     let env = DemoEnv(BTreeMap::from([
         (
             "BILLING_API_SECRET".to_string(),

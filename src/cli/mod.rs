@@ -374,7 +374,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<Exit, Error> {
         state_file: args.state,
         admin_client_id: args.admin_client_id.to_string(),
     };
-    let sandbox = Sandbox::start(config).map_err(|e| Error::Other(Box::new(e)))?;
+    let sandbox = Sandbox::start(config)?;
     let mut out = std::io::stdout().lock();
     // The first line is the base URL alone, flushed at once, so scripts can read it.
     writeln!(out, "{}", sandbox.base_url())?;
