@@ -16,6 +16,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
 pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit, Error> {
+    // A saved plan that cannot be read fails before any network traffic.
+    let saved = match &args.plan {
+        Some(path) => Some(read_saved_plan(path)?),
+        None => None,
+    };
     let runtime = runtime()?;
     let Some(computed) = runtime.block_on(compute(&args.dir, &args.connection, env))? else {
         return Ok(Exit::Failure);
@@ -35,10 +40,6 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
             "the plan has errors (see above): nothing was changed",
         );
     }
-    let saved = match &args.plan {
-        Some(path) => Some(read_saved_plan(path)?),
-        None => None,
-    };
     if let Some(saved) = &saved {
         if saved.admin_url != computed.plan.admin_url {
             let message = format!(
@@ -67,21 +68,15 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
             return refuse(args, &computed.plan, &lines.join("\n"));
         }
     }
-    let planned_creates: Vec<&str> = match &saved {
-        Some(saved) => saved
-            .clients
-            .iter()
-            .filter(|c| c.action == Action::Create)
-            .map(|c| c.id.as_str())
-            .collect(),
-        None => computed
-            .plan
-            .clients
-            .iter()
-            .filter(|c| c.action == Action::Create)
-            .map(|c| c.id.as_str())
-            .collect(),
-    };
+    // With a saved plan, only what it showed is created (a client deleted on the server
+    // since then stays deleted until a new plan shows it).
+    let shown = saved.as_ref().unwrap_or(&computed.plan);
+    let planned_creates: Vec<&str> = shown
+        .clients
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .map(|c| c.id.as_str())
+        .collect();
     if planned_creates.is_empty() {
         if human {
             println!("\nNothing to create.");
@@ -138,7 +133,7 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
         report_findings(&computed.prepared, &diagnostics)?;
     }
     if human {
-        print_human_report(&results)?;
+        print_human_report(&results, observer.bar)?;
     } else {
         print_report(&computed.plan, &results)?;
     }
@@ -425,9 +420,9 @@ fn counts(results: &[ClientResult]) -> Value {
     })
 }
 
-fn print_human_report(results: &[ClientResult]) -> Result<(), Error> {
+/// The closing report; after a progress bar, the clients that were not simply created.
+fn print_human_report(results: &[ClientResult], progress_bar_used: bool) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    let progress_bar_used = results.len() >= 20 && std::io::stderr().is_terminal();
     if progress_bar_used {
         for r in results.iter().filter(|r| r.outcome != Outcome::Created) {
             writeln!(out, "  {}", result_line(r))?;

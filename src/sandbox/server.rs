@@ -211,7 +211,7 @@ async fn handle(
             .iter()
             .find_map(|f| f.fire(method.as_str(), &path).cloned())
     };
-    let mut record = RecordedRequest {
+    let record = RecordedRequest {
         method: method.to_string(),
         path: path.clone(),
         query,
@@ -226,10 +226,15 @@ async fn handle(
     };
     let log_index = {
         let mut log = lock(&shared.log);
-        log.push(record.clone());
+        log.push(record);
         log.len() - 1
     };
-    let set_status = |status: u16| lock(&shared.log)[log_index].status = status;
+    // The log may have been cleared meanwhile (tests do): then there is nothing to update.
+    let set_status = |status: u16| {
+        if let Some(entry) = lock(&shared.log).get_mut(log_index) {
+            entry.status = status;
+        }
+    };
     tracing::debug!(method = %method, path = %path, "sandbox request");
 
     let action = fired.unwrap_or_default();
@@ -280,7 +285,6 @@ async fn handle(
             &bytes,
         ),
     };
-    record.status = answer.status;
     set_status(answer.status);
     let is_write = matches!(
         method,
