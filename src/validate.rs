@@ -170,7 +170,23 @@ fn validate_document(root: Node, out: &mut Validated) {
             Some(root.loc.clone()),
         ));
     }
-    for client in take_configuration_clients(root) {
+    if root.get("version").is_none() {
+        out.diagnostics.push(Diagnostic::error(
+            "invalid-configuration",
+            "a configuration file needs `version: \"1.0\"` (boruta refuses it otherwise)",
+            Some(root.loc.clone()),
+        ));
+    }
+    let document_start = root.loc.clone();
+    let clients = take_configuration_clients(root);
+    if clients.is_empty() {
+        out.diagnostics.push(Diagnostic::warning(
+            "no-clients",
+            "this configuration file declares no client: boruta-gitops has nothing to manage in it",
+            Some(document_start),
+        ));
+    }
+    for client in clients {
         validate_client(client, out);
     }
 }

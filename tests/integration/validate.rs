@@ -370,6 +370,26 @@ fn boruta_example_configuration_fails_on_exactly_its_two_placeholders() {
 }
 
 #[test]
+fn configuration_file_without_version_or_clients() {
+    // Found by the hostile-input property test: `{"configuration": {}}` passed silently.
+    let ws = Workspace::new().file("c.yaml", "configuration: {}\n");
+    let out = ws.run(&["validate", "manifests", "--format", "json"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        findings(&out),
+        vec![
+            (
+                "invalid-configuration".into(),
+                "manifests/c.yaml".into(),
+                1,
+                1
+            ),
+            ("no-clients".into(), "manifests/c.yaml".into(), 1, 1),
+        ]
+    );
+}
+
+#[test]
 fn configuration_version_must_be_a_string() {
     let ws = Workspace::new().file(
         "c.yaml",
