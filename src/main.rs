@@ -17,7 +17,19 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let cli = Cli::parse();
+    // clap exits 2 on usage errors, which here means "changes present": a typo in a
+    // scheduled `drift` job must not read as drift. Usage errors exit 1.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                Exit::Failure as u8
+            } else {
+                Exit::Success as u8
+            });
+        }
+    };
     let exit = match cli::run(cli) {
         Ok(exit) => exit,
         Err(boruta_gitops::error::Error::Output(e))

@@ -4,6 +4,7 @@
 mod apply;
 mod demo;
 mod export;
+mod help;
 mod hostile;
 mod openapi;
 mod plan;
