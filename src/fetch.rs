@@ -340,6 +340,17 @@ impl Connection {
         result: Result<reqwest::Response, reqwest::Error>,
         attempt: u32,
     ) -> Result<Option<reqwest::Response>, FetchError> {
+        if let Err(e) = &result {
+            if let Some(tls) = tls_failure(e) {
+                // A certificate that does not verify will not verify on a retry either.
+                return Err(FetchError::Network {
+                    what: what.to_string(),
+                    reason: format!(
+                        "TLS: {tls}. If the server uses a private CA, pass it with --ca-cert"
+                    ),
+                });
+            }
+        }
         let (retry_after, reason) = match &result {
             Ok(response) if !is_transient(response.status().as_u16()) => return Ok(result.ok()),
             Ok(response) => (
@@ -615,6 +626,26 @@ impl Connection {
             status => Err(self.server_error(&what, status, &answer.body)),
         }
     }
+}
+
+/// The TLS error behind a transport error, if that is what it is.
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        // rustls' error travels inside (nested) io::Errors, whose `source` skips the
+        // error they wrap: unwrap them by hand.
+        next = match cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => cause.source(),
+        };
+    }
+    None
 }
 
 /// Statuses worth retrying: rate limited, or a gateway/server that is briefly unavailable.

@@ -231,6 +231,12 @@ pub struct SandboxArgs {
     /// Id of the protected admin-UI client.
     #[arg(long, env = "BORUTA_ADMIN_OAUTH_CLIENT_ID", default_value = crate::api::ADMIN_UI_CLIENT_ID)]
     pub admin_client_id: uuid::Uuid,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 fn parse_fault(text: &str) -> Result<crate::sandbox::Fault, String> {
@@ -373,6 +379,15 @@ fn run_sandbox(args: SandboxArgs) -> Result<Exit, Error> {
         faults: args.faults,
         state_file: args.state,
         admin_client_id: args.admin_client_id.to_string(),
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(
+                |(certificate_chain, private_key)| crate::sandbox::TlsFiles {
+                    certificate_chain,
+                    private_key,
+                },
+            ),
     };
     let sandbox = Sandbox::start(config)?;
     let mut out = std::io::stdout().lock();

@@ -41,6 +41,15 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// The protected admin-UI client's id.
     pub admin_client_id: String,
+    /// Serve HTTPS with this certificate chain and key (PEM files).
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files of the sandbox's HTTPS certificate chain and private key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub certificate_chain: PathBuf,
+    pub private_key: PathBuf,
 }
 
 impl Default for Config {
@@ -54,8 +63,34 @@ impl Default for Config {
             faults: Vec::new(),
             state_file: None,
             admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
+            tls: None,
         }
     }
+}
+
+/// The TLS acceptor for `--tls-cert`/`--tls-key` (ring provider, TLS 1.2 and 1.3).
+fn tls_acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor, SandboxError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let fail = |what: &std::path::Path, e: &dyn std::fmt::Display| {
+        SandboxError::Tls(format!("{}: {e}", what.display()))
+    };
+    let chain = CertificateDer::pem_file_iter(&files.certificate_chain)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| fail(&files.certificate_chain, &e))?;
+    if chain.is_empty() {
+        return Err(fail(&files.certificate_chain, &"no PEM certificate in it"));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.private_key)
+        .map_err(|e| fail(&files.private_key, &e))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SandboxError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| fail(&files.private_key, &e))?;
+    Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
 }
 
 /// Why a sandbox could not start.
@@ -71,6 +106,8 @@ pub enum SandboxError {
     StateParse(PathBuf, #[source] serde_json::Error),
     #[error("cannot write the state file {0}")]
     StateWrite(PathBuf, #[source] std::io::Error),
+    #[error("the sandbox's TLS certificate or key cannot be used: {0}")]
+    Tls(String),
     #[error("cannot start the sandbox's runtime")]
     Runtime(#[source] std::io::Error),
 }
@@ -99,7 +136,9 @@ impl Sandbox {
         let addr = listener
             .local_addr()
             .map_err(|e| SandboxError::Bind(config.listen, e))?;
-        let base_url = format!("http://{addr}");
+        let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{addr}");
         let bootstrap = Bootstrap {
             client_id: config
                 .bootstrap_client_id
@@ -154,7 +193,7 @@ impl Sandbox {
                     if let Some(path) = state_file {
                         tokio::spawn(save_periodically(thread_shared.clone(), path));
                     }
-                    server::serve(listener, thread_shared, thread_shutdown).await;
+                    server::serve(listener, thread_shared, thread_shutdown, tls).await;
                 });
             })
             .map_err(SandboxError::Runtime)?;

@@ -78,7 +78,12 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 type ResponseBody = BoxBody<Bytes, std::io::Error>;
 
 /// Accepts connections until `shutdown` is notified.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: Arc<Notify>) {
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: Arc<Notify>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -93,27 +98,41 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: Arc<Not
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            // Firing this drops the connection without an answer (fault injection).
-            let kill = Arc::new(Notify::new());
-            let service_kill = kill.clone();
-            let service = hyper::service::service_fn(move |req| {
-                let shared = shared.clone();
-                let kill = service_kill.clone();
-                async move { Ok::<_, Infallible>(handle(req, shared, kill).await) }
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let connection =
-                hyper::server::conn::http1::Builder::new().serve_connection(io, service);
-            tokio::select! {
-                result = connection => {
-                    if let Err(e) = result {
-                        tracing::debug!("sandbox connection ended: {e}");
-                    }
-                }
-                _ = kill.notified() => tracing::debug!("sandbox dropped a connection on purpose"),
+            match tls {
+                None => serve_connection(stream, shared).await,
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => serve_connection(stream, shared).await,
+                    Err(e) => tracing::debug!("sandbox TLS handshake failed: {e}"),
+                },
             }
         });
+    }
+}
+
+/// Serves one connection (plain or TLS) until it closes or a fault drops it.
+async fn serve_connection<S>(stream: S, shared: Arc<Shared>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    // Firing this drops the connection without an answer (fault injection).
+    let kill = Arc::new(Notify::new());
+    let service_kill = kill.clone();
+    let service = hyper::service::service_fn(move |req| {
+        let shared = shared.clone();
+        let kill = service_kill.clone();
+        async move { Ok::<_, Infallible>(handle(req, shared, kill).await) }
+    });
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    tokio::select! {
+        result = connection => {
+            if let Err(e) = result {
+                tracing::debug!("sandbox connection ended: {e}");
+            }
+        }
+        _ = kill.notified() => tracing::debug!("sandbox dropped a connection on purpose"),
     }
 }
 

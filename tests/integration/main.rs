@@ -13,5 +13,6 @@ mod sandbox;
 mod schema;
 mod secrets;
 mod support;
+mod tls;
 mod validate;
 mod workflows;
