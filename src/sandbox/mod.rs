@@ -8,6 +8,8 @@
 mod clock;
 mod coerce;
 pub mod faults;
+mod scopes;
+mod seed;
 mod server;
 pub mod state;
 mod token;

@@ -1,7 +1,8 @@
-//! The sandbox's data and boruta's semantics for it: seeded records, client create /
-//! update / delete with coercion, validation (`rules.rs`), id uniqueness, identity-provider
-//! association and scope resolution, and the token store. Every operation answers with the
-//! status and JSON body boruta would send. No I/O besides the optional state file.
+//! The sandbox's data and boruta's semantics for clients: create / update / delete with
+//! coercion, validation (`rules.rs`), id uniqueness and the identity-provider association,
+//! plus identity providers and the token store. Seeding lives in `seed.rs`, scopes in
+//! `scopes.rs`. Every operation answers with the status and JSON body boruta would send.
+//! No I/O.
 
 use super::coerce::coerce;
 use crate::api::{self, ErrorBody};
@@ -13,21 +14,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-/// Namespace of the sandbox's deterministic seed ids.
-const SEED_NAMESPACE: Uuid = Uuid::from_u128(0x2d7c_58f4_0c3b_4f59_a1e6_93b4_5a7d_1e20);
-
-/// The seeded identity provider manifests can name.
-pub const DEFAULT_IDENTITY_PROVIDER: &str = "Default identity provider";
-/// A second seeded identity provider.
-pub const PARTNERS_IDENTITY_PROVIDER: &str = "Partners identity provider";
-/// The identity provider of the admin-UI client (write protected).
-pub const ADMIN_IDENTITY_PROVIDER: &str = "Boruta administration interface";
-/// Name of the client that can obtain the management scopes.
-pub const BOOTSTRAP_CLIENT_NAME: &str = "boruta-gitops sandbox bootstrap";
-
-pub fn seed_id(name: &str) -> String {
-    Uuid::new_v5(&SEED_NAMESPACE, name.as_bytes()).to_string()
-}
+pub use super::seed::{
+    seed_id, ADMIN_IDENTITY_PROVIDER, BOOTSTRAP_CLIENT_NAME, DEFAULT_IDENTITY_PROVIDER,
+    PARTNERS_IDENTITY_PROVIDER,
+};
 
 /// An answer: status and JSON body (`None` for an empty body, as on 204).
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +39,7 @@ impl Answer {
         }
     }
 
-    fn text(status: u16, text: String) -> Self {
+    pub(super) fn text(status: u16, text: String) -> Self {
         Answer {
             status,
             body: None,
@@ -69,22 +59,22 @@ impl Answer {
         Self::json(status, serde_json::to_value(body).unwrap_or(Value::Null))
     }
 
-    fn data(status: u16, data: Value) -> Self {
+    pub(super) fn data(status: u16, data: Value) -> Self {
         Self::json(status, json!({ "data": data }))
     }
 
-    fn unprocessable(errors: BTreeMap<String, Vec<String>>) -> Self {
+    pub(super) fn unprocessable(errors: BTreeMap<String, Vec<String>>) -> Self {
         Self::error(422, ErrorBody::unprocessable(errors))
     }
 
-    fn field_error(field: &str, message: &str) -> Self {
+    pub(super) fn field_error(field: &str, message: &str) -> Self {
         Self::unprocessable(BTreeMap::from([(
             field.to_string(),
             vec![message.to_string()],
         )]))
     }
 
-    fn crash(message: &str) -> Self {
+    pub(super) fn crash(message: &str) -> Self {
         Self::error(500, ErrorBody::exception("INTERNAL_SERVER_ERROR", message))
     }
 }
@@ -138,32 +128,6 @@ pub struct Bootstrap {
     pub token_ttl: i64,
 }
 
-fn backend(id: &str) -> Value {
-    json!({
-        "id": id, "name": "Default backend", "type": "Elixir.BorutaIdentity.Accounts.Internal",
-        "is_default": true, "create_default_organization": false, "roles": [], "metadata_fields": [],
-        "federated_servers": [], "verifiable_credentials": [], "verifiable_presentations": [],
-        "password_hashing_alg": "argon2", "password_hashing_opts": {}, "ldap_pool_size": 5,
-        "ldap_host": null, "ldap_user_rdn_attribute": null, "ldap_base_dn": null, "ldap_ou": null,
-        "ldap_master_dn": null, "ldap_master_password": null, "smtp_from": null, "smtp_relay": null,
-        "smtp_username": null, "smtp_password": null, "smtp_ssl": false, "smtp_tls": false,
-        "smtp_port": 25, "features": []
-    })
-}
-
-fn identity_provider(name: &str, backend_id: &str) -> Map<String, Value> {
-    let value = json!({
-        "id": seed_id(name), "name": name, "backend": backend(backend_id), "backend_id": backend_id,
-        "check_password": true, "choose_session": true, "totpable": false, "enforce_totp": false,
-        "webauthnable": false, "enforce_webauthn": false, "registrable": false, "user_editable": false,
-        "consentable": false, "confirmable": false
-    });
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
 /// Random `[A-Za-z0-9]` text, as boruta's token generator makes.
 pub fn random_alphanumeric(len: usize) -> String {
     Alphanumeric.sample_string(&mut rand::rng(), len)
@@ -171,7 +135,7 @@ pub fn random_alphanumeric(len: usize) -> String {
 
 /// A PEM-shaped public key of realistic size. No real key is generated: the sandbox must
 /// create thousands of clients per second, and nothing verifies these keys.
-fn fake_public_key(key_type: &str) -> String {
+pub(super) fn fake_public_key(key_type: &str) -> String {
     use base64::Engine;
     let (label, bytes) = if key_type == "ec" {
         ("PUBLIC KEY", 91)
@@ -201,93 +165,6 @@ fn find_uuid(text: &str) -> Option<String> {
 }
 
 impl State {
-    /// The seeded state of contract §11.1 plus the bootstrap client.
-    pub fn seeded(base_url: &str, admin_client_id: &str, bootstrap: &Bootstrap) -> Self {
-        let mut state = State {
-            admin_client_id: admin_client_id.to_string(),
-            clients: BTreeMap::new(),
-            scopes: BTreeMap::new(),
-            identity_providers: BTreeMap::new(),
-            associations: BTreeMap::new(),
-            tokens: HashMap::new(),
-            render_cache: HashMap::new(),
-        };
-        let public = ["openid", "email", "profile"];
-        let private = [
-            "scopes:manage:all",
-            "roles:manage:all",
-            "clients:manage:all",
-            "upstreams:manage:all",
-            "users:manage:all",
-            "identity-providers:manage:all",
-            "configuration:manage:all",
-            "logs:read:all",
-        ];
-        for (name, is_public) in public
-            .iter()
-            .map(|n| (n, true))
-            .chain(private.iter().map(|n| (n, false)))
-        {
-            let id = seed_id(name);
-            state.scopes.insert(
-                id.clone(),
-                Scope {
-                    id,
-                    name: name.to_string(),
-                    label: None,
-                    public: is_public,
-                },
-            );
-        }
-        let backend_id = seed_id("Default backend");
-        for name in [
-            ADMIN_IDENTITY_PROVIDER,
-            DEFAULT_IDENTITY_PROVIDER,
-            PARTNERS_IDENTITY_PROVIDER,
-        ] {
-            state
-                .identity_providers
-                .insert(seed_id(name), identity_provider(name, &backend_id));
-        }
-        let admin = json!({
-            "id": admin_client_id, "name": "Boruta administration panel",
-            "secret": random_alphanumeric(64), "access_token_ttl": 3600, "authorization_code_ttl": 60,
-            "public_revoke": true, "redirect_uris": [format!("{base_url}/oauth-callback")],
-            "identity_provider": {"id": seed_id(ADMIN_IDENTITY_PROVIDER)}
-        });
-        let public_client = json!({
-            "id": seed_id(api::PUBLIC_CLIENT_NAME), "name": api::PUBLIC_CLIENT_NAME,
-            "public_client_id": base_url, "confidential": true,
-            "key_pair_type": {"type": "ec", "curve": "P-256"}, "id_token_signature_alg": "ES256"
-        });
-        let answer = state.create_client(&json!({ "client": admin }));
-        debug_assert_eq!(answer.status, 201, "{answer:?}");
-        state.ensure_bootstrap(bootstrap);
-        // The migration inserts the public client without any identity provider, which the
-        // API cannot do: insert it directly.
-        if let Value::Object(mut params) = public_client {
-            let defaults = rules::create_defaults();
-            let mut fields = defaults.clone();
-            for (k, v) in params.iter_mut() {
-                fields.insert(k.clone(), v.take());
-            }
-            fields.insert("public_key".into(), Value::String(fake_public_key("ec")));
-            fields.insert("did".into(), Value::Null);
-            fields.insert("secret".into(), Value::String(random_alphanumeric(86)));
-            let write_only = split_write_only(&mut fields);
-            let id = seed_id(api::PUBLIC_CLIENT_NAME);
-            state.clients.insert(
-                id,
-                StoredClient {
-                    fields,
-                    write_only,
-                    scope_ids: Vec::new(),
-                },
-            );
-        }
-        state
-    }
-
     /// A client as boruta renders it: exactly the 33 members.
     pub fn render_client(&self, id: &str) -> Option<Value> {
         let client = self.clients.get(id)?;
@@ -533,21 +410,6 @@ impl State {
         }
     }
 
-    pub fn list_scopes(&self) -> Answer {
-        let all: Vec<Value> = self.scopes.values().map(render_scope).collect();
-        Answer::data(200, Value::Array(all))
-    }
-
-    pub fn show_scope(&self, raw_id: &str) -> Answer {
-        let Some(id) = cast_uuid(raw_id) else {
-            return cast_error(raw_id);
-        };
-        match self.scopes.get(&id) {
-            Some(scope) => Answer::data(200, render_scope(scope)),
-            None => not_found("scopes", &id),
-        }
-    }
-
     pub fn list_identity_providers(&self) -> Answer {
         let all: Vec<Value> = self
             .identity_providers
@@ -593,50 +455,6 @@ impl State {
         Ok(uuid)
     }
 
-    /// Resolves `authorized_scopes` as boruta does (§6.1), creating unknown names as
-    /// private scopes.
-    fn resolve_scopes(&mut self, value: Option<&Value>) -> Vec<String> {
-        let Some(Value::Array(items)) = value else {
-            return Vec::new();
-        };
-        let mut ids = Vec::new();
-        for item in items {
-            let Value::Object(item) = item else { continue };
-            if let Some(id) = item.get("id").filter(|v| !v.is_null()) {
-                let id = id
-                    .as_str()
-                    .filter(|s| rules::is_uuid(s))
-                    .map(str::to_ascii_lowercase);
-                if let Some(id) = id.filter(|id| self.scopes.contains_key(id)) {
-                    ids.push(id);
-                }
-                continue; // unknown or malformed ids are silently dropped
-            }
-            let name = item.get("name").and_then(Value::as_str).unwrap_or("");
-            if name.chars().any(char::is_whitespace) {
-                continue;
-            }
-            let existing = self
-                .scopes
-                .values()
-                .find(|s| s.name == name)
-                .map(|s| s.id.clone());
-            let id = existing.unwrap_or_else(|| {
-                let id = Uuid::new_v4().to_string();
-                let scope = Scope {
-                    id: id.clone(),
-                    name: name.to_string(),
-                    label: None,
-                    public: false,
-                };
-                self.scopes.insert(id.clone(), scope);
-                id
-            });
-            ids.push(id);
-        }
-        ids
-    }
-
     /// Looks a token up: its granted scopes, if it exists and has not expired.
     pub fn token_scopes(&self, token: &str) -> Option<Vec<String>> {
         let token = self.tokens.get(token)?;
@@ -673,32 +491,6 @@ impl State {
             .fields
             .get(field)
             .or_else(|| client.write_only.get(field))
-    }
-
-    /// Names of the scopes a client may be granted (§3.4).
-    pub fn grantable_scopes(&self, client_id: &str) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .scopes
-            .values()
-            .filter(|s| s.public)
-            .map(|s| s.name.clone())
-            .collect();
-        if !names.iter().any(|n| n == "openid") {
-            names.push("openid".into());
-        }
-        let Some(client) = self.clients.get(client_id) else {
-            return names;
-        };
-        if client.fields.get("authorize_scope") == Some(&Value::Bool(true)) {
-            names.extend(
-                client
-                    .scope_ids
-                    .iter()
-                    .filter_map(|id| self.scopes.get(id))
-                    .map(|s| s.name.clone()),
-            );
-        }
-        names
     }
 }
 
@@ -774,7 +566,7 @@ fn create_crash(params: &Map<String, Value>) -> Option<&'static str> {
     None
 }
 
-fn split_write_only(fields: &mut Map<String, Value>) -> Map<String, Value> {
+pub(super) fn split_write_only(fields: &mut Map<String, Value>) -> Map<String, Value> {
     let mut write_only = Map::new();
     for field in api::WRITE_ONLY_FIELDS {
         if let Some(v) = fields.remove(field) {
@@ -796,15 +588,11 @@ fn group(violations: Vec<rules::RuleViolation>) -> BTreeMap<String, Vec<String>>
     errors
 }
 
-fn render_scope(scope: &Scope) -> Value {
-    json!({"id": scope.id, "name": scope.name, "label": scope.label, "public": scope.public})
-}
-
-fn cast_uuid(raw: &str) -> Option<String> {
+pub(super) fn cast_uuid(raw: &str) -> Option<String> {
     rules::is_uuid(raw).then(|| raw.to_ascii_lowercase())
 }
 
-fn cast_error(raw: &str) -> Answer {
+pub(super) fn cast_error(raw: &str) -> Answer {
     Answer::error(
         400,
         ErrorBody::exception(
@@ -814,7 +602,7 @@ fn cast_error(raw: &str) -> Answer {
     )
 }
 
-fn not_found(table: &str, id: &str) -> Answer {
+pub(super) fn not_found(table: &str, id: &str) -> Answer {
     Answer::error(
         404,
         ErrorBody::exception(
@@ -833,114 +621,4 @@ fn missing_envelope(action: &str, body: &Value) -> Answer {
             format!("could not find a matching BorutaAdminWeb.ClientController.{action} clause to process request. Params: {quoted}"),
         ),
     )
-}
-
-impl State {
-    /// After loading a saved state: make sure the bootstrap client exists with these
-    /// credentials (its tokens were not saved).
-    pub fn ensure_bootstrap(&mut self, bootstrap: &Bootstrap) {
-        if let Some(client) = self.clients.get_mut(&bootstrap.client_id) {
-            client.fields.insert(
-                "secret".into(),
-                Value::String(bootstrap.client_secret.clone()),
-            );
-            return;
-        }
-        let management: Vec<Value> = [
-            api::SCOPE_CLIENTS,
-            api::SCOPE_IDENTITY_PROVIDERS,
-            api::SCOPE_SCOPES,
-        ]
-        .iter()
-        .map(|s| json!({"name": s}))
-        .collect();
-        let seed = json!({"client": {
-            "id": bootstrap.client_id, "name": BOOTSTRAP_CLIENT_NAME, "secret": bootstrap.client_secret,
-            "confidential": true, "authorize_scope": true, "authorized_scopes": management,
-            "supported_grant_types": ["client_credentials"], "access_token_ttl": bootstrap.token_ttl,
-            "identity_provider": {"id": seed_id(DEFAULT_IDENTITY_PROVIDER)}
-        }});
-        self.create_client(&seed);
-    }
-}
-
-impl State {
-    /// `POST /api/scopes` (contract §7.1).
-    pub fn create_scope(&mut self, body: &Value) -> Answer {
-        let Some(Value::Object(params)) = body.get("scope") else {
-            let message = format!(
-                "could not find a matching BorutaAdminWeb.ScopeController.create clause to process request. Params: {body}"
-            );
-            return Answer::error(400, ErrorBody::exception("BAD_REQUEST", message));
-        };
-        let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let name = params
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if name.trim().is_empty() {
-            errors
-                .entry("name".into())
-                .or_default()
-                .push("can't be blank".into());
-        } else if name.chars().any(char::is_whitespace) {
-            errors
-                .entry("name".into())
-                .or_default()
-                .push("must not contain whitespace".into());
-        }
-        let public = match params.get("public") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::Null) => {
-                errors
-                    .entry("public".into())
-                    .or_default()
-                    .push("must not be null".into());
-                false
-            }
-            Some(_) => {
-                errors
-                    .entry("public".into())
-                    .or_default()
-                    .push("is invalid".into());
-                false
-            }
-        };
-        let id = match params.get("id") {
-            None | Some(Value::Null) => Uuid::new_v4().to_string(),
-            Some(Value::String(s)) if rules::is_uuid(s) => s.to_ascii_lowercase(),
-            Some(_) => {
-                errors
-                    .entry("id".into())
-                    .or_default()
-                    .push("is invalid".into());
-                String::new()
-            }
-        };
-        if !errors.is_empty() {
-            return Answer::unprocessable(errors);
-        }
-        if self.scopes.values().any(|s| s.name == name) {
-            return Answer::field_error("name", "has already been taken");
-        }
-        if self.scopes.contains_key(&id) {
-            return Answer::field_error("id", "has already been taken");
-        }
-        let scope = Scope {
-            id: id.clone(),
-            name,
-            label: params
-                .get("label")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            public,
-        };
-        let rendered = render_scope(&scope);
-        self.scopes.insert(id.clone(), scope);
-        let mut answer = Answer::data(201, rendered);
-        answer.location = Some(format!("/api/scopes/{id}"));
-        answer
-    }
 }

@@ -1,0 +1,171 @@
+//! The sandbox's seeded state (contract §11.1): the protected admin-UI client, boruta's
+//! `public client` without identity provider, the identity providers, the public and
+//! management scopes, and the bootstrap client. Seed ids are UUID v5 of the names, so they
+//! are stable across runs.
+
+use super::state::{
+    fake_public_key, random_alphanumeric, split_write_only, Bootstrap, Scope, State, StoredClient,
+};
+use crate::api;
+use crate::rules;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// Namespace of the sandbox's deterministic seed ids.
+const SEED_NAMESPACE: Uuid = Uuid::from_u128(0x2d7c_58f4_0c3b_4f59_a1e6_93b4_5a7d_1e20);
+
+/// The seeded identity provider manifests can name.
+pub const DEFAULT_IDENTITY_PROVIDER: &str = "Default identity provider";
+/// A second seeded identity provider.
+pub const PARTNERS_IDENTITY_PROVIDER: &str = "Partners identity provider";
+/// The identity provider of the admin-UI client (write protected).
+pub const ADMIN_IDENTITY_PROVIDER: &str = "Boruta administration interface";
+/// Name of the client that can obtain the management scopes.
+pub const BOOTSTRAP_CLIENT_NAME: &str = "boruta-gitops sandbox bootstrap";
+
+pub fn seed_id(name: &str) -> String {
+    Uuid::new_v5(&SEED_NAMESPACE, name.as_bytes()).to_string()
+}
+
+fn backend(id: &str) -> Value {
+    json!({
+        "id": id, "name": "Default backend", "type": "Elixir.BorutaIdentity.Accounts.Internal",
+        "is_default": true, "create_default_organization": false, "roles": [], "metadata_fields": [],
+        "federated_servers": [], "verifiable_credentials": [], "verifiable_presentations": [],
+        "password_hashing_alg": "argon2", "password_hashing_opts": {}, "ldap_pool_size": 5,
+        "ldap_host": null, "ldap_user_rdn_attribute": null, "ldap_base_dn": null, "ldap_ou": null,
+        "ldap_master_dn": null, "ldap_master_password": null, "smtp_from": null, "smtp_relay": null,
+        "smtp_username": null, "smtp_password": null, "smtp_ssl": false, "smtp_tls": false,
+        "smtp_port": 25, "features": []
+    })
+}
+
+fn identity_provider(name: &str, backend_id: &str) -> Map<String, Value> {
+    let value = json!({
+        "id": seed_id(name), "name": name, "backend": backend(backend_id), "backend_id": backend_id,
+        "check_password": true, "choose_session": true, "totpable": false, "enforce_totp": false,
+        "webauthnable": false, "enforce_webauthn": false, "registrable": false, "user_editable": false,
+        "consentable": false, "confirmable": false
+    });
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+impl State {
+    /// The seeded state of contract §11.1 plus the bootstrap client.
+    pub fn seeded(base_url: &str, admin_client_id: &str, bootstrap: &Bootstrap) -> Self {
+        let mut state = State {
+            admin_client_id: admin_client_id.to_string(),
+            clients: BTreeMap::new(),
+            scopes: BTreeMap::new(),
+            identity_providers: BTreeMap::new(),
+            associations: BTreeMap::new(),
+            tokens: HashMap::new(),
+            render_cache: HashMap::new(),
+        };
+        let public = ["openid", "email", "profile"];
+        let private = [
+            "scopes:manage:all",
+            "roles:manage:all",
+            "clients:manage:all",
+            "upstreams:manage:all",
+            "users:manage:all",
+            "identity-providers:manage:all",
+            "configuration:manage:all",
+            "logs:read:all",
+        ];
+        for (name, is_public) in public
+            .iter()
+            .map(|n| (n, true))
+            .chain(private.iter().map(|n| (n, false)))
+        {
+            let id = seed_id(name);
+            state.scopes.insert(
+                id.clone(),
+                Scope {
+                    id,
+                    name: name.to_string(),
+                    label: None,
+                    public: is_public,
+                },
+            );
+        }
+        let backend_id = seed_id("Default backend");
+        for name in [
+            ADMIN_IDENTITY_PROVIDER,
+            DEFAULT_IDENTITY_PROVIDER,
+            PARTNERS_IDENTITY_PROVIDER,
+        ] {
+            state
+                .identity_providers
+                .insert(seed_id(name), identity_provider(name, &backend_id));
+        }
+        let admin = json!({
+            "id": admin_client_id, "name": "Boruta administration panel",
+            "secret": random_alphanumeric(64), "access_token_ttl": 3600, "authorization_code_ttl": 60,
+            "public_revoke": true, "redirect_uris": [format!("{base_url}/oauth-callback")],
+            "identity_provider": {"id": seed_id(ADMIN_IDENTITY_PROVIDER)}
+        });
+        let public_client = json!({
+            "id": seed_id(api::PUBLIC_CLIENT_NAME), "name": api::PUBLIC_CLIENT_NAME,
+            "public_client_id": base_url, "confidential": true,
+            "key_pair_type": {"type": "ec", "curve": "P-256"}, "id_token_signature_alg": "ES256"
+        });
+        let answer = state.create_client(&json!({ "client": admin }));
+        debug_assert_eq!(answer.status, 201, "{answer:?}");
+        state.ensure_bootstrap(bootstrap);
+        // The migration inserts the public client without any identity provider, which the
+        // API cannot do: insert it directly.
+        if let Value::Object(mut params) = public_client {
+            let defaults = rules::create_defaults();
+            let mut fields = defaults.clone();
+            for (k, v) in params.iter_mut() {
+                fields.insert(k.clone(), v.take());
+            }
+            fields.insert("public_key".into(), Value::String(fake_public_key("ec")));
+            fields.insert("did".into(), Value::Null);
+            fields.insert("secret".into(), Value::String(random_alphanumeric(86)));
+            let write_only = split_write_only(&mut fields);
+            let id = seed_id(api::PUBLIC_CLIENT_NAME);
+            state.clients.insert(
+                id,
+                StoredClient {
+                    fields,
+                    write_only,
+                    scope_ids: Vec::new(),
+                },
+            );
+        }
+        state
+    }
+
+    /// After loading a saved state: make sure the bootstrap client exists with these
+    /// credentials (its tokens were not saved).
+    pub fn ensure_bootstrap(&mut self, bootstrap: &Bootstrap) {
+        if let Some(client) = self.clients.get_mut(&bootstrap.client_id) {
+            client.fields.insert(
+                "secret".into(),
+                Value::String(bootstrap.client_secret.clone()),
+            );
+            return;
+        }
+        let management: Vec<Value> = [
+            api::SCOPE_CLIENTS,
+            api::SCOPE_IDENTITY_PROVIDERS,
+            api::SCOPE_SCOPES,
+        ]
+        .iter()
+        .map(|s| json!({"name": s}))
+        .collect();
+        let seed = json!({"client": {
+            "id": bootstrap.client_id, "name": BOOTSTRAP_CLIENT_NAME, "secret": bootstrap.client_secret,
+            "confidential": true, "authorize_scope": true, "authorized_scopes": management,
+            "supported_grant_types": ["client_credentials"], "access_token_ttl": bootstrap.token_ttl,
+            "identity_provider": {"id": seed_id(DEFAULT_IDENTITY_PROVIDER)}
+        }});
+        self.create_client(&seed);
+    }
+}
