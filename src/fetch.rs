@@ -470,7 +470,7 @@ impl Connection {
         }
     }
 
-    fn server_error(&self, what: &str, status: u16, body: &[u8]) -> FetchError {
+    fn server_error(&self, what: &str, path: &str, status: u16, body: &[u8]) -> FetchError {
         let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
         let detail = match &parsed {
             Some(e) => format!(" {} \"{}\"", e.code, self.scrub(&e.message)),
@@ -483,7 +483,15 @@ impl Connection {
                 Credentials::AccessToken(_) => "the access token is unknown or expired: issue a new BORUTA_ACCESS_TOKEN".to_string(),
                 Credentials::ClientCredentials { .. } => "a fresh token was refused too: if the server sets BORUTA_SUB_RESTRICTED or BORUTA_ORGANIZATION_RESTRICTED, client-credentials tokens are not accepted".to_string(),
             },
-            403 => format!("the token lacks a scope this request needs (requested: `{scopes}`): give the client `authorize_scope: true` and these scopes in its `authorized_scopes`"),
+            403 => {
+                let needed = needed_scope(path);
+                match self.credentials {
+                    Credentials::AccessToken(_) => format!("the access token lacks {needed}: issue one that has it"),
+                    Credentials::ClientCredentials { .. } => format!(
+                        "the token lacks {needed} (requested: `{scopes}`): give the client `authorize_scope: true` and it in its `authorized_scopes`"
+                    ),
+                }
+            }
             404 => "is --admin-url the admin listener (the one serving /api)?".to_string(),
             406 => "the server refused the Accept header".to_string(),
             429 | 502 | 503 | 504 => format!("the server is overloaded or unavailable; retried {} time(s); try again later", self.max_retries),
@@ -505,7 +513,7 @@ impl Connection {
     ) -> Result<Vec<Map<String, Value>>, FetchError> {
         let Answer { status, body, .. } = self.send(reqwest::Method::GET, path, None, what).await?;
         if status != 200 {
-            return Err(self.server_error(what, status, &body));
+            return Err(self.server_error(what, path, status, &body));
         }
         let data: api::Data<Vec<Map<String, Value>>> =
             serde_json::from_slice(&body).map_err(|e| FetchError::Decode {
@@ -522,7 +530,7 @@ impl Connection {
             .send(reqwest::Method::GET, "/api/clients", None, what)
             .await?;
         if status != 200 {
-            return Err(self.server_error(what, status, &body));
+            return Err(self.server_error(what, "/api/clients", status, &body));
         }
         let decode = |reason: String| FetchError::Decode {
             what: what.to_string(),
@@ -572,7 +580,7 @@ impl Connection {
                 Ok(Some(data.data))
             }
             404 => Ok(None),
-            _ => Err(self.server_error(&what, status, &body)),
+            _ => Err(self.server_error(&what, "/api/clients", status, &body)),
         }
     }
 
@@ -623,8 +631,19 @@ impl Connection {
                     .collect();
                 Ok(Created::Rejected(errors))
             }
-            status => Err(self.server_error(&what, status, &answer.body)),
+            status => Err(self.server_error(&what, "/api/clients", status, &answer.body)),
         }
+    }
+}
+
+/// The scope an admin API path requires (contract §1.2–§1.4), for 403 messages.
+fn needed_scope(path: &str) -> String {
+    if path.starts_with("/api/identity-providers") {
+        format!("`{}`", api::SCOPE_IDENTITY_PROVIDERS)
+    } else if path.starts_with("/api/scopes") {
+        format!("any of `{}`", api::SCOPE_READERS.join("`, `"))
+    } else {
+        format!("`{}`", api::SCOPE_CLIENTS)
     }
 }
 

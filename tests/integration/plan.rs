@@ -589,3 +589,27 @@ fn private_ca_certificate_problems_are_clear() {
         out.stderr
     );
 }
+
+#[test]
+fn forbidden_names_the_missing_scope() {
+    let server = Server::start();
+    let token = server
+        .sandbox
+        .with_state(|s| s.issue_token("scopes:manage:all".into(), 600).0);
+    let ws = Workspace::new()
+        .file(
+            "a.yaml",
+            format!(
+                "name: a\nidentity_provider:\n  id: {}\n",
+                server.idp_id(DEFAULT_IDP)
+            ),
+        )
+        .env("BORUTA_ADMIN_URL", server.sandbox.base_url())
+        .env("BORUTA_ACCESS_TOKEN", &token);
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "error: listing clients (GET /api/clients): boruta answered 403 FORBIDDEN \"You are forbidden to access this resource.\". the access token lacks `clients:manage:all`: issue one that has it\n"
+    );
+}
