@@ -305,7 +305,17 @@ fn save_state(shared: &Shared, path: &PathBuf) -> Result<(), SandboxError> {
     }
     let text = serde_json::to_string(&*lock(&shared.state)).unwrap_or_default();
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)
+    // The state holds client secrets: only its owner may read it.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(&tmp)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()))
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| SandboxError::StateWrite(path.clone(), e))
 }

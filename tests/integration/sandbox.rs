@@ -1184,6 +1184,12 @@ fn state_file_round_trip() {
     });
     drop(first);
     assert!(path.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the state holds secrets");
+    }
     let second = Sandbox::start(config).unwrap();
     assert!(second.with_state(|s| s.clients.contains_key(&id)));
 }
