@@ -4,22 +4,27 @@
 //! `load` (files -> positioned YAML documents) -> `validate` (schema + boruta's `rules`
 //! -> desired clients and findings) -> `fetch` (the admin API: one list call) -> `diff`
 //! (desired vs observed) -> `plan` -> `apply` (creates only) -> `render`.
-//! `sandbox` is a loopback imitation of boruta sharing `api` and `rules` with the client.
-//! Only `cli` knows the order of the stages.
+//! `export` runs the other way (server -> manifests). `sandbox` is a loopback imitation of
+//! boruta sharing `api` and `rules` with the client. Only `cli` knows the order of the stages.
 
-pub mod api;
-pub mod apply;
-pub mod cli;
-pub mod diff;
-pub mod error;
-pub mod export;
-pub mod fetch;
-pub mod load;
-pub mod model;
-pub mod plan;
-pub mod render;
-pub mod rules;
-pub mod sandbox;
-pub mod schema;
+// Vocabulary shared by every stage.
 pub mod source;
+pub mod model;
+pub mod api;
+pub mod error;
+
+// The stages, in pipeline order.
+pub mod load;
+pub mod schema;
+pub mod rules;
 pub mod validate;
+pub mod fetch;
+pub mod diff;
+pub mod plan;
+pub mod apply;
+pub mod export;
+pub mod render;
+
+// The imitation of boruta, and the command line that runs everything.
+pub mod sandbox;
+pub mod cli;
