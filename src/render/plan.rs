@@ -151,7 +151,10 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
     writeln!(out, "boruta-gitops {title} against {}", plan.admin_url)?;
     writeln!(out, "scopes requested: {}", plan.scopes_requested.join(" "))?;
     writeln!(out)?;
-    let mut any = false;
+    let unmanaged = plan.unmanaged.iter().any(|u| u.system.is_none());
+    if !unmanaged && plan.clients.iter().all(|c| c.action == Action::InSync) {
+        writeln!(out, "  No changes: the server matches the manifests.")?;
+    }
     for client in &plan.clients {
         let place = format!("{}:{}", client.file, client.line);
         match client.action {
@@ -196,7 +199,6 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
             }
         }
         field_lines(out, client, style)?;
-        any = true;
     }
     for u in &plan.unmanaged {
         let name = u.name.as_deref().unwrap_or("(no name)");
@@ -214,12 +216,8 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
                     style.paint("36", "?"),
                     u.id
                 )?;
-                any = true;
             }
         }
-    }
-    if !any {
-        writeln!(out, "  No changes: the server matches the manifests.")?;
     }
     writeln!(out)?;
     writeln!(out, "{}", summary_line(plan, report))

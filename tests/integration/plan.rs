@@ -115,15 +115,20 @@ fn server_defaults_cause_no_drift() {
     let ws = workspace(&server);
     let out = ws.run(&["plan", "manifests", "--detailed-exitcode"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout
-            .contains("No changes: the server matches the manifests."),
-        "{}",
-        out.stdout
+    let expected = format!(
+        "boruta-gitops plan against http://SANDBOX
+scopes requested: clients:manage:all identity-providers:manage:all
+
+  No changes: the server matches the manifests.
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap ({BOOTSTRAP_ID}) system client: the client this run authenticates as
+  · public client ({}) system client: boruta's public client
+
+Plan: 0 to create, 0 drifted, 2 in sync, 0 unmanaged (3 system), 0 conflict(s).
+",
+        boruta_gitops::sandbox::state::seed_id("public client")
     );
-    assert!(out.stdout.contains(
-        "Plan: 0 to create, 0 drifted, 2 in sync, 0 unmanaged (3 system), 0 conflict(s)."
-    ));
+    assert_eq!(server.scrub(&out.stdout), expected);
     let out = ws.run(&["drift", "manifests"]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     // A write-only field is listed as unverifiable, never as drift.
