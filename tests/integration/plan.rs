@@ -618,3 +618,46 @@ fn forbidden_names_the_missing_scope() {
         "error: listing clients (GET /api/clients): boruta answered 403 FORBIDDEN \"You are forbidden to access this resource.\". the access token lacks `clients:manage:all`: issue one that has it\n"
     );
 }
+
+#[test]
+fn missing_connection_settings_are_explained() {
+    let server = Server::start();
+    let manifest = format!(
+        "name: a\nidentity_provider:\n  id: {}\n",
+        server.idp_id(DEFAULT_IDP)
+    );
+    let ws = Workspace::new()
+        .file("a.yaml", &manifest)
+        .env("BORUTA_ADMIN_URL", server.sandbox.base_url());
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stderr, "error: no credentials: set BORUTA_CLIENT_ID and BORUTA_CLIENT_SECRET (or --client-secret-file), or BORUTA_ACCESS_TOKEN\n");
+    let ws = ws
+        .env("BORUTA_CLIENT_ID", BOOTSTRAP_ID)
+        .env("BORUTA_CLIENT_SECRET", "x");
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with(
+            "error: --token-url (or BORUTA_TOKEN_URL) is required with client credentials"
+        ),
+        "{}",
+        out.stderr
+    );
+    // The secret can come from a file; one trailing newline is ignored.
+    let ws = Workspace::new()
+        .file("a.yaml", &manifest)
+        .env(
+            "BORUTA_ADMIN_URL",
+            &format!("{}/api/", server.sandbox.base_url()),
+        )
+        .env("BORUTA_TOKEN_URL", &server.sandbox.token_url())
+        .env("BORUTA_CLIENT_ID", BOOTSTRAP_ID);
+    std::fs::write(
+        ws.path().join("secret.txt"),
+        format!("{}\n", crate::support::BOOTSTRAP_SECRET),
+    )
+    .unwrap();
+    let out = ws.run(&["plan", "manifests", "--client-secret-file", "secret.txt"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
