@@ -37,15 +37,16 @@ impl Environment for DemoEnv {
 }
 
 pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
-    let bundled_dir;
+    let mut bundled_dir = None;
     let dir: PathBuf = if args.dir.is_dir() {
         args.dir.clone()
     } else {
-        bundled_dir = tempfile_dir()?;
+        let dir = tempfile_dir()?;
         for (name, text) in BUNDLED {
-            std::fs::write(bundled_dir.join(name), text)?;
+            std::fs::write(dir.join(name), text)?;
         }
-        bundled_dir.clone()
+        bundled_dir = Some(dir.clone());
+        dir
     };
     let sandbox = Sandbox::start(Config::default())?;
     let env = DemoEnv(BTreeMap::from([
@@ -155,6 +156,9 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         pipeline::run_drift(&drift, &env)
     })?;
     drop(sandbox);
+    if let Some(dir) = bundled_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     if failures.is_empty() {
         println!("demo finished: every step behaved as expected.");
         Ok(Exit::Success)
