@@ -108,6 +108,22 @@ fn list_answering_503_every_time() {
 }
 
 #[test]
+fn list_hanging_past_the_timeout() {
+    matrix_row(
+        "GET /api/clients nth=1 hang",
+        &["--timeout", "1"],
+        0,
+        "Apply: 3 created",
+    );
+    matrix_row(
+        "GET /api/clients hang",
+        &["--timeout", "1", "--max-retries", "1"],
+        1,
+        "listing clients (GET /api/clients) failed: timed out (after 2 attempt(s))",
+    );
+}
+
+#[test]
 fn list_with_a_truncated_body() {
     matrix_row(
         "GET /api/clients nth=1 truncate",
