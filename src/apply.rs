@@ -7,6 +7,7 @@
 
 use crate::fetch::{Connection, Created, FetchError};
 use crate::source::Diagnostic;
+use crate::sync::lock;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -128,10 +129,6 @@ pub async fn apply(
         .collect();
     finished.sort_by_key(|r| rank.get(r.id.as_str()).copied());
     finished
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Would this error fail every other create as well?

@@ -8,6 +8,7 @@
 //! are redacted from any server text that is shown to the user.
 
 use crate::api::{self, ErrorBody, TokenError, TokenResponse};
+use crate::sync::lock;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -230,12 +231,12 @@ impl Connection {
 
     /// Adds a value that must never appear in any text this connection shows.
     pub fn redact(&self, secret: SecretString) {
-        crate::fetch::lock(&self.redactions).push(secret);
+        lock(&self.redactions).push(secret);
     }
 
     fn scrub(&self, text: &str) -> String {
         let mut text: String = text.chars().take(500).collect();
-        for secret in crate::fetch::lock(&self.redactions).iter() {
+        for secret in lock(&self.redactions).iter() {
             let secret = secret.expose_secret();
             if !secret.is_empty() {
                 text = text.replace(secret, "(redacted)");
@@ -704,11 +705,6 @@ fn describe_transport(e: &reqwest::Error) -> String {
 pub fn backoff(attempt: u32) -> Duration {
     let cap = 200u64.saturating_mul(1u64 << attempt.min(16)).min(10_000);
     Duration::from_millis(rand::random_range(cap / 2..=cap))
-}
-
-/// Locks a mutex, ignoring poisoning (the data is a list of secrets to redact).
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Connection {

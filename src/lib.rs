@@ -9,6 +9,7 @@
 
 // Vocabulary shared by every stage.
 pub mod source;
+pub mod sync;
 pub mod model;
 pub mod api;
 pub mod error;

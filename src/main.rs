@@ -3,15 +3,15 @@
 
 use boruta_gitops::cli::{self, Cli};
 use boruta_gitops::error::{Chain, Exit};
+use boruta_gitops::render::Style;
 use clap::Parser;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(!no_color && std::io::stderr().is_terminal())
+        .with_ansi(Style::for_stream(std::io::stderr().is_terminal()).color)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),

@@ -9,6 +9,7 @@ use crate::error::{Error, Exit};
 use crate::load::Environment;
 use crate::plan::{self, Plan, Stale};
 use crate::render;
+use crate::sync::lock;
 use crate::validate::Desired;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
@@ -353,10 +354,6 @@ impl Progress {
     fn secrets_error(&self) -> Option<String> {
         lock(&self.secrets_error).clone()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Observer for Progress {

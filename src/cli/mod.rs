@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Exit};
 use crate::load::{self, ProcessEnv};
-use crate::render::{self, diagnostics::Counts, Format, Style};
+use crate::render::{self, diagnostics::Counts, Style};
 use crate::schema::{self, SchemaKind};
 use crate::source::{has_errors, sort_diagnostics};
 use crate::validate;
@@ -300,12 +300,9 @@ pub(crate) fn create_private_file(
     })
 }
 
-/// Human output is coloured only on a terminal and never when NO_COLOR is set.
+/// Human output on stdout is coloured only on a terminal and never when NO_COLOR is set.
 pub(crate) fn style_for_stdout() -> Style {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    Style {
-        color: !no_color && std::io::stdout().is_terminal(),
-    }
+    Style::for_stream(std::io::stdout().is_terminal())
 }
 
 /// Runs the parsed command line.
@@ -343,15 +340,10 @@ pub(crate) fn run_validate(
     let counts = Counts::of(&diagnostics, validated.clients.len(), loaded.sources.len());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let format = match args.format {
-        FindingsFormat::Human => Format::Human,
-        FindingsFormat::Json => Format::Json,
-        FindingsFormat::Github => Format::Github,
-    };
-    match format {
-        Format::Json => render::diagnostics::json(&mut out, &diagnostics, counts)?,
-        Format::Github => render::diagnostics::github(&mut out, &diagnostics)?,
-        _ => render::diagnostics::human(
+    match args.format {
+        FindingsFormat::Json => render::diagnostics::json(&mut out, &diagnostics, counts)?,
+        FindingsFormat::Github => render::diagnostics::github(&mut out, &diagnostics)?,
+        FindingsFormat::Human => render::diagnostics::human(
             &mut out,
             &diagnostics,
             &loaded.sources,

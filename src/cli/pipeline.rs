@@ -53,10 +53,7 @@ pub(crate) fn report_findings(
         prepared.validated.clients.len(),
         prepared.sources.len(),
     );
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let style = Style {
-        color: !no_color && std::io::stderr().is_terminal(),
-    };
+    let style = Style::for_stream(std::io::stderr().is_terminal());
     let mut err = std::io::stderr().lock();
     render::diagnostics::human(
         &mut err,

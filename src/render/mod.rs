@@ -6,15 +6,6 @@
 pub mod diagnostics;
 pub mod plan;
 
-/// The output formats of `validate`, `plan` and `drift`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Human,
-    Json,
-    Github,
-    Markdown,
-}
-
 /// Colours for human output (only on a terminal, never with `NO_COLOR`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
@@ -22,6 +13,15 @@ pub struct Style {
 }
 
 impl Style {
+    /// The style for a stream: colour when it is a terminal, unless `NO_COLOR` is set.
+    /// The caller says whether the stream is a terminal; renderers never look.
+    pub fn for_stream(is_terminal: bool) -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style {
+            color: is_terminal && !no_color,
+        }
+    }
+
     pub fn paint(&self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")

@@ -32,7 +32,7 @@ impl Clock {
             return;
         }
         let (tx, rx) = oneshot::channel();
-        let sent = super::server::lock(&self.requests)
+        let sent = crate::sync::lock(&self.requests)
             .send((deadline, tx))
             .is_ok();
         if sent {

@@ -18,7 +18,8 @@ pub use faults::{Action, Fault};
 pub use server::RecordedRequest;
 pub use state::{Bootstrap, State};
 
-use server::{lock, Shared};
+use crate::sync::lock;
+use server::Shared;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

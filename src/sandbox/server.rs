@@ -6,6 +6,7 @@ use super::faults::{Action, Fault};
 use super::state::{Answer, State};
 use super::token;
 use crate::api::{self, ErrorBody};
+use crate::sync::lock;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
 use hyper::body::{Body, Frame, Incoming};
@@ -16,7 +17,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -65,14 +66,6 @@ pub struct Shared {
     pub dirty: AtomicBool,
     pub started: std::time::Instant,
     pub clock: super::clock::Clock,
-}
-
-/// Locks a mutex even if a previous holder panicked (a test assertion, say): the data is
-/// still consistent because every operation completes before it returns.
-pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 type ResponseBody = BoxBody<Bytes, std::io::Error>;
