@@ -131,11 +131,11 @@ where
 
 fn json_response(
     status: u16,
-    body: Option<String>,
+    body: Option<Bytes>,
     headers: &[(&str, String)],
 ) -> Response<ResponseBody> {
     let has_body = body.is_some();
-    let bytes = body.map(Bytes::from).unwrap_or_default();
+    let bytes = body.unwrap_or_default();
     let mut response = Response::new(Full::new(bytes).map_err(|never| match never {}).boxed());
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -274,7 +274,7 @@ async fn handle(
             let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("error");
             json!({"code": reason.to_ascii_uppercase().replace(' ', "_"), "message": "injected fault"})
         });
-        return json_response(status, body.map(|b| b.to_string()), &extra);
+        return json_response(status, body.map(|b| Bytes::from(b.to_string())), &extra);
     }
 
     let (answer, extra) = match body {
@@ -310,16 +310,17 @@ async fn handle(
     if let Some(location) = &answer.location {
         headers.push(("location", location.clone()));
     }
-    let text = answer.body_text();
-    let response = json_response(answer.status, text.clone(), &headers);
+    let status = answer.status;
+    // `Bytes` clones share the buffer: truncating below costs no copy.
+    let body = answer.into_body_text().map(Bytes::from);
+    let response = json_response(status, body.clone(), &headers);
     shared.clock.sleep_until(deadline).await;
     if action.commit_then_drop {
         kill.notify_one();
         return never().await;
     }
     if action.truncate {
-        let full = text.map(Bytes::from).unwrap_or_default();
-        return truncate(response, full);
+        return truncate(response, body.unwrap_or_default());
     }
     response
 }

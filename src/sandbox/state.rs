@@ -48,10 +48,9 @@ impl Answer {
         }
     }
 
-    /// The body as it goes on the wire.
-    pub fn body_text(&self) -> Option<String> {
+    /// The body as it goes on the wire (moved, not copied: a list can be 18 MB).
+    pub fn into_body_text(self) -> Option<String> {
         self.text
-            .clone()
             .or_else(|| self.body.as_ref().map(Value::to_string))
     }
 
