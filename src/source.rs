@@ -246,23 +246,12 @@ impl Node {
             }
     }
 
-    /// Every pointer below this node whose value is sensitive.
-    pub fn sensitive_pointers(&self, prefix: &str, out: &mut Vec<String>) {
-        if self.sensitive {
-            out.push(prefix.to_string());
-        }
+    /// Every sensitive text at or below this node (substituted values), for redaction.
+    pub fn sensitive_texts<'a>(&'a self, out: &mut Vec<&'a str>) {
         match &self.value {
-            NodeValue::Seq(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    item.sensitive_pointers(&format!("{prefix}/{i}"), out);
-                }
-            }
-            NodeValue::Map(pairs) => {
-                for (k, v) in pairs {
-                    let key = k.key_text().replace('~', "~0").replace('/', "~1");
-                    v.sensitive_pointers(&format!("{prefix}/{key}"), out);
-                }
-            }
+            NodeValue::Str(text) if self.sensitive => out.push(text),
+            NodeValue::Seq(items) => items.iter().for_each(|item| item.sensitive_texts(out)),
+            NodeValue::Map(pairs) => pairs.iter().for_each(|(_, v)| v.sensitive_texts(out)),
             _ => {}
         }
     }

@@ -9,6 +9,7 @@ use crate::error::{Error, Exit};
 use crate::load::Environment;
 use crate::plan::{self, Plan, Stale};
 use crate::render;
+use crate::source::{Node, NodeValue};
 use crate::sync::lock;
 use crate::validate::Desired;
 use secrecy::ExposeSecret;
@@ -224,12 +225,11 @@ fn jobs(computed: &Computed, creates: &[&str]) -> Vec<Job> {
 
 /// Values that must never be printed: the declared secret and every substituted value.
 fn secret_values(desired: &Desired) -> Vec<secrecy::SecretString> {
-    let mut pointers = Vec::new();
-    desired.node.sensitive_pointers("", &mut pointers);
-    pointers.push("/secret".into());
-    pointers
-        .iter()
-        .filter_map(|p| desired.node.at_pointer(p).and_then(|n| n.as_str()))
+    let mut texts = Vec::new();
+    desired.node.sensitive_texts(&mut texts);
+    texts.extend(desired.node.get("secret").and_then(Node::as_str));
+    texts
+        .into_iter()
         .filter(|s| !s.is_empty())
         .map(|s| secrecy::SecretString::from(s.to_string()))
         .collect()
@@ -248,7 +248,7 @@ fn locate_field(desired: &Desired, field: &str, message: &str) -> crate::source:
         .and_then(|m| m.strip_suffix("` is invalid"))
     {
         if let Some(items) = desired.node.get(subject).and_then(|n| match &n.value {
-            crate::source::NodeValue::Seq(items) => Some(items),
+            NodeValue::Seq(items) => Some(items),
             _ => None,
         }) {
             if let Some(i) = items.iter().position(|n| n.as_str() == Some(uri)) {
