@@ -334,10 +334,13 @@ pub(crate) fn run_validate(
 ) -> Result<Exit, Error> {
     let loaded = load::load(&args.dir, env);
     let validated = validate::validate(loaded.documents);
-    let mut diagnostics = loaded.diagnostics;
-    diagnostics.extend(validated.diagnostics);
+    let pipeline::Prepared {
+        sources,
+        validated,
+        mut diagnostics,
+    } = pipeline::Prepared::new(loaded.diagnostics, loaded.sources, validated);
     sort_diagnostics(&mut diagnostics);
-    let counts = Counts::of(&diagnostics, validated.clients.len(), loaded.sources.len());
+    let counts = Counts::of(&diagnostics, validated.clients.len(), sources.len());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
@@ -346,7 +349,7 @@ pub(crate) fn run_validate(
         FindingsFormat::Human => render::diagnostics::human(
             &mut out,
             &diagnostics,
-            &loaded.sources,
+            &sources,
             &validated.redacted_lines,
             counts,
             style_for_stdout(),

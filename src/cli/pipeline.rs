@@ -9,7 +9,8 @@ use crate::source::{has_errors, sort_diagnostics};
 use crate::validate;
 use std::io::{IsTerminal, Write};
 
-/// Manifests loaded and validated, with every finding so far.
+/// Manifests loaded and validated, with every finding so far (the loader's and the
+/// validator's, moved into one list).
 pub(crate) struct Prepared {
     pub sources: crate::source::SourceMap,
     pub validated: validate::Validated,
@@ -17,13 +18,13 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    fn new(
+    pub(crate) fn new(
         loaded_diagnostics: Vec<crate::source::Diagnostic>,
         sources: crate::source::SourceMap,
-        validated: validate::Validated,
+        mut validated: validate::Validated,
     ) -> Self {
         let mut diagnostics = loaded_diagnostics;
-        diagnostics.extend(validated.diagnostics.iter().cloned());
+        diagnostics.append(&mut validated.diagnostics);
         Prepared {
             sources,
             validated,
