@@ -507,16 +507,17 @@ impl Connection {
         }
     }
 
-    async fn get_list(
+    /// One list endpoint: `{"data": [...]}` decoded as `T`s.
+    async fn get_list<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         what: &str,
-    ) -> Result<Vec<Map<String, Value>>, FetchError> {
+    ) -> Result<Vec<T>, FetchError> {
         let Answer { status, body, .. } = self.send(reqwest::Method::GET, path, None, what).await?;
         if status != 200 {
             return Err(self.server_error(what, path, status, &body));
         }
-        let data: api::Data<Vec<Map<String, Value>>> =
+        let data: api::Data<Vec<T>> =
             serde_json::from_slice(&body).map_err(|e| FetchError::Decode {
                 what: what.to_string(),
                 reason: format!("{e} (is --admin-url the admin API?)"),
@@ -527,21 +528,15 @@ impl Connection {
     /// Every client (one request), kept raw until compared.
     pub async fn list_clients(&self) -> Result<Vec<api::ListedClient>, FetchError> {
         let what = "listing clients (GET /api/clients)";
-        let Answer { status, body, .. } = self
-            .send(reqwest::Method::GET, "/api/clients", None, what)
-            .await?;
-        if status != 200 {
-            return Err(self.server_error(what, "/api/clients", status, &body));
-        }
-        let decode = |reason: String| FetchError::Decode {
-            what: what.to_string(),
-            reason,
-        };
-        let data: api::Data<Vec<Box<serde_json::value::RawValue>>> = serde_json::from_slice(&body)
-            .map_err(|e| decode(format!("{e} (is --admin-url the admin API?)")))?;
-        data.data
-            .into_iter()
-            .map(|raw| api::ListedClient::from_raw(raw).map_err(|e| decode(e.to_string())))
+        let raw: Vec<Box<serde_json::value::RawValue>> =
+            self.get_list("/api/clients", what).await?;
+        raw.into_iter()
+            .map(|raw| {
+                api::ListedClient::from_raw(raw).map_err(|e| FetchError::Decode {
+                    what: what.to_string(),
+                    reason: e.to_string(),
+                })
+            })
             .collect()
     }
 
