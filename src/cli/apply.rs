@@ -407,14 +407,25 @@ fn result_line(r: &ClientResult) -> String {
     }
 }
 
-fn counts(results: &[ClientResult]) -> Value {
-    let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
-    json!({
-        "created": count(Outcome::Created),
-        "already_present": count(Outcome::AlreadyPresent),
-        "failed": count(Outcome::Failed),
-        "not_attempted": count(Outcome::NotAttempted),
-    })
+/// How many clients ended each way (the JSON report's `summary`).
+#[derive(serde::Serialize)]
+struct Tally {
+    created: usize,
+    already_present: usize,
+    failed: usize,
+    not_attempted: usize,
+}
+
+impl Tally {
+    fn of(results: &[ClientResult]) -> Tally {
+        let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
+        Tally {
+            created: count(Outcome::Created),
+            already_present: count(Outcome::AlreadyPresent),
+            failed: count(Outcome::Failed),
+            not_attempted: count(Outcome::NotAttempted),
+        }
+    }
 }
 
 /// The closing report; after a progress bar, the clients that were not simply created.
@@ -425,13 +436,13 @@ fn print_human_report(results: &[ClientResult], progress_bar_used: bool) -> Resu
             writeln!(out, "  {}", result_line(r))?;
         }
     }
-    let c = counts(results);
+    let c = Tally::of(results);
     writeln!(
         out,
         "\nApply: {} created, {} already present, {} failed, {} not attempted.",
-        c["created"], c["already_present"], c["failed"], c["not_attempted"]
+        c.created, c.already_present, c.failed, c.not_attempted
     )?;
-    if c["failed"] != 0 || c["not_attempted"] != 0 {
+    if c.failed + c.not_attempted > 0 {
         writeln!(out, "Nothing reported as created is undone. Fix the failures and run apply again: it converges.")?;
     }
     Ok(())
@@ -443,7 +454,7 @@ fn print_report(plan: &Plan, results: &[ClientResult]) -> Result<(), Error> {
         "format_version": plan::PLAN_FORMAT_VERSION,
         "plan": plan,
         "results": results,
-        "summary": counts(results),
+        "summary": Tally::of(results),
     });
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &document).map_err(|e| Error::Other(Box::new(e)))?;
