@@ -77,12 +77,6 @@ pub const WRITE_ONLY_FIELDS: [&str; 8] = [
 /// Fields the server generates; a manifest value can never match them.
 pub const SERVER_GENERATED_FIELDS: [&str; 2] = ["public_key", "did"];
 
-/// `{"client": {...}}`, the envelope of client writes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ClientEnvelope<T> {
-    pub client: T,
-}
-
 /// `{"data": ...}`, the envelope of every success body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Data<T> {

@@ -12,7 +12,6 @@ use crate::sync::lock;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -89,14 +88,6 @@ pub enum FetchError {
     Decode { what: String, reason: String },
 }
 
-/// Counts of what was sent, for the plan header and tests.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub requests: AtomicUsize,
-    pub token_requests: AtomicUsize,
-    pub retries: AtomicUsize,
-}
-
 /// The outcome of one create.
 #[derive(Debug)]
 pub enum Created {
@@ -131,7 +122,6 @@ pub struct Connection {
     max_retries: u32,
     /// Texts that must never be shown (secrets sent, tokens received).
     redactions: Mutex<Vec<SecretString>>,
-    pub stats: Stats,
 }
 
 fn is_loopback_host(url: &reqwest::Url) -> bool {
@@ -220,7 +210,6 @@ impl Connection {
             token: tokio::sync::Mutex::new(token),
             max_retries: settings.max_retries,
             redactions: Mutex::new(redactions),
-            stats: Stats::default(),
         })
     }
 
@@ -262,7 +251,6 @@ impl Connection {
         let what = format!("requesting a token with scopes `{scope}` from {token_url}");
         let mut attempt = 0;
         loop {
-            self.stats.token_requests.fetch_add(1, Ordering::Relaxed);
             let mut form = vec![
                 ("grant_type", "client_credentials".to_string()),
                 ("scope", scope.clone()),
@@ -372,7 +360,6 @@ impl Connection {
         let delay =
             retry_after.map_or_else(|| backoff(attempt), |d| d.min(Duration::from_secs(60)));
         tracing::warn!("{what}: {reason}; retrying in {} ms", delay.as_millis());
-        self.stats.retries.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(delay).await;
         Ok(None)
     }
@@ -407,7 +394,6 @@ impl Connection {
         let mut unknown_outcome = false;
         let mut token = self.bearer(None).await?;
         loop {
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let mut request = self
                 .http
                 .request(method.clone(), &url)
@@ -457,7 +443,6 @@ impl Connection {
                         "{what}: reading the answer failed ({}); retrying",
                         describe_transport(&e)
                     );
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                     continue;

@@ -23,8 +23,6 @@ pub enum SchemaKind {
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 2] = [SchemaKind::Client, SchemaKind::Configuration];
-
     /// File name under `schemas/`.
     pub fn file_name(self) -> &'static str {
         match self {
