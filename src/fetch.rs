@@ -628,15 +628,15 @@ fn needed_scope(path: &str) -> String {
     }
 }
 
-/// The TLS error behind a transport error, if that is what it is.
-fn tls_failure(e: &reqwest::Error) -> Option<String> {
+/// The first error of type `T` in a transport error's chain of causes.
+fn cause_of<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&T> {
     let mut next = std::error::Error::source(e);
     while let Some(cause) = next {
-        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
-            return Some(tls.to_string());
+        if let Some(found) = cause.downcast_ref::<T>() {
+            return Some(found);
         }
-        // rustls' error travels inside (nested) io::Errors, whose `source` skips the
-        // error they wrap: unwrap them by hand.
+        // Errors often travel inside (nested) io::Errors, whose `source` skips the error
+        // they wrap: unwrap those by hand.
         next = match cause
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref)
@@ -646,6 +646,11 @@ fn tls_failure(e: &reqwest::Error) -> Option<String> {
         };
     }
     None
+}
+
+/// The TLS error behind a transport error, if that is what it is.
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    cause_of::<rustls::Error>(e).map(ToString::to_string)
 }
 
 /// Statuses worth retrying: rate limited, or a gateway/server that is briefly unavailable.
@@ -668,7 +673,7 @@ fn describe_transport(e: &reqwest::Error) -> String {
         "timed out".to_string()
     } else if e.is_connect() {
         "could not connect".to_string()
-    } else if format!("{e:?}").contains("IncompleteMessage") {
+    } else if cause_of::<hyper::Error>(e).is_some_and(hyper::Error::is_incomplete_message) {
         "the server closed the connection before the answer was complete".to_string()
     } else {
         let mut text = e.to_string();
