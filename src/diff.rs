@@ -440,7 +440,7 @@ fn wire_body(
                 if actual != name {
                     diagnostics.push(Diagnostic::warning(
                         "identity-provider-name-mismatch",
-                        format!("identity provider {id} is named `{actual}` on the server, not `{name}`; the id is used"),
+                        format!("identity provider {} is named `{actual}` on the server, not {}; the id is used", d.quote("/identity_provider/id", id), d.quote("/identity_provider/name", name)),
                         Some(d.locate("/identity_provider/name")),
                     ));
                 }
@@ -448,7 +448,10 @@ fn wire_body(
             if idps.known && !idps.by_id.contains_key(&id.to_ascii_lowercase()) {
                 diagnostics.push(Diagnostic::error(
                     "unknown-identity-provider",
-                    format!("identity provider {id} does not exist on the server: the create would fail"),
+                    format!(
+                        "identity provider {} does not exist on the server: the create would fail",
+                        d.quote("/identity_provider/id", id)
+                    ),
                     Some(d.locate("/identity_provider/id")),
                 ));
             }
@@ -464,7 +467,7 @@ fn wire_body(
                 let known: Vec<&str> = idps.by_name.keys().copied().collect();
                 diagnostics.push(Diagnostic::error(
                     "unknown-identity-provider",
-                    format!("no identity provider named `{name}` on the server (known: {}): the create would fail", known.join(", ")),
+                    format!("no identity provider named {} on the server (known: {}): the create would fail", d.quote("/identity_provider/name", name), known.join(", ")),
                     Some(d.locate("/identity_provider/name")),
                 ));
                 None
@@ -481,7 +484,7 @@ fn wire_body(
                     if scopes.known && !scopes.by_id.contains_key(&id.to_ascii_lowercase()) {
                         diagnostics.push(Diagnostic::error(
                             "unknown-scope-id",
-                            format!("scope {id} does not exist on the server: boruta would silently drop it"),
+                            format!("scope {} does not exist on the server: boruta would silently drop it", d.quote(&format!("/authorized_scopes/{i}/id"), id)),
                             Some(d.locate(&format!("/authorized_scopes/{i}/id"))),
                         ));
                     }
@@ -496,7 +499,7 @@ fn wire_body(
                     None => {
                         diagnostics.push(Diagnostic::warning(
                             "unknown-scope",
-                            format!("no scope named `{name}` on the server: boruta will silently create it as a private scope"),
+                            format!("no scope named {} on the server: boruta will silently create it as a private scope", d.quote(&format!("/authorized_scopes/{i}/name"), name)),
                             Some(d.locate(&format!("/authorized_scopes/{i}/name"))),
                         ));
                         json!({ "name": name })

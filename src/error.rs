@@ -7,6 +7,7 @@
 //! | 1 | error (invalid manifests, server or network failure, refused apply, partial apply) |
 //! | 2 | changes present (`plan --detailed-exitcode`) or drift found (`drift`) |
 
+use crate::render::escape::neutral;
 use std::fmt;
 
 /// Exit codes, named.
@@ -39,15 +40,17 @@ impl Error {
     }
 }
 
-/// Prints an error and its causes, one per line.
+/// Prints an error and its causes, one per line, each neutralised (they quote server
+/// texts and manifest values).
 pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
+        let shown = |e: &dyn std::error::Error| neutral(&e.to_string()).into_owned();
+        write!(f, "{}", shown(self.0))?;
         let mut source = self.0.source();
         while let Some(cause) = source {
-            write!(f, "\n  caused by: {cause}")?;
+            write!(f, "\n  caused by: {}", shown(cause))?;
             source = cause.source();
         }
         Ok(())

@@ -141,8 +141,34 @@ pub type SourceMap = std::collections::BTreeMap<Arc<str>, Arc<str>>;
 pub struct Node {
     pub value: NodeValue,
     pub loc: Location,
-    /// Set on values produced by `${env:..}` / `${file:..}` substitution: never printed.
-    pub sensitive: bool,
+    /// Where the value came from, which decides whether it may be printed.
+    pub origin: Origin,
+}
+
+/// Where a value came from (README, "Security model").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// Written in the manifest.
+    #[default]
+    Literal,
+    /// `${env:..}`: sensitive, never printed.
+    Env,
+    /// `${file:..}` inside the manifest directory: as public as the manifest.
+    FileInRoot,
+    /// `${file:..}` from a `--file-root` outside the manifest directory: sensitive.
+    FileOutsideRoot,
+    /// A reference that could not be resolved: the value is still the reference text,
+    /// so no rule judges it, and it is treated as sensitive.
+    Unresolved,
+}
+
+impl Origin {
+    pub fn sensitive(self) -> bool {
+        matches!(
+            self,
+            Origin::Env | Origin::FileOutsideRoot | Origin::Unresolved
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -236,20 +262,35 @@ impl Node {
         }
     }
 
-    /// True when this value or anything below it is sensitive.
-    pub fn any_sensitive(&self) -> bool {
-        self.sensitive
+    /// True when this value must never be printed.
+    pub fn sensitive(&self) -> bool {
+        self.origin.sensitive()
+    }
+
+    /// True when some value at or below this node satisfies `test`.
+    pub fn any(&self, test: &dyn Fn(&Node) -> bool) -> bool {
+        test(self)
             || match &self.value {
-                NodeValue::Seq(items) => items.iter().any(Node::any_sensitive),
-                NodeValue::Map(pairs) => pairs.iter().any(|(_, v)| v.any_sensitive()),
+                NodeValue::Seq(items) => items.iter().any(|i| i.any(test)),
+                NodeValue::Map(pairs) => pairs.iter().any(|(_, v)| v.any(test)),
                 _ => false,
             }
+    }
+
+    /// True when this value or anything below it is sensitive.
+    pub fn any_sensitive(&self) -> bool {
+        self.any(&Node::sensitive)
+    }
+
+    /// True when this value or anything below it could not be substituted.
+    pub fn any_unresolved(&self) -> bool {
+        self.any(&|n: &Node| n.origin == Origin::Unresolved)
     }
 
     /// Every sensitive text at or below this node (substituted values), for redaction.
     pub fn sensitive_texts<'a>(&'a self, out: &mut Vec<&'a str>) {
         match &self.value {
-            NodeValue::Str(text) if self.sensitive => out.push(text),
+            NodeValue::Str(text) if self.sensitive() => out.push(text),
             NodeValue::Seq(items) => items.iter().for_each(|item| item.sensitive_texts(out)),
             NodeValue::Map(pairs) => pairs.iter().for_each(|(_, v)| v.sensitive_texts(out)),
             _ => {}

@@ -9,7 +9,7 @@ use crate::load::Document;
 use crate::model::{derived_client_id, ClientManifest};
 use crate::rules::{self, Mode};
 use crate::schema::{self, Problem, SchemaKind};
-use crate::source::{Diagnostic, Location, Node, NodeValue, Severity};
+use crate::source::{Diagnostic, Location, Node, NodeValue, Origin, Severity};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -50,6 +50,15 @@ impl Desired {
         match self.node.to_json() {
             Value::Object(map) => map,
             _ => Map::new(),
+        }
+    }
+
+    /// A manifest value for a message: `text` in backticks, or a placeholder when the
+    /// value at `pointer` came from a sensitive origin (it must never be printed).
+    pub fn quote(&self, pointer: &str, text: &str) -> String {
+        match self.node.at_pointer(pointer) {
+            Some(node) if node.sensitive() => "(a sensitive value)".to_string(),
+            _ => format!("`{text}`"),
         }
     }
 
@@ -138,7 +147,11 @@ fn validate_document(root: Node, out: &mut Validated) {
         validate_client(root, out);
         return;
     }
-    check_duplicate_keys(&root, out);
+    // The client lists are checked client by client below; other sections are boruta's.
+    check_duplicate_keys(&root, false, out);
+    if let Some(configuration) = root.get("configuration") {
+        check_duplicate_keys(configuration, false, out);
+    }
     for (key, value) in pairs {
         match key.as_str() {
             Some("version") => {
@@ -249,9 +262,10 @@ fn validate_configuration(node: &Node, out: &mut Validated) {
     }
 }
 
-/// Reports keys written twice in any mapping of a client (the last one would silently win).
-fn check_duplicate_keys(node: &Node, out: &mut Validated) -> bool {
-    let mut found = false;
+/// Reports keys written twice in a mapping (the last one would silently win: the
+/// reviewer reads the first, boruta gets the second), each once, at the second key; with
+/// `recurse`, in every mapping below too.
+fn check_duplicate_keys(node: &Node, recurse: bool, out: &mut Validated) {
     match &node.value {
         NodeValue::Map(pairs) => {
             let mut seen: HashMap<String, &Location> = HashMap::new();
@@ -263,25 +277,44 @@ fn check_duplicate_keys(node: &Node, out: &mut Validated) -> bool {
                         format!("key `{text}` is repeated (first at {first}); only one may stay"),
                         Some(k.loc.clone()),
                     ));
-                    found = true;
                 } else {
                     seen.insert(text, &k.loc);
                 }
-                // Unmanaged configuration sections are not ours to judge.
-                let skip = matches!(k.as_str(), Some(s) if UNMANAGED_SECTIONS.contains(&s) || s == ALSO_UNMANAGED);
-                if !skip {
-                    found |= check_duplicate_keys(v, out);
+                if recurse {
+                    check_duplicate_keys(v, true, out);
                 }
             }
         }
-        NodeValue::Seq(items) => {
+        NodeValue::Seq(items) if recurse => {
             for item in items {
-                found |= check_duplicate_keys(item, out);
+                check_duplicate_keys(item, true, out);
             }
         }
         _ => {}
     }
-    found
+}
+
+/// `id` and `name` identify the client in every plan and report, so they may not come
+/// from a sensitive origin (which would be printed there).
+fn check_identity_origins(node: &Node, out: &mut Validated) {
+    for field in ["id", "name"] {
+        let Some(value) = node.get(field) else {
+            continue;
+        };
+        let sensitive = match value.origin {
+            Origin::Env | Origin::FileOutsideRoot => true,
+            // An unset variable stays a reference; its own finding may be a warning only.
+            Origin::Unresolved => value.as_str().is_some_and(crate::load::is_env_reference),
+            Origin::Literal | Origin::FileInRoot => false,
+        };
+        if sensitive {
+            out.diagnostics.push(Diagnostic::error(
+                "substitution-not-allowed",
+                format!("`{field}` cannot come from the environment or from a file outside the manifest directory: it identifies the client in every plan and report, and such values are never printed"),
+                Some(value.loc.clone()),
+            ));
+        }
+    }
 }
 
 fn validate_client(node: Node, out: &mut Validated) {
@@ -295,12 +328,16 @@ fn validate_client(node: Node, out: &mut Validated) {
         return;
     }
     if let Some((key, value)) = node.entry("secret") {
-        let lines = value.as_str().map_or(1, |s| s.lines().count().max(1));
-        for line in key.loc.line..=value.loc.line + lines {
-            out.redacted_lines.insert((key.loc.file.clone(), line));
+        // A `${env:..}` / `${file:..}` line shows the reference, not the secret.
+        if value.origin == Origin::Literal {
+            let lines = value.as_str().map_or(1, |s| s.lines().count().max(1));
+            for line in key.loc.line..=value.loc.line + lines {
+                out.redacted_lines.insert((key.loc.file.clone(), line));
+            }
         }
     }
-    check_duplicate_keys(&node, out);
+    check_duplicate_keys(&node, true, out);
+    check_identity_origins(&node, out);
     let json = node.to_json();
     let mut reported: BTreeSet<String> = BTreeSet::new();
     for violation in schema::check(SchemaKind::Client, &json) {
@@ -310,6 +347,13 @@ fn validate_client(node: Node, out: &mut Validated) {
             .nth(1)
             .unwrap_or("")
             .to_string();
+        // An unresolved reference is reported by the loader; its text is not the value.
+        if node
+            .at_pointer(&violation.pointer)
+            .is_some_and(|n| n.origin == Origin::Unresolved)
+        {
+            continue;
+        }
         let diagnostic = schema_diagnostic(&node, &violation.pointer, &violation.problem);
         // A finding about the whole object (a missing or unknown field) does not hide the
         // other findings about that object's fields.
@@ -341,8 +385,11 @@ fn validate_client(node: Node, out: &mut Validated) {
             let target = node
                 .at_pointer(&pointer)
                 .or_else(|| node.at_pointer(&format!("/{}", v.subject)));
+            if target.is_some_and(Node::any_unresolved) {
+                continue;
+            }
             let loc = target.map_or_else(|| node.loc.clone(), |n| n.loc.clone());
-            let detail = if target.is_some_and(|n| n.sensitive) {
+            let detail = if target.is_some_and(|n| n.sensitive()) {
                 format!(
                     "{} is invalid (its substituted value is not shown)",
                     v.subject
@@ -417,7 +464,7 @@ fn validate_client(node: Node, out: &mut Validated) {
 /// Quotes a value for a message, unless it is sensitive.
 fn describe(node: Option<&Node>, under_secret: bool) -> String {
     match node {
-        Some(n) if n.sensitive || under_secret => "the (sensitive) value".to_string(),
+        Some(n) if n.sensitive() || under_secret => "the (sensitive) value".to_string(),
         Some(n) => match &n.value {
             NodeValue::Str(s) => format!("`{}`", truncate(s)),
             NodeValue::Null => "null".to_string(),

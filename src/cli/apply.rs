@@ -8,13 +8,14 @@ use crate::diff::{self, Action, Observed, SystemIds};
 use crate::error::{Error, Exit};
 use crate::load::Environment;
 use crate::plan::{self, Plan, Stale};
-use crate::render;
+use crate::render::{self, escape::neutral};
 use crate::source::{Node, NodeValue};
 use crate::sync::lock;
 use crate::validate::Desired;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit, Error> {
@@ -24,7 +25,7 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
         None => None,
     };
     let runtime = runtime()?;
-    let Some(computed) = runtime.block_on(compute(&args.dir, &args.connection, env))? else {
+    let Some(computed) = runtime.block_on(compute(&args.manifests, &args.connection, env))? else {
         return Ok(Exit::Failure);
     };
     let human = args.format == ApplyFormat::Human;
@@ -113,21 +114,22 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
     let jobs = jobs(&computed, &planned_creates);
     let total = jobs.len();
     let connection = Arc::new(computed.connection);
-    let observer = Arc::new(Progress::new(total, human, secrets));
+    watch_signals(&runtime, connection.cancellation());
     if human {
         println!(
             "\nCreating {total} client(s), at most {} at a time:",
             args.concurrency
         );
     }
+    let observer = Arc::new(Progress::start(total, human, secrets)?);
     let results = runtime.block_on(apply::apply(
         connection,
         jobs,
         usize::from(args.concurrency),
         observer.clone(),
     ));
-    observer.finish();
-    if let Some(error) = observer.secrets_error() {
+    let secrets_error = observer.finish();
+    if let Some(error) = &secrets_error {
         eprintln!("error: {error}");
     }
     let diagnostics: Vec<_> = results.iter().flat_map(|r| r.diagnostics.clone()).collect();
@@ -142,11 +144,69 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
     let all_done = results
         .iter()
         .all(|r| matches!(r.outcome, Outcome::Created | Outcome::AlreadyPresent));
-    Ok(if all_done && observer.secrets_error().is_none() {
+    Ok(if all_done && secrets_error.is_none() {
         Exit::Success
     } else {
         Exit::Failure
     })
+}
+
+/// SIGINT and SIGTERM (a cancelled CI job): the first stops new creates and lets those in
+/// flight finish, so their outcomes and secrets are reported; a second exits at once.
+fn watch_signals(runtime: &tokio::runtime::Runtime, cancelled: Arc<AtomicBool>) {
+    runtime.spawn(async move {
+        let mut signals = match Signals::new() {
+            Ok(signals) => signals,
+            Err(e) => {
+                tracing::warn!("cannot watch for SIGINT/SIGTERM: {e}");
+                return;
+            }
+        };
+        let first = signals.next().await;
+        cancelled.store(true, Ordering::SeqCst);
+        eprintln!("\n{first} received: no new create starts; waiting for the creates in flight (send it again to exit at once)");
+        let second = signals.next().await;
+        eprintln!("{second} received again: exiting now. Creates in flight have an unknown outcome: run apply again, it converges");
+        std::process::exit(Exit::Failure as i32);
+    });
+}
+
+/// SIGINT and SIGTERM as one stream.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
 }
 
 fn refuse(args: &ApplyArgs, plan: &Plan, message: &str) -> Result<Exit, Error> {
@@ -242,6 +302,7 @@ fn locate_field(desired: &Desired, field: &str, message: &str) -> crate::source:
         "identity_provider_id" | "client_id" => "identity_provider",
         other => other,
     };
+
     // List errors quote the element: "`<uri>` is invalid".
     if let Some(uri) = message
         .strip_prefix('`')
@@ -307,25 +368,42 @@ impl SecretsFile {
     }
 }
 
-/// Progress: a bar on a terminal when there are many creates, plain lines otherwise.
-struct Progress {
+/// What the reporting thread keeps while the creates run.
+struct Reporting {
     total: usize,
     human: bool,
     bar: bool,
-    secrets: Mutex<Option<SecretsFile>>,
-    secrets_error: Mutex<Option<String>>,
-    generated_without_file: std::sync::atomic::AtomicUsize,
+    secrets: Option<SecretsFile>,
+    secrets_error: Option<String>,
+    generated_without_file: usize,
 }
 
-impl Progress {
-    fn new(total: usize, human: bool, secrets: Option<SecretsFile>) -> Self {
-        Progress {
-            total,
-            human,
-            bar: human && total >= 20 && std::io::stderr().is_terminal(),
-            secrets: Mutex::new(secrets),
-            secrets_error: Mutex::new(None),
-            generated_without_file: std::sync::atomic::AtomicUsize::new(0),
+impl Reporting {
+    fn record(&mut self, result: &ClientResult, done: usize) {
+        match self.secrets.as_mut() {
+            Some(file) => {
+                if let Err(e) = file.write(result) {
+                    self.secrets_error
+                        .get_or_insert(format!("cannot write {}: {e}", file.path.display()));
+                }
+            }
+            None if result.secret_generated && result.secret.is_some() => {
+                self.generated_without_file += 1;
+            }
+            None => {}
+        }
+        if self.bar {
+            let width = 30;
+            let filled = done * width / self.total.max(1);
+            eprint!(
+                "\r[{}{}] {done}/{}",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                self.total
+            );
+            let _ = std::io::stderr().flush();
+        } else if self.human {
+            println!("  {}", result_line(result));
         }
     }
 
@@ -333,77 +411,82 @@ impl Progress {
         if self.bar {
             eprintln!();
         }
-        let generated = self
-            .generated_without_file
-            .load(std::sync::atomic::Ordering::SeqCst);
-        if generated > 0 && self.human {
+        if self.generated_without_file > 0 && self.human {
             println!(
-                "boruta generated the secret of {generated} client(s). It is not printed: read it with GET /api/clients/<id> (scope clients:manage:all), or run apply with --secrets-out FILE next time."
+                "boruta generated the secret of {} client(s). It is not printed: read it with GET /api/clients/<id> (scope clients:manage:all), or run apply with --secrets-out FILE next time.",
+                self.generated_without_file
             );
         }
-        if let Some(file) = lock(&self.secrets).as_ref() {
-            if self.human {
-                println!(
-                    "secrets of the created clients written to {} (mode 0600)",
-                    file.path.display()
-                );
-            }
+        if let (Some(file), true) = (&self.secrets, self.human) {
+            println!(
+                "secrets of the created clients written to {} (mode 0600)",
+                file.path.display()
+            );
         }
     }
+}
 
-    fn secrets_error(&self) -> Option<String> {
-        lock(&self.secrets_error).clone()
+/// Progress lines and `--secrets-out` writes happen on their own thread: a slow terminal,
+/// a full pipe or an fsync never holds up the runtime that drives the creates.
+struct Progress {
+    sender: Mutex<Option<std::sync::mpsc::Sender<(ClientResult, usize)>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<Reporting>>>,
+    bar: bool,
+}
+
+impl Progress {
+    fn start(total: usize, human: bool, secrets: Option<SecretsFile>) -> Result<Self, Error> {
+        let bar = human && total >= 20 && std::io::stderr().is_terminal();
+        let mut reporting = Reporting {
+            total,
+            human,
+            bar,
+            secrets,
+            secrets_error: None,
+            generated_without_file: 0,
+        };
+        let (sender, receiver) = std::sync::mpsc::channel::<(ClientResult, usize)>();
+        let thread = std::thread::Builder::new()
+            .name("apply-progress".into())
+            .spawn(move || {
+                for (result, done) in receiver {
+                    reporting.record(&result, done);
+                }
+                reporting
+            })?;
+        Ok(Progress {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+            bar,
+        })
+    }
+
+    /// Waits until every result is written; the closing lines, and the secrets-file error
+    /// if there was one.
+    fn finish(&self) -> Option<String> {
+        lock(&self.sender).take();
+        let reporting = lock(&self.thread).take()?.join().ok()?;
+        reporting.finish();
+        reporting.secrets_error
     }
 }
 
 impl Observer for Progress {
-    fn finished(&self, result: &ClientResult, done: usize, total: usize) {
-        let mut secrets = lock(&self.secrets);
-        match secrets.as_mut() {
-            Some(file) => {
-                if let Err(e) = file.write(result) {
-                    *lock(&self.secrets_error) =
-                        Some(format!("cannot write {}: {e}", file.path.display()));
-                }
-            }
-            None if result.secret_generated && result.secret.is_some() => {
-                self.generated_without_file
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-            None => {}
-        }
-        drop(secrets);
-        if self.bar {
-            let width = 30;
-            let filled = done * width / self.total.max(1);
-            eprint!(
-                "\r[{}{}] {done}/{total}",
-                "#".repeat(filled),
-                " ".repeat(width - filled)
-            );
-            let _ = std::io::stderr().flush();
-        } else if self.human {
-            println!("  {}", result_line(result));
+    fn finished(&self, result: &ClientResult, done: usize, _total: usize) {
+        if let Some(sender) = lock(&self.sender).as_ref() {
+            let _ = sender.send((result.clone(), done));
         }
     }
 }
 
 fn result_line(r: &ClientResult) -> String {
+    let (name, id) = (neutral(&r.name), neutral(&r.id));
+    let reason = neutral(r.reason.as_deref().unwrap_or(""));
     match r.outcome {
-        Outcome::Created => format!("+ {} ({}) created", r.name, r.id),
-        Outcome::AlreadyPresent => format!(
-            "= {} ({}) already present: {}",
-            r.name,
-            r.id,
-            r.reason.as_deref().unwrap_or("")
-        ),
-        Outcome::Failed => format!(
-            "✗ {} ({}) failed: {}",
-            r.name,
-            r.id,
-            r.reason.as_deref().unwrap_or("")
-        ),
-        Outcome::NotAttempted => format!("- {} ({}) not attempted", r.name, r.id),
+        Outcome::Created => format!("+ {name} ({id}) created"),
+        Outcome::AlreadyPresent => format!("= {name} ({id}) already present: {reason}"),
+        Outcome::Failed => format!("✗ {name} ({id}) failed: {reason}"),
+        Outcome::NotAttempted => format!("- {name} ({id}) not attempted"),
     }
 }
 

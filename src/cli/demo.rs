@@ -71,6 +71,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         allow_insecure_http: false,
         timeout: 30,
         max_retries: 4,
+        max_response_bytes: crate::fetch::DEFAULT_MAX_RESPONSE_BYTES,
         admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
     };
     println!(
@@ -99,7 +100,10 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         Ok(())
     };
     let validate = super::ValidateArgs {
-        dir: dir.clone(),
+        manifests: super::ManifestArgs {
+            dir: dir.clone(),
+            file_roots: Vec::new(),
+        },
         format: super::FindingsFormat::Human,
     };
     step(
@@ -110,7 +114,10 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         &mut || super::run_validate(&validate, &env),
     )?;
     let plan = |detailed| PlanArgs {
-        dir: dir.clone(),
+        manifests: super::ManifestArgs {
+            dir: dir.clone(),
+            file_roots: Vec::new(),
+        },
         format: PlanFormat::Human,
         detailed_exitcode: detailed,
         out: None,
@@ -124,7 +131,10 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         &mut || pipeline::run_plan(&plan(true), &env),
     )?;
     let apply = ApplyArgs {
-        dir: dir.clone(),
+        manifests: super::ManifestArgs {
+            dir: dir.clone(),
+            file_roots: Vec::new(),
+        },
         plan: None,
         auto_approve: true,
         concurrency: 8,
@@ -147,7 +157,10 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         &mut || pipeline::run_plan(&plan(true), &env),
     )?;
     let drift = DriftArgs {
-        dir: dir.clone(),
+        manifests: super::ManifestArgs {
+            dir: dir.clone(),
+            file_roots: Vec::new(),
+        },
         format: PlanFormat::Human,
         ignore_unmanaged: false,
         connection: connection(),

@@ -4,6 +4,7 @@ use super::pipeline::{connect, runtime};
 use super::ExportArgs;
 use crate::diff::{Observed, SystemIds};
 use crate::error::{Error, Exit};
+use crate::render::escape::neutral;
 use secrecy::ExposeSecret;
 use std::io::Write;
 
@@ -78,10 +79,11 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<Exit, Error> {
     }
     let mut out = std::io::stdout().lock();
     for file in &export.files {
-        writeln!(out, "wrote {}", args.out.join(&file.file_name).display())?;
+        let path = args.out.join(&file.file_name);
+        writeln!(out, "wrote {}", neutral(&path.display().to_string()))?;
     }
     for note in &export.notes {
-        writeln!(out, "note: {note}")?;
+        writeln!(out, "note: {}", neutral(note))?;
     }
     if skipped_system > 0 {
         writeln!(out, "skipped {skipped_system} system client(s) (admin UI, public client, this tool's own); --include-system exports them")?;

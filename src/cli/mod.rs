@@ -71,9 +71,8 @@ pub struct ExportArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
-    /// Directory of manifests (searched recursively) or a single file.
-    #[arg(default_value = "manifests")]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
     /// Apply this saved plan (`plan --out`); refused if the server or the manifests changed since.
     #[arg(long)]
     pub plan: Option<PathBuf>,
@@ -104,6 +103,37 @@ pub struct DemoArgs {
     /// Manifests to demonstrate with (the bundled examples when the directory is absent).
     #[arg(long, default_value = "manifests")]
     pub dir: PathBuf,
+}
+
+/// Where the manifests are, and where `${file:..}` may read.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ManifestArgs {
+    /// Directory of manifests (searched recursively) or a single file.
+    #[arg(default_value = "manifests")]
+    pub dir: PathBuf,
+    /// Another directory `${file:..}` values may be read from (repeatable), e.g. secrets
+    /// mounted by Kubernetes or a CI secret store; values read from it are sensitive.
+    /// Without it, only files inside DIR are read.
+    #[arg(long = "file-root", env = "BORUTA_FILE_ROOTS", value_delimiter = ':')]
+    pub file_roots: Vec<PathBuf>,
+}
+
+impl ManifestArgs {
+    /// Loads the manifests; unset `${env:..}` variables are reported with `unset`.
+    pub(crate) fn load(
+        &self,
+        env: &dyn load::Environment,
+        unset: crate::source::Severity,
+    ) -> load::Loaded {
+        load::load(
+            &self.dir,
+            &load::Options {
+                env,
+                file_roots: &self.file_roots,
+                unset_variable: unset,
+            },
+        )
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -151,6 +181,10 @@ pub struct ConnectionArgs {
     /// Retries of a request after a 429, 502, 503, 504, connection error or timeout.
     #[arg(long, default_value_t = 4)]
     pub max_retries: u32,
+    /// The largest answer read from the server, in bytes (the list of 100,000 clients is
+    /// about 180 MB).
+    #[arg(long, default_value_t = crate::fetch::DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response_bytes: u64,
     /// Id of boruta's protected admin-UI client (a system client).
     #[arg(long, env = "BORUTA_ADMIN_OAUTH_CLIENT_ID", default_value = crate::api::ADMIN_UI_CLIENT_ID)]
     pub admin_client_id: String,
@@ -176,9 +210,8 @@ pub enum PlanFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
-    /// Directory of manifests (searched recursively) or a single file.
-    #[arg(default_value = "manifests")]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
     pub format: PlanFormat,
     /// Exit 0 when there is nothing to create, 2 when apply would create clients, 1 on error.
@@ -193,9 +226,8 @@ pub struct PlanArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct DriftArgs {
-    /// Directory of manifests (searched recursively) or a single file.
-    #[arg(default_value = "manifests")]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
     pub format: PlanFormat,
     /// Do not count unmanaged clients as drift.
@@ -245,9 +277,8 @@ fn parse_fault(text: &str) -> Result<crate::sandbox::Fault, String> {
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
-    /// Directory of manifests (searched recursively) or a single file.
-    #[arg(default_value = "manifests")]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
     pub format: FindingsFormat,
@@ -332,7 +363,7 @@ pub(crate) fn run_validate(
     args: &ValidateArgs,
     env: &dyn load::Environment,
 ) -> Result<Exit, Error> {
-    let loaded = load::load(&args.dir, env);
+    let loaded = args.manifests.load(env, crate::source::Severity::Error);
     let validated = validate::validate(loaded.documents);
     let pipeline::Prepared {
         sources,

@@ -1,9 +1,11 @@
 //! The shared stages of `plan`, `drift` and `apply`: load and validate, connect with the
 //! least scopes, read the server once, diff, and build the plan.
 
-use super::{style_for_stdout, ConnectionArgs, DriftArgs, PlanArgs, PlanFormat, TokenAuthArg};
+use super::{
+    style_for_stdout, ConnectionArgs, DriftArgs, ManifestArgs, PlanArgs, PlanFormat, TokenAuthArg,
+};
 use crate::error::{Error, Exit};
-use crate::load::{self, Environment};
+use crate::load::Environment;
 use crate::render::{self, diagnostics::Counts, Style};
 use crate::source::{has_errors, sort_diagnostics};
 use crate::validate;
@@ -132,6 +134,8 @@ pub(crate) fn connect(
         allow_insecure_http: args.allow_insecure_http,
         timeout: std::time::Duration::from_secs(args.timeout.max(1)),
         max_retries: args.max_retries,
+        max_response_bytes: args.max_response_bytes,
+        proxies: crate::fetch::ProxyEnv::from_process(),
     };
     Ok(Connection::new(settings, scopes)?)
 }
@@ -186,12 +190,12 @@ pub(crate) struct Computed {
 /// Load, validate, read the server, diff and plan. `Ok(None)` when the manifests are invalid
 /// (their findings are already printed).
 pub(crate) async fn compute(
-    dir: &std::path::Path,
+    manifests: &ManifestArgs,
     args: &ConnectionArgs,
     env: &dyn Environment,
 ) -> Result<Option<Computed>, Error> {
     let started = std::time::Instant::now();
-    let loaded = load::load(dir, env);
+    let loaded = manifests.load(env, crate::source::Severity::Error);
     let sources = loaded.sources;
     if has_errors(&loaded.diagnostics) {
         // Unreadable or malformed files: stop before the network.
@@ -258,7 +262,8 @@ pub(crate) fn print_plan(
 }
 
 pub(crate) fn run_plan(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let Some(computed) = runtime()?.block_on(compute(&args.dir, &args.connection, env))? else {
+    let Some(computed) = runtime()?.block_on(compute(&args.manifests, &args.connection, env))?
+    else {
         return Ok(Exit::Failure);
     };
     print_plan(&computed.plan, args.format, render::plan::Report::Plan)?;
@@ -298,7 +303,8 @@ fn skip_teardown(computed: Computed) {
 }
 
 pub(crate) fn run_drift(args: &DriftArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let Some(computed) = runtime()?.block_on(compute(&args.dir, &args.connection, env))? else {
+    let Some(computed) = runtime()?.block_on(compute(&args.manifests, &args.connection, env))?
+    else {
         return Ok(Exit::Failure);
     };
     let mut computed = computed;

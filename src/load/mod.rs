@@ -1,20 +1,29 @@
-//! Reads the manifest directory: finds `*.yaml`/`*.yml` files in sorted order, parses each
-//! into positioned [`Node`] documents, and replaces `${env:NAME}` / `${file:PATH}` values.
+//! Reads the manifest directory: finds `*.yaml`/`*.yml` files inside it (`discover`),
+//! reads each regular file once and bounded (`read`), parses it into positioned [`Node`]
+//! documents (`yaml`), and replaces `${env:NAME}` / `${file:PATH}` values (`substitute`).
 //!
 //! It owns all filesystem reads of the manifests and nothing else: it does not know what a
 //! client is (that is `validate`). Every problem becomes a [`Diagnostic`]; nothing here
-//! stops at the first bad file.
+//! stops at the first bad file. The manifests come from pull requests: nothing outside the
+//! manifest directory (and the `--file-root`s the user names) is ever read.
 
+mod discover;
+mod read;
+mod substitute;
 mod yaml;
 
+pub use substitute::{is_env_reference, MAX_SUBSTITUTED_FILE_BYTES};
 pub use yaml::{MAX_ALIAS_NODES, MAX_DEPTH};
 
-use crate::source::{Diagnostic, Location, Node, NodeValue, SourceMap};
+use crate::source::{Diagnostic, Location, Node, NodeValue, Severity, SourceMap};
+use discover::display_path;
+use read::{io_reason, read_regular, ReadError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Files larger than this are refused before parsing (10,000 manifests fit in a few MB).
-pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+/// Manifest files larger than this are refused without being read whole (10,000
+/// manifests fit in a few MB).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// One YAML document of one file.
 #[derive(Debug, Clone)]
@@ -46,17 +55,79 @@ impl Environment for ProcessEnv {
     }
 }
 
+/// What a load may read and how it reports unset variables.
+pub struct Options<'a> {
+    pub env: &'a dyn Environment,
+    /// Extra directories `${file:..}` may read from (`--file-root`), for secrets mounted
+    /// outside the repository. Values read from them are sensitive.
+    pub file_roots: &'a [PathBuf],
+    /// `Error` in plan/apply/drift; `Warning` in `validate`, which runs offline.
+    pub unset_variable: Severity,
+}
+
+impl<'a> Options<'a> {
+    /// Every root's defaults: no extra root, unset variables are errors.
+    pub fn new(env: &'a dyn Environment) -> Self {
+        Options {
+            env,
+            file_roots: &[],
+            unset_variable: Severity::Error,
+        }
+    }
+}
+
+/// The directories reads are confined to, canonical.
+pub struct Roots {
+    /// The manifest directory (for a single file: its directory).
+    pub manifests: PathBuf,
+    pub extra: Vec<PathBuf>,
+}
+
+impl Roots {
+    /// Reads confined to `dir` alone (tools and tests without `--file-root`).
+    pub fn only(dir: &Path) -> std::io::Result<Roots> {
+        Ok(Roots {
+            manifests: std::fs::canonicalize(dir)?,
+            extra: Vec::new(),
+        })
+    }
+}
+
 /// Loads every manifest below `path` (a directory, or a single file).
-pub fn load(path: &Path, env: &dyn Environment) -> Loaded {
+pub fn load(path: &Path, options: &Options<'_>) -> Loaded {
     let mut loaded = Loaded::default();
-    let files = match find_manifest_files(path) {
-        Ok(files) => files,
-        Err(diagnostic) => {
-            loaded.diagnostics.push(diagnostic);
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => {
+            loaded.diagnostics.push(Diagnostic::error(
+                "path-not-found",
+                format!("cannot read {}: {}", path.display(), io_reason(&e)),
+                None,
+            ));
             return loaded;
         }
     };
-    if files.is_empty() {
+    let single_file = !meta.is_dir();
+    let root_dir = if single_file {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    } else {
+        path
+    };
+    let Some(roots) = roots(root_dir, options.file_roots, &mut loaded.diagnostics) else {
+        return loaded;
+    };
+    let files = if single_file {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        vec![discover::Found {
+            display: path.to_path_buf(),
+            canonical,
+        }]
+    } else {
+        discover::discover(path, &roots.manifests, &mut loaded.diagnostics)
+    };
+    if files.is_empty() && !crate::source::has_errors(&loaded.diagnostics) {
         loaded.diagnostics.push(Diagnostic::error(
             "no-manifests",
             format!("no *.yaml or *.yml files found in {}", path.display()),
@@ -64,89 +135,64 @@ pub fn load(path: &Path, env: &dyn Environment) -> Loaded {
         ));
     }
     for file in files {
-        load_file(&file, env, &mut loaded);
+        load_file(&file, &roots, options, &mut loaded);
     }
     loaded
 }
 
-fn display_path(path: &Path) -> Arc<str> {
-    let text = path.to_string_lossy();
-    Arc::from(text.strip_prefix("./").unwrap_or(&text))
-}
-
-fn find_manifest_files(root: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let meta = std::fs::metadata(root).map_err(|e| {
-        Diagnostic::error(
-            "path-not-found",
-            format!("cannot read {}: {}", root.display(), io_reason(&e)),
-            None,
-        )
-    })?;
-    if meta.is_file() {
-        return Ok(vec![root.to_path_buf()]);
-    }
-    let mut found = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| {
-            Diagnostic::error(
+/// The canonical roots, or `None` (with a finding) when one cannot be resolved.
+fn roots(manifests: &Path, extra: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Option<Roots> {
+    let mut resolve = |path: &Path, what: &str| match std::fs::canonicalize(path) {
+        Ok(canonical) if canonical.is_dir() => Some(canonical),
+        Ok(_) => {
+            diagnostics.push(Diagnostic::error(
                 "path-not-found",
-                format!("cannot read directory {}: {}", dir.display(), io_reason(&e)),
+                format!("{what} {} is not a directory", path.display()),
                 None,
-            )
-        })?;
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            // Hidden entries (.git, editor swap files) are never manifests.
-            if name.starts_with('.') {
-                continue;
-            }
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let is_dir = kind.is_dir() || (kind.is_symlink() && path.is_dir());
-            if is_dir {
-                pending.push(path);
-            } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-                found.push(path);
-            }
+            ));
+            None
         }
-    }
-    found.sort();
-    Ok(found)
+        Err(e) => {
+            diagnostics.push(Diagnostic::error(
+                "path-not-found",
+                format!("cannot read {what} {}: {}", path.display(), io_reason(&e)),
+                None,
+            ));
+            None
+        }
+    };
+    let manifests = resolve(manifests, "the manifest directory");
+    let extra: Vec<Option<PathBuf>> = extra.iter().map(|p| resolve(p, "--file-root")).collect();
+    Some(Roots {
+        manifests: manifests?,
+        extra: extra.into_iter().collect::<Option<Vec<_>>>()?,
+    })
 }
 
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
-fn load_file(path: &Path, env: &dyn Environment, loaded: &mut Loaded) {
-    let file = display_path(path);
+fn load_file(found: &discover::Found, roots: &Roots, options: &Options<'_>, loaded: &mut Loaded) {
+    let file = display_path(&found.display);
     let start = Some(Location::file_start(&file));
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.len() > MAX_FILE_BYTES => {
+    let bytes = match read_regular(&found.canonical, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(ReadError::NotRegular(kind)) => {
+            loaded.diagnostics.push(Diagnostic::error(
+                "not-a-regular-file",
+                format!("this is {kind}, not a regular file: it is not read"),
+                start,
+            ));
+            return;
+        }
+        Err(ReadError::TooLarge { limit, .. }) => {
             loaded.diagnostics.push(Diagnostic::error(
                 "file-too-large",
                 format!(
-                    "file is {} bytes; manifest files larger than {} bytes are refused (split it)",
-                    meta.len(),
-                    MAX_FILE_BYTES
+                    "file is larger than {limit} bytes, the limit for a manifest file (split it)"
                 ),
                 start,
             ));
             return;
         }
-        _ => {}
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) => {
+        Err(ReadError::Io(e)) => {
             let message = format!("cannot read file: {}", io_reason(&e));
             loaded
                 .diagnostics
@@ -174,17 +220,18 @@ fn load_file(path: &Path, env: &dyn Environment, loaded: &mut Loaded) {
             return;
         }
     };
-    let base = path.parent().unwrap_or(Path::new("."));
-    add_text(&file, &text, base, env, loaded);
+    let base = found.display.parent().unwrap_or(Path::new("."));
+    add_text(&file, &text, base, roots, options, loaded);
 }
 
-/// Parses the text of one file into `loaded` (`base` resolves `${file:..}`). The entry
-/// point of the hostile-input property tests, which have no files.
+/// Parses the text of one file into `loaded` (`base` resolves `${file:..}`, confined to
+/// `roots`). The entry point of the hostile-input property tests, which have no files.
 pub fn add_text(
     file: &Arc<str>,
     text: &str,
     base: &Path,
-    env: &dyn Environment,
+    roots: &Roots,
+    options: &Options<'_>,
     loaded: &mut Loaded,
 ) {
     let file = file.clone();
@@ -210,110 +257,17 @@ pub fn add_text(
             .diagnostics
             .push(Diagnostic::error("empty-file", message, start));
     }
+    let context = substitute::Context {
+        env: options.env,
+        roots,
+        base,
+        unset_variable: options.unset_variable,
+    };
     for mut root in docs {
-        substitute(&mut root, base, env, &mut loaded.diagnostics);
+        substitute::substitute(&mut root, &context, &mut loaded.diagnostics);
         loaded.documents.push(Document {
             file: file.clone(),
             root,
         });
-    }
-}
-
-/// Replaces whole-scalar `${env:NAME}` and `${file:PATH}` strings, marking them sensitive.
-fn substitute(
-    node: &mut Node,
-    base: &Path,
-    env: &dyn Environment,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
-    match &mut node.value {
-        NodeValue::Seq(items) => {
-            for item in items {
-                substitute(item, base, env, diagnostics);
-            }
-        }
-        NodeValue::Map(pairs) => {
-            for (_, value) in pairs {
-                substitute(value, base, env, diagnostics);
-            }
-        }
-        NodeValue::Str(text) => {
-            let Some(reference) = Reference::parse(text) else {
-                if text.contains("${env:") || text.contains("${file:") {
-                    diagnostics.push(Diagnostic::warning(
-                        "partial-substitution",
-                        "`${env:..}` and `${file:..}` are only replaced when they are the whole value; this one is kept as literal text",
-                        Some(node.loc.clone()),
-                    ));
-                }
-                return;
-            };
-            let resolved = match &reference {
-                Reference::Env(name) => env.var(name).ok_or_else(|| {
-                    Diagnostic::error(
-                        "unset-variable",
-                        format!("environment variable {name} is not set"),
-                        Some(node.loc.clone()),
-                    )
-                }),
-                Reference::File(rel) => {
-                    let path = base.join(rel);
-                    std::fs::read_to_string(&path)
-                        .map(|mut content| {
-                            // A file written by `echo` or an editor ends with one newline that is
-                            // not part of the value.
-                            if content.ends_with('\n') {
-                                content.pop();
-                                if content.ends_with('\r') {
-                                    content.pop();
-                                }
-                            }
-                            content
-                        })
-                        .map_err(|e| {
-                            let reason = if e.kind() == std::io::ErrorKind::InvalidData {
-                                "not UTF-8 text".to_string()
-                            } else {
-                                io_reason(&e)
-                            };
-                            Diagnostic::error(
-                                "unreadable-file",
-                                format!("cannot read {}: {reason}", path.display()),
-                                Some(node.loc.clone()),
-                            )
-                        })
-                }
-            };
-            match resolved {
-                Ok(value) => {
-                    *text = value;
-                    node.sensitive = true;
-                }
-                Err(diagnostic) => {
-                    diagnostics.push(diagnostic);
-                    // Keep the value sensitive-marked so nothing downstream quotes it.
-                    node.sensitive = true;
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-enum Reference<'a> {
-    Env(&'a str),
-    File(&'a str),
-}
-
-impl<'a> Reference<'a> {
-    fn parse(text: &'a str) -> Option<Self> {
-        let inner = text.strip_prefix("${")?.strip_suffix('}')?;
-        if let Some(name) = inner.strip_prefix("env:") {
-            let valid =
-                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            return valid.then_some(Reference::Env(name));
-        }
-        let path = inner.strip_prefix("file:")?;
-        (!path.is_empty()).then_some(Reference::File(path))
     }
 }

@@ -182,7 +182,7 @@ fn plain(value: NodeValue, loc: Location) -> Node {
     Node {
         value,
         loc,
-        sensitive: false,
+        origin: crate::source::Origin::Literal,
     }
 }
 

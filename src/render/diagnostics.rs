@@ -1,6 +1,7 @@
 //! Findings as rustc-like text with the source line and a caret under the value, as a
 //! stable JSON document, or as GitHub workflow commands that annotate a pull request.
 
+use super::escape::{neutral, neutral_line};
 use super::Style;
 use crate::source::{Diagnostic, Severity, SourceMap};
 use std::collections::BTreeSet;
@@ -52,13 +53,13 @@ pub fn human(
             out,
             "{}: {}",
             style.paint(color, &format!("{label}[{}]", d.code)),
-            d.message
+            neutral(&d.message)
         )?;
         let Some(loc) = &d.location else {
             writeln!(out)?;
             continue;
         };
-        writeln!(out, "  --> {loc}")?;
+        writeln!(out, "  --> {}", neutral(&loc.to_string()))?;
         let line_text = sources
             .get(&loc.file)
             .and_then(|text| text.lines().nth(loc.line.saturating_sub(1)));
@@ -73,7 +74,11 @@ pub fn human(
                     loc.col,
                 )
             } else {
-                window(text, loc.col)
+                let (shown, col) = window(text, loc.col);
+                // Escaping may widen the text before the column: the caret follows it.
+                let before: String = shown.chars().take(col.saturating_sub(1)).collect();
+                let col = neutral_line(&before).chars().count() + 1;
+                (neutral_line(&shown).into_owned(), col)
             };
             writeln!(out, "{pad} |")?;
             writeln!(out, "{gutter} | {shown}")?;
@@ -150,10 +155,16 @@ pub fn github(out: &mut dyn Write, diagnostics: &[Diagnostic]) -> io::Result<()>
     Ok(())
 }
 
+/// Workflow-command data: `%`, CR and LF encoded as GitHub requires, other control and
+/// bidi characters neutralised like every text we did not write.
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    neutral(
+        &text
+            .replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A"),
+    )
+    .into_owned()
 }
 
 fn escape_property(text: &str) -> String {

@@ -4,6 +4,7 @@
 //! them hand over digests and references only. Pure: no filesystem, no network.
 
 pub mod diagnostics;
+pub mod escape;
 pub mod plan;
 
 /// Colours for human output (only on a terminal, never with `NO_COLOR`).

@@ -2,6 +2,7 @@
 //! JSON document, and Markdown for a pull-request comment. Multi-line values are diffed
 //! line by line. Sensitive values are never here to print: the plan holds none.
 
+use super::escape::neutral;
 use super::Style;
 use crate::diff::{Action, FieldChange, SecretState, SystemKind};
 use crate::plan::{Plan, PlannedClient};
@@ -15,11 +16,12 @@ pub enum Report {
     Drift,
 }
 
+/// A value on one line: strings quoted, lists and mappings as JSON, all neutralised.
 fn show(value: &Value) -> String {
     match value {
-        Value::String(s) if !s.contains('\n') => format!("{s:?}"),
+        Value::String(s) if !s.contains('\n') => format!("{:?}", neutral(s).as_ref()),
         Value::String(s) => format!("<<{} lines>>", s.lines().count()),
-        other => other.to_string(),
+        other => neutral(&other.to_string()).into_owned(),
     }
 }
 
@@ -77,7 +79,7 @@ fn field_lines(out: &mut dyn Write, client: &PlannedClient, style: Style) -> io:
             if let Value::String(text) = desired {
                 if text.contains('\n') && !sensitive {
                     for line in text.lines() {
-                        writeln!(out, "          {line}")?;
+                        writeln!(out, "          {}", neutral(line))?;
                     }
                 }
             }
@@ -101,7 +103,7 @@ fn field_lines(out: &mut dyn Write, client: &PlannedClient, style: Style) -> io:
                         similar::ChangeTag::Insert => ("+", "32"),
                         similar::ChangeTag::Equal => (" ", "0"),
                     };
-                    let line = change.value().trim_end_matches('\n');
+                    let line = neutral(change.value().trim_end_matches('\n'));
                     writeln!(
                         out,
                         "          {}",
@@ -148,7 +150,11 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
         Report::Plan => "plan",
         Report::Drift => "drift check",
     };
-    writeln!(out, "boruta-gitops {title} against {}", plan.admin_url)?;
+    writeln!(
+        out,
+        "boruta-gitops {title} against {}",
+        neutral(&plan.admin_url)
+    )?;
     writeln!(out, "scopes requested: {}", plan.scopes_requested.join(" "))?;
     writeln!(out)?;
     let unmanaged = plan.unmanaged.iter().any(|u| u.system.is_none());
@@ -156,7 +162,8 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
         writeln!(out, "  No changes: the server matches the manifests.")?;
     }
     for client in &plan.clients {
-        let place = format!("{}:{}", client.file, client.line);
+        let place = format!("{}:{}", neutral(&client.file), client.line);
+        let (name, id) = (neutral(&client.name), neutral(&client.id));
         match client.action {
             Action::InSync => continue,
             Action::Create => {
@@ -167,10 +174,8 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
                 };
                 writeln!(
                     out,
-                    "  {} {} ({}) {verb}  [{place}]",
+                    "  {} {name} ({id}) {verb}  [{place}]",
                     style.paint("32", "+"),
-                    client.name,
-                    client.id
                 )?;
             }
             Action::Drift => {
@@ -181,40 +186,35 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
                 };
                 writeln!(
                     out,
-                    "  {} {} ({}) has drifted{note}  [{place}]",
+                    "  {} {name} ({id}) has drifted{note}  [{place}]",
                     style.paint("33", "~"),
-                    client.name,
-                    client.id
                 )?;
             }
             Action::Conflict => {
-                let other = client.conflicting_id.as_deref().unwrap_or("?");
+                let other = neutral(client.conflicting_id.as_deref().unwrap_or("?"));
                 writeln!(
                     out,
-                    "  {} {} ({}) conflicts with server client {other} of the same name: pin `id: {other}` to adopt it  [{place}]",
+                    "  {} {name} ({id}) conflicts with server client {other} of the same name: pin `id: {other}` to adopt it  [{place}]",
                     style.paint("31", "!"),
-                    client.name,
-                    client.id
                 )?;
             }
         }
         field_lines(out, client, style)?;
     }
     for u in &plan.unmanaged {
-        let name = u.name.as_deref().unwrap_or("(no name)");
+        let name = neutral(u.name.as_deref().unwrap_or("(no name)"));
+        let id = neutral(&u.id);
         match u.system {
             Some(kind) => writeln!(
                 out,
-                "  · {name} ({}) system client: {}",
-                u.id,
+                "  · {name} ({id}) system client: {}",
                 system_label(kind)
             )?,
             None => {
                 writeln!(
                     out,
-                    "  {} {name} ({}) is unmanaged: no manifest declares it",
+                    "  {} {name} ({id}) is unmanaged: no manifest declares it",
                     style.paint("36", "?"),
-                    u.id
                 )?;
             }
         }
@@ -230,9 +230,15 @@ pub fn json(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
 }
 
 fn md_escape(text: &str) -> String {
-    text.replace('|', "\\|")
+    neutral(text)
+        .replace('&', "&amp;")
+        .replace('|', "\\|")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('`', "&#96;")
+        .replace('*', "\\*")
+        .replace('_', "\\_")
+        .replace('[', "\\[")
 }
 
 /// Markdown for a pull-request comment: a summary table, then one collapsible section per
@@ -269,9 +275,14 @@ pub fn markdown(out: &mut dyn Write, plan: &Plan, report: Report) -> io::Result<
             out,
             "<details><summary><code>{sign}</code> <b>{}</b> ({what}) <code>{}</code></summary>\n",
             md_escape(&client.name),
-            client.id
+            md_escape(&client.id)
         )?;
-        writeln!(out, "`{}:{}`\n", client.file, client.line)?;
+        writeln!(
+            out,
+            "<code>{}:{}</code>\n",
+            md_escape(&client.file),
+            client.line
+        )?;
         writeln!(out, "```diff")?;
         let mut text = Vec::new();
         field_lines(&mut text, client, Style::default())?;
@@ -307,9 +318,9 @@ pub fn markdown(out: &mut dyn Write, plan: &Plan, report: Report) -> io::Result<
         for u in unmanaged {
             writeln!(
                 out,
-                "- {} `{}`",
+                "- {} <code>{}</code>",
                 md_escape(u.name.as_deref().unwrap_or("(no name)")),
-                u.id
+                md_escape(&u.id)
             )?;
         }
         writeln!(out, "\n</details>\n")?;

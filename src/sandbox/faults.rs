@@ -4,8 +4,8 @@
 //! Syntax (one rule per `--fault`): `METHOD PATH [nth=N] [times=K] ACTION...`
 //! where PATH is exact or ends with `*` (prefix), and ACTION is one or more of
 //! `status=CODE`, `retry-after=SECONDS`, `delay-ms=MS`, `hang`, `drop`,
-//! `commit-then-drop`, `truncate`, `expire-tokens`. Without `nth`/`times` a rule fires on
-//! every matching request.
+//! `commit-then-drop`, `truncate`, `endless-body`, `ignore-id`, `expire-tokens`. Without
+//! `nth`/`times` a rule fires on every matching request.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +27,11 @@ pub struct Action {
     pub commit_then_drop: bool,
     /// Handle the request, then send only half of the response body.
     pub truncate: bool,
+    /// Answer 200 with a body that never ends (a hostile server or a broken proxy).
+    pub endless_body: bool,
+    /// Drop `client.id` from a create's body before handling it, as a proxy that rewrites
+    /// requests would: the server then picks a random id.
+    pub ignore_id: bool,
     /// Expire every issued access token, then handle the request normally.
     pub expire_tokens: bool,
 }
@@ -142,16 +147,24 @@ impl FromStr for Fault {
                 "drop" => fault.action.drop = true,
                 "commit-then-drop" => fault.action.commit_then_drop = true,
                 "truncate" => fault.action.truncate = true,
+                "endless-body" => fault.action.endless_body = true,
+                "ignore-id" => fault.action.ignore_id = true,
                 "expire-tokens" => fault.action.expire_tokens = true,
                 _ => return Err(format!("fault `{text}`: unknown word `{word}`")),
             }
             has_action |= matches!(
                 key,
-                "hang" | "drop" | "commit-then-drop" | "truncate" | "expire-tokens"
+                "hang"
+                    | "drop"
+                    | "commit-then-drop"
+                    | "truncate"
+                    | "endless-body"
+                    | "ignore-id"
+                    | "expire-tokens"
             );
         }
         if !has_action {
-            return Err(format!("fault `{text}`: no action (status=, delay-ms=, hang, drop, commit-then-drop, truncate, expire-tokens)"));
+            return Err(format!("fault `{text}`: no action (status=, delay-ms=, hang, drop, commit-then-drop, truncate, endless-body, ignore-id, expire-tokens)"));
         }
         if fault.action.retry_after.is_some() && fault.action.status.is_none() {
             return Err(format!("fault `{text}`: retry-after needs status="));

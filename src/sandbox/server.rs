@@ -177,6 +177,35 @@ impl Body for Truncated {
     }
 }
 
+/// A body that never ends.
+struct Endless;
+
+impl Body for Endless {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        static CHUNK: [u8; 64 * 1024] = [b' '; 64 * 1024];
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&CHUNK)))))
+    }
+}
+
+/// A create's body without `client.id`.
+fn without_client_id(body: Bytes) -> Bytes {
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(mut value) => {
+            if let Some(Value::Object(client)) = value.get_mut("client") {
+                client.remove("id");
+            }
+            Bytes::from(value.to_string())
+        }
+        Err(_) => body,
+    }
+}
+
 fn truncate(response: Response<ResponseBody>, full: Bytes) -> Response<ResponseBody> {
     let (mut parts, _) = response.into_parts();
     parts
@@ -263,6 +292,19 @@ async fn handle(
     if action.hang {
         return never().await;
     }
+    if action.endless_body {
+        set_status(200);
+        let mut response = Response::new(Endless.boxed());
+        response.headers_mut().insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        return response;
+    }
+    let body = match body {
+        Ok(bytes) if action.ignore_id => Ok(without_client_id(bytes)),
+        other => other,
+    };
     if let Some(status) = action.status {
         shared.clock.sleep_until(deadline).await;
         set_status(status);

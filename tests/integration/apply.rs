@@ -26,8 +26,19 @@ fn posts(server: &Server) -> usize {
         .count()
 }
 
-fn count_named(server: &Server, name: &str) -> usize {
-    server.client_names().iter().filter(|n| *n == name).count()
+/// The id manifest `i` pins.
+fn id(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012}")
+}
+
+/// Exactly one client named `service-{i}` exists, and it has the pinned id: a duplicate
+/// under another id, a wrong id or a missing client all fail this.
+fn assert_one(server: &Server, i: usize) {
+    assert_eq!(
+        server.ids_named(&format!("service-{i}")),
+        [id(i)],
+        "service-{i}"
+    );
 }
 
 /// The request log never shows a write other than creates, nor any touch of system clients.
@@ -76,7 +87,7 @@ fn clean_apply_then_empty_plan() {
         out.stdout
     );
     for i in 0..3 {
-        assert_eq!(count_named(&server, &format!("service-{i}")), 1);
+        assert_one(&server, i);
     }
     // Exactly the declared fields, the id, and the identity provider resolved to its id.
     // Creates run concurrently: find service-0's among them.
@@ -194,7 +205,7 @@ fn retries_503_then_succeeds() {
     let out = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(posts(&server), 2);
-    assert_eq!(count_named(&server, "service-0"), 1);
+    assert_one(&server, 0);
 }
 
 #[test]
@@ -237,7 +248,7 @@ fn create_committed_then_connection_dropped_yields_exactly_one_client() {
         "{}",
         out.stdout
     );
-    assert_eq!(count_named(&server, "service-0"), 1);
+    assert_one(&server, 0);
     let statuses: Vec<u16> = server
         .requests()
         .into_iter()
@@ -263,7 +274,7 @@ fn create_hanging_past_the_timeout_is_retried_without_duplicate() {
     let out = ws.run(&["apply", "manifests", "--auto-approve", "--timeout", "1"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     std::thread::sleep(std::time::Duration::from_millis(2500));
-    assert_eq!(count_named(&server, "service-0"), 1);
+    assert_one(&server, 0);
 }
 
 #[test]
@@ -311,7 +322,7 @@ fn partial_failure_then_a_converging_rerun() {
         0
     );
     for i in 0..4 {
-        assert_eq!(count_named(&server, &format!("service-{i}")), 1);
+        assert_one(&server, i);
     }
     assert_only_creates(&server);
 }
@@ -382,11 +393,7 @@ fn two_applies_at_the_same_moment_create_no_duplicate() {
         String::from_utf8_lossy(&b.stderr)
     );
     for i in 0..30 {
-        assert_eq!(
-            count_named(&server, &format!("service-{i}")),
-            1,
-            "service-{i}"
-        );
+        assert_one(&server, i);
     }
     let reports = format!(
         "{}{}",
@@ -454,9 +461,8 @@ fn secrets_out_writes_generated_secrets_with_mode_0600_and_never_overwrites() {
         "{}",
         out.stderr
     );
-    assert_eq!(
-        count_named(&server, "service-9"),
-        0,
+    assert!(
+        server.ids_named("service-9").is_empty(),
         "nothing is created when the secrets file cannot be written"
     );
 }

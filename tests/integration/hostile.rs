@@ -2,7 +2,7 @@
 //! loader, the validator and the diagnostic renderer. No panic; every document that does
 //! not become a client leaves an error diagnostic.
 
-use boruta_gitops::load::{add_text, Environment, Loaded};
+use boruta_gitops::load::{add_text, Environment, Loaded, Options, Roots};
 use boruta_gitops::render::{diagnostics, Style};
 use boruta_gitops::source::has_errors;
 use boruta_gitops::validate::validate;
@@ -22,11 +22,13 @@ impl Environment for Env {
 /// Loads, validates and renders `text`; checks the property.
 fn check(text: &str) -> Result<(), TestCaseError> {
     let mut loaded = Loaded::default();
+    let roots = Roots::only(Path::new(".")).expect("the working directory");
     add_text(
         &Arc::from("fuzz.yaml"),
         text,
         Path::new("."),
-        &Env,
+        &roots,
+        &Options::new(&Env),
         &mut loaded,
     );
     let documents = loaded.documents.len();

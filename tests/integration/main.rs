@@ -14,5 +14,6 @@ mod schema;
 mod secrets;
 mod support;
 mod tls;
+mod untrusted;
 mod validate;
 mod workflows;

@@ -418,7 +418,7 @@ fn markdown_and_json_formats() {
 
 <details><summary><code>~</code> <b>billing-api</b> (drift) <code>{API_ID}</code></summary>
 
-`manifests/billing-api.yaml:2`
+<code>manifests/billing-api.yaml:2</code>
 
 ```diff
 ! access_token_ttl  = 120 -> 3600

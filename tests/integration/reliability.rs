@@ -17,11 +17,15 @@ fn workspace(server: &Server, count: usize) -> Workspace {
     ws
 }
 
+/// Each `svc-{i}` exists exactly once, under its pinned id (a duplicate under another id,
+/// a wrong id or a missing client all fail this).
 fn assert_each_once(server: &Server, count: usize) {
-    let names = server.client_names();
     for i in 0..count {
-        let n = names.iter().filter(|n| **n == format!("svc-{i}")).count();
-        assert_eq!(n, 1, "svc-{i} exists {n} times");
+        assert_eq!(
+            server.ids_named(&format!("svc-{i}")),
+            [format!("00000000-0000-4000-8000-{i:012}")],
+            "svc-{i}"
+        );
     }
 }
 

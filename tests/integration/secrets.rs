@@ -15,11 +15,12 @@ fn workspace(server: &Server) -> Workspace {
         .file("literal.yaml", format!("id: 00000000-0000-4000-8000-00000000c001\nname: literal\nsecret: {LITERAL}\nidentity_provider:\n  name: {DEFAULT_IDP}\n"))
         .file(
             "substituted.yaml",
-            format!("id: 00000000-0000-4000-8000-00000000c002\nname: substituted\nsecret: ${{env:CANARY_SECRET}}\njwt_public_key: ${{file:key.txt}}\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
+            format!("id: 00000000-0000-4000-8000-00000000c002\nname: substituted\nsecret: ${{env:CANARY_SECRET}}\njwt_public_key: ${{file:../mounted/key.txt}}\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
         )
         .file("generated.yaml", format!("id: 00000000-0000-4000-8000-00000000c003\nname: generated\nidentity_provider:\n  name: {DEFAULT_IDP}\n"))
-        .file("key.txt", FILE_VALUE)
         .env("CANARY_SECRET", ENV_VALUE)
+        // A file from a --file-root outside the manifest directory is sensitive.
+        .env("BORUTA_FILE_ROOTS", "mounted")
         .env("RUST_LOG", "trace");
     server.connect(ws).env("BORUTA_CLIENT_SECRET", CREDENTIAL)
 }
@@ -54,6 +55,8 @@ fn no_command_prints_a_secret_at_trace_level() {
             .insert("secret".into(), CREDENTIAL.into());
     });
     let ws = workspace(&server);
+    std::fs::create_dir_all(ws.path().join("mounted")).unwrap();
+    std::fs::write(ws.path().join("mounted/key.txt"), FILE_VALUE).unwrap();
     let mut outputs = Vec::new();
     for args in [
         vec!["validate", "manifests"],

@@ -8,6 +8,27 @@ use std::process::{Command, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_boruta-gitops");
 
+/// The binary with an environment cleared of what the developer's or CI's shell may hold:
+/// `BORUTA_*` settings, `RUST_LOG`, and proxy variables. A test then sees only what it sets.
+pub fn binary() -> Command {
+    let mut cmd = Command::new(BIN);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().to_string();
+        let upper = key.to_ascii_uppercase();
+        if upper.starts_with("BORUTA_")
+            || upper == "RUST_LOG"
+            || upper == "NO_COLOR"
+            || matches!(
+                upper.as_str(),
+                "HTTP_PROXY" | "HTTPS_PROXY" | "ALL_PROXY" | "NO_PROXY"
+            )
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
 /// What a run of the binary produced.
 #[derive(Debug)]
 pub struct Output {
@@ -58,18 +79,75 @@ impl Workspace {
         self
     }
 
-    /// Runs the binary in the workspace directory.
-    pub fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(BIN);
+    /// Runs the binary, killing it after `limit` (a regression that hangs fails the test
+    /// instead of hanging the suite); also returns how long it took.
+    pub fn run_within(
+        &self,
+        args: &[&str],
+        limit: std::time::Duration,
+    ) -> (Output, std::time::Duration) {
+        let mut cmd = self.command(args);
+        let started = std::time::Instant::now();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run binary");
+        // Drain the pipes on threads so a chatty child cannot block on a full pipe.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let out = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            std::io::Read::read_to_end(&mut stdout, &mut text).ok();
+            text
+        });
+        let err = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            std::io::Read::read_to_end(&mut stderr, &mut text).ok();
+            text
+        });
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break Some(status);
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let elapsed = started.elapsed();
+        let output = Output {
+            code: status.and_then(|s| s.code()).unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
+            stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
+        };
+        assert!(
+            status.is_some(),
+            "{args:?} still running after {limit:?}; killed.\n{}\n{}",
+            output.stdout,
+            output.stderr
+        );
+        (output, elapsed)
+    }
+
+    /// The binary in the workspace directory, with the workspace's environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = binary();
         cmd.args(args)
             .current_dir(self.dir.path())
-            .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("run binary");
+        cmd
+    }
+
+    /// Runs the binary in the workspace directory.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().expect("run binary");
         Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -163,6 +241,20 @@ impl Server {
         assert_eq!(answer.status, 200, "{:?}", answer.body);
     }
 
+    /// Ids of the clients named `name` on the server, sorted (a duplicate shows up here
+    /// whatever id it got).
+    pub fn ids_named(&self, name: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self.sandbox.with_state(|s| {
+            s.clients
+                .iter()
+                .filter(|(_, c)| c.fields.get("name").and_then(|n| n.as_str()) == Some(name))
+                .map(|(id, _)| id.clone())
+                .collect()
+        });
+        ids.sort();
+        ids
+    }
+
     /// Names of the clients on the server, with repetitions.
     pub fn client_names(&self) -> Vec<String> {
         self.sandbox.with_state(|s| {
@@ -181,7 +273,7 @@ impl Server {
     /// The binary, in `ws`, connected to this sandbox, for tests that run it in the
     /// background (concurrent applies, SIGKILL).
     pub fn command(&self, ws: &Workspace, args: &[&str]) -> std::process::Command {
-        let mut cmd = std::process::Command::new(BIN);
+        let mut cmd = binary();
         cmd.args(args)
             .current_dir(ws.path())
             .envs([
@@ -190,7 +282,6 @@ impl Server {
                 ("BORUTA_CLIENT_ID", BOOTSTRAP_ID.to_string()),
                 ("BORUTA_CLIENT_SECRET", BOOTSTRAP_SECRET.to_string()),
             ])
-            .env_remove("RUST_LOG")
             .stdin(std::process::Stdio::null());
         cmd
     }

@@ -2,13 +2,13 @@
 //! and have what GitHub requires, and that the examples call the commands as documented
 //! (issue #6).
 
-use boruta_gitops::load::{load, ProcessEnv};
+use boruta_gitops::load::{load, Options, ProcessEnv};
 use boruta_gitops::source::{has_errors, Node, NodeValue};
 use std::path::Path;
 
 fn parse(relative: &str) -> Node {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    let loaded = load(&path, &ProcessEnv);
+    let loaded = load(&path, &Options::new(&ProcessEnv));
     assert!(
         !has_errors(&loaded.diagnostics),
         "{relative}: {:?}",

@@ -1,0 +1,307 @@
+//! The HTTP client of boruta, the only module that names reqwest. Along its seams:
+//! `settings` (checked once: URLs, CA, proxies, the HTTP client), `token` (the
+//! single-flight token source), `retry` (the one retry loop, bounded bodies), `redact`
+//! (secrets removed from server texts), `error` (what went wrong and what to do), and
+//! here the endpoint calls: the list reads (one `GET /api/clients` per run), show and
+//! create.
+//!
+//! Secrets (client secret, access token) live in `SecretString`s, are never logged, and
+//! are redacted from any server text that is shown to the user.
+
+mod error;
+mod redact;
+mod retry;
+mod settings;
+mod token;
+
+pub use error::FetchError;
+pub use redact::SUBSTRING_MIN as REDACT_SUBSTRING_MIN;
+pub use retry::backoff;
+pub use settings::{Credentials, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES};
+
+use crate::api::{self, ErrorBody};
+use error::{hint, summarise_body, Authenticated};
+use redact::Redactions;
+use retry::{Answer, Sender};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use token::TokenSource;
+
+/// The outcome of one create.
+#[derive(Debug)]
+pub enum Created {
+    /// 201 with the rendered client: its id and name as the server holds them (checked by
+    /// the caller against what was sent), and its secret for `--secrets-out`.
+    Created {
+        id: Option<String>,
+        name: Option<String>,
+        secret: Option<SecretString>,
+    },
+    /// The id was already taken. `after_unknown_outcome` is true when an earlier attempt of
+    /// this same create may have committed (timeout, dropped connection, 5xx).
+    IdTaken { after_unknown_outcome: bool },
+    /// 422 with field errors.
+    Rejected(std::collections::BTreeMap<String, Vec<String>>),
+    /// 404 to a create: boruta raises it for an unknown `key_pair_id` (contract §13).
+    KeyPairNotFound,
+}
+
+/// A connection to one boruta server.
+pub struct Connection {
+    admin_url: String,
+    sender: Sender,
+    tokens: TokenSource,
+    /// Texts that must never be shown (secrets sent, tokens received).
+    redactions: Redactions,
+}
+
+impl Connection {
+    /// Checks the settings and builds the HTTP client. `scopes` are the scopes to request.
+    pub fn new(settings: Settings, scopes: Vec<String>) -> Result<Connection, FetchError> {
+        let checked = settings::check(settings)?;
+        let redactions = Redactions::default();
+        match &checked.credentials {
+            Credentials::AccessToken(token) => redactions.add(token.clone()),
+            Credentials::ClientCredentials { secret, .. } => redactions.add(secret.clone()),
+        }
+        Ok(Connection {
+            admin_url: checked.admin_url,
+            sender: Sender {
+                http: checked.http,
+                max_retries: checked.max_retries,
+                max_body: checked.max_response_bytes,
+                cancelled: Arc::new(AtomicBool::new(false)),
+            },
+            tokens: TokenSource::new(checked.token_url, checked.credentials, scopes),
+            redactions,
+        })
+    }
+
+    /// The scopes this connection requests.
+    pub fn scopes(&self) -> &[String] {
+        self.tokens.scopes()
+    }
+
+    /// The admin API base URL (without `/api`).
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+
+    /// Set it to stop retrying (a cancelled run): attempts under way finish, no new one
+    /// starts, and the request fails with [`FetchError::Cancelled`].
+    pub fn cancellation(&self) -> Arc<AtomicBool> {
+        self.sender.cancelled.clone()
+    }
+
+    /// Adds a value that must never appear in any text this connection shows.
+    pub fn redact(&self, secret: SecretString) {
+        self.redactions.add(secret);
+    }
+
+    fn who(&self) -> Authenticated {
+        match self.tokens.credentials {
+            Credentials::AccessToken(_) => Authenticated::AccessToken,
+            Credentials::ClientCredentials { .. } => Authenticated::ClientCredentials,
+        }
+    }
+
+    /// An admin API request with the bearer token, and one renewal of the token on 401.
+    async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Answer, FetchError> {
+        let url = format!("{}{path}", self.admin_url);
+        let renewable = self.who() == Authenticated::ClientCredentials;
+        let mut token = self
+            .tokens
+            .bearer(&self.sender, &self.redactions, None)
+            .await?;
+        let mut renewed = false;
+        let mut unknown_outcome = false;
+        loop {
+            let build = || {
+                let request = self
+                    .sender
+                    .http
+                    .request(method.clone(), &url)
+                    .header("accept", "application/json")
+                    .bearer_auth(token.expose_secret());
+                match body {
+                    Some(body) => request.json(body),
+                    None => request,
+                }
+            };
+            let answer = self.sender.send(what, &build).await?;
+            unknown_outcome |= answer.unknown_outcome;
+            tracing::debug!(method = %method, path, status = answer.status, "admin API answered");
+            if answer.status == 401 && renewable && !renewed {
+                // The token expired or was revoked mid-run: renew it once.
+                tracing::info!("access token refused (401); obtaining a new one");
+                renewed = true;
+                token = self
+                    .tokens
+                    .bearer(&self.sender, &self.redactions, Some(&token))
+                    .await?;
+                continue;
+            }
+            return Ok(Answer {
+                unknown_outcome,
+                ..answer
+            });
+        }
+    }
+
+    fn server_error(&self, what: &str, path: &str, status: u16, body: &[u8]) -> FetchError {
+        let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+        let detail = match &parsed {
+            Some(e) => format!(
+                " {} \"{}\"",
+                self.redactions.scrub(&e.code),
+                self.redactions.scrub(&e.message)
+            ),
+            None if body.is_empty() => String::new(),
+            None => format!(" {}", self.redactions.scrub(&summarise_body(body))),
+        };
+        let scopes = self.scopes().join(" ");
+        FetchError::Server {
+            what: what.to_string(),
+            status,
+            detail,
+            hint: hint(status, path, self.who(), &scopes, self.sender.max_retries),
+        }
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        body: &[u8],
+    ) -> Result<T, FetchError> {
+        serde_json::from_slice(body).map_err(|e| FetchError::Decode {
+            what: what.to_string(),
+            reason: format!("{e} (is --admin-url the admin API?)"),
+        })
+    }
+
+    /// One list endpoint: `{"data": [...]}` decoded as `T`s.
+    async fn get_list<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        what: &str,
+    ) -> Result<Vec<T>, FetchError> {
+        let Answer { status, body, .. } =
+            self.admin(reqwest::Method::GET, path, None, what).await?;
+        if status != 200 {
+            return Err(self.server_error(what, path, status, &body));
+        }
+        let data: api::Data<Vec<T>> = self.decode(what, &body)?;
+        Ok(data.data)
+    }
+
+    /// Every client (one request), kept raw until compared.
+    pub async fn list_clients(&self) -> Result<Vec<api::ListedClient>, FetchError> {
+        let what = "listing clients (GET /api/clients)";
+        let raw: Vec<Box<serde_json::value::RawValue>> =
+            self.get_list("/api/clients", what).await?;
+        raw.into_iter()
+            .map(|raw| {
+                api::ListedClient::from_raw(raw).map_err(|e| FetchError::Decode {
+                    what: what.to_string(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Every scope (one request).
+    pub async fn list_scopes(&self) -> Result<Vec<Map<String, Value>>, FetchError> {
+        self.get_list("/api/scopes", "listing scopes (GET /api/scopes)")
+            .await
+    }
+
+    /// Every identity provider (one request; needs identity-providers:manage:all).
+    pub async fn list_identity_providers(&self) -> Result<Vec<Map<String, Value>>, FetchError> {
+        self.get_list(
+            "/api/identity-providers",
+            "listing identity providers (GET /api/identity-providers)",
+        )
+        .await
+    }
+
+    /// One client by id, `None` on 404.
+    pub async fn show_client(&self, id: &str) -> Result<Option<Map<String, Value>>, FetchError> {
+        let what = format!("reading client {id}");
+        let path = format!("/api/clients/{id}");
+        let Answer { status, body, .. } =
+            self.admin(reqwest::Method::GET, &path, None, &what).await?;
+        match status {
+            200 => {
+                let data: api::Data<Map<String, Value>> = self.decode(&what, &body)?;
+                Ok(Some(data.data))
+            }
+            404 => Ok(None),
+            _ => Err(self.server_error(&what, &path, status, &body)),
+        }
+    }
+
+    /// `POST /api/clients` with `{"client": client}`. Retries transient failures; a retry
+    /// after an unknown outcome that meets "id has already been taken" is reported as such,
+    /// so the caller can check whether the existing client is the one it meant to create.
+    pub async fn create_client(
+        &self,
+        client: &Map<String, Value>,
+        label: &str,
+    ) -> Result<Created, FetchError> {
+        let what = format!("creating client {label}");
+        let body = serde_json::json!({ "client": client });
+        let path = "/api/clients";
+        let answer = self
+            .admin(reqwest::Method::POST, path, Some(&body), &what)
+            .await?;
+        match answer.status {
+            201 | 200 => {
+                #[derive(serde::Deserialize)]
+                struct Rendered {
+                    id: Option<String>,
+                    name: Option<String>,
+                    secret: Option<String>,
+                }
+                let data: api::Data<Rendered> = self.decode(&what, &answer.body)?;
+                Ok(Created::Created {
+                    id: data.data.id,
+                    name: data.data.name,
+                    secret: data.data.secret.map(SecretString::from),
+                })
+            }
+            422 => {
+                let parsed: Option<ErrorBody> = serde_json::from_slice(&answer.body).ok();
+                let errors = parsed.and_then(|e| e.errors).unwrap_or_default();
+                let id_taken = errors.len() == 1
+                    && errors
+                        .get("id")
+                        .is_some_and(|m| m.iter().any(|m| m == "has already been taken"));
+                if id_taken {
+                    return Ok(Created::IdTaken {
+                        after_unknown_outcome: answer.unknown_outcome,
+                    });
+                }
+                let errors = errors
+                    .into_iter()
+                    .map(|(k, v)| {
+                        (
+                            self.redactions.scrub(&k),
+                            v.iter().map(|m| self.redactions.scrub(m)).collect(),
+                        )
+                    })
+                    .collect();
+                Ok(Created::Rejected(errors))
+            }
+            404 if client.contains_key("key_pair_id") => Ok(Created::KeyPairNotFound),
+            status => Err(self.server_error(&what, path, status, &answer.body)),
+        }
+    }
+}

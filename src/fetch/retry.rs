@@ -1,0 +1,219 @@
+//! The one retry loop every request goes through (token endpoint, reads, writes): timeouts,
+//! retries with backoff and jitter (429 with `Retry-After`, 502/503/504, connection
+//! errors, timeouts), bounded bodies, and the bookkeeping of "an earlier attempt may have
+//! been carried out although its answer was lost", which apply needs to stay idempotent.
+//!
+//! Written here rather than taken from a retry crate because that bookkeeping, the
+//! cancellation check and the body limit belong inside the loop.
+
+use super::error::FetchError;
+use crate::render::escape::neutral;
+use bytes::{Bytes, BytesMut};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a request finally got.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Bytes,
+    /// An earlier attempt may have been carried out although its answer was lost.
+    pub unknown_outcome: bool,
+}
+
+/// Sends requests with the retry policy.
+pub struct Sender {
+    pub http: reqwest::Client,
+    pub max_retries: u32,
+    pub max_body: u64,
+    /// Set by a cancelled run (SIGINT/SIGTERM): attempts under way finish, no new one starts.
+    pub cancelled: Arc<AtomicBool>,
+}
+
+/// Why a body could not be read whole.
+enum BodyError {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// Reads a body, refusing one larger than `limit` (checked against `Content-Length` first,
+/// then as the bytes arrive: an endless body stops at the limit).
+async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Bytes, BodyError> {
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+impl Sender {
+    /// Sends the request `build` makes (once per attempt) until it gets an answer worth
+    /// returning. A status that is still transient after the last retry is returned, for
+    /// the caller to explain; transport failures become [`FetchError::Network`].
+    pub async fn send(
+        &self,
+        what: &str,
+        build: &(dyn Fn() -> reqwest::RequestBuilder + Sync),
+    ) -> Result<Answer, FetchError> {
+        let mut attempt: u32 = 0;
+        let mut unknown_outcome = false;
+        loop {
+            if attempt > 0 && self.cancelled.load(Ordering::SeqCst) {
+                return Err(FetchError::Cancelled {
+                    what: what.to_string(),
+                });
+            }
+            let attempts = attempt + 1;
+            let last = attempt >= self.max_retries;
+            let (retry_after, reason) = match build().send().await {
+                Err(e) => {
+                    if let Some(tls) = tls_failure(&e) {
+                        // A certificate that does not verify will not verify on a retry either.
+                        return Err(FetchError::Network {
+                            what: what.to_string(),
+                            reason: tls,
+                        });
+                    }
+                    // A timeout or a dropped connection may hide a write that was done; a
+                    // refused connection did nothing.
+                    unknown_outcome |= !e.is_connect();
+                    let reason = describe_transport(&e);
+                    if last {
+                        return Err(FetchError::Network {
+                            what: what.to_string(),
+                            reason: format!("{reason} (after {attempts} attempt(s))"),
+                        });
+                    }
+                    (None, reason)
+                }
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    // A proxy's 502/504 may hide a write that was done; 429 and 503 did nothing.
+                    unknown_outcome |= matches!(status, 502 | 504);
+                    if is_transient(status) && !last {
+                        (retry_after(&response), format!("HTTP {status}"))
+                    } else {
+                        match read_body(response, self.max_body).await {
+                            Ok(body) => {
+                                return Ok(Answer {
+                                    status,
+                                    body,
+                                    unknown_outcome,
+                                })
+                            }
+                            Err(BodyError::TooLarge) => {
+                                return Err(FetchError::TooLarge {
+                                    what: what.to_string(),
+                                    limit: self.max_body,
+                                })
+                            }
+                            Err(BodyError::Transport(e)) => {
+                                // The status arrived but the body did not: a write may have
+                                // been done.
+                                unknown_outcome = true;
+                                let reason =
+                                    format!("reading the answer: {}", describe_transport(&e));
+                                if last {
+                                    return Err(FetchError::Network {
+                                        what: what.to_string(),
+                                        reason: format!("{reason} (after {attempts} attempt(s))"),
+                                    });
+                                }
+                                (None, reason)
+                            }
+                        }
+                    }
+                }
+            };
+            let delay =
+                retry_after.map_or_else(|| backoff(attempt), |d| d.min(Duration::from_secs(60)));
+            tracing::warn!(
+                "{}: {}; retrying in {} ms (attempt {} of {})",
+                neutral(what),
+                neutral(&reason),
+                delay.as_millis(),
+                attempts + 1,
+                self.max_retries + 1
+            );
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+}
+
+/// The first error of type `T` in a transport error's chain of causes.
+fn cause_of<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&T> {
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        if let Some(found) = cause.downcast_ref::<T>() {
+            return Some(found);
+        }
+        // Errors often travel inside (nested) io::Errors, whose `source` skips the error
+        // they wrap: unwrap those by hand.
+        next = match cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => cause.source(),
+        };
+    }
+    None
+}
+
+/// The TLS failure behind a transport error, explained, if that is what it is.
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    let tls = cause_of::<rustls::Error>(e)?;
+    Some(match tls {
+        rustls::Error::InvalidMessage(_) => format!(
+            "TLS: {tls}. The server does not seem to speak TLS on this port: if it is a plain http listener, use an http:// URL (loopback only) or the server's https port"
+        ),
+        _ => format!("TLS: {tls}. If the server uses a private CA, pass it with --ca-cert"),
+    })
+}
+
+/// Statuses worth retrying: rate limited, or a gateway/server that is briefly unavailable.
+fn is_transient(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by boruta or common proxies).
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+fn describe_transport(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "could not connect".to_string()
+    } else if cause_of::<hyper::Error>(e).is_some_and(hyper::Error::is_incomplete_message) {
+        "the server closed the connection before the answer was complete".to_string()
+    } else {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            text = format!("{text}: {cause}");
+            source = cause.source();
+        }
+        text
+    }
+}
+
+/// Exponential backoff with full jitter: up to 200 ms, 400 ms, 800 ms, ... capped at 10 s.
+pub fn backoff(attempt: u32) -> Duration {
+    let cap = 200u64.saturating_mul(1u64 << attempt.min(16)).min(10_000);
+    Duration::from_millis(rand::random_range(cap / 2..=cap))
+}

@@ -1,0 +1,251 @@
+//! Connection settings, checked once before anything is sent: the URLs (credentials never
+//! travel in clear text to a host that is not loopback), the CA bundle, the proxy policy,
+//! and the HTTP client built from them.
+//!
+//! Proxies: a loopback admin or token URL is always reached directly, whatever
+//! `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` say, so a proxy variable left in a CI job cannot
+//! collect the pipeline's credentials. Other hosts follow the standard variables and
+//! `NO_PROXY`; since plain http to them needs `--allow-insecure-http`, credentials cross
+//! a proxy only inside TLS to the target (a `CONNECT` tunnel) unless the user said so.
+
+use super::error::FetchError;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAuth {
+    /// `client_secret_basic` (Authorization header).
+    Basic,
+    /// `client_secret_post` (form fields).
+    Post,
+}
+
+/// Where the credentials come from.
+pub enum Credentials {
+    ClientCredentials {
+        client_id: String,
+        secret: secrecy::SecretString,
+        auth: TokenAuth,
+    },
+    /// A pre-issued access token (cannot be renewed on 401).
+    AccessToken(secrecy::SecretString),
+}
+
+impl Credentials {
+    /// The id of the client the tool authenticates as, when known.
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            Credentials::ClientCredentials { client_id, .. } => Some(client_id),
+            Credentials::AccessToken(_) => None,
+        }
+    }
+}
+
+/// The proxy variables of the environment (read by the caller, so tests can set them).
+#[derive(Debug, Clone, Default)]
+pub struct ProxyEnv {
+    pub http: Option<String>,
+    pub https: Option<String>,
+    pub all: Option<String>,
+    pub no_proxy: Option<String>,
+}
+
+impl ProxyEnv {
+    /// `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper or lower case.
+    pub fn from_process() -> ProxyEnv {
+        let var = |name: &str| {
+            std::env::var(name)
+                .or_else(|_| std::env::var(name.to_ascii_lowercase()))
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        };
+        ProxyEnv {
+            http: var("HTTP_PROXY"),
+            https: var("HTTPS_PROXY"),
+            all: var("ALL_PROXY"),
+            no_proxy: var("NO_PROXY"),
+        }
+    }
+}
+
+/// Connection settings as given.
+pub struct Settings {
+    /// Base URL of the admin API (the listener serving `/api`).
+    pub admin_url: String,
+    /// The OAuth token endpoint (`.../oauth/token`).
+    pub token_url: Option<String>,
+    pub credentials: Credentials,
+    pub ca_cert: Option<PathBuf>,
+    pub allow_insecure_http: bool,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// The largest answer body read (`--max-response-bytes`).
+    pub max_response_bytes: u64,
+    pub proxies: ProxyEnv,
+}
+
+/// The default of `--max-response-bytes`: well above the list of 100,000 clients (about
+/// 180 MB), well below what exhausts a CI runner.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Settings after every check.
+pub struct Checked {
+    /// The admin API base URL, without `/api` and without a trailing slash.
+    pub admin_url: String,
+    pub token_url: Option<String>,
+    pub credentials: Credentials,
+    pub http: reqwest::Client,
+    pub max_retries: u32,
+    pub max_response_bytes: u64,
+}
+
+pub fn is_loopback_host(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn check_url(
+    label: &str,
+    text: &str,
+    allow_insecure_http: bool,
+) -> Result<reqwest::Url, FetchError> {
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| FetchError::Config(format!("{label} `{text}` is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback_host(&url) || allow_insecure_http => Ok(url),
+        "http" => Err(FetchError::Config(format!(
+            "{label} `{text}` is plain http to a host that is not loopback: credentials would travel in clear text (through any proxy too). Use https, or --allow-insecure-http if you really mean it"
+        ))),
+        other => Err(FetchError::Config(format!("{label} `{text}` has unsupported scheme `{other}` (use https)"))),
+    }
+}
+
+/// The proxy for `url` under the policy above.
+fn proxy_for(url: &reqwest::Url, env: &ProxyEnv) -> Option<String> {
+    if is_loopback_host(url) {
+        return None;
+    }
+    let specific = match url.scheme() {
+        "https" => env.https.clone(),
+        _ => env.http.clone(),
+    };
+    // `proxy:3128` means `http://proxy:3128`, as curl reads it.
+    specific.or_else(|| env.all.clone()).map(|p| {
+        if p.contains("://") {
+            p
+        } else {
+            format!("http://{p}")
+        }
+    })
+}
+
+/// Checks the settings and builds the HTTP client.
+pub fn check(settings: Settings) -> Result<Checked, FetchError> {
+    // ring instead of rustls' default aws-lc-rs provider, which builds a C library.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let admin = settings.admin_url.trim_end_matches('/');
+    let admin = admin.strip_suffix("/api").unwrap_or(admin).to_string();
+    check_url("--admin-url", &admin, settings.allow_insecure_http)?;
+    let needs_token_url = matches!(settings.credentials, Credentials::ClientCredentials { .. });
+    if needs_token_url && settings.token_url.is_none() {
+        return Err(FetchError::Config(
+            "--token-url (or BORUTA_TOKEN_URL) is required with client credentials: boruta serves /oauth/token on its OAuth listener, not on the admin one".into(),
+        ));
+    }
+    if let Some(token_url) = &settings.token_url {
+        check_url("--token-url", token_url, settings.allow_insecure_http)?;
+    }
+    for (name, value) in [
+        ("HTTP_PROXY", &settings.proxies.http),
+        ("HTTPS_PROXY", &settings.proxies.https),
+        ("ALL_PROXY", &settings.proxies.all),
+    ] {
+        if let Some(value) = value {
+            reqwest::Proxy::all(value.as_str()).map_err(|e| {
+                FetchError::Config(format!("{name} `{value}` is not a usable proxy URL: {e}"))
+            })?;
+        }
+    }
+    let proxies = settings.proxies.clone();
+    let no_proxy = proxies
+        .no_proxy
+        .as_deref()
+        .and_then(reqwest::NoProxy::from_string);
+    let proxy = reqwest::Proxy::custom(move |url| proxy_for(url, &proxies)).no_proxy(no_proxy);
+    let mut builder = reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("boruta-gitops/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        // No system proxy discovery: only the policy above.
+        .no_proxy()
+        .proxy(proxy);
+    if let Some(path) = &settings.ca_cert {
+        let ca_error = |reason: String| FetchError::CaCert {
+            path: path.clone(),
+            reason,
+        };
+        let limit = 4 * 1024 * 1024;
+        let meta = std::fs::metadata(path).map_err(|e| ca_error(e.to_string()))?;
+        if !meta.is_file() || meta.len() > limit {
+            return Err(ca_error(format!(
+                "it must be a regular file of at most {limit} bytes"
+            )));
+        }
+        let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(ca_error("it holds no PEM certificate".into()));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    let http = builder
+        .build()
+        .map_err(|e| FetchError::Config(format!("cannot build the HTTP client: {e}")))?;
+    Ok(Checked {
+        admin_url: admin,
+        token_url: settings.token_url,
+        credentials: settings.credentials,
+        http,
+        max_retries: settings.max_retries,
+        max_response_bytes: settings.max_response_bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_never_proxied() {
+        let env = ProxyEnv {
+            http: Some("http://proxy:3128".into()),
+            https: Some("http://proxy:3128".into()),
+            all: Some("http://proxy:3128".into()),
+            no_proxy: None,
+        };
+        for url in [
+            "http://127.0.0.1:8081/api/clients",
+            "https://[::1]/oauth/token",
+            "http://localhost/x",
+            "http://boruta.localhost/x",
+        ] {
+            assert_eq!(proxy_for(&url.parse().unwrap(), &env), None, "{url}");
+        }
+        assert_eq!(
+            proxy_for(&"https://boruta.example.com/api".parse().unwrap(), &env).as_deref(),
+            Some("http://proxy:3128")
+        );
+    }
+}
