@@ -1,9 +1,9 @@
 //! Wire types and constants of boruta's admin API and token endpoint, shared by the HTTP
 //! client (`fetch`) and the loopback imitation (`sandbox`), so both speak the same JSON.
 //!
-//! Clients travel as JSON objects (`serde_json::Map`) rather than a struct: boruta renders
-//! exactly the 33 members of [`RENDERED_CLIENT_FIELDS`], and the diff compares them
-//! generically. Imports only `model`-level knowledge; no I/O.
+//! Clients travel as JSON objects (`serde_json::Map`) rather than a struct: which members
+//! boruta renders depends on its version (the field catalogue, `fields.rs`, says), and the
+//! diff compares them per the catalogue. Imports only `fields`-level knowledge; no I/O.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,58 +24,6 @@ pub const SCOPE_READERS: [&str; 4] = [
     SCOPE_CLIENTS,
     SCOPE_IDENTITY_PROVIDERS,
 ];
-
-/// Every member of a rendered client, in boruta's order.
-pub const RENDERED_CLIENT_FIELDS: [&str; 33] = [
-    "id",
-    "public_client_id",
-    "check_public_client_id",
-    "trusted_authorities",
-    "trusted_hosts",
-    "name",
-    "secret",
-    "confidential",
-    "redirect_uris",
-    "public_refresh_token",
-    "public_revoke",
-    "authorize_scope",
-    "enforce_dpop",
-    "enforce_tx_code",
-    "access_token_ttl",
-    "authorization_code_ttl",
-    "authorization_request_ttl",
-    "refresh_token_ttl",
-    "id_token_ttl",
-    "pkce",
-    "public_key",
-    "key_pair_type",
-    "signatures_adapter",
-    "did",
-    "identity_provider",
-    "authorized_scopes",
-    "supported_grant_types",
-    "id_token_signature_alg",
-    "userinfo_signed_response_alg",
-    "token_endpoint_jwt_auth_alg",
-    "token_endpoint_auth_methods",
-    "jwt_public_key",
-    "response_mode",
-];
-
-/// Fields boruta accepts but never renders back: they cannot be compared.
-pub const WRITE_ONLY_FIELDS: [&str; 8] = [
-    "agent_token_ttl",
-    "authorized_resources",
-    "jwks_uri",
-    "id_token_kid",
-    "logo_uri",
-    "metadata",
-    "key_pair_id",
-    "jwk",
-];
-
-/// Fields the server generates; a manifest value can never match them.
-pub const SERVER_GENERATED_FIELDS: [&str; 2] = ["public_key", "did"];
 
 /// `{"data": ...}`, the envelope of every success body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -178,7 +126,20 @@ pub struct TokenError {
     pub error_description: Option<String>,
 }
 
-/// `id_token`-style messages of the token endpoint (contract §3.3).
+/// The `grant_type` values boruta's token-request validator accepts (its JSON schema,
+/// boruta_auth `lib/boruta/oauth/json/schema.ex`): not the twelve client grant types of
+/// the catalogue, but the ones a token request may name. The sandbox refuses others with
+/// [`token_messages::BAD_GRANT_TYPE`], which quotes this list.
+pub const TOKEN_REQUEST_GRANT_TYPES: [&str; 6] = [
+    "client_credentials",
+    "agent_credentials",
+    "password",
+    "agent_code",
+    "authorization_code",
+    "refresh_token",
+];
+
+/// Messages of the token endpoint (contract §3.3).
 pub mod token_messages {
     pub const NO_GRANT_TYPE: &str =
         "Request is not a valid OAuth request. Need a grant_type param.";
@@ -259,6 +220,60 @@ impl ListedClient {
     }
 }
 
+/// Which boruta the server is, as far as its answers tell, and how that was decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionChoice {
+    pub version: crate::fields::Version,
+    /// For the plan header: "--boruta-version", or what the answers showed.
+    pub how: String,
+    /// Set when the answers contradict what the user said.
+    pub mismatch: Option<String>,
+}
+
+/// Finds out the version from the clients the server rendered: boruta's master renders
+/// `trusted_hosts` on every client; 0.9 and 0.10 do not (and behave the same for clients).
+/// `told` (`--boruta-version`) wins, with a warning when the answers disagree.
+pub fn choose_version(
+    told: Option<crate::fields::Version>,
+    clients: &[ListedClient],
+) -> VersionChoice {
+    use crate::fields::Version;
+    let renders_trusted_hosts = clients
+        .iter()
+        .any(|c| c.members().get("trusted_hosts").is_some());
+    let seen = if renders_trusted_hosts {
+        Version::Master
+    } else {
+        Version::V0_10
+    };
+    match told {
+        Some(version) => {
+            let mismatch = (version.is_release() != seen.is_release()).then(|| {
+                if renders_trusted_hosts {
+                    format!("--boruta-version {version} was given, but the server's clients carry `trusted_hosts`, as boruta's master renders them")
+                } else {
+                    format!("--boruta-version {version} was given, but the server's clients carry no `trusted_hosts`, as boruta 0.9 and 0.10 render them")
+                }
+            });
+            VersionChoice {
+                version,
+                how: "--boruta-version".to_string(),
+                mismatch,
+            }
+        }
+        None => VersionChoice {
+            version: seen,
+            how: if renders_trusted_hosts {
+                "detected: its clients carry `trusted_hosts`".to_string()
+            } else {
+                "detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same"
+                    .to_string()
+            },
+            mismatch: None,
+        },
+    }
+}
+
 /// A listed client's members as raw JSON. 33 members: a linear search beats hashing.
 #[derive(Debug, Default)]
 pub struct Members<'a>(Vec<(&'a str, &'a serde_json::value::RawValue)>);
@@ -298,6 +313,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_grant_type_message_quotes_the_token_request_grant_types() {
+        let pattern = format!("/^({})$/.", TOKEN_REQUEST_GRANT_TYPES.join("|"));
+        assert!(token_messages::BAD_GRANT_TYPE.ends_with(&pattern));
+    }
 
     #[test]
     fn members_of_a_listed_client() {

@@ -3,11 +3,14 @@
 //! texts; the caller writes them.
 //!
 //! Each manifest pins the `id`, names the identity provider and scopes (ids kept), omits
-//! every field equal to boruta's default and every server-generated field, and never holds
-//! a secret: `secret` becomes `${env:VAR}`, with VAR derived from the client's name.
+//! every field equal to the server version's default (but always writes a field whose
+//! default differs between versions, such as `supported_grant_types`: re-created on
+//! another server, the client would otherwise change) and every server-generated field,
+//! and never holds a secret: `secret` becomes `${env:VAR}`, with VAR derived from the
+//! client's name. Which fields, and how, is the field catalogue's.
 
-use crate::api;
-use crate::rules;
+use crate::fields::{self, Export as ExportPolicy, Kind, Version};
+use crate::policy::waivers;
 use crate::schema::SCHEMA_BASE;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,9 +32,6 @@ pub struct Export {
     /// Clients skipped or adjusted, for the user.
     pub notes: Vec<String>,
 }
-
-/// Fields never written: the id is written first by hand, the rest is server-generated.
-const SKIPPED: [&str; 4] = ["id", "public_key", "did", "secret"];
 
 /// A file-name slug: lower-case letters, digits and single dashes.
 pub fn slug(name: &str) -> String {
@@ -57,9 +57,9 @@ pub fn secret_variable(name: &str) -> String {
     }
 }
 
-/// Exports `clients` (already filtered by the caller). Output order and names depend only
-/// on the clients, so exporting twice gives identical bytes.
-pub fn export(clients: &[Map<String, Value>]) -> Export {
+/// Exports `clients` (already filtered by the caller) of a boruta `version`. Output order
+/// and names depend only on the clients, so exporting twice gives identical bytes.
+pub fn export(clients: &[Map<String, Value>], version: Version) -> Export {
     let mut out = Export::default();
     let mut clients: Vec<&Map<String, Value>> = clients.iter().collect();
     clients.sort_by_key(|c| {
@@ -143,7 +143,13 @@ pub fn export(clients: &[Map<String, Value>]) -> Export {
                 secrecy::SecretString::from(secret.to_string()),
             ));
         }
-        let content = manifest(client, &id, &name, has_secret.then_some(variable.as_str()));
+        let content = waive_legacy_values(manifest(
+            client,
+            &id,
+            &name,
+            has_secret.then_some(variable.as_str()),
+            version,
+        ));
         out.files.push(ExportedFile {
             file_name: format!("{file_stem}.yaml"),
             content,
@@ -157,8 +163,9 @@ fn manifest(
     id: &str,
     name: &str,
     secret_variable: Option<&str>,
+    version: Version,
 ) -> String {
-    let defaults = rules::create_defaults();
+    let defaults = fields::create_defaults(version);
     let mut text = format!("# yaml-language-server: $schema={SCHEMA_BASE}/client.schema.json\n# Exported by boruta-gitops from the server's client {id}.\n");
     text.push_str(&format!("id: {id}\n"));
     text.push_str(&format!(
@@ -168,15 +175,15 @@ fn manifest(
     if let Some(variable) = secret_variable {
         text.push_str(&format!("secret: ${{env:{variable}}}\n"));
     }
-    for field in api::RENDERED_CLIENT_FIELDS {
-        if SKIPPED.contains(&field) || field == "name" {
+    for field in fields::rendered(version) {
+        if field.export == ExportPolicy::Special {
             continue;
         }
-        let Some(value) = client.get(field) else {
+        let Some(value) = client.get(field.name) else {
             continue;
         };
-        let value = match field {
-            "identity_provider" => {
+        let value = match field.kind {
+            Kind::IdentityProvider => {
                 let mut idp = Map::new();
                 for key in ["id", "name"] {
                     if let Some(v) = value.get(key).filter(|v| !v.is_null()) {
@@ -185,7 +192,7 @@ fn manifest(
                 }
                 Value::Object(idp)
             }
-            "authorized_scopes" => Value::Array(
+            Kind::Scopes => Value::Array(
                 value
                     .as_array()
                     .map(|scopes| {
@@ -209,18 +216,55 @@ fn manifest(
             ),
             _ => value.clone(),
         };
-        // Nulls cannot be written (they mean "server default"), defaults are the server's.
-        let is_default = match field {
-            "authorized_scopes" => value.as_array().is_some_and(Vec::is_empty),
-            "identity_provider" => false,
-            _ => defaults.get(field) == Some(&value),
+        // Nulls cannot be written (they mean "server default"), defaults are the server's;
+        // a default that varies between versions is written all the same.
+        let is_default = match field.kind {
+            Kind::Scopes => value.as_array().is_some_and(Vec::is_empty),
+            Kind::IdentityProvider => false,
+            _ => !field.default.varies() && defaults.get(field.name) == Some(&value),
         };
         if value.is_null() || is_default {
             continue;
         }
-        write_field(&mut text, field, &value, 0);
+        write_field(&mut text, field.name, &value, 0);
     }
     text
+}
+
+/// Adds a waiver above each value boruta would refuse on create but the server holds
+/// (legacy rows: a 1024-bit RSA key type, a redirect URI or TTL that older rules allowed),
+/// so the exported manifest validates and its plan stays empty; a plan that would create
+/// the client anew still fails. The values are found by the validator itself, run on the
+/// text, so export and validate cannot disagree about what is legacy.
+fn waive_legacy_values(text: String) -> String {
+    let file: std::sync::Arc<str> = std::sync::Arc::from("exported.yaml");
+    let (documents, _) = crate::load::parse_text(&file, &text);
+    let validated = crate::validate::validate(documents, &[]);
+    let mut codes: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
+    for d in &validated.diagnostics {
+        let legacy = waivers::waivable(d.code) == Some(waivers::Waivable::Legacy);
+        if let (true, Some(location)) = (legacy, &d.location) {
+            codes.entry(location.line).or_default().insert(d.code);
+        }
+    }
+    if codes.is_empty() {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 200 * codes.len());
+    for (i, line) in text.lines().enumerate() {
+        if let Some(codes) = codes.get(&(i + 1)) {
+            let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+            let codes: Vec<&str> = codes.iter().copied().collect();
+            out.push_str(&format!(
+                "{indent}# {} {} legacy value held by the server; boruta refuses it for a new client\n",
+                crate::load::WAIVER_MARKER,
+                codes.join(",")
+            ));
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// A scalar as YAML: plain when that cannot be read as anything else (by a YAML 1.2 or a

@@ -10,6 +10,7 @@
 // Vocabulary shared by every stage.
 pub mod source;
 pub mod sync;
+pub mod fields;
 pub mod model;
 pub mod api;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod load;
 pub mod schema;
 pub mod rules;
+pub mod policy;
 pub mod validate;
 pub mod fetch;
 pub mod diff;

@@ -3,7 +3,9 @@
 //! types (`schema.rs`), so each `///` comment here becomes a field description.
 //!
 //! Names are exactly the admin API's names, so a manifest reads like the request it
-//! becomes. Imports nothing from the crate.
+//! becomes. What the code knows about each field beyond its type is the field catalogue's
+//! (`fields.rs`); a unit test in `schema.rs` holds the two together. Imports nothing from
+//! the crate.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -97,8 +99,9 @@ pub struct ClientManifest {
     /// Scopes this client may request when `authorize_scope` is true, by `id` or `name`.
     /// Compared as a set. boruta default: [].
     pub authorized_scopes: Option<Vec<ScopeRef>>,
-    /// Grant types the client may use. Compared as a set.
-    /// boruta default: [client_credentials, authorization_code].
+    /// Grant types the client may use. Compared as a set. Declare it: the default differs
+    /// between boruta versions (0.9/0.10: all twelve, password and implicit included;
+    /// master: [client_credentials, authorization_code]).
     pub supported_grant_types: Option<Vec<GrantType>>,
     /// ID token signature algorithm; must suit `key_pair_type.type`. boruta default: RS512.
     pub id_token_signature_alg: Option<SignatureAlg>,
@@ -129,9 +132,10 @@ pub struct ClientManifest {
     /// Write-only (never rendered back).
     #[schemars(regex(pattern = UUID_PATTERN))]
     pub key_pair_id: Option<String>,
-    /// Trusted authorities (verifiable credentials). boruta default: "".
+    /// Trusted authorities (verifiable credentials). boruta master only. boruta default: "".
     pub trusted_authorities: Option<String>,
-    /// Trusted hosts. Compared as a set. boruta default: [].
+    /// Trusted hosts, for outbound requests such as `jwks_uri`. boruta master only.
+    /// Compared as a set. boruta default: [].
     pub trusted_hosts: Option<Vec<String>>,
 }
 

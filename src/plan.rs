@@ -20,6 +20,11 @@ pub struct Plan {
     pub admin_url: String,
     /// The scopes requested for the token.
     pub scopes_requested: Vec<String>,
+    /// The boruta version the plan assumed (`0.9`, `0.10`, `master`), and why.
+    #[serde(default)]
+    pub boruta_version: String,
+    #[serde(default)]
+    pub boruta_version_source: String,
     /// sha256 over the manifest files (paths and contents).
     pub manifests_digest: String,
     pub clients: Vec<PlannedClient>,
@@ -86,8 +91,15 @@ pub fn manifests_digest(sources: &SourceMap) -> String {
     diff::digest(&text)
 }
 
+/// What a plan was computed against.
+pub struct Target<'a> {
+    pub admin_url: &'a str,
+    pub scopes: &'a [String],
+    pub version: &'a crate::api::VersionChoice,
+}
+
 /// Builds the plan from a diff.
-pub fn build(diff: &Diff, admin_url: &str, scopes: &[String], sources: &SourceMap) -> Plan {
+pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> Plan {
     let mut summary = Summary::default();
     let clients = diff
         .clients
@@ -125,8 +137,10 @@ pub fn build(diff: &Diff, admin_url: &str, scopes: &[String], sources: &SourceMa
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        admin_url: admin_url.to_string(),
-        scopes_requested: scopes.to_vec(),
+        admin_url: target.admin_url.to_string(),
+        scopes_requested: target.scopes.to_vec(),
+        boruta_version: target.version.version.to_string(),
+        boruta_version_source: target.version.how.clone(),
         manifests_digest: manifests_digest(sources),
         clients,
         unmanaged: diff.unmanaged.clone(),

@@ -1,99 +1,18 @@
 //! boruta's own validation rules for a client create or update, written once and used by
 //! both `validate` (to catch in a pull request what boruta would reject) and the sandbox
-//! (to answer exactly as boruta does). Each rule is one function.
+//! (to answer exactly as boruta does). The lists (which fields are TTLs, which values a
+//! field accepts, which JSON type it has) come from the field catalogue (`fields.rs`);
+//! the rules that concern one field by nature (redirect URIs, key pairs) say so by name.
 //!
 //! Input is the client object as JSON (after the sandbox's coercions, or as a manifest
 //! declares it). Output is a list of [`RuleViolation`]s carrying boruta's exact message,
 //! a human detail, and our stable finding code. Pure: no I/O.
 
+use crate::fields::{
+    self, Field, Kind, NullOnCreate, NullOnUpdate, Rejection, Version, INTERNAL_SIGNATURES,
+    UNIVERSAL_SIGNATURES,
+};
 use serde_json::{Map, Value};
-
-/// The TTL fields with boruta-server's maxima (which are also their defaults on create).
-pub const TTL_FIELDS: [(&str, i64); 6] = [
-    ("access_token_ttl", 86_400),
-    ("agent_token_ttl", 2_592_000),
-    ("authorization_code_ttl", 600),
-    ("authorization_request_ttl", 300),
-    ("id_token_ttl", 86_400),
-    ("refresh_token_ttl", 2_592_000),
-];
-
-pub const GRANT_TYPES: [&str; 12] = [
-    "client_credentials",
-    "password",
-    "authorization_code",
-    "agent_code",
-    "refresh_token",
-    "implicit",
-    "revoke",
-    "introspect",
-    "id_token",
-    "vp_token",
-    "preauthorized_code",
-    "agent_credentials",
-];
-pub const SIGNATURE_ALGS: [&str; 10] = [
-    "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "HS256", "HS384", "HS512", "EdDSA",
-];
-pub const AUTH_METHODS: [&str; 4] = [
-    "client_secret_basic",
-    "client_secret_post",
-    "client_secret_jwt",
-    "private_key_jwt",
-];
-pub const JWT_AUTH_ALGS: [&str; 6] = ["RS256", "RS384", "RS512", "HS256", "HS384", "HS512"];
-pub const RESPONSE_MODES: [&str; 2] = ["post", "direct_post"];
-pub const INTERNAL_SIGNATURES: &str = "Elixir.Boruta.Internal.Signatures";
-pub const UNIVERSAL_SIGNATURES: &str = "Elixir.Boruta.Universal.Signatures";
-
-/// boruta's defaults on create (contract §4.3), as the JSON the server renders. Built once:
-/// the sandbox consults it on every create.
-pub fn create_defaults() -> &'static Map<String, Value> {
-    static DEFAULTS: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-    DEFAULTS.get_or_init(build_create_defaults)
-}
-
-fn build_create_defaults() -> Map<String, Value> {
-    let value = serde_json::json!({
-        "public_client_id": null,
-        "check_public_client_id": false,
-        "trusted_authorities": "",
-        "trusted_hosts": [],
-        "name": null,
-        "confidential": false,
-        "redirect_uris": [],
-        "public_refresh_token": false,
-        "public_revoke": false,
-        "authorize_scope": false,
-        "enforce_dpop": false,
-        "enforce_tx_code": false,
-        "access_token_ttl": 86400,
-        "agent_token_ttl": 2592000,
-        "authorization_code_ttl": 600,
-        "authorization_request_ttl": 300,
-        "refresh_token_ttl": 2592000,
-        "id_token_ttl": 86400,
-        "pkce": false,
-        "key_pair_type": {"type": "rsa", "modulus_size": "2048", "exponent_size": "65537"},
-        "signatures_adapter": INTERNAL_SIGNATURES,
-        "supported_grant_types": ["client_credentials", "authorization_code"],
-        "id_token_signature_alg": "RS512",
-        "userinfo_signed_response_alg": null,
-        "token_endpoint_jwt_auth_alg": "HS256",
-        "token_endpoint_auth_methods": ["client_secret_basic", "client_secret_post"],
-        "jwt_public_key": null,
-        "response_mode": "direct_post",
-        "authorized_resources": [],
-        "metadata": {},
-        "jwks_uri": null,
-        "logo_uri": null,
-        "id_token_kid": null
-    });
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,10 +74,15 @@ pub enum Mode<'a> {
     Update { stored: &'a Map<String, Value> },
 }
 
-/// Every rule boruta applies to a client write, all violations collected.
-pub fn check_client(input: &Map<String, Value>, mode: Mode<'_>) -> Vec<RuleViolation> {
+/// Every rule boruta `version` applies to a client write, all violations collected.
+/// Fields `version` does not accept are ignored, as boruta ignores them.
+pub fn check_client(
+    input: &Map<String, Value>,
+    mode: Mode<'_>,
+    version: Version,
+) -> Vec<RuleViolation> {
     let before = match mode {
-        Mode::Create => create_defaults(),
+        Mode::Create => fields::create_defaults(version),
         Mode::Update { stored } => stored,
     };
     let changed = Changes { input, before };
@@ -170,33 +94,22 @@ pub fn check_client(input: &Map<String, Value>, mode: Mode<'_>) -> Vec<RuleViola
         .map(str::to_string);
 
     let mut out = Vec::new();
-    check_id(input, mode, &mut out);
-    check_ttls(input, mode, &changed, &mut out);
-    check_uri_list(input, "redirect_uris", mode, &mut out);
-    check_uri_list(input, "authorized_resources", mode, &mut out);
-    check_not_nil(input, &mut out);
-    check_grant_types(&changed, &mut out);
-    for field in ["id_token_signature_alg", "userinfo_signed_response_alg"] {
-        check_signature_alg(field, &changed, key_type.as_deref(), &mut out);
+    for field in fields::accepted(version) {
+        check_null(field, input, mode, &mut out);
+        if field.ttl_max.is_some() {
+            check_ttl(field, input, mode, &changed, version, &mut out);
+        }
+        check_allowed(field, &changed, &mut out);
     }
-    check_auth_methods(&changed, &mut out);
-    check_one_of(
-        &changed,
-        "token_endpoint_jwt_auth_alg",
-        &JWT_AUTH_ALGS,
-        "invalid-jwt-auth-alg",
-        &mut out,
-    );
-    check_one_of(
-        &changed,
-        "response_mode",
-        &RESPONSE_MODES,
-        "invalid-response-mode",
-        &mut out,
-    );
+    check_id(input, mode, &mut out);
+    check_uri_list(input, "redirect_uris", &mut out);
+    check_uri_list(input, "authorized_resources", &mut out);
+    for field in ["id_token_signature_alg", "userinfo_signed_response_alg"] {
+        check_signature_alg_key_type(field, &changed, key_type.as_deref(), &mut out);
+    }
     check_key_pair_type(input, before, mode, &mut out);
     check_signatures_adapter(&changed, key_type.as_deref(), &mut out);
-    check_types(input, &mut out);
+    check_types(input, version, &mut out);
     out
 }
 
@@ -226,112 +139,157 @@ pub fn is_uuid(text: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn check_ttls(
+/// `null` where boruta needs a value (contract §5.2).
+fn check_null(
+    field: &'static Field,
+    input: &Map<String, Value>,
+    mode: Mode<'_>,
+    out: &mut Vec<RuleViolation>,
+) {
+    if input.get(field.name) != Some(&Value::Null) {
+        return;
+    }
+    let message = match mode {
+        Mode::Create => match field.null_on_create {
+            NullOnCreate::Blank => "can't be blank",
+            NullOnCreate::Nil => "can't be nil",
+            NullOnCreate::Stored | NullOnCreate::Defaulted => return,
+        },
+        Mode::Update { .. } => match field.null_on_update {
+            NullOnUpdate::Blank => "can't be blank",
+            NullOnUpdate::Nil => "can't be nil",
+            NullOnUpdate::Stored | NullOnUpdate::Crashes => return,
+        },
+    };
+    let name = field.name;
+    out.push(RuleViolation::on(
+        name,
+        "missing-field",
+        message,
+        format!("{name} cannot be null"),
+    ));
+    // The key cannot be generated without a key pair type.
+    if name == "key_pair_type" && matches!(mode, Mode::Create) {
+        out.push(private_key_invalid());
+    }
+}
+
+fn check_ttl(
+    field: &'static Field,
     input: &Map<String, Value>,
     mode: Mode<'_>,
     changed: &Changes<'_>,
+    version: Version,
     out: &mut Vec<RuleViolation>,
 ) {
-    for (field, max) in TTL_FIELDS {
-        let value = match mode {
-            Mode::Create => match input.get(field) {
-                None | Some(Value::Null) => continue,
-                Some(v) => v,
-            },
-            Mode::Update { .. } => match input.get(field) {
-                Some(Value::Null) => {
-                    if field != "authorization_request_ttl" {
-                        out.push(RuleViolation::on(
-                            field,
-                            "missing-field",
-                            "can't be blank",
-                            format!("{field} cannot be null"),
-                        ));
-                    }
-                    continue;
-                }
-                _ => match changed.get(field) {
-                    Some(v) => v,
-                    None => continue,
-                },
-            },
-        };
-        let Some(n) = value.as_i64() else { continue }; // type errors are reported by check_types
-        let mut check = |max: i64| {
-            if !(1..=max).contains(&n) {
-                let detail = format!("{field} {n} is out of range 1..{max}");
-                out.push(RuleViolation::on(
-                    field,
-                    "ttl-out-of-range",
-                    "is invalid",
-                    detail,
-                ));
-            }
-        };
-        match mode {
-            Mode::Create => check(max),
-            // Upstream does not range-check authorization_request_ttl on update.
-            Mode::Update { .. } if field == "authorization_request_ttl" => {}
-            Mode::Update { .. } => {
-                check(max);
-                // Upstream bug (contract §5.2): a changed access_token_ttl is also checked
-                // against the authorization-request maximum.
-                if field == "access_token_ttl" {
-                    check(300);
-                }
-            }
+    let name = field.name;
+    let maxima: &[i64] = match mode {
+        Mode::Create => std::slice::from_ref(field.ttl_max.as_ref().expect("a TTL")),
+        Mode::Update { .. } => field
+            .update_ranges
+            .map_or(&[][..], |r| r.for_version(version)),
+    };
+    let value = match mode {
+        Mode::Create => input.get(name),
+        // Unchanged values are not validated on update.
+        Mode::Update { .. } => changed.get(name),
+    };
+    // Null is the null rule's business, other types the type check's.
+    let Some(n) = value.and_then(Value::as_i64) else {
+        return;
+    };
+    for max in maxima {
+        if !(1..=*max).contains(&n) {
+            out.push(RuleViolation::on(
+                name,
+                "ttl-out-of-range",
+                "is invalid",
+                format!("{name} {n} is out of range 1..{max}"),
+            ));
         }
     }
 }
 
-fn check_uri_list(
-    input: &Map<String, Value>,
-    field: &'static str,
-    mode: Mode<'_>,
-    out: &mut Vec<RuleViolation>,
-) {
+/// A value outside the field's allowed set (checked on change only).
+fn check_allowed(field: &'static Field, changed: &Changes<'_>, out: &mut Vec<RuleViolation>) {
+    // The adapter is checked against the key type instead (check_signatures_adapter).
+    if field.allowed.is_empty() || field.name == "signatures_adapter" {
+        return;
+    }
+    let Some(value) = changed.get(field.name) else {
+        return;
+    };
+    let name = field.name;
+    let allowed = field.allowed.join(", ");
+    let message = match field.rejection {
+        Rejection::IsInvalid => "is invalid".to_string(),
+        Rejection::HasAnInvalidEntry => "has an invalid entry".to_string(),
+        Rejection::MustBePartOf => format!("must be part of {allowed}"),
+    };
+    match value {
+        Value::String(s) if !field.allowed.contains(&s.as_str()) => {
+            out.push(RuleViolation::on(
+                name,
+                field.invalid_code,
+                message,
+                format!("{name} `{s}` is not one of: {allowed}"),
+            ));
+        }
+        Value::Array(items) => {
+            let bad = items.iter().enumerate().find_map(|(i, item)| {
+                item.as_str()
+                    .filter(|s| !field.allowed.contains(s))
+                    .map(|s| (i, s))
+            });
+            // boruta reports the whole list once.
+            if let Some((i, s)) = bad {
+                out.push(
+                    RuleViolation::on(
+                        name,
+                        field.invalid_code,
+                        message,
+                        format!("`{s}` in {name} is not one of: {allowed}"),
+                    )
+                    .at(i),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_uri_list(input: &Map<String, Value>, field: &'static str, out: &mut Vec<RuleViolation>) {
     let (code, valid): (&'static str, fn(&str) -> bool) = if field == "redirect_uris" {
         ("invalid-redirect-uri", is_valid_redirect_uri)
     } else {
         ("invalid-resource-uri", is_valid_resource_uri)
     };
-    match input.get(field) {
-        Some(Value::Null) if field == "redirect_uris" && matches!(mode, Mode::Create) => {
-            out.push(RuleViolation::on(
-                field,
-                "missing-field",
-                "can't be blank",
-                "redirect_uris cannot be null",
-            ));
-        }
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                match item {
-                    Value::Null => out.push(
-                        RuleViolation::on(
-                            field,
-                            "missing-field",
-                            "empty values are not allowed",
-                            format!("{field} holds an empty value"),
-                        )
-                        .at(i),
-                    ),
-                    Value::String(uri) if !valid(uri) => {
-                        let detail = if field == "redirect_uris" {
-                            format!("redirect URI `{uri}` is invalid: it needs a scheme and a `//` host part, and no `#` fragment")
-                        } else {
-                            format!("resource `{uri}` is invalid: it must be an absolute URI without fragment or whitespace")
-                        };
-                        out.push(
-                            RuleViolation::on(field, code, format!("`{uri}` is invalid"), detail)
-                                .at(i),
-                        );
-                    }
-                    _ => {}
-                }
+    let Some(Value::Array(items)) = input.get(field) else {
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Value::Null => out.push(
+                RuleViolation::on(
+                    field,
+                    "missing-field",
+                    "empty values are not allowed",
+                    format!("{field} holds an empty value"),
+                )
+                .at(i),
+            ),
+            Value::String(uri) if !valid(uri) => {
+                let detail = if field == "redirect_uris" {
+                    format!("redirect URI `{uri}` is invalid: it needs a scheme and a `//` host part, and no `#` fragment")
+                } else {
+                    format!("resource `{uri}` is invalid: it must be an absolute URI without fragment or whitespace")
+                };
+                out.push(
+                    RuleViolation::on(field, code, format!("`{uri}` is invalid"), detail).at(i),
+                );
             }
+            _ => {}
         }
-        _ => {}
     }
 }
 
@@ -393,44 +351,6 @@ pub fn is_valid_resource_uri(uri: &str) -> bool {
     true
 }
 
-fn check_not_nil(input: &Map<String, Value>, out: &mut Vec<RuleViolation>) {
-    for field in ["trusted_authorities", "trusted_hosts"] {
-        if input.get(field) == Some(&Value::Null) {
-            out.push(RuleViolation::on(
-                field,
-                "missing-field",
-                "can't be nil",
-                format!("{field} cannot be null"),
-            ));
-        }
-    }
-}
-
-fn check_grant_types(changed: &Changes<'_>, out: &mut Vec<RuleViolation>) {
-    let Some(Value::Array(items)) = changed.get("supported_grant_types") else {
-        return;
-    };
-    let message = format!("must be part of {}", GRANT_TYPES.join(", "));
-    for (i, item) in items.iter().enumerate() {
-        if let Some(s) = item.as_str() {
-            if !GRANT_TYPES.contains(&s) {
-                let detail = format!("grant type `{s}` is not one of: {}", GRANT_TYPES.join(", "));
-                out.push(
-                    RuleViolation::on(
-                        "supported_grant_types",
-                        "invalid-grant-type",
-                        message.clone(),
-                        detail,
-                    )
-                    .at(i),
-                );
-                // boruta reports the whole list once.
-                return;
-            }
-        }
-    }
-}
-
 /// Algorithms allowed for each key type.
 pub fn algs_for_key_type(key_type: &str) -> &'static [&'static str] {
     match key_type {
@@ -441,7 +361,9 @@ pub fn algs_for_key_type(key_type: &str) -> &'static [&'static str] {
     }
 }
 
-fn check_signature_alg(
+/// The second check of a signature algorithm: it must suit the key type (an unknown
+/// algorithm gets both messages).
+fn check_signature_alg_key_type(
     field: &'static str,
     changed: &Changes<'_>,
     key_type: Option<&str>,
@@ -450,18 +372,6 @@ fn check_signature_alg(
     let Some(Value::String(alg)) = changed.get(field) else {
         return;
     };
-    if !SIGNATURE_ALGS.contains(&alg.as_str()) {
-        let detail = format!(
-            "{field} `{alg}` is not one of: {}",
-            SIGNATURE_ALGS.join(", ")
-        );
-        out.push(RuleViolation::on(
-            field,
-            "invalid-signature-alg",
-            "is invalid",
-            detail,
-        ));
-    }
     let key_type = key_type.unwrap_or("");
     let allowed = algs_for_key_type(key_type);
     if !allowed.contains(&alg.as_str()) {
@@ -479,48 +389,6 @@ fn check_signature_alg(
             "is invalid",
             detail,
         ));
-    }
-}
-
-fn check_auth_methods(changed: &Changes<'_>, out: &mut Vec<RuleViolation>) {
-    let Some(Value::Array(items)) = changed.get("token_endpoint_auth_methods") else {
-        return;
-    };
-    for (i, item) in items.iter().enumerate() {
-        if let Some(s) = item.as_str() {
-            if !AUTH_METHODS.contains(&s) {
-                let detail = format!(
-                    "token endpoint auth method `{s}` is not one of: {}",
-                    AUTH_METHODS.join(", ")
-                );
-                out.push(
-                    RuleViolation::on(
-                        "token_endpoint_auth_methods",
-                        "invalid-auth-method",
-                        "has an invalid entry",
-                        detail,
-                    )
-                    .at(i),
-                );
-                return;
-            }
-        }
-    }
-}
-
-fn check_one_of(
-    changed: &Changes<'_>,
-    field: &'static str,
-    allowed: &[&str],
-    code: &'static str,
-    out: &mut Vec<RuleViolation>,
-) {
-    let Some(Value::String(value)) = changed.get(field) else {
-        return;
-    };
-    if !allowed.contains(&value.as_str()) {
-        let detail = format!("{field} `{value}` is not one of: {}", allowed.join(", "));
-        out.push(RuleViolation::on(field, code, "is invalid", detail));
     }
 }
 
@@ -580,28 +448,17 @@ fn key_pair_type_schema_errors(kpt: &Map<String, Value>) -> Vec<String> {
     errors
 }
 
+/// Checked on create and on every update, with the stored value when none is sent.
 fn check_key_pair_type(
     input: &Map<String, Value>,
     before: &Map<String, Value>,
     mode: Mode<'_>,
     out: &mut Vec<RuleViolation>,
 ) {
-    let given = input.get("key_pair_type");
-    let kpt = match given {
-        Some(Value::Null) => {
-            out.push(RuleViolation::on(
-                "key_pair_type",
-                "missing-field",
-                "can't be blank",
-                "key_pair_type cannot be null",
-            ));
-            if matches!(mode, Mode::Create) {
-                out.push(private_key_invalid());
-            }
-            return;
-        }
+    let kpt = match input.get("key_pair_type") {
         Some(Value::Object(map)) => map,
-        Some(_) => return, // wrong JSON type: check_types reports "is invalid"
+        // Null is the null rule's business; another type, the type check's.
+        Some(_) => return,
         None => match before.get("key_pair_type") {
             Some(Value::Object(map)) => map,
             _ => return,
@@ -723,95 +580,39 @@ fn check_signatures_adapter(
     }
 }
 
-/// The JSON type each client field must have on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldType {
-    Bool,
-    Int,
-    Str,
-    /// A string that may also be null.
-    NullableStr,
-    StrList,
-    Object,
-    /// Checked by its own rules (or not at all).
-    Special,
+/// True when `value` has the JSON type `kind` needs (null is the null rules' business).
+pub fn has_kind(kind: Kind, value: &Value) -> bool {
+    match (kind, value) {
+        (_, Value::Null) => true,
+        // Checked by their own rules (or not at all).
+        (Kind::Uuid | Kind::IdentityProvider | Kind::Scopes, _) => true,
+        (Kind::Bool, Value::Bool(_)) => true,
+        (Kind::Int, Value::Number(n)) => n.is_i64(),
+        (Kind::Str | Kind::NullableStr, Value::String(_)) => true,
+        (Kind::StrList, Value::Array(items)) => items.iter().all(|i| i.is_string() || i.is_null()),
+        (Kind::Object, Value::Object(_)) => true,
+        _ => false,
+    }
 }
 
-/// Every field of the create request with its wire type.
-pub const FIELD_TYPES: [(&str, FieldType); 40] = [
-    ("id", FieldType::Special),
-    ("public_client_id", FieldType::NullableStr),
-    ("check_public_client_id", FieldType::Bool),
-    ("name", FieldType::NullableStr),
-    ("secret", FieldType::NullableStr),
-    ("confidential", FieldType::Bool),
-    ("redirect_uris", FieldType::StrList),
-    ("public_refresh_token", FieldType::Bool),
-    ("public_revoke", FieldType::Bool),
-    ("authorize_scope", FieldType::Bool),
-    ("enforce_dpop", FieldType::Bool),
-    ("enforce_tx_code", FieldType::Bool),
-    ("access_token_ttl", FieldType::Int),
-    ("authorization_code_ttl", FieldType::Int),
-    ("authorization_request_ttl", FieldType::Int),
-    ("refresh_token_ttl", FieldType::Int),
-    ("id_token_ttl", FieldType::Int),
-    ("agent_token_ttl", FieldType::Int),
-    ("pkce", FieldType::Bool),
-    ("public_key", FieldType::Special),
-    ("key_pair_type", FieldType::Object),
-    ("signatures_adapter", FieldType::Str),
-    ("did", FieldType::Special),
-    ("identity_provider", FieldType::Special),
-    ("authorized_scopes", FieldType::Special),
-    ("supported_grant_types", FieldType::StrList),
-    ("id_token_signature_alg", FieldType::Str),
-    ("userinfo_signed_response_alg", FieldType::NullableStr),
-    ("token_endpoint_jwt_auth_alg", FieldType::Str),
-    ("token_endpoint_auth_methods", FieldType::StrList),
-    ("jwt_public_key", FieldType::NullableStr),
-    ("response_mode", FieldType::Str),
-    ("authorized_resources", FieldType::StrList),
-    ("jwks_uri", FieldType::NullableStr),
-    ("id_token_kid", FieldType::NullableStr),
-    ("logo_uri", FieldType::NullableStr),
-    ("metadata", FieldType::Object),
-    ("key_pair_id", FieldType::Special),
-    ("trusted_authorities", FieldType::NullableStr),
-    ("trusted_hosts", FieldType::StrList),
-];
-
-pub fn field_type(field: &str) -> Option<FieldType> {
-    FIELD_TYPES
-        .iter()
-        .find(|(f, _)| *f == field)
-        .map(|(_, t)| *t)
-}
-
-/// "is invalid" for values of the wrong JSON type (null is left to the null rules).
-fn check_types(input: &Map<String, Value>, out: &mut Vec<RuleViolation>) {
-    for (field, kind) in FIELD_TYPES {
-        let Some(value) = input.get(field) else {
+/// "is invalid" for values of the wrong JSON type. Server-generated members are ignored
+/// (boruta does not cast them).
+fn check_types(input: &Map<String, Value>, version: Version, out: &mut Vec<RuleViolation>) {
+    for field in fields::accepted(version) {
+        if field.server_generated() {
+            continue;
+        }
+        let Some(value) = input.get(field.name) else {
             continue;
         };
-        let ok = match (kind, value) {
-            (_, Value::Null) | (FieldType::Special, _) => true,
-            (FieldType::Bool, Value::Bool(_)) => true,
-            (FieldType::Int, Value::Number(n)) => n.is_i64(),
-            (FieldType::Str | FieldType::NullableStr, Value::String(_)) => true,
-            (FieldType::StrList, Value::Array(items)) => {
-                items.iter().all(|i| i.is_string() || i.is_null())
-            }
-            (FieldType::Object, Value::Object(_)) => true,
-            _ => false,
-        };
-        if !ok {
+        if !has_kind(field.kind, value) {
             let detail = format!(
-                "{field} has the wrong type (found {})",
+                "{} has the wrong type (found {})",
+                field.name,
                 json_type_name(value)
             );
             out.push(RuleViolation::on(
-                field,
+                field.name,
                 "invalid-type",
                 "is invalid",
                 detail,
@@ -857,17 +658,39 @@ mod tests {
         assert!(!is_valid_resource_uri("https://a/b#c"));
     }
 
-    #[test]
-    fn ttl_update_bug_is_reproduced() {
-        let stored = create_defaults().clone();
+    fn update_messages(version: Version, field: &str, value: i64) -> Vec<String> {
+        let stored = fields::create_defaults(version).clone();
         let input: Map<String, Value> =
-            serde_json::from_str(r#"{"access_token_ttl": 90000}"#).unwrap();
-        let v = check_client(&input, Mode::Update { stored: &stored });
-        let messages: Vec<_> = v
-            .iter()
-            .filter(|v| v.field == "access_token_ttl")
-            .map(|v| v.message.as_str())
-            .collect();
-        assert_eq!(messages, ["is invalid", "is invalid"]);
+            serde_json::from_value(serde_json::json!({ field: value })).unwrap();
+        check_client(&input, Mode::Update { stored: &stored }, version)
+            .into_iter()
+            .filter(|v| v.field == field)
+            .map(|v| v.message)
+            .collect()
+    }
+
+    #[test]
+    fn ttl_update_bugs_are_reproduced_per_version() {
+        for version in Version::ALL {
+            assert_eq!(
+                update_messages(version, "access_token_ttl", 90_000),
+                ["is invalid", "is invalid"]
+            );
+            assert_eq!(
+                update_messages(version, "access_token_ttl", 600),
+                ["is invalid"]
+            );
+        }
+        // 0.10 checks refresh_token_ttl against the id-token maximum, and not id_token_ttl.
+        assert_eq!(
+            update_messages(Version::V0_10, "refresh_token_ttl", 100_000),
+            ["is invalid"]
+        );
+        assert!(update_messages(Version::Master, "refresh_token_ttl", 100_000).is_empty());
+        assert!(update_messages(Version::V0_10, "id_token_ttl", 100_000).is_empty());
+        assert_eq!(
+            update_messages(Version::Master, "id_token_ttl", 100_000),
+            ["is invalid"]
+        );
     }
 }

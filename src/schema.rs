@@ -232,3 +232,104 @@ pub fn client_field_names() -> Vec<String> {
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default()
 }
+
+/// The sections of boruta's configuration file (`model::Configuration`'s members).
+pub fn configuration_sections() -> &'static [String] {
+    static SECTIONS: OnceLock<Vec<String>> = OnceLock::new();
+    SECTIONS.get_or_init(|| {
+        generate_cached(SchemaKind::Configuration)
+            .pointer("/$defs/Configuration/properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::{self, Kind};
+    use std::collections::BTreeSet;
+
+    /// A property's schema with `$ref`s to `$defs` followed.
+    fn resolve<'a>(schema: &'a Value, property: &'a Value) -> &'a Value {
+        match property.get("$ref").and_then(Value::as_str) {
+            Some(reference) => schema
+                .pointer(reference.trim_start_matches('#'))
+                .unwrap_or(property),
+            None => property,
+        }
+    }
+
+    fn enum_of(schema: &Value, property: &Value) -> Option<BTreeSet<String>> {
+        let property = resolve(schema, property);
+        let property = match property.get("items") {
+            Some(items) => resolve(schema, items),
+            None => property,
+        };
+        property
+            .get("enum")
+            .and_then(Value::as_array)
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+    }
+
+    /// The generated schema and the field catalogue describe the same fields, with the same
+    /// types, ranges and allowed values: neither can drift from the other.
+    #[test]
+    fn the_schema_agrees_with_the_field_catalogue() {
+        let schema = generate(SchemaKind::Client);
+        let properties = schema["properties"].as_object().unwrap();
+        let in_schema: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
+        let in_catalogue: BTreeSet<&str> = fields::manifest_fields().map(|f| f.name).collect();
+        assert_eq!(in_schema, in_catalogue);
+        for field in fields::manifest_fields() {
+            let property = resolve(&schema, &properties[field.name]);
+            let json_type = property.get("type").and_then(Value::as_str);
+            let expected = match field.kind {
+                Kind::Bool => Some("boolean"),
+                Kind::Int => Some("integer"),
+                Kind::Str | Kind::NullableStr | Kind::Uuid => Some("string"),
+                Kind::StrList | Kind::Scopes => Some("array"),
+                Kind::Object | Kind::IdentityProvider => Some("object"),
+            };
+            // Enumerations are strings by their values.
+            if json_type.is_some() || property.get("enum").is_none() {
+                assert_eq!(json_type, expected, "{}", field.name);
+            }
+            if field.kind == Kind::Uuid {
+                assert_eq!(
+                    property["pattern"],
+                    crate::model::UUID_PATTERN,
+                    "{}",
+                    field.name
+                );
+            }
+            if let Some(max) = field.ttl_max {
+                assert_eq!(property["minimum"], 1, "{}", field.name);
+                assert_eq!(property["maximum"], max, "{}", field.name);
+            } else {
+                assert!(property.get("maximum").is_none(), "{}", field.name);
+            }
+            let allowed: BTreeSet<String> = field.allowed.iter().map(|s| s.to_string()).collect();
+            match enum_of(&schema, &properties[field.name]) {
+                Some(values) => assert_eq!(values, allowed, "{}", field.name),
+                None => assert!(allowed.is_empty(), "{} lacks an enum", field.name),
+            }
+        }
+        let key_pair = &schema["$defs"]["KeyPairType"]["properties"];
+        let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(
+            enum_of(&schema, &key_pair["type"]),
+            Some(set(&fields::KEY_TYPES))
+        );
+        assert_eq!(
+            enum_of(&schema, &key_pair["curve"]),
+            Some(set(&fields::CURVES))
+        );
+    }
+}

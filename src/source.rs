@@ -71,20 +71,34 @@ pub struct Diagnostic {
     pub message: String,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// Set when a `# boruta-gitops:allow CODE reason` comment waives it: the reason. A
+    /// waived finding is still listed, and never counts as an error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waived: Option<String>,
 }
 
 impl Diagnostic {
-    pub fn error(
+    pub fn new(
+        severity: Severity,
         code: &'static str,
         message: impl Into<String>,
         location: Option<Location>,
     ) -> Self {
         Diagnostic {
-            severity: Severity::Error,
+            severity,
             code,
             message: message.into(),
             location,
+            waived: None,
         }
+    }
+
+    pub fn error(
+        code: &'static str,
+        message: impl Into<String>,
+        location: Option<Location>,
+    ) -> Self {
+        Self::new(Severity::Error, code, message, location)
     }
 
     pub fn warning(
@@ -92,12 +106,7 @@ impl Diagnostic {
         message: impl Into<String>,
         location: Option<Location>,
     ) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            code,
-            message: message.into(),
-            location,
-        }
+        Self::new(Severity::Warning, code, message, location)
     }
 
     pub fn note(
@@ -105,12 +114,12 @@ impl Diagnostic {
         message: impl Into<String>,
         location: Option<Location>,
     ) -> Self {
-        Diagnostic {
-            severity: Severity::Note,
-            code,
-            message: message.into(),
-            location,
-        }
+        Self::new(Severity::Note, code, message, location)
+    }
+
+    /// An error that counts: not waived.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error && self.waived.is_none()
     }
 }
 
@@ -128,7 +137,7 @@ pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
 
 /// True when any finding is an error.
 pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
-    diagnostics.iter().any(|d| d.severity == Severity::Error)
+    diagnostics.iter().any(Diagnostic::is_error)
 }
 
 /// The text of every file read, keyed by its display path, so renderers can quote the line
@@ -262,6 +271,17 @@ impl Node {
         }
     }
 
+    /// The last line this value (and everything below it) occupies.
+    pub fn last_line(&self) -> usize {
+        let below = match &self.value {
+            NodeValue::Seq(items) => items.iter().map(Node::last_line).max(),
+            NodeValue::Map(pairs) => pairs.iter().map(|(_, v)| v.last_line()).max(),
+            NodeValue::Str(text) => Some(self.loc.line + text.matches('\n').count()),
+            _ => None,
+        };
+        below.unwrap_or(self.loc.line).max(self.loc.line)
+    }
+
     /// True when this value must never be printed.
     pub fn sensitive(&self) -> bool {
         self.origin.sensitive()
@@ -295,5 +315,28 @@ impl Node {
             NodeValue::Map(pairs) => pairs.iter().for_each(|(_, v)| v.sensitive_texts(out)),
             _ => {}
         }
+    }
+}
+
+/// A `# boruta-gitops:allow CODE[,CODE...] reason` comment, and the lines it covers: the
+/// value below it (its line and the lines indented under it), or the whole document when
+/// it stands above the document's first line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiver {
+    /// Where the comment is.
+    pub loc: Location,
+    pub codes: Vec<String>,
+    /// Empty when the comment gives none (which is itself an error).
+    pub reason: String,
+    /// First and last line covered (1-based, inclusive).
+    pub lines: (usize, usize),
+}
+
+impl Waiver {
+    /// True when this waiver applies to a finding `code` at `location`.
+    pub fn covers(&self, code: &str, location: &Location) -> bool {
+        location.file == self.loc.file
+            && (self.lines.0..=self.lines.1).contains(&location.line)
+            && self.codes.iter().any(|c| c == code)
     }
 }

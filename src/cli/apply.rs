@@ -6,6 +6,7 @@ use super::{ApplyArgs, ApplyFormat, PlanFormat};
 use crate::apply::{self, ClientResult, Job, Observer, Outcome};
 use crate::diff::{self, Action, Observed, SystemIds};
 use crate::error::{Error, Exit};
+use crate::fields::Version;
 use crate::load::Environment;
 use crate::plan::{self, Plan, Stale};
 use crate::render::{self, escape::neutral};
@@ -249,6 +250,7 @@ fn jobs(computed: &Computed, creates: &[&str]) -> Vec<Job> {
         identity_providers: computed.observed.identity_providers.clone(),
     });
     let system = Arc::new(computed.system.clone());
+    let version = computed.version;
     let creates: std::collections::HashSet<&str> = creates.iter().copied().collect();
     // The diff has one entry per desired client, in the same order.
     computed
@@ -273,10 +275,10 @@ fn jobs(computed: &Computed, creates: &[&str]) -> Vec<Job> {
                 id: c.id.clone(),
                 name: c.name.clone(),
                 body: c.create_body.clone(),
-                generated_secret: desired.manifest.secret.is_none(),
+                generated_secret: !desired.declares_secret(),
                 locate: Box::new(move |field, message| locate_field(&for_locate, field, message)),
                 matches: Box::new(move |record| {
-                    matches_manifest(&for_match, record, &observed, &system)
+                    matches_manifest(&for_match, record, &observed, &system, version)
                 }),
             }
         })
@@ -326,6 +328,7 @@ fn matches_manifest(
     record: &Map<String, Value>,
     observed: &Observed,
     system: &SystemIds,
+    version: Version,
 ) -> bool {
     let Ok(listed) = crate::api::ListedClient::from_record(record) else {
         return false;
@@ -335,7 +338,7 @@ fn matches_manifest(
         scopes: observed.scopes.clone(),
         identity_providers: observed.identity_providers.clone(),
     };
-    let compared = diff::diff(std::slice::from_ref(desired), &one, system);
+    let compared = diff::diff(std::slice::from_ref(desired), &one, system, version);
     compared
         .clients
         .first()

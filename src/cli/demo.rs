@@ -72,6 +72,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         timeout: 30,
         max_retries: 4,
         max_response_bytes: crate::fetch::DEFAULT_MAX_RESPONSE_BYTES,
+        boruta_version: None,
         admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
     };
     println!(
@@ -100,6 +101,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         Ok(())
     };
     let validate = super::ValidateArgs {
+        boruta_version: None,
         manifests: super::ManifestArgs {
             dir: dir.clone(),
             file_roots: Vec::new(),

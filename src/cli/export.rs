@@ -24,7 +24,11 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<Exit, Error> {
         admin_client_id: args.connection.admin_client_id.clone(),
         self_client_id: args.connection.client_id.clone(),
     };
-    let labels = crate::diff::diff(&[], &observed, &system).unmanaged;
+    let version = crate::api::choose_version(args.connection.boruta_version, &listed);
+    if let Some(mismatch) = &version.mismatch {
+        eprintln!("warning[boruta-version-mismatch]: {mismatch}");
+    }
+    let labels = crate::diff::diff(&[], &observed, &system, version.version).unmanaged;
     let is_system = |id: &str| labels.iter().any(|u| u.id == id && u.system.is_some());
     let selected = |client: &crate::api::ListedClient| {
         args.select.is_empty()
@@ -53,7 +57,7 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<Exit, Error> {
             )));
         }
     }
-    let export = crate::export::export(&clients);
+    let export = crate::export::export(&clients, version.version);
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Error::Usage(format!("cannot create {}: {e}", args.out.display())))?;
     if !args.force {

@@ -2,6 +2,7 @@
 //! (load -> validate -> fetch -> diff -> plan -> apply -> render). Owns the tokio runtime.
 
 use crate::error::{Error, Exit};
+use crate::fields::Version;
 use crate::load::{self, ProcessEnv};
 use crate::render::{self, diagnostics::Counts, Style};
 use crate::schema::{self, SchemaKind};
@@ -188,6 +189,14 @@ pub struct ConnectionArgs {
     /// Id of boruta's protected admin-UI client (a system client).
     #[arg(long, env = "BORUTA_ADMIN_OAUTH_CLIENT_ID", default_value = crate::api::ADMIN_UI_CLIENT_ID)]
     pub admin_client_id: String,
+    /// The boruta version of the server: 0.9, 0.10 or master. Default: found out from the
+    /// clients the server renders (master renders `trusted_hosts`, releases do not).
+    #[arg(long, env = "BORUTA_VERSION", value_parser = parse_version)]
+    pub boruta_version: Option<Version>,
+}
+
+fn parse_version(text: &str) -> Result<Version, String> {
+    text.parse()
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -269,6 +278,9 @@ pub struct SandboxArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// The boruta version to imitate: 0.9, 0.10 or master.
+    #[arg(long, env = "BORUTA_VERSION", value_parser = parse_version, default_value = "0.10")]
+    pub boruta_version: Version,
 }
 
 fn parse_fault(text: &str) -> Result<crate::sandbox::Fault, String> {
@@ -279,6 +291,10 @@ fn parse_fault(text: &str) -> Result<crate::sandbox::Fault, String> {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    /// The boruta version to validate for: 0.9, 0.10 or master (offline, the latest
+    /// release, 0.10, is assumed).
+    #[arg(long, env = "BORUTA_VERSION", value_parser = parse_version)]
+    pub boruta_version: Option<Version>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
     pub format: FindingsFormat,
@@ -364,12 +380,25 @@ pub(crate) fn run_validate(
     env: &dyn load::Environment,
 ) -> Result<Exit, Error> {
     let loaded = args.manifests.load(env, crate::source::Severity::Error);
-    let validated = validate::validate(loaded.documents);
+    let validated = validate::validate(loaded.documents, &loaded.waivers);
+    let version = args.boruta_version.unwrap_or(Version::LATEST_RELEASE);
+    let mut prepared = pipeline::Prepared::new(
+        loaded.diagnostics,
+        loaded.sources,
+        loaded.waivers,
+        validated,
+    );
+    prepared.add(validate::check_version(
+        &prepared.validated.clients,
+        version,
+    ));
+    prepared.check_waivers();
     let pipeline::Prepared {
         sources,
         validated,
         mut diagnostics,
-    } = pipeline::Prepared::new(loaded.diagnostics, loaded.sources, validated);
+        ..
+    } = prepared;
     sort_diagnostics(&mut diagnostics);
     let counts = Counts::of(&diagnostics, validated.clients.len(), sources.len());
     let stdout = std::io::stdout();
@@ -405,6 +434,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<Exit, Error> {
         faults: args.faults,
         state_file: args.state,
         admin_client_id: args.admin_client_id.to_string(),
+        version: args.boruta_version,
         tls: args
             .tls_cert
             .zip(args.tls_key)

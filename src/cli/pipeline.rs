@@ -12,17 +12,19 @@ use crate::validate;
 use std::io::{IsTerminal, Write};
 
 /// Manifests loaded and validated, with every finding so far (the loader's and the
-/// validator's, moved into one list).
+/// validator's, moved into one list) and the waiver comments that apply to them.
 pub(crate) struct Prepared {
     pub sources: crate::source::SourceMap,
     pub validated: validate::Validated,
     pub diagnostics: Vec<crate::source::Diagnostic>,
+    pub waivers: Vec<crate::source::Waiver>,
 }
 
 impl Prepared {
     pub(crate) fn new(
         loaded_diagnostics: Vec<crate::source::Diagnostic>,
         sources: crate::source::SourceMap,
+        waivers: Vec<crate::source::Waiver>,
         mut validated: validate::Validated,
     ) -> Self {
         let mut diagnostics = loaded_diagnostics;
@@ -31,7 +33,20 @@ impl Prepared {
             sources,
             validated,
             diagnostics,
+            waivers,
         }
+    }
+
+    /// Adds findings of a later stage, waived where a waiver says so.
+    pub(crate) fn add(&mut self, mut findings: Vec<crate::source::Diagnostic>) {
+        crate::policy::waivers::waive(&mut findings, &self.waivers);
+        self.diagnostics.append(&mut findings);
+    }
+
+    /// Once every manifest finding is in: the waivers that are themselves wrong.
+    pub(crate) fn check_waivers(&mut self) {
+        let problems = crate::policy::waivers::check(&self.waivers, &self.diagnostics);
+        self.diagnostics.extend(problems);
     }
 }
 
@@ -185,6 +200,8 @@ pub(crate) struct Computed {
     pub diff: crate::diff::Diff,
     pub plan: crate::plan::Plan,
     pub connection: crate::fetch::Connection,
+    /// The boruta version the plan assumed.
+    pub version: crate::fields::Version,
 }
 
 /// Load, validate, read the server, diff and plan. `Ok(None)` when the manifests are invalid
@@ -199,7 +216,12 @@ pub(crate) async fn compute(
     let sources = loaded.sources;
     if has_errors(&loaded.diagnostics) {
         // Unreadable or malformed files: stop before the network.
-        let prepared = Prepared::new(loaded.diagnostics, sources, validate::Validated::default());
+        let prepared = Prepared::new(
+            loaded.diagnostics,
+            sources,
+            Vec::new(),
+            validate::Validated::default(),
+        );
         report_findings(&prepared, &[])?;
         return Ok(None);
     }
@@ -208,29 +230,61 @@ pub(crate) async fn compute(
     // Validation is CPU work and the server read is mostly waiting: do both at once. The
     // read is discarded when the manifests turn out to be invalid.
     let documents = loaded.documents;
-    let validation = tokio::task::spawn_blocking(move || validate::validate(documents));
+    let waivers = loaded.waivers;
+    let for_validation = waivers.clone();
+    let validation =
+        tokio::task::spawn_blocking(move || validate::validate(documents, &for_validation));
     let observed = observe(&connection, needs).await;
     let validated = validation.await.map_err(|e| Error::Other(Box::new(e)))?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         "manifests validated and server read"
     );
-    let prepared = Prepared::new(loaded.diagnostics, sources, validated);
+    let mut prepared = Prepared::new(loaded.diagnostics, sources, waivers, validated);
     if has_errors(&prepared.diagnostics) {
         report_findings(&prepared, &[])?;
         return Ok(None);
     }
     let observed = observed?;
+    // What the server's version does not support, or defaults differently, is known now.
+    let version = crate::api::choose_version(args.boruta_version, &observed.clients);
+    prepared.add(validate::check_version(
+        &prepared.validated.clients,
+        version.version,
+    ));
+    if let Some(mismatch) = &version.mismatch {
+        prepared
+            .diagnostics
+            .push(crate::source::Diagnostic::warning(
+                "boruta-version-mismatch",
+                mismatch.clone(),
+                None,
+            ));
+    }
+    prepared.check_waivers();
+    if has_errors(&prepared.diagnostics) {
+        report_findings(&prepared, &[])?;
+        return Ok(None);
+    }
     let system = crate::diff::SystemIds {
         admin_client_id: args.admin_client_id.clone(),
         self_client_id: args.client_id.clone(),
     };
-    let diff = crate::diff::diff(&prepared.validated.clients, &observed, &system);
+    let mut diff = crate::diff::diff(
+        &prepared.validated.clients,
+        &observed,
+        &system,
+        version.version,
+    );
+    refuse_legacy_creates(&prepared, &mut diff);
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "diff computed");
     let plan = crate::plan::build(
         &diff,
-        connection.admin_url(),
-        connection.scopes(),
+        &crate::plan::Target {
+            admin_url: connection.admin_url(),
+            scopes: connection.scopes(),
+            version: &version,
+        },
         &prepared.sources,
     );
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "plan built");
@@ -242,7 +296,38 @@ pub(crate) async fn compute(
         diff,
         plan,
         connection,
+        version: version.version,
     }))
+}
+
+/// A waived legacy value is acceptable on an existing client only: a client that holds one
+/// and would be created fails the plan (boruta would refuse the create).
+fn refuse_legacy_creates(prepared: &Prepared, diff: &mut crate::diff::Diff) {
+    let clients = diff.clients.iter().zip(&prepared.validated.clients);
+    let mut refused = Vec::new();
+    for (entry, desired) in clients {
+        if entry.action != crate::diff::Action::Create {
+            continue;
+        }
+        let node = &desired.node;
+        let found = crate::policy::waivers::legacy_waived_within(
+            &prepared.diagnostics,
+            &node.loc.file,
+            node.loc.line,
+            node.last_line(),
+        );
+        if let Some(location) = found {
+            refused.push(crate::source::Diagnostic::error(
+                "refused-on-create",
+                format!(
+                    "client `{}` does not exist on the server, and the legacy value waived here is one boruta refuses on create: fix the value, or create the client with a value boruta accepts",
+                    desired.name
+                ),
+                Some(location.clone()),
+            ));
+        }
+    }
+    diff.diagnostics.extend(refused);
 }
 
 pub(crate) fn print_plan(
@@ -297,6 +382,7 @@ fn skip_teardown(computed: Computed) {
         plan,
         connection,
         system: _,
+        version: _,
     } = computed;
     drop(connection);
     std::mem::forget((prepared, observed, diff, plan));

@@ -10,12 +10,14 @@
 mod discover;
 mod read;
 mod substitute;
+mod waivers;
 mod yaml;
 
 pub use substitute::{is_env_reference, MAX_SUBSTITUTED_FILE_BYTES};
+pub use waivers::MARKER as WAIVER_MARKER;
 pub use yaml::{MAX_ALIAS_NODES, MAX_DEPTH};
 
-use crate::source::{Diagnostic, Location, Node, NodeValue, Severity, SourceMap};
+use crate::source::{Diagnostic, Location, Node, NodeValue, Severity, SourceMap, Waiver};
 use discover::display_path;
 use read::{io_reason, read_regular, ReadError};
 use std::path::{Path, PathBuf};
@@ -39,6 +41,8 @@ pub struct Loaded {
     /// File texts by display path, for renderers and for the manifest digest.
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
+    /// The `# boruta-gitops:allow` comments of every file.
+    pub waivers: Vec<Waiver>,
 }
 
 /// Where `${env:NAME}` values come from. Tests and the demo can supply their own.
@@ -224,6 +228,21 @@ fn load_file(found: &discover::Found, roots: &Roots, options: &Options<'_>, load
     add_text(&file, &text, base, roots, options, loaded);
 }
 
+/// The documents of `text`, parsed but not substituted, and its waiver comments (no
+/// file is read: `export` checks the manifests it writes with it).
+pub fn parse_text(file: &Arc<str>, text: &str) -> (Vec<Document>, Vec<Waiver>) {
+    let (docs, _) = yaml::parse_documents(file, text);
+    let documents = docs
+        .into_iter()
+        .filter(|d| d.value != NodeValue::Null)
+        .map(|root| Document {
+            file: file.clone(),
+            root,
+        })
+        .collect();
+    (documents, waivers::waivers(file, text))
+}
+
 /// Parses the text of one file into `loaded` (`base` resolves `${file:..}`, confined to
 /// `roots`). The entry point of the hostile-input property tests, which have no files.
 pub fn add_text(
@@ -238,6 +257,7 @@ pub fn add_text(
     let start = Some(Location::file_start(&file));
     let text: Arc<str> = Arc::from(text);
     loaded.sources.insert(file.clone(), text.clone());
+    loaded.waivers.extend(waivers::waivers(&file, &text));
     let (docs, error) = yaml::parse_documents(&file, &text);
     if let Some(error) = error {
         loaded.diagnostics.push(error);

@@ -83,12 +83,12 @@ fn resolve_env(
             } else {
                 format!("environment variable {name} is not set here; plan, apply and drift will need it")
             };
-            Err(Diagnostic {
-                severity: context.unset_variable,
-                code: "unset-variable",
+            Err(Diagnostic::new(
+                context.unset_variable,
+                "unset-variable",
                 message,
-                location: Some(loc.clone()),
-            })
+                Some(loc.clone()),
+            ))
         }
     }
 }

@@ -17,17 +17,25 @@ pub struct Counts {
     pub errors: usize,
     pub warnings: usize,
     pub notes: usize,
+    /// Findings a waiver comment waived (counted here only).
+    pub waived: usize,
     pub clients: usize,
     pub files: usize,
 }
 
 impl Counts {
     pub fn of(diagnostics: &[Diagnostic], clients: usize, files: usize) -> Self {
-        let count = |s| diagnostics.iter().filter(|d| d.severity == s).count();
+        let count = |s| {
+            diagnostics
+                .iter()
+                .filter(|d| d.severity == s && d.waived.is_none())
+                .count()
+        };
         Counts {
             errors: count(Severity::Error),
             warnings: count(Severity::Warning),
             notes: count(Severity::Note),
+            waived: diagnostics.iter().filter(|d| d.waived.is_some()).count(),
             clients,
             files,
         }
@@ -49,9 +57,14 @@ pub fn human(
             Severity::Warning => ("1;33", "warning"),
             Severity::Note => ("1;36", "note"),
         };
+        let waived = d
+            .waived
+            .as_ref()
+            .map(|reason| format!(" (waived: {})", neutral(reason)))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{}: {}",
+            "{}{waived}: {}",
             style.paint(color, &format!("{label}[{}]", d.code)),
             neutral(&d.message)
         )?;
@@ -92,9 +105,14 @@ pub fn human(
         }
         writeln!(out)?;
     }
+    let waived = if counts.waived > 0 {
+        format!(", {} waived", counts.waived)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} error(s), {} warning(s), {} note(s) in {} client(s) from {} file(s)",
+        "{} error(s), {} warning(s), {} note(s){waived} in {} client(s) from {} file(s)",
         counts.errors, counts.warnings, counts.notes, counts.clients, counts.files
     )
 }
@@ -133,10 +151,10 @@ pub fn json(out: &mut dyn Write, diagnostics: &[Diagnostic], counts: Counts) -> 
 /// GitHub workflow commands (`::error file=..,line=..,col=..,title=CODE::message`).
 pub fn github(out: &mut dyn Write, diagnostics: &[Diagnostic]) -> io::Result<()> {
     for d in diagnostics {
-        let level = match d.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "notice",
+        let level = match (d.severity, &d.waived) {
+            (_, Some(_)) | (Severity::Note, None) => "notice",
+            (Severity::Error, None) => "error",
+            (Severity::Warning, None) => "warning",
         };
         let mut props = Vec::new();
         if let Some(loc) = &d.location {
@@ -144,12 +162,19 @@ pub fn github(out: &mut dyn Write, diagnostics: &[Diagnostic]) -> io::Result<()>
             props.push(format!("line={}", loc.line));
             props.push(format!("col={}", loc.col));
         }
-        props.push(format!("title={}", escape_property(d.code)));
+        let (title, message) = match &d.waived {
+            Some(reason) => (
+                format!("{} (waived)", d.code),
+                format!("{} (waived: {reason})", d.message),
+            ),
+            None => (d.code.to_string(), d.message.clone()),
+        };
+        props.push(format!("title={}", escape_property(&title)));
         writeln!(
             out,
             "::{level} {}::{}",
             props.join(","),
-            escape_data(&d.message)
+            escape_data(&message)
         )?;
     }
     Ok(())

@@ -156,6 +156,11 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
         neutral(&plan.admin_url)
     )?;
     writeln!(out, "scopes requested: {}", plan.scopes_requested.join(" "))?;
+    writeln!(
+        out,
+        "boruta version: {} ({})",
+        plan.boruta_version, plan.boruta_version_source
+    )?;
     writeln!(out)?;
     let unmanaged = plan.unmanaged.iter().any(|u| u.system.is_none());
     if !unmanaged && plan.clients.iter().all(|c| c.action == Action::InSync) {

@@ -5,6 +5,7 @@
 //! It shares `api` (wire types) and `rules` (validation) with the client side, and never
 //! imports `fetch`, `diff`, `plan` or `apply`.
 
+mod clients;
 mod clock;
 mod coerce;
 pub mod faults;
@@ -46,6 +47,8 @@ pub struct Config {
     pub admin_client_id: String,
     /// Serve HTTPS with this certificate chain and key (PEM files).
     pub tls: Option<TlsFiles>,
+    /// The boruta version to imitate.
+    pub version: crate::fields::Version,
 }
 
 /// PEM files of the sandbox's HTTPS certificate chain and private key.
@@ -67,6 +70,7 @@ impl Default for Config {
             state_file: None,
             admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
             tls: None,
+            version: crate::fields::Version::LATEST_RELEASE,
         }
     }
 }
@@ -160,10 +164,17 @@ impl Sandbox {
                     .map_err(|e| SandboxError::StateRead(path.clone(), e))?;
                 let mut state: State = serde_json::from_str(&text)
                     .map_err(|e| SandboxError::StateParse(path.clone(), e))?;
+                // The imitated version is the one asked for now, not the one saved.
+                state.version = config.version;
                 state.ensure_bootstrap(&bootstrap);
                 state
             }
-            _ => State::seeded(&base_url, &config.admin_client_id, &bootstrap),
+            _ => State::seeded(
+                &base_url,
+                &config.admin_client_id,
+                &bootstrap,
+                config.version,
+            ),
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(state),

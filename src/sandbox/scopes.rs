@@ -6,6 +6,7 @@ use crate::api::ErrorBody;
 use crate::rules;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::time::Instant;
 use uuid::Uuid;
 
 impl State {
@@ -24,13 +25,22 @@ impl State {
         }
     }
 
-    /// Resolves `authorized_scopes` as boruta does (§6.1), creating unknown names as
-    /// private scopes.
-    pub(super) fn resolve_scopes(&mut self, value: Option<&Value>) -> Vec<String> {
+    /// Resolves `authorized_scopes` as boruta does (§6.1): the scope ids, and the private
+    /// scopes to insert for unknown names (inserted with [`State::commit_scopes`] once the
+    /// whole write succeeded). A name that another create inserted and has not committed
+    /// yet is invisible here, so this create inserts it too and fails like boruta's second
+    /// insert (unique index on `oauth_scopes.name` without constraint mapping: 500).
+    #[allow(clippy::result_large_err)]
+    pub(super) fn resolve_scopes(
+        &self,
+        value: Option<&Value>,
+    ) -> Result<(Vec<String>, Vec<Scope>), Answer> {
         let Some(Value::Array(items)) = value else {
-            return Vec::new();
+            return Ok((Vec::new(), Vec::new()));
         };
+        let now = Instant::now();
         let mut ids = Vec::new();
+        let mut new: Vec<Scope> = Vec::new();
         for item in items {
             let Value::Object(item) = item else { continue };
             if let Some(id) = item.get("id").filter(|v| !v.is_null()) {
@@ -47,25 +57,48 @@ impl State {
             if name.chars().any(char::is_whitespace) {
                 continue;
             }
+            let uncommitted = self
+                .uncommitted_scopes
+                .get(name)
+                .is_some_and(|commit| *commit > now);
+            if uncommitted {
+                return Err(Answer::crash(&format!(
+                    "ERROR 23505 (unique_violation) duplicate key value violates unique constraint \"scopes_name_index\": Key (name)=({name}) already exists"
+                )));
+            }
             let existing = self
                 .scopes
                 .values()
+                .chain(new.iter())
                 .find(|s| s.name == name)
                 .map(|s| s.id.clone());
             let id = existing.unwrap_or_else(|| {
-                let id = Uuid::new_v4().to_string();
                 let scope = Scope {
-                    id: id.clone(),
+                    id: Uuid::new_v4().to_string(),
                     name: name.to_string(),
                     label: None,
                     public: false,
                 };
-                self.scopes.insert(id.clone(), scope);
+                let id = scope.id.clone();
+                new.push(scope);
                 id
             });
             ids.push(id);
         }
-        ids
+        Ok((ids, new))
+    }
+
+    /// Inserts the scopes a write created; they count as uncommitted until `commit_at`.
+    pub(super) fn commit_scopes(&mut self, scopes: Vec<Scope>, commit_at: Instant) {
+        let now = Instant::now();
+        self.uncommitted_scopes.retain(|_, commit| *commit > now);
+        for scope in scopes {
+            if commit_at > now {
+                self.uncommitted_scopes
+                    .insert(scope.name.clone(), commit_at);
+            }
+            self.scopes.insert(scope.id.clone(), scope);
+        }
     }
 
     /// Names of the scopes a client may be granted (§3.4).

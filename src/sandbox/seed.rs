@@ -3,11 +3,9 @@
 //! management scopes, and the bootstrap client. Seed ids are UUID v5 of the names, so they
 //! are stable across runs.
 
-use super::state::{
-    fake_public_key, random_alphanumeric, split_write_only, Bootstrap, Scope, State, StoredClient,
-};
+use super::state::{fake_public_key, random_alphanumeric, Bootstrap, Scope, State};
 use crate::api;
-use crate::rules;
+use crate::fields::Version;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -54,15 +52,27 @@ fn identity_provider(name: &str, backend_id: &str) -> Map<String, Value> {
     }
 }
 
+/// The seeded global key pair (`/api/key-pairs`), which a manifest's `key_pair_id` may
+/// name.
+pub const DEFAULT_KEY_PAIR: &str = "Default key pair";
+
 impl State {
-    /// The seeded state of contract §11.1 plus the bootstrap client.
-    pub fn seeded(base_url: &str, admin_client_id: &str, bootstrap: &Bootstrap) -> Self {
+    /// The seeded state of contract §11.1 plus the bootstrap client, as boruta `version`.
+    pub fn seeded(
+        base_url: &str,
+        admin_client_id: &str,
+        bootstrap: &Bootstrap,
+        version: Version,
+    ) -> Self {
         let mut state = State {
+            version,
             admin_client_id: admin_client_id.to_string(),
             clients: BTreeMap::new(),
             scopes: BTreeMap::new(),
             identity_providers: BTreeMap::new(),
             associations: BTreeMap::new(),
+            key_pairs: BTreeMap::from([(seed_id(DEFAULT_KEY_PAIR), fake_public_key("rsa"))]),
+            uncommitted_scopes: HashMap::new(),
             tokens: HashMap::new(),
             render_cache: HashMap::new(),
         };
@@ -109,35 +119,17 @@ impl State {
             "public_revoke": true, "redirect_uris": [format!("{base_url}/oauth-callback")],
             "identity_provider": {"id": seed_id(ADMIN_IDENTITY_PROVIDER)}
         });
-        let public_client = json!({
-            "id": seed_id(api::PUBLIC_CLIENT_NAME), "name": api::PUBLIC_CLIENT_NAME,
-            "public_client_id": base_url, "confidential": true,
-            "key_pair_type": {"type": "ec", "curve": "P-256"}, "id_token_signature_alg": "ES256"
-        });
         let answer = state.create_client(&json!({ "client": admin }));
         debug_assert_eq!(answer.status, 201, "{answer:?}");
         state.ensure_bootstrap(bootstrap);
         // The migration inserts the public client without any identity provider, which the
         // API cannot do: insert it directly.
-        if let Value::Object(mut params) = public_client {
-            let defaults = rules::create_defaults();
-            let mut fields = defaults.clone();
-            for (k, v) in params.iter_mut() {
-                fields.insert(k.clone(), v.take());
-            }
-            fields.insert("public_key".into(), Value::String(fake_public_key("ec")));
-            fields.insert("did".into(), Value::Null);
-            fields.insert("secret".into(), Value::String(random_alphanumeric(86)));
-            let write_only = split_write_only(&mut fields);
-            let id = seed_id(api::PUBLIC_CLIENT_NAME);
-            state.clients.insert(
-                id,
-                StoredClient {
-                    fields,
-                    write_only,
-                    scope_ids: Vec::new(),
-                },
-            );
+        let public_client = json!({
+            "name": api::PUBLIC_CLIENT_NAME, "public_client_id": base_url, "confidential": true,
+            "key_pair_type": {"type": "ec", "curve": "P-256"}, "id_token_signature_alg": "ES256"
+        });
+        if let Value::Object(values) = public_client {
+            state.insert_raw_client(&seed_id(api::PUBLIC_CLIENT_NAME), values, None);
         }
         state
     }

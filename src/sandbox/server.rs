@@ -332,11 +332,14 @@ async fn handle(
         ),
         Ok(bytes) => route(
             &shared,
-            &method,
-            &path,
-            &headers,
-            content_type.as_deref(),
-            &bytes,
+            &Routed {
+                method: &method,
+                path: &path,
+                headers: &headers,
+                content_type: content_type.as_deref(),
+                body: &bytes,
+                commit_at: deadline,
+            },
         ),
     };
     set_status(answer.status);
@@ -384,33 +387,32 @@ fn redact_secret(body: &str) -> String {
         .join("&")
 }
 
-fn route(
-    shared: &Shared,
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
-    content_type: Option<&str>,
-    body: &Bytes,
-) -> (Answer, Vec<(&'static str, String)>) {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+/// One request, as routing needs it.
+struct Routed<'a> {
+    method: &'a Method,
+    path: &'a str,
+    headers: &'a HeaderMap,
+    content_type: Option<&'a str>,
+    body: &'a Bytes,
+    /// When the answer is sent: a write's transaction commits then.
+    commit_at: std::time::Instant,
+}
+
+fn route(shared: &Shared, request: &Routed<'_>) -> (Answer, Vec<(&'static str, String)>) {
+    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
     if segments == ["oauth", "token"] {
-        return token_endpoint(shared, method, headers, content_type, body);
+        return token_endpoint(
+            shared,
+            request.method,
+            request.headers,
+            request.content_type,
+            request.body,
+        );
     }
     if segments.first() != Some(&"api") {
-        return (no_route(method, path), Vec::new());
+        return (no_route(request.method, request.path), Vec::new());
     }
-    (
-        api_request(
-            shared,
-            method,
-            path,
-            &segments[1..],
-            headers,
-            content_type,
-            body,
-        ),
-        Vec::new(),
-    )
+    (api_request(shared, request, &segments[1..]), Vec::new())
 }
 
 fn no_route(method: &Method, path: &str) -> Answer {
@@ -499,15 +501,9 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<Vec<String>> {
     lock(&shared.state).token_scopes(token)
 }
 
-fn api_request(
-    shared: &Shared,
-    method: &Method,
-    path: &str,
-    segments: &[&str],
-    headers: &HeaderMap,
-    content_type: Option<&str>,
-    body: &Bytes,
-) -> Answer {
+fn api_request(shared: &Shared, request: &Routed<'_>, segments: &[&str]) -> Answer {
+    let (method, path, headers) = (request.method, request.path, request.headers);
+    let (content_type, body) = (request.content_type, request.body);
     if !accepts_json(headers) {
         return Answer::error(
             406,
@@ -518,8 +514,12 @@ fn api_request(
         );
     }
     let resource = segments.first().copied().unwrap_or("");
-    let known =
-        matches!(resource, "clients" | "scopes" | "identity-providers") && segments.len() <= 2;
+    let regenerate = resource == "clients"
+        && segments.len() == 3
+        && segments[2] == "regenerate_key_pair"
+        && method == Method::POST;
+    let known = matches!(resource, "clients" | "scopes" | "identity-providers")
+        && (segments.len() <= 2 || regenerate);
     if !known {
         return no_route(method, path);
     }
@@ -527,10 +527,14 @@ fn api_request(
         return Answer::error(401, ErrorBody::unauthorized());
     };
     let has = |s: &str| scopes.iter().any(|g| g == s);
+    // Scope reads need any management scope (boruta-server `44c8fa43`, 0.9.0); reading
+    // one scope joined them only on master (`scope_controller.ex`: `[:index, :show]`).
+    let version = lock(&shared.state).version;
+    let any_of_reads = method == Method::GET && (segments.len() == 1 || !version.is_release());
     let allowed = match resource {
         "clients" => has(api::SCOPE_CLIENTS),
         "identity-providers" => has(api::SCOPE_IDENTITY_PROVIDERS),
-        _ if method == Method::GET => api::SCOPE_READERS.iter().any(|s| has(s)),
+        _ if any_of_reads => api::SCOPE_READERS.iter().any(|s| has(s)),
         _ => has(api::SCOPE_SCOPES),
     };
     if !allowed {
@@ -554,15 +558,16 @@ fn api_request(
     match (resource, method.clone(), id) {
         ("clients", Method::GET, None) => state.list_clients(),
         ("clients", Method::POST, None) => match params() {
-            Ok(p) => state.create_client(&p),
+            Ok(p) => state.create_client_until(&p, request.commit_at),
             Err(answer) => answer,
         },
+        ("clients", Method::POST, Some(id)) if regenerate => state.regenerate_key_pair(id),
         ("clients", Method::GET, Some(id)) => match crate::rules::is_uuid(id) {
             true => state.show_client(&id.to_ascii_lowercase()),
             false => state.update_client(id, &json!({})), // same cast error as boruta's lookup
         },
         ("clients", Method::PATCH | Method::PUT, Some(id)) => match params() {
-            Ok(p) => state.update_client(id, &p),
+            Ok(p) => state.update_client_until(id, &p, request.commit_at),
             Err(answer) => answer,
         },
         ("clients", Method::DELETE, Some(id)) => state.delete_client(id),

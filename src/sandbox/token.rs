@@ -8,15 +8,6 @@ use crate::rules;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-const GRANT_TYPES: [&str; 6] = [
-    "client_credentials",
-    "agent_credentials",
-    "password",
-    "agent_code",
-    "authorization_code",
-    "refresh_token",
-];
-
 fn error(status: u16, code: &str, description: Option<&str>) -> (u16, Value) {
     (
         status,
@@ -40,7 +31,7 @@ pub fn token(
     let Some(grant_type) = form.get("grant_type") else {
         return error(400, "invalid_request", Some(msg::NO_GRANT_TYPE));
     };
-    if !GRANT_TYPES.contains(&grant_type.as_str()) {
+    if !crate::api::TOKEN_REQUEST_GRANT_TYPES.contains(&grant_type.as_str()) {
         return error(400, "invalid_request", Some(msg::BAD_GRANT_TYPE));
     }
     // Client authentication source: a header means client_secret_basic.

@@ -18,14 +18,6 @@ fn workspace(server: &Server, count: usize) -> Workspace {
     ws
 }
 
-fn posts(server: &Server) -> usize {
-    server
-        .calls()
-        .iter()
-        .filter(|(m, p)| m == "POST" && p == "/api/clients")
-        .count()
-}
-
 /// The id manifest `i` pins.
 fn id(i: usize) -> String {
     format!("00000000-0000-4000-8000-{i:012}")
@@ -129,7 +121,7 @@ fn refuses_without_a_terminal_or_approval() {
         "{}",
         out.stderr
     );
-    assert_eq!(posts(&server), 0);
+    assert_eq!(server.count("POST", "/api/clients"), 0);
 }
 
 #[test]
@@ -155,7 +147,7 @@ fn stale_saved_plan_is_refused() {
         out.stderr
     );
     assert!(out.stderr.contains("client `service-1` (00000000-0000-4000-8000-000000000001): it was created on the server after the plan was made"), "{}", out.stderr);
-    assert_eq!(posts(&server), 0);
+    assert_eq!(server.count("POST", "/api/clients"), 0);
 }
 
 #[test]
@@ -182,7 +174,7 @@ fn changed_manifests_after_plan_are_refused_and_a_fresh_plan_applies() {
         "{}",
         out.stderr
     );
-    assert_eq!(posts(&server), 0);
+    assert_eq!(server.count("POST", "/api/clients"), 0);
     assert_eq!(ws.run(&["plan", "manifests", "--out", "plan.json"]).code, 0);
     let out = ws.run(&[
         "apply",
@@ -192,7 +184,7 @@ fn changed_manifests_after_plan_are_refused_and_a_fresh_plan_applies() {
         "--auto-approve",
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(posts(&server), 2);
+    assert_eq!(server.count("POST", "/api/clients"), 2);
 }
 
 #[test]
@@ -204,7 +196,7 @@ fn retries_503_then_succeeds() {
     let ws = workspace(&server, 1);
     let out = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(posts(&server), 2);
+    assert_eq!(server.count("POST", "/api/clients"), 2);
     assert_one(&server, 0);
 }
 
@@ -540,7 +532,7 @@ fn asks_for_confirmation_on_a_terminal_and_shows_a_progress_bar() {
         screen.contains("apply cancelled: nothing was changed"),
         "{screen}"
     );
-    assert_eq!(posts(&server), 0);
+    assert_eq!(server.count("POST", "/api/clients"), 0);
     let (code, screen) = apply_on_a_terminal(&server, &ws, "yes\n");
     assert_eq!(code, 0, "{screen}");
     assert!(
@@ -548,5 +540,5 @@ fn asks_for_confirmation_on_a_terminal_and_shows_a_progress_bar() {
         "a progress bar on the terminal: {screen}"
     );
     assert!(screen.contains("Apply: 25 created"), "{screen}");
-    assert_eq!(posts(&server), 25);
+    assert_eq!(server.count("POST", "/api/clients"), 25);
 }

@@ -34,7 +34,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
     let documents = loaded.documents.len();
     let sources = loaded.sources.clone();
     let mut findings = loaded.diagnostics;
-    let validated = validate(loaded.documents);
+    let validated = validate(loaded.documents, &loaded.waivers);
     findings.extend(validated.diagnostics.iter().cloned());
     let counts = diagnostics::Counts::of(&findings, validated.clients.len(), 1);
     let mut out = Vec::new();

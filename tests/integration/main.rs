@@ -16,4 +16,5 @@ mod support;
 mod tls;
 mod untrusted;
 mod validate;
+mod versions;
 mod workflows;

@@ -76,6 +76,7 @@ fn human_plan_snapshot() {
     let out = workspace(&server).run(&["plan", "manifests"]);
     let expected = format!("boruta-gitops plan against http://SANDBOX
 scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
 
   + billing-api ({API_ID}) will be created  [manifests/billing-api.yaml:2]
       + name                        = \"billing-api\"
@@ -118,6 +119,7 @@ fn server_defaults_cause_no_drift() {
     let expected = format!(
         "boruta-gitops plan against http://SANDBOX
 scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
 
   No changes: the server matches the manifests.
   · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
@@ -170,6 +172,7 @@ fn each_kind_of_drift() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     let expected = format!("boruta-gitops drift check against http://SANDBOX
 scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
 
   ~ billing-api ({API_ID}) has drifted  [manifests/billing-api.yaml:2]
       ~ supported_grant_types = [\"client_credentials\",\"refresh_token\"] -> [\"client_credentials\"]

@@ -3,6 +3,7 @@
 //! concurrency, bad input, and the seeded state.
 
 use crate::openapi::assert_conforms;
+use boruta_gitops::fields::Version;
 use boruta_gitops::sandbox::{Config, Fault, Sandbox};
 use serde_json::{json, Value};
 
@@ -43,8 +44,13 @@ impl Api {
         }
     }
 
+    /// The contract (and so each conformance test here) describes boruta's master; the
+    /// released versions' differences have tests of their own (`versions.rs`).
     pub fn new() -> Api {
-        Self::start(Config::default())
+        Self::start(Config {
+            version: Version::Master,
+            ..Config::default()
+        })
     }
 
     /// A token of the bootstrap client for `scope`.

@@ -29,7 +29,10 @@ fn schema_carries_boruta_constraints() {
         serde_json::json!(["name", "identity_provider"])
     );
     let props = &schema["properties"];
-    for (field, max) in boruta_gitops::rules::TTL_FIELDS {
+    let ttls = boruta_gitops::fields::FIELDS
+        .iter()
+        .filter_map(|f| f.ttl_max.map(|max| (f.name, max)));
+    for (field, max) in ttls {
         assert_eq!(props[field]["minimum"], 1, "{field}");
         assert_eq!(props[field]["maximum"], max, "{field}");
         assert!(props[field]["description"]

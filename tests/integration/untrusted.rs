@@ -375,14 +375,6 @@ fn an_endless_answer_stops_at_the_limit_with_a_clear_error() {
     );
 }
 
-fn token_attempts(server: &Server) -> usize {
-    server
-        .calls()
-        .iter()
-        .filter(|(m, p)| m == "POST" && p == "/oauth/token")
-        .count()
-}
-
 /// Manifests that need the clients, the scopes and the identity providers: three
 /// concurrent reads wait for the one token.
 fn three_reads(server: &Server) -> Workspace {
@@ -404,7 +396,7 @@ fn a_dead_token_endpoint_is_tried_once_per_attempt_for_everyone() {
         Duration::from_secs(60),
     );
     assert_eq!(out.code, 1);
-    assert_eq!(token_attempts(&server), 3, "{}", out.stderr);
+    assert_eq!(server.count("POST", "/oauth/token"), 3, "{}", out.stderr);
     assert!(
         out.stderr.contains("(after 3 attempt(s))"),
         "{}",
@@ -424,7 +416,7 @@ fn a_hanging_token_endpoint_costs_one_round_of_retries() {
         Duration::from_secs(60),
     );
     assert_eq!(out.code, 1);
-    assert_eq!(token_attempts(&server), 3, "{}", out.stderr);
+    assert_eq!(server.count("POST", "/oauth/token"), 3, "{}", out.stderr);
     assert!(
         out.stderr.contains("timed out (after 3 attempt(s))"),
         "{}",
@@ -482,7 +474,10 @@ fn sigterm_halfway_through_creates_reports_and_keeps_every_secret() {
             format!("id: 00000000-0000-4000-8000-{i:012}\nname: svc-{i}\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
         );
     }
-    let child = ws
+    // Output goes to files: a full pipe must not stall the run while the test waits.
+    let stdout_file = std::fs::File::create(ws.path().join("stdout.txt")).unwrap();
+    let stderr_file = std::fs::File::create(ws.path().join("stderr.txt")).unwrap();
+    let mut child = ws
         .command(&[
             "apply",
             "manifests",
@@ -492,17 +487,11 @@ fn sigterm_halfway_through_creates_reports_and_keeps_every_secret() {
             "--secrets-out",
             "secrets.jsonl",
         ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(stdout_file)
+        .stderr(stderr_file)
         .spawn()
         .unwrap();
-    let posts = || {
-        server
-            .calls()
-            .iter()
-            .filter(|(m, p)| m == "POST" && p == "/api/clients")
-            .count()
-    };
+    let posts = || server.count("POST", "/api/clients");
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while posts() < 60 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
@@ -512,10 +501,10 @@ fn sigterm_halfway_through_creates_reports_and_keeps_every_secret() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let status = child.wait().unwrap();
+    let stdout = std::fs::read_to_string(ws.path().join("stdout.txt")).unwrap();
+    let stderr = std::fs::read_to_string(ws.path().join("stderr.txt")).unwrap();
+    assert_eq!(status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
         stderr.contains("SIGTERM received: no new create starts"),
         "{stderr}"

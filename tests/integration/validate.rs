@@ -276,7 +276,10 @@ fn github_format_annotates_the_diff() {
 
 #[test]
 fn json_format_is_stable() {
-    let ws = Workspace::new().file("app.yaml", client("access_token_ttl: 90000\n"));
+    let ws = Workspace::new().file(
+        "app.yaml",
+        client("supported_grant_types: [client_credentials]\naccess_token_ttl: 90000\n"),
+    );
     let out = ws.run(&["validate", "manifests", "--format", "json"]);
     let expected = serde_json::json!({
         "format_version": 1,
@@ -285,10 +288,10 @@ fn json_format_is_stable() {
             "code": "ttl-out-of-range",
             "message": "`access_token_ttl` 90000 is out of range 1..86400",
             "file": "manifests/app.yaml",
-            "line": 5,
+            "line": 6,
             "col": 19
         }],
-        "summary": {"errors": 1, "warnings": 0, "notes": 0, "clients": 0, "files": 1}
+        "summary": {"errors": 1, "warnings": 0, "notes": 0, "waived": 0, "clients": 0, "files": 1}
     });
     assert_eq!(out.json(), expected);
 }

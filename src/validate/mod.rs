@@ -1,35 +1,28 @@
 //! Turns loaded documents into validated desired clients plus findings: the JSON Schema
 //! check, boruta's own rules (`rules.rs`), and the checks across the manifest set
-//! (duplicate names and ids). Pure: no filesystem, no network.
+//! (duplicate names and ids). `version` adds what depends on the boruta version (fields
+//! it does not support, defaults that differ). Pure: no filesystem, no network.
 //!
 //! Every finding points at the offending value. Later stages only ever see [`Desired`]
-//! clients, which passed all of this.
+//! clients, which passed all of this, and read their fields through the catalogue.
 
+mod schema_findings;
+mod version;
+
+pub use version::check_version;
+
+use crate::fields::{self, Field, Version};
 use crate::load::Document;
-use crate::model::{derived_client_id, ClientManifest};
+use crate::model::{derived_client_id, ClientManifest, IdentityProviderRef, ScopeRef};
 use crate::rules::{self, Mode};
 use crate::schema::{self, Problem, SchemaKind};
-use crate::source::{Diagnostic, Location, Node, NodeValue, Origin, Severity};
+use crate::source::{Diagnostic, Location, Node, NodeValue, Origin, Waiver};
+use schema_findings::schema_diagnostic;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
-
-/// Sections of boruta's configuration file other than `client`.
-const UNMANAGED_SECTIONS: [&str; 10] = [
-    "node_name",
-    "aliases",
-    "cluster_ca",
-    "gateway",
-    "microgateway",
-    "organization",
-    "backend",
-    "identity_provider",
-    "scope",
-    "role",
-];
-const ALSO_UNMANAGED: &str = "error_template";
 
 /// A client as git declares it, validated.
 #[derive(Debug, Clone)]
@@ -38,19 +31,50 @@ pub struct Desired {
     pub id: Uuid,
     pub id_explicit: bool,
     pub name: String,
-    pub manifest: ClientManifest,
+    pub identity_provider: IdentityProviderRef,
+    pub authorized_scopes: Option<Vec<ScopeRef>>,
     /// The manifest's node, to point later findings (e.g. a server's 422) at values.
     pub node: Node,
 }
 
+/// One declared field of a validated client, with its catalogue entry.
+#[derive(Debug, Clone, Copy)]
+pub struct Declared<'a> {
+    pub field: &'static Field,
+    pub key: &'a Node,
+    pub node: &'a Node,
+}
+
+impl Declared<'_> {
+    /// The value as JSON (substituted).
+    pub fn value(&self) -> Value {
+        self.node.to_json()
+    }
+}
+
 impl Desired {
-    /// Exactly the fields the manifest declares, substituted, as JSON. Computed on demand
+    /// The fields the manifest declares, in manifest order, each with its catalogue
+    /// entry (validation guarantees every key is a catalogue field). Computed on demand
     /// rather than stored: large manifest sets must fit in little memory.
-    pub fn declared(&self) -> Map<String, Value> {
-        match self.node.to_json() {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        }
+    pub fn declared(&self) -> impl Iterator<Item = Declared<'_>> {
+        let pairs: &[(Node, Node)] = match &self.node.value {
+            NodeValue::Map(pairs) => pairs,
+            _ => &[],
+        };
+        pairs.iter().filter_map(|(key, node)| {
+            let field = fields::get(key.as_str()?)?;
+            Some(Declared { field, key, node })
+        })
+    }
+
+    /// The declared field `name`, if any.
+    pub fn get(&self, name: &str) -> Option<Declared<'_>> {
+        self.declared().find(|d| d.field.name == name)
+    }
+
+    /// True when the manifest declares a secret.
+    pub fn declares_secret(&self) -> bool {
+        self.get("secret").is_some()
     }
 
     /// A manifest value for a message: `text` in backticks, or a placeholder when the
@@ -119,19 +143,21 @@ pub fn scan_needs(documents: &[Document]) -> Needs {
     needs
 }
 
-/// Validates every document.
-/// Takes the documents by value: their nodes move into the [`Desired`] clients (10,000
-/// manifests must validate within 100 MB).
-pub fn validate(documents: Vec<Document>) -> Validated {
+/// Validates every document (what does not depend on the boruta version; see
+/// [`check_version`] for the rest). Takes the documents by value: their nodes move into
+/// the [`Desired`] clients (10,000 manifests must validate within 100 MB).
+/// `waivers` are the manifests' `# boruta-gitops:allow` comments: a waived legacy value
+/// does not keep its client from being validated.
+pub fn validate(documents: Vec<Document>, waivers: &[Waiver]) -> Validated {
     let mut out = Validated::default();
     for doc in documents {
-        validate_document(doc.root, &mut out);
+        validate_document(doc.root, waivers, &mut out);
     }
     check_uniqueness(&mut out);
     out
 }
 
-fn validate_document(root: Node, out: &mut Validated) {
+fn validate_document(root: Node, waivers: &[Waiver], out: &mut Validated) {
     let NodeValue::Map(pairs) = &root.value else {
         out.diagnostics.push(Diagnostic::error(
             "not-a-mapping",
@@ -144,7 +170,7 @@ fn validate_document(root: Node, out: &mut Validated) {
         .iter()
         .any(|(k, _)| matches!(k.as_str(), Some("version" | "configuration")));
     if !is_configuration {
-        validate_client(root, out);
+        validate_client(root, waivers, out);
         return;
     }
     // The client lists are checked client by client below; other sections are boruta's.
@@ -200,7 +226,7 @@ fn validate_document(root: Node, out: &mut Validated) {
         ));
     }
     for client in clients {
-        validate_client(client, out);
+        validate_client(client, waivers, out);
     }
 }
 
@@ -226,6 +252,12 @@ fn take_configuration_clients(root: Node) -> Vec<Node> {
     clients
 }
 
+/// Sections of boruta's configuration file other than `client` (read from the schema of
+/// `model::Configuration`).
+fn is_unmanaged_section(name: &str) -> bool {
+    name != "client" && schema::configuration_sections().iter().any(|s| s == name)
+}
+
 fn validate_configuration(node: &Node, out: &mut Validated) {
     let NodeValue::Map(pairs) = &node.value else {
         out.diagnostics.push(Diagnostic::error(
@@ -246,7 +278,7 @@ fn validate_configuration(node: &Node, out: &mut Validated) {
                     Some(value.loc.clone()),
                 )),
             }
-        } else if UNMANAGED_SECTIONS.contains(&name.as_str()) || name == ALSO_UNMANAGED {
+        } else if is_unmanaged_section(&name) {
             out.diagnostics.push(Diagnostic::warning(
                 "section-not-managed",
                 format!("section `{name}` is not managed by boruta-gitops and is ignored (only `client` is)"),
@@ -317,7 +349,7 @@ fn check_identity_origins(node: &Node, out: &mut Validated) {
     }
 }
 
-fn validate_client(node: Node, out: &mut Validated) {
+fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
     let before = out.diagnostics.len();
     if !matches!(node.value, NodeValue::Map(_)) {
         out.diagnostics.push(Diagnostic::error(
@@ -367,7 +399,8 @@ fn validate_client(node: Node, out: &mut Validated) {
         out.diagnostics.push(diagnostic);
     }
     if let Value::Object(map) = &json {
-        let violations = rules::check_client(map, Mode::Create);
+        // The fields of every version: what only some versions accept is `check_version`'s.
+        let violations = rules::check_client(map, Mode::Create, Version::Master);
         for v in &violations {
             if reported.contains(v.subject) {
                 continue;
@@ -410,7 +443,8 @@ fn validate_client(node: Node, out: &mut Validated) {
             }
         }
     }
-    for field in ["public_key", "did"] {
+    for field in fields::manifest_fields().filter(|f| f.server_generated()) {
+        let field = field.name;
         if let Some((key, _)) = node.entry(field) {
             out.diagnostics.push(Diagnostic::warning(
                 "server-generated-field",
@@ -419,9 +453,8 @@ fn validate_client(node: Node, out: &mut Validated) {
             ));
         }
     }
-    let has_error = out.diagnostics[before..]
-        .iter()
-        .any(|d| d.severity == Severity::Error);
+    crate::policy::waivers::waive(&mut out.diagnostics[before..], waivers);
+    let has_error = out.diagnostics[before..].iter().any(Diagnostic::is_error);
     if has_error {
         return;
     }
@@ -452,222 +485,22 @@ fn validate_client(node: Node, out: &mut Validated) {
             (id, false)
         }
     };
+    // The typed manifest proved the types; the fields are read through the catalogue from
+    // here on, and only what the later stages read by type is kept.
+    let ClientManifest {
+        name,
+        identity_provider,
+        authorized_scopes,
+        ..
+    } = manifest;
     out.clients.push(Desired {
         id,
         id_explicit,
-        name: manifest.name.clone(),
-        manifest,
+        name,
+        identity_provider,
+        authorized_scopes,
         node,
     });
-}
-
-/// Quotes a value for a message, unless it is sensitive.
-fn describe(node: Option<&Node>, under_secret: bool) -> String {
-    match node {
-        Some(n) if n.sensitive() || under_secret => "the (sensitive) value".to_string(),
-        Some(n) => match &n.value {
-            NodeValue::Str(s) => format!("`{}`", truncate(s)),
-            NodeValue::Null => "null".to_string(),
-            NodeValue::Bool(b) => b.to_string(),
-            NodeValue::Int(i) => i.to_string(),
-            NodeValue::Float(f) => f.to_string(),
-            NodeValue::Seq(_) => "a list".to_string(),
-            NodeValue::Map(_) => "a mapping".to_string(),
-        },
-        None => "the value".to_string(),
-    }
-}
-
-fn truncate(s: &str) -> String {
-    let first_line = s.lines().next().unwrap_or("");
-    if first_line.chars().count() > 60 || first_line.len() != s.len() {
-        format!("{}…", first_line.chars().take(60).collect::<String>())
-    } else {
-        s.to_string()
-    }
-}
-
-fn kind_name(node: &Node) -> &'static str {
-    match &node.value {
-        NodeValue::Null => "null",
-        NodeValue::Bool(_) => "boolean",
-        NodeValue::Int(_) => "integer",
-        NodeValue::Float(_) => "number",
-        NodeValue::Str(_) => "string",
-        NodeValue::Seq(_) => "list",
-        NodeValue::Map(_) => "mapping",
-    }
-}
-
-/// The finding code for a value that is not one of a field's allowed values.
-fn value_code(field: &str) -> &'static str {
-    match field {
-        "supported_grant_types" => "invalid-grant-type",
-        "id_token_signature_alg" | "userinfo_signed_response_alg" => "invalid-signature-alg",
-        "token_endpoint_jwt_auth_alg" => "invalid-jwt-auth-alg",
-        "token_endpoint_auth_methods" => "invalid-auth-method",
-        "response_mode" => "invalid-response-mode",
-        "key_pair_type" => "invalid-key-pair-type",
-        "signatures_adapter" => "signatures-adapter-mismatch",
-        _ => "invalid-value",
-    }
-}
-
-fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem) -> Diagnostic {
-    let field = pointer.split('/').nth(1).unwrap_or("");
-    let path = pointer.trim_start_matches('/').replace('/', ".");
-    let node = client.at_pointer(pointer);
-    let loc = node.map_or_else(|| client.loc.clone(), |n| n.loc.clone());
-    let under_secret = field == "secret";
-    let shown = describe(node, under_secret);
-    let (code, message) = match problem {
-        Problem::UnknownField(key) => {
-            let loc = client
-                .key_at_pointer(pointer, key)
-                .map_or(loc.clone(), |k| k.loc.clone());
-            let hint = if pointer.is_empty() {
-                suggestion(key)
-            } else {
-                String::new()
-            };
-            let at = if path.is_empty() {
-                String::new()
-            } else {
-                format!(" in `{path}`")
-            };
-            return Diagnostic::error(
-                "unknown-field",
-                format!("unknown field `{key}`{at}{hint}"),
-                Some(loc),
-            );
-        }
-        Problem::MissingField(key) => {
-            let at = if path.is_empty() {
-                String::new()
-            } else {
-                format!(" in `{path}`")
-            };
-            (
-                "missing-field",
-                format!("missing required field `{key}`{at}"),
-            )
-        }
-        Problem::WrongType { expected } => {
-            let found = node.map_or("nothing", kind_name);
-            let yaml11 = node.and_then(Node::as_str).is_some_and(|s| {
-                matches!(
-                    s.to_ascii_lowercase().as_str(),
-                    "yes" | "no" | "on" | "off" | "y" | "n"
-                )
-            });
-            let hint = if expected == "boolean" && yaml11 && !under_secret {
-                " (YAML 1.2 reads yes/no/on/off as strings: write true or false)"
-            } else if expected == "integer"
-                && node
-                    .and_then(Node::as_str)
-                    .is_some_and(|s| s.parse::<i64>().is_ok())
-            {
-                " (remove the quotes)"
-            } else if expected == "string"
-                && matches!(
-                    node.map(|n| &n.value),
-                    Some(NodeValue::Int(_) | NodeValue::Float(_))
-                )
-            {
-                " (quote it)"
-            } else {
-                ""
-            };
-            let expected = match expected.as_str() {
-                "array" => "a list",
-                "object" => "a mapping",
-                "integer" => "an integer",
-                "boolean" => "a boolean",
-                "string" => "a string",
-                other => other,
-            };
-            let shown = if matches!(
-                node.map(|n| &n.value),
-                Some(NodeValue::Seq(_) | NodeValue::Map(_))
-            ) || node.is_none()
-            {
-                String::new()
-            } else {
-                format!(" {shown}")
-            };
-            (
-                "invalid-type",
-                format!("`{path}` must be {expected}, found {found}{shown}{hint}"),
-            )
-        }
-        Problem::NotOneOf { options } => (
-            value_code(field),
-            format!("`{path}`: {shown} is not one of: {}", options.join(", ")),
-        ),
-        Problem::OutOfRange { min, max } => {
-            let range = format!(
-                "{}..{}",
-                min.as_deref().unwrap_or(""),
-                max.as_deref().unwrap_or("")
-            );
-            let code = if field.ends_with("_ttl") {
-                "ttl-out-of-range"
-            } else {
-                "invalid-value"
-            };
-            (code, format!("`{path}` {shown} is out of range {range}"))
-        }
-        Problem::PatternMismatch { pattern } => {
-            if pattern == crate::model::UUID_PATTERN {
-                ("invalid-uuid", format!("`{path}`: {shown} is not a UUID"))
-            } else if pattern == r"\S" {
-                ("empty-value", format!("`{path}` must not be blank"))
-            } else if pattern == r"^\S+$" {
-                (
-                    "invalid-scope-name",
-                    format!(
-                        "`{path}`: {shown} contains whitespace (boruta silently drops such scopes)"
-                    ),
-                )
-            } else {
-                (
-                    value_code(field),
-                    format!("`{path}`: {shown} must be a whole number written as a string"),
-                )
-            }
-        }
-        Problem::TooShort => ("empty-value", format!("`{path}` must not be empty")),
-        Problem::NeedsIdOrName => ("missing-field", format!("`{path}` needs `id` or `name`")),
-        Problem::Other(text) => ("schema-violation", format!("`{path}`: {text}")),
-    };
-    Diagnostic::error(code, message, Some(loc))
-}
-
-/// "; did you mean `x`?" for a misspelt top-level field.
-fn suggestion(key: &str) -> String {
-    let best = schema::client_field_names()
-        .into_iter()
-        .map(|name| (edit_distance(key, &name), name))
-        .min();
-    match best {
-        Some((d, name)) if d <= 3 && d < key.len() => format!("; did you mean `{name}`?"),
-        _ => String::new(),
-    }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 fn check_uniqueness(out: &mut Validated) {

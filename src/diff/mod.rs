@@ -3,24 +3,21 @@
 //! `unmanaged` (system clients labelled). Pure: no I/O.
 //!
 //! Only declared fields are compared (a field left out is the server's to default, so
-//! server defaults never cause noise). Sets compare as sets, `redirect_uris` in order,
-//! identity provider and scopes after resolving names to ids, `secret` by digest only,
-//! write-only fields are `unverifiable`, server-generated fields are ignored.
+//! server defaults never cause noise), each the way the field catalogue says (`compare`);
+//! `secret` by digest only; fields the server's version never renders are
+//! `unverifiable`; server-generated fields are ignored. Request bodies are `wire`'s.
+
+mod compare;
+mod wire;
 
 use crate::api;
-use crate::source::{Diagnostic, Location, Node};
+use crate::fields::{Compare, Version};
+use crate::source::{Diagnostic, Location};
 use crate::validate::Desired;
-use serde_json::{json, Map, Value};
+use compare::Lookup;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Fields compared as sets.
-const SET_FIELDS: [&str; 4] = [
-    "supported_grant_types",
-    "token_endpoint_auth_methods",
-    "trusted_hosts",
-    "authorized_scopes",
-];
 
 /// What the server holds.
 #[derive(Debug, Default, Clone)]
@@ -146,20 +143,22 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn str_of<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    map.get(key).and_then(Value::as_str)
-}
-
 /// What every per-client comparison reads.
 struct Context<'a> {
+    version: Version,
     by_id: BTreeMap<&'a str, &'a api::ListedClient>,
     by_name: BTreeMap<&'a str, Vec<&'a str>>,
     scopes: Lookup<'a>,
     idps: Lookup<'a>,
 }
 
-/// Compares every desired client with the server.
-pub fn diff(desired: &[Desired], observed: &Observed, system: &SystemIds) -> Diff {
+/// Compares every desired client with the server, a boruta `version`.
+pub fn diff(
+    desired: &[Desired],
+    observed: &Observed,
+    system: &SystemIds,
+    version: Version,
+) -> Diff {
     let mut out = Diff::default();
     let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for c in &observed.clients {
@@ -168,6 +167,7 @@ pub fn diff(desired: &[Desired], observed: &Observed, system: &SystemIds) -> Dif
         }
     }
     let context = Context {
+        version,
         by_id: observed
             .clients
             .iter()
@@ -245,7 +245,7 @@ fn diff_one(d: &Desired, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>)
     // Only the members the manifest declares are parsed, and only now.
     let members = listed.map(api::ListedClient::members);
     let server = members.as_ref();
-    let create_body = wire_body(d, &context.scopes, &context.idps, &mut diagnostics);
+    let create_body = wire::create_body(d, &context.scopes, &context.idps, &mut diagnostics);
     let location = d.locate("/name");
     let mut entry = ClientDiff {
         id: id.clone(),
@@ -284,7 +284,7 @@ fn diff_one(d: &Desired, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>)
             return (entry, diagnostics);
         }
     }
-    compare(d, &mut entry, server, &context.scopes, &context.idps);
+    compare_fields(d, &mut entry, server, context);
     entry.action = match server {
         None => Action::Create,
         Some(_) if entry.fields.is_empty() && entry.secret != Some(SecretState::Changed) => {
@@ -301,248 +301,38 @@ fn diff_one(d: &Desired, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>)
     (entry, diagnostics)
 }
 
-/// A scope reference as a comparable key: its name when known, else its id or name.
-fn scope_key(item: &Value, scopes: &Lookup<'_>) -> String {
-    match (
-        item.get("id").and_then(Value::as_str),
-        item.get("name").and_then(Value::as_str),
-    ) {
-        (Some(id), _) => scopes
-            .name_of(id)
-            .map_or_else(|| id.to_ascii_lowercase(), str::to_string),
-        (None, Some(name)) => name.to_string(),
-        (None, None) => String::new(),
-    }
-}
-
-/// The server's scopes as keys (the rendered list carries names).
-fn server_scope_keys(actual: &Value, scopes: &Lookup<'_>) -> BTreeSet<String> {
-    actual
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|s| {
-                    s.get("name")
-                        .and_then(Value::as_str)
-                        .map_or_else(|| scope_key(s, scopes), str::to_string)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn desired_scope_keys(desired: &Value, scopes: &Lookup<'_>) -> BTreeSet<String> {
-    desired
-        .as_array()
-        .map(|a| a.iter().map(|s| scope_key(s, scopes)).collect())
-        .unwrap_or_default()
-}
-
-fn lower_id(value: &Value) -> Option<String> {
-    value
-        .get("id")
-        .and_then(Value::as_str)
-        .map(str::to_ascii_lowercase)
-}
-
-/// Whether a declared field matches the server: sets as sets, references by id.
-fn field_equal(field: &str, desired: &Value, actual: &Value, scopes: &Lookup<'_>) -> bool {
-    match field {
-        "identity_provider" => lower_id(desired) == lower_id(actual),
-        "authorized_scopes" => {
-            desired_scope_keys(desired, scopes) == server_scope_keys(actual, scopes)
-        }
-        f if SET_FIELDS.contains(&f) => {
-            let set = |v: &Value| -> BTreeSet<String> {
-                v.as_array()
-                    .map(|a| a.iter().map(Value::to_string).collect())
-                    .unwrap_or_default()
-            };
-            set(desired) == set(actual)
-        }
-        _ => desired == actual,
-    }
-}
-
-/// (desired, server) as shown in a plan: references by name.
-fn field_display(
-    field: &str,
-    desired: &Value,
-    actual: &Value,
-    scopes: &Lookup<'_>,
-    idps: &Lookup<'_>,
-) -> (Value, Value) {
-    match field {
-        "identity_provider" => {
-            let show = |id: Option<String>| match id {
-                Some(id) => {
-                    Value::String(idps.name_of(&id).map_or_else(|| id.clone(), str::to_string))
-                }
-                None => Value::Null,
-            };
-            let have = match actual.get("name").and_then(Value::as_str) {
-                Some(name) => Value::String(name.to_string()),
-                None => show(lower_id(actual)),
-            };
-            (show(lower_id(desired)), have)
-        }
-        "authorized_scopes" => (
-            json!(desired_scope_keys(desired, scopes)),
-            json!(server_scope_keys(actual, scopes)),
-        ),
-        _ => (desired.clone(), actual.clone()),
-    }
-}
-
-/// Name and id lookups of scopes or identity providers.
-struct Lookup<'a> {
-    known: bool,
-    by_id: BTreeMap<String, &'a Map<String, Value>>,
-    by_name: BTreeMap<&'a str, &'a Map<String, Value>>,
-}
-
-impl<'a> Lookup<'a> {
-    fn new(items: Option<&'a [Map<String, Value>]>) -> Self {
-        let items = items.unwrap_or_default();
-        Lookup {
-            known: !items.is_empty(),
-            by_id: items
-                .iter()
-                .filter_map(|i| str_of(i, "id").map(|id| (id.to_ascii_lowercase(), i)))
-                .collect(),
-            by_name: items
-                .iter()
-                .filter_map(|i| str_of(i, "name").map(|n| (n, i)))
-                .collect(),
-        }
-    }
-
-    fn name_of(&self, id: &str) -> Option<&'a str> {
-        self.by_id
-            .get(&id.to_ascii_lowercase())
-            .and_then(|i| str_of(i, "name"))
-    }
-}
-
-/// The create body: declared fields, the id, and names resolved to ids.
-fn wire_body(
-    d: &Desired,
-    scopes: &Lookup<'_>,
-    idps: &Lookup<'_>,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Map<String, Value> {
-    let mut body = d.declared();
-    body.insert("id".into(), Value::String(d.id.to_string()));
-    let idp = &d.manifest.identity_provider;
-    let idp_id = match (&idp.id, &idp.name) {
-        (Some(id), name) => {
-            if let (Some(name), Some(actual)) = (name, idps.name_of(id)) {
-                if actual != name {
-                    diagnostics.push(Diagnostic::warning(
-                        "identity-provider-name-mismatch",
-                        format!("identity provider {} is named `{actual}` on the server, not {}; the id is used", d.quote("/identity_provider/id", id), d.quote("/identity_provider/name", name)),
-                        Some(d.locate("/identity_provider/name")),
-                    ));
-                }
-            }
-            if idps.known && !idps.by_id.contains_key(&id.to_ascii_lowercase()) {
-                diagnostics.push(Diagnostic::error(
-                    "unknown-identity-provider",
-                    format!(
-                        "identity provider {} does not exist on the server: the create would fail",
-                        d.quote("/identity_provider/id", id)
-                    ),
-                    Some(d.locate("/identity_provider/id")),
-                ));
-            }
-            Some(id.to_ascii_lowercase())
-        }
-        (None, Some(name)) => match idps
-            .by_name
-            .get(name.as_str())
-            .and_then(|i| str_of(i, "id"))
-        {
-            Some(id) => Some(id.to_ascii_lowercase()),
-            None => {
-                let known: Vec<&str> = idps.by_name.keys().copied().collect();
-                diagnostics.push(Diagnostic::error(
-                    "unknown-identity-provider",
-                    format!("no identity provider named {} on the server (known: {}): the create would fail", d.quote("/identity_provider/name", name), known.join(", ")),
-                    Some(d.locate("/identity_provider/name")),
-                ));
-                None
-            }
-        },
-        (None, None) => None,
-    };
-    body.insert("identity_provider".into(), json!({ "id": idp_id }));
-    if let Some(refs) = &d.manifest.authorized_scopes {
-        let mut resolved = Vec::new();
-        for (i, r) in refs.iter().enumerate() {
-            let item = match (&r.id, &r.name) {
-                (Some(id), _) => {
-                    if scopes.known && !scopes.by_id.contains_key(&id.to_ascii_lowercase()) {
-                        diagnostics.push(Diagnostic::error(
-                            "unknown-scope-id",
-                            format!("scope {} does not exist on the server: boruta would silently drop it", d.quote(&format!("/authorized_scopes/{i}/id"), id)),
-                            Some(d.locate(&format!("/authorized_scopes/{i}/id"))),
-                        ));
-                    }
-                    json!({ "id": id.to_ascii_lowercase() })
-                }
-                (None, Some(name)) => match scopes
-                    .by_name
-                    .get(name.as_str())
-                    .and_then(|s| str_of(s, "id"))
-                {
-                    Some(id) => json!({ "id": id }),
-                    None => {
-                        diagnostics.push(Diagnostic::warning(
-                            "unknown-scope",
-                            format!("no scope named {} on the server: boruta will silently create it as a private scope", d.quote(&format!("/authorized_scopes/{i}/name"), name)),
-                            Some(d.locate(&format!("/authorized_scopes/{i}/name"))),
-                        ));
-                        json!({ "name": name })
-                    }
-                },
-                (None, None) => continue,
-            };
-            resolved.push(item);
-        }
-        body.insert("authorized_scopes".into(), Value::Array(resolved));
-    }
-    body
-}
-
 /// Fills `fields`, `secret` and `unverifiable` of `entry`.
-fn compare(
+fn compare_fields(
     d: &Desired,
     entry: &mut ClientDiff,
     server: Option<&api::Members<'_>>,
-    scopes: &Lookup<'_>,
-    idps: &Lookup<'_>,
+    context: &Context<'_>,
 ) {
-    let is_sensitive = |field: &str| d.node.get(field).is_some_and(Node::any_sensitive);
     let member = |field: &str| -> Value {
         server
             .and_then(|m| m.get(field))
             .and_then(|raw| serde_json::from_str(raw.get()).ok())
             .unwrap_or(Value::Null)
     };
-    for (field, desired_wire) in &entry.create_body {
-        if field == "id" || api::SERVER_GENERATED_FIELDS.contains(&field.as_str()) {
+    for declared in d.declared() {
+        let field = declared.field;
+        if field.compare == Compare::Never {
             continue;
         }
-        if api::WRITE_ONLY_FIELDS.contains(&field.as_str()) && server.is_some() {
-            entry.unverifiable.push(field.clone());
+        let Some(desired_wire) = entry.create_body.get(field.name) else {
+            continue;
+        };
+        let created = server.is_none();
+        if !created && !field.rendered.includes(context.version) {
+            entry.unverifiable.push(field.name.to_string());
             continue;
         }
-        if field == "secret" {
+        if field.compare == Compare::Secret {
             entry.secret = Some(match server {
                 None => SecretState::Set,
                 Some(_) => {
-                    let same =
-                        member("secret").as_str().map(digest) == desired_wire.as_str().map(digest);
+                    let same = member(field.name).as_str().map(digest)
+                        == desired_wire.as_str().map(digest);
                     if same {
                         SecretState::Unchanged
                     } else {
@@ -552,17 +342,21 @@ fn compare(
             });
             continue;
         }
-        let actual = member(field);
-        let created = server.is_none();
+        let actual = member(field.name);
         // Display values are built only for the fields that are shown.
-        if !created && field_equal(field, desired_wire, &actual, scopes) {
+        if !created && compare::equal(field.compare, desired_wire, &actual, &context.scopes) {
             continue;
         }
-        let (shown_desired, shown_actual) =
-            field_display(field, desired_wire, &actual, scopes, idps);
-        let hidden = is_sensitive(field);
+        let (shown_desired, shown_actual) = compare::display(
+            field.compare,
+            desired_wire,
+            &actual,
+            &context.scopes,
+            &context.idps,
+        );
+        let hidden = declared.node.any_sensitive();
         entry.fields.push(FieldChange {
-            field: field.clone(),
+            field: field.name.to_string(),
             server: if hidden || created {
                 Value::Null
             } else {

@@ -1,0 +1,207 @@
+//! Schema violations as findings: the message a person reads for each kind of problem,
+//! the value quoted unless it is sensitive, a "did you mean" for a misspelt field, and the
+//! hints for YAML's usual traps (`yes` is not a boolean here, `"3600"` is not a number).
+
+use crate::fields;
+use crate::schema::{self, Problem};
+use crate::source::{Diagnostic, Node, NodeValue};
+
+/// Quotes a value for a message, unless it is sensitive.
+fn describe(node: Option<&Node>, under_secret: bool) -> String {
+    match node {
+        Some(n) if n.sensitive() || under_secret => "the (sensitive) value".to_string(),
+        Some(n) => match &n.value {
+            NodeValue::Str(s) => format!("`{}`", truncate(s)),
+            NodeValue::Null => "null".to_string(),
+            NodeValue::Bool(b) => b.to_string(),
+            NodeValue::Int(i) => i.to_string(),
+            NodeValue::Float(f) => f.to_string(),
+            NodeValue::Seq(_) => "a list".to_string(),
+            NodeValue::Map(_) => "a mapping".to_string(),
+        },
+        None => "the value".to_string(),
+    }
+}
+
+fn truncate(s: &str) -> String {
+    let first_line = s.lines().next().unwrap_or("");
+    if first_line.chars().count() > 60 || first_line.len() != s.len() {
+        format!("{}…", first_line.chars().take(60).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+fn kind_name(node: &Node) -> &'static str {
+    match &node.value {
+        NodeValue::Null => "null",
+        NodeValue::Bool(_) => "boolean",
+        NodeValue::Int(_) => "integer",
+        NodeValue::Float(_) => "number",
+        NodeValue::Str(_) => "string",
+        NodeValue::Seq(_) => "list",
+        NodeValue::Map(_) => "mapping",
+    }
+}
+
+/// The finding code for a value that is not one of a field's allowed values.
+fn value_code(field: &str) -> &'static str {
+    fields::get(field).map_or("invalid-value", |f| f.invalid_code)
+}
+
+pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem) -> Diagnostic {
+    let field = pointer.split('/').nth(1).unwrap_or("");
+    let path = pointer.trim_start_matches('/').replace('/', ".");
+    let node = client.at_pointer(pointer);
+    let loc = node.map_or_else(|| client.loc.clone(), |n| n.loc.clone());
+    let under_secret = field == "secret";
+    let shown = describe(node, under_secret);
+    let (code, message) = match problem {
+        Problem::UnknownField(key) => {
+            let loc = client
+                .key_at_pointer(pointer, key)
+                .map_or(loc.clone(), |k| k.loc.clone());
+            let hint = if pointer.is_empty() {
+                suggestion(key)
+            } else {
+                String::new()
+            };
+            let at = if path.is_empty() {
+                String::new()
+            } else {
+                format!(" in `{path}`")
+            };
+            return Diagnostic::error(
+                "unknown-field",
+                format!("unknown field `{key}`{at}{hint}"),
+                Some(loc),
+            );
+        }
+        Problem::MissingField(key) => {
+            let at = if path.is_empty() {
+                String::new()
+            } else {
+                format!(" in `{path}`")
+            };
+            (
+                "missing-field",
+                format!("missing required field `{key}`{at}"),
+            )
+        }
+        Problem::WrongType { expected } => {
+            let found = node.map_or("nothing", kind_name);
+            let yaml11 = node.and_then(Node::as_str).is_some_and(|s| {
+                matches!(
+                    s.to_ascii_lowercase().as_str(),
+                    "yes" | "no" | "on" | "off" | "y" | "n"
+                )
+            });
+            let hint = if expected == "boolean" && yaml11 && !under_secret {
+                " (YAML 1.2 reads yes/no/on/off as strings: write true or false)"
+            } else if expected == "integer"
+                && node
+                    .and_then(Node::as_str)
+                    .is_some_and(|s| s.parse::<i64>().is_ok())
+            {
+                " (remove the quotes)"
+            } else if expected == "string"
+                && matches!(
+                    node.map(|n| &n.value),
+                    Some(NodeValue::Int(_) | NodeValue::Float(_))
+                )
+            {
+                " (quote it)"
+            } else {
+                ""
+            };
+            let expected = match expected.as_str() {
+                "array" => "a list",
+                "object" => "a mapping",
+                "integer" => "an integer",
+                "boolean" => "a boolean",
+                "string" => "a string",
+                other => other,
+            };
+            let shown = if matches!(
+                node.map(|n| &n.value),
+                Some(NodeValue::Seq(_) | NodeValue::Map(_))
+            ) || node.is_none()
+            {
+                String::new()
+            } else {
+                format!(" {shown}")
+            };
+            (
+                "invalid-type",
+                format!("`{path}` must be {expected}, found {found}{shown}{hint}"),
+            )
+        }
+        Problem::NotOneOf { options } => (
+            value_code(field),
+            format!("`{path}`: {shown} is not one of: {}", options.join(", ")),
+        ),
+        Problem::OutOfRange { min, max } => {
+            let range = format!(
+                "{}..{}",
+                min.as_deref().unwrap_or(""),
+                max.as_deref().unwrap_or("")
+            );
+            let code = if field.ends_with("_ttl") {
+                "ttl-out-of-range"
+            } else {
+                "invalid-value"
+            };
+            (code, format!("`{path}` {shown} is out of range {range}"))
+        }
+        Problem::PatternMismatch { pattern } => {
+            if pattern == crate::model::UUID_PATTERN {
+                ("invalid-uuid", format!("`{path}`: {shown} is not a UUID"))
+            } else if pattern == r"\S" {
+                ("empty-value", format!("`{path}` must not be blank"))
+            } else if pattern == r"^\S+$" {
+                (
+                    "invalid-scope-name",
+                    format!(
+                        "`{path}`: {shown} contains whitespace (boruta silently drops such scopes)"
+                    ),
+                )
+            } else {
+                (
+                    value_code(field),
+                    format!("`{path}`: {shown} must be a whole number written as a string"),
+                )
+            }
+        }
+        Problem::TooShort => ("empty-value", format!("`{path}` must not be empty")),
+        Problem::NeedsIdOrName => ("missing-field", format!("`{path}` needs `id` or `name`")),
+        Problem::Other(text) => ("schema-violation", format!("`{path}`: {text}")),
+    };
+    Diagnostic::error(code, message, Some(loc))
+}
+
+/// "; did you mean `x`?" for a misspelt top-level field.
+fn suggestion(key: &str) -> String {
+    let best = schema::client_field_names()
+        .into_iter()
+        .map(|name| (edit_distance(key, &name), name))
+        .min();
+    match best {
+        Some((d, name)) if d <= 3 && d < key.len() => format!("; did you mean `{name}`?"),
+        _ => String::new(),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}

@@ -1,0 +1,75 @@
+//! What depends on the boruta version a manifest set meets: fields the version does not
+//! support (boruta would silently drop them: perpetual drift, and a retried create
+//! misreported), and security-relevant defaults that differ between versions. Run by
+//! `validate` with the assumed version and by `plan`/`apply`/`drift` with the server's.
+
+use super::Desired;
+use crate::fields::{self, Version};
+use crate::source::Diagnostic;
+
+/// The findings of `clients` for boruta `version`.
+pub fn check_version(clients: &[Desired], version: Version) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for client in clients {
+        for declared in client.declared() {
+            if !declared.field.accepted.includes(version) {
+                out.push(Diagnostic::error(
+                    "field-not-supported",
+                    format!(
+                        "`{}` is not supported by boruta {version}: it arrived on boruta's master branch after the latest release, and boruta {version} would silently ignore it. Remove it, or pass --boruta-version master for a server built from master",
+                        declared.field.name
+                    ),
+                    Some(declared.key.loc.clone()),
+                ));
+            }
+        }
+        for field in fields::manifest_fields().filter(|f| f.default.varies()) {
+            if client.get(field.name).is_some() {
+                continue;
+            }
+            let given = field.default.value(version);
+            let given: Vec<&str> = given
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .collect();
+            let others: Vec<String> = Version::ALL
+                .iter()
+                .filter(|v| field.default.value(**v) != field.default.value(version))
+                .map(|v| {
+                    let list = field.default.value(*v);
+                    let names: Vec<&str> = list
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|x| x.as_str())
+                        .collect();
+                    format!("boruta {v}: {}", names.join(", "))
+                })
+                .collect();
+            let risky: Vec<&str> = given
+                .iter()
+                .copied()
+                .filter(|g| matches!(*g, "password" | "implicit"))
+                .collect();
+            let warning = if risky.is_empty() {
+                String::new()
+            } else {
+                format!(", `{}` included", risky.join("` and `"))
+            };
+            out.push(Diagnostic::warning(
+                "default-grant-types",
+                format!(
+                    "`{}` is not declared: boruta {version} gives a new client {} grant type(s) ({}){warning}, and other versions differ ({}). Declare the grants this client needs",
+                    field.name,
+                    given.len(),
+                    given.join(", "),
+                    others.join("; ")
+                ),
+                Some(client.locate("/name")),
+            ));
+        }
+    }
+    out
+}
