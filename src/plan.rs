@@ -20,6 +20,9 @@ pub struct Plan {
     pub admin_url: String,
     /// The scopes requested for the token.
     pub scopes_requested: Vec<String>,
+    /// The manifest directory the plan was made from (`apply --plan` reads it again).
+    #[serde(default)]
+    pub manifests_dir: String,
     /// The boruta version the plan assumed (`0.9`, `0.10`, `master`), and why.
     #[serde(default)]
     pub boruta_version: String,
@@ -30,7 +33,7 @@ pub struct Plan {
     pub clients: Vec<PlannedClient>,
     pub unmanaged: Vec<Unmanaged>,
     pub summary: Summary,
-    /// Findings of the comparison (unknown scopes, conflicts, ...). Not read back from a
+    /// Every finding of the run: the manifests' and the comparison's. Not read back from a
     /// saved plan: they are recomputed.
     #[serde(default, skip_deserializing)]
     pub diagnostics: Vec<Diagnostic>,
@@ -94,6 +97,7 @@ pub fn manifests_digest(sources: &SourceMap) -> String {
 /// What a plan was computed against.
 pub struct Target<'a> {
     pub admin_url: &'a str,
+    pub manifests_dir: &'a str,
     pub scopes: &'a [String],
     pub version: &'a crate::api::VersionChoice,
 }
@@ -138,6 +142,7 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> Plan {
         format_version: PLAN_FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         admin_url: target.admin_url.to_string(),
+        manifests_dir: target.manifests_dir.to_string(),
         scopes_requested: target.scopes.to_vec(),
         boruta_version: target.version.version.to_string(),
         boruta_version_source: target.version.how.clone(),

@@ -1,7 +1,7 @@
 //! `apply`: confirm, refuse stale saved plans, run the creates, report every client's
 //! outcome, and write generated secrets only where asked.
 
-use super::pipeline::{compute, print_plan, report_findings, runtime, Computed};
+use super::pipeline::{self, compute, print_plan, report_findings, runtime, Computed};
 use super::{ApplyArgs, ApplyFormat, PlanFormat};
 use crate::apply::{self, ClientResult, Job, Observer, Outcome};
 use crate::diff::{self, Action, Observed, SystemIds};
@@ -20,14 +20,26 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    // A saved plan that cannot be read fails before any network traffic.
+    // A saved plan that cannot be read fails before any network traffic. It says where
+    // the manifests and the server are, unless the command line does.
     let saved = match &args.plan {
         Some(path) => Some(read_saved_plan(path)?),
         None => None,
     };
+    let mut manifests = args.manifests.clone();
+    let mut connection = args.connection.clone();
+    if let Some(saved) = &saved {
+        manifests
+            .dir
+            .get_or_insert_with(|| saved.manifests_dir.clone().into());
+        connection
+            .admin_url
+            .get_or_insert_with(|| saved.admin_url.clone());
+    }
     let runtime = runtime()?;
-    let Some(computed) = runtime.block_on(compute(&args.manifests, &args.connection, env))? else {
-        return Ok(Exit::Failure);
+    let computed = match runtime.block_on(compute(&manifests, &connection, env))? {
+        pipeline::Outcome::Planned(computed) => *computed,
+        pipeline::Outcome::Invalid(_) => return Ok(Exit::Failure),
     };
     let human = args.format == ApplyFormat::Human;
     if human {
@@ -89,7 +101,8 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
         }
         return Ok(Exit::Success);
     }
-    if !args.auto_approve {
+    // A saved plan is the reviewed plan: applying it is the approval.
+    if !args.auto_approve && saved.is_none() {
         if !std::io::stdin().is_terminal() {
             return refuse(
                 args,
@@ -97,11 +110,14 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
                 "refusing to apply without confirmation: stdin is not a terminal. Review the plan and pass --auto-approve: nothing was changed",
             );
         }
-        eprint!(
+        // After the whole plan, on the plan's own stream (so a pipe keeps them in order),
+        // unless that stream is a file nobody reads while typing.
+        let prompt = format!(
             "\nCreate {} client(s) on {}? Only 'yes' is accepted: ",
             planned_creates.len(),
             computed.plan.admin_url
         );
+        prompt_user(&prompt)?;
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
         if answer.trim() != "yes" {
@@ -207,6 +223,32 @@ impl Signals {
             let _ = tokio::signal::ctrl_c().await;
             "Ctrl-C"
         }
+    }
+}
+
+/// Shows the confirmation prompt after everything printed so far.
+fn prompt_user(prompt: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.flush()?;
+    let stdout_is_file = stdout_is_regular_file();
+    if stdout_is_file {
+        eprint!("{prompt}");
+        std::io::stderr().flush()
+    } else {
+        write!(stdout, "{prompt}")?;
+        stdout.flush()
+    }
+}
+
+/// True when stdout is redirected to a file (a prompt there would never be seen).
+fn stdout_is_regular_file() -> bool {
+    #[cfg(unix)]
+    {
+        std::fs::metadata("/dev/stdout").is_ok_and(|m| m.is_file())
+    }
+    #[cfg(not(unix))]
+    {
+        false
     }
 }
 

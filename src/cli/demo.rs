@@ -60,7 +60,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         ),
     ]));
     let connection = || ConnectionArgs {
-        admin_url: sandbox.base_url().to_string(),
+        admin_url: Some(sandbox.base_url().to_string()),
         token_url: Some(sandbox.token_url()),
         client_id: Some(sandbox.bootstrap().client_id.clone()),
         client_secret: Some(sandbox.bootstrap().client_secret.clone()),
@@ -102,8 +102,9 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
     };
     let validate = super::ValidateArgs {
         boruta_version: None,
+        require_env: false,
         manifests: super::ManifestArgs {
-            dir: dir.clone(),
+            dir: Some(dir.clone()),
             file_roots: Vec::new(),
         },
         format: super::FindingsFormat::Human,
@@ -117,7 +118,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
     )?;
     let plan = |detailed| PlanArgs {
         manifests: super::ManifestArgs {
-            dir: dir.clone(),
+            dir: Some(dir.clone()),
             file_roots: Vec::new(),
         },
         format: PlanFormat::Human,
@@ -134,7 +135,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
     )?;
     let apply = ApplyArgs {
         manifests: super::ManifestArgs {
-            dir: dir.clone(),
+            dir: Some(dir.clone()),
             file_roots: Vec::new(),
         },
         plan: None,
@@ -160,7 +161,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
     )?;
     let drift = DriftArgs {
         manifests: super::ManifestArgs {
-            dir: dir.clone(),
+            dir: Some(dir.clone()),
             file_roots: Vec::new(),
         },
         format: PlanFormat::Human,

@@ -24,8 +24,40 @@ use std::path::PathBuf;
     about = "Manage the OAuth clients of a boruta server from YAML manifests in git."
 )]
 pub struct Cli {
+    /// Colour in human output: auto (on a terminal, unless NO_COLOR is set), always (for
+    /// CI logs that render ANSI), never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The run's colour choice (set once, from `--color`, before anything is printed).
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// The style of a stream: `--color`, and for `auto` a terminal without `NO_COLOR`.
+pub fn style_for(is_terminal: bool) -> Style {
+    let choice = COLOR.get().copied().unwrap_or(ColorChoice::Auto);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Style {
+        color: match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && !no_color,
+        },
+    }
+}
+
+/// Takes `--color` into account for every later [`style_for`].
+pub fn set_color(choice: ColorChoice) {
+    let _ = COLOR.set(choice);
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,6 +78,23 @@ pub enum Command {
     Demo(DemoArgs),
     /// Write the server's clients as manifests (adopting an existing server).
     Export(ExportArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) on stdout.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,9 +158,9 @@ pub struct DemoArgs {
 /// Where the manifests are, and where `${file:..}` may read.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ManifestArgs {
-    /// Directory of manifests (searched recursively) or a single file.
-    #[arg(default_value = "manifests")]
-    pub dir: PathBuf,
+    /// Directory of manifests (searched recursively) or a single file [default: manifests;
+    /// with `apply --plan`: the plan's]
+    pub dir: Option<PathBuf>,
     /// Another directory `${file:..}` values may be read from (repeatable), e.g. secrets
     /// mounted by Kubernetes or a CI secret store; values read from it are sensitive.
     /// Without it, only files inside DIR are read.
@@ -120,6 +169,13 @@ pub struct ManifestArgs {
 }
 
 impl ManifestArgs {
+    /// The manifest directory (`manifests` unless given).
+    pub(crate) fn dir(&self) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("manifests"))
+    }
+
     /// Loads the manifests; unset `${env:..}` variables are reported with `unset`.
     pub(crate) fn load(
         &self,
@@ -127,7 +183,7 @@ impl ManifestArgs {
         unset: crate::source::Severity,
     ) -> load::Loaded {
         load::load(
-            &self.dir,
+            &self.dir(),
             &load::Options {
                 env,
                 file_roots: &self.file_roots,
@@ -137,34 +193,35 @@ impl ManifestArgs {
     }
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ConnectionArgs {
-    /// Base URL of boruta's admin API (the listener serving /api).
+    /// Base URL of boruta's admin API (the listener serving /api) [with `apply --plan`:
+    /// the plan's]
     #[arg(long, env = "BORUTA_ADMIN_URL")]
-    pub admin_url: String,
+    pub admin_url: Option<String>,
     /// boruta's OAuth token endpoint (served by the OAuth listener, not the admin one).
     #[arg(long, env = "BORUTA_TOKEN_URL")]
     pub token_url: Option<String>,
     /// Client id for the client_credentials grant.
     #[arg(long, env = "BORUTA_CLIENT_ID")]
     pub client_id: Option<String>,
-    /// Client secret (prefer the environment variable or --client-secret-file).
+    /// Client secret. Prefer the environment variable or --client-secret-file: a flag's
+    /// value is visible to every user of the machine (`ps`).
     #[arg(
         long = "client-secret",
         env = "BORUTA_CLIENT_SECRET",
-        hide_env_values = true,
-        hide = true
+        hide_env_values = true
     )]
     pub client_secret: Option<String>,
     /// Read the client secret from this file (one trailing newline is ignored).
     #[arg(long)]
     pub client_secret_file: Option<PathBuf>,
-    /// A pre-issued access token instead of client credentials.
+    /// A pre-issued access token instead of client credentials (cannot be renewed; prefer
+    /// the environment variable).
     #[arg(
         long = "access-token",
         env = "BORUTA_ACCESS_TOKEN",
-        hide_env_values = true,
-        hide = true
+        hide_env_values = true
     )]
     pub access_token: Option<String>,
     /// How to authenticate at the token endpoint.
@@ -291,6 +348,10 @@ fn parse_fault(text: &str) -> Result<crate::sandbox::Fault, String> {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    /// Make an unset `${env:..}` variable an error (by default it is a warning: validate
+    /// runs offline, where the secrets plan and apply need are usually absent).
+    #[arg(long)]
+    pub require_env: bool,
     /// The boruta version to validate for: 0.9, 0.10 or master (offline, the latest
     /// release, 0.10, is assumed).
     #[arg(long, env = "BORUTA_VERSION", value_parser = parse_version)]
@@ -347,9 +408,9 @@ pub(crate) fn create_private_file(
     })
 }
 
-/// Human output on stdout is coloured only on a terminal and never when NO_COLOR is set.
+/// The style of human output on stdout.
 pub(crate) fn style_for_stdout() -> Style {
-    Style::for_stream(std::io::stdout().is_terminal())
+    style_for(std::io::stdout().is_terminal())
 }
 
 /// Runs the parsed command line.
@@ -362,6 +423,17 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Apply(args) => apply::run_apply(&args, &ProcessEnv),
         Command::Demo(args) => demo::run(&args),
         Command::Export(args) => export::run_export(&args),
+        Command::Completions(args) => {
+            let shell = match args.shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+                Shell::Powershell => clap_complete::Shell::PowerShell,
+            };
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "boruta-gitops", &mut std::io::stdout());
+            Ok(Exit::Success)
+        }
         Command::Schema(args) => {
             let kind = match args.kind {
                 SchemaChoice::Client => SchemaKind::Client,
@@ -379,7 +451,12 @@ pub(crate) fn run_validate(
     args: &ValidateArgs,
     env: &dyn load::Environment,
 ) -> Result<Exit, Error> {
-    let loaded = args.manifests.load(env, crate::source::Severity::Error);
+    let unset = if args.require_env {
+        crate::source::Severity::Error
+    } else {
+        crate::source::Severity::Warning
+    };
+    let loaded = args.manifests.load(env, unset);
     let validated = validate::validate(loaded.documents, &loaded.waivers);
     let version = args.boruta_version.unwrap_or(Version::LATEST_RELEASE);
     let mut prepared = pipeline::Prepared::new(

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::error::{Error, Exit};
 use crate::load::Environment;
-use crate::render::{self, diagnostics::Counts, Style};
+use crate::render::{self, diagnostics::Counts};
 use crate::source::{has_errors, sort_diagnostics};
 use crate::validate;
 use std::io::{IsTerminal, Write};
@@ -71,7 +71,7 @@ pub(crate) fn report_findings(
         prepared.validated.clients.len(),
         prepared.sources.len(),
     );
-    let style = Style::for_stream(std::io::stderr().is_terminal());
+    let style = super::style_for(std::io::stderr().is_terminal());
     let mut err = std::io::stderr().lock();
     render::diagnostics::human(
         &mut err,
@@ -93,12 +93,18 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 fn read_secret_file(path: &std::path::Path) -> Result<String, Error> {
-    let mut text = std::fs::read_to_string(path).map_err(|e| {
+    let fail = |reason: String| {
         Error::Usage(format!(
-            "cannot read --client-secret-file {}: {e}",
+            "cannot read --client-secret-file {}: {reason}",
             path.display()
         ))
-    })?;
+    };
+    // A secret is short: a FIFO or a huge file here is a mistake, not a secret.
+    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() || meta.len() > 64 * 1024 {
+        return Err(fail("it must be a regular file of at most 64 KiB".into()));
+    }
+    let mut text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -106,6 +112,16 @@ fn read_secret_file(path: &std::path::Path) -> Result<String, Error> {
         }
     }
     Ok(text)
+}
+
+/// The settings every server command needs, present.
+pub(crate) fn check_settings(args: &ConnectionArgs) -> Result<(), Error> {
+    if args.admin_url.is_none() {
+        return Err(Error::Usage(
+            "no admin URL: set --admin-url or BORUTA_ADMIN_URL (the listener serving /api)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Connection settings from flags and environment. Scopes are decided by the caller.
@@ -141,8 +157,10 @@ pub(crate) fn connect(
             ))
         }
     };
+    check_settings(args)?;
+    let admin_url = args.admin_url.clone().unwrap_or_default();
     let settings = Settings {
-        admin_url: args.admin_url.clone(),
+        admin_url,
         token_url: args.token_url.clone(),
         credentials,
         ca_cert: args.ca_cert.clone(),
@@ -204,14 +222,31 @@ pub(crate) struct Computed {
     pub version: crate::fields::Version,
 }
 
-/// Load, validate, read the server, diff and plan. `Ok(None)` when the manifests are invalid
-/// (their findings are already printed).
+/// Either a plan, or the findings that prevent one (already printed on stderr).
+pub(crate) enum Outcome {
+    Planned(Box<Computed>),
+    Invalid(Vec<crate::source::Diagnostic>),
+}
+
+impl Prepared {
+    /// The findings to print and to put in a failure document, sorted.
+    fn into_findings(self) -> Vec<crate::source::Diagnostic> {
+        let mut findings = self.diagnostics;
+        sort_diagnostics(&mut findings);
+        findings
+    }
+}
+
+/// Load, validate, read the server, diff and plan. The findings are printed on stderr as
+/// they become final.
 pub(crate) async fn compute(
     manifests: &ManifestArgs,
     args: &ConnectionArgs,
     env: &dyn Environment,
-) -> Result<Option<Computed>, Error> {
+) -> Result<Outcome, Error> {
     let started = std::time::Instant::now();
+    // Settings the user forgot are said first, before any manifest finding.
+    check_settings(args)?;
     let loaded = manifests.load(env, crate::source::Severity::Error);
     let sources = loaded.sources;
     if has_errors(&loaded.diagnostics) {
@@ -223,7 +258,7 @@ pub(crate) async fn compute(
             validate::Validated::default(),
         );
         report_findings(&prepared, &[])?;
-        return Ok(None);
+        return Ok(Outcome::Invalid(prepared.into_findings()));
     }
     let needs = validate::scan_needs(&loaded.documents);
     let connection = connect(args, scopes_for(needs))?;
@@ -243,7 +278,7 @@ pub(crate) async fn compute(
     let mut prepared = Prepared::new(loaded.diagnostics, sources, waivers, validated);
     if has_errors(&prepared.diagnostics) {
         report_findings(&prepared, &[])?;
-        return Ok(None);
+        return Ok(Outcome::Invalid(prepared.into_findings()));
     }
     let observed = observed?;
     // What the server's version does not support, or defaults differently, is known now.
@@ -264,7 +299,7 @@ pub(crate) async fn compute(
     prepared.check_waivers();
     if has_errors(&prepared.diagnostics) {
         report_findings(&prepared, &[])?;
-        return Ok(None);
+        return Ok(Outcome::Invalid(prepared.into_findings()));
     }
     let system = crate::diff::SystemIds {
         admin_client_id: args.admin_client_id.clone(),
@@ -278,18 +313,28 @@ pub(crate) async fn compute(
     );
     refuse_legacy_creates(&prepared, &mut diff);
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "diff computed");
-    let plan = crate::plan::build(
+    let mut plan = crate::plan::build(
         &diff,
         &crate::plan::Target {
             admin_url: connection.admin_url(),
             scopes: connection.scopes(),
             version: &version,
+            manifests_dir: &manifests.dir().to_string_lossy(),
         },
         &prepared.sources,
     );
+    // The document carries every finding: the manifests' and the comparison's.
+    let mut findings: Vec<_> = prepared
+        .diagnostics
+        .iter()
+        .chain(&diff.diagnostics)
+        .cloned()
+        .collect();
+    sort_diagnostics(&mut findings);
+    plan.diagnostics = findings;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "plan built");
     report_findings(&prepared, &diff.diagnostics)?;
-    Ok(Some(Computed {
+    Ok(Outcome::Planned(Box::new(Computed {
         prepared,
         observed,
         system,
@@ -297,7 +342,7 @@ pub(crate) async fn compute(
         plan,
         connection,
         version: version.version,
-    }))
+    })))
 }
 
 /// A waived legacy value is acceptable on an existing client only: a client that holds one
@@ -330,6 +375,9 @@ fn refuse_legacy_creates(prepared: &Prepared, diff: &mut crate::diff::Diff) {
     diff.diagnostics.extend(refused);
 }
 
+/// Where the full plan is when a comment cannot hold it (the example workflow uploads it).
+const FULL_PLAN: &str = "the JSON plan (`plan --format json`), uploaded by the example workflow as the artifact `boruta-gitops-plan`";
+
 pub(crate) fn print_plan(
     plan: &crate::plan::Plan,
     format: PlanFormat,
@@ -340,18 +388,63 @@ pub(crate) fn print_plan(
     match format {
         PlanFormat::Human => render::plan::human(&mut out, plan, report, style_for_stdout())?,
         PlanFormat::Json => render::plan::json(&mut out, plan)?,
-        PlanFormat::Markdown => render::plan::markdown(&mut out, plan, report)?,
+        PlanFormat::Markdown => render::plan::markdown(&mut out, plan, report, FULL_PLAN)?,
     }
     out.flush()?;
     Ok(())
 }
 
+/// What a failed `plan`/`drift` prints on stdout: a JSON or Markdown document saying why
+/// (the human format has already said it on stderr).
+fn print_failure(
+    format: PlanFormat,
+    report: render::plan::Report,
+    error: &str,
+    findings: &[crate::source::Diagnostic],
+) -> Result<(), Error> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        PlanFormat::Human => {}
+        PlanFormat::Json => render::plan::json_failure(&mut out, error, findings)?,
+        PlanFormat::Markdown => render::plan::markdown_failure(&mut out, report, error, findings)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Computes the plan of `plan` or `drift`; when that fails, prints the failure document
+/// first. `None`: the manifests are invalid.
+fn computed_or_failure(
+    manifests: &ManifestArgs,
+    connection: &ConnectionArgs,
+    env: &dyn Environment,
+    format: PlanFormat,
+    report: render::plan::Report,
+) -> Result<Option<Box<Computed>>, Error> {
+    let outcome = runtime().and_then(|r| r.block_on(compute(manifests, connection, env)));
+    match outcome {
+        Ok(Outcome::Planned(computed)) => Ok(Some(computed)),
+        Ok(Outcome::Invalid(findings)) => {
+            print_failure(format, report, "the manifests have errors", &findings)?;
+            Ok(None)
+        }
+        Err(error) => {
+            let text = crate::error::Chain(&error).to_string();
+            print_failure(format, report, &text, &[])?;
+            Err(error)
+        }
+    }
+}
+
 pub(crate) fn run_plan(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let Some(computed) = runtime()?.block_on(compute(&args.manifests, &args.connection, env))?
+    let report = render::plan::Report::Plan;
+    let Some(computed) =
+        computed_or_failure(&args.manifests, &args.connection, env, args.format, report)?
     else {
         return Ok(Exit::Failure);
     };
-    print_plan(&computed.plan, args.format, render::plan::Report::Plan)?;
+    print_plan(&computed.plan, args.format, report)?;
     if let Some(path) = &args.out {
         let text =
             serde_json::to_string_pretty(&computed.plan).map_err(|e| Error::Other(Box::new(e)))?;
@@ -367,7 +460,7 @@ pub(crate) fn run_plan(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, E
     } else {
         Exit::Success
     };
-    skip_teardown(computed);
+    skip_teardown(*computed);
     Ok(exit)
 }
 
@@ -389,16 +482,17 @@ fn skip_teardown(computed: Computed) {
 }
 
 pub(crate) fn run_drift(args: &DriftArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let Some(computed) = runtime()?.block_on(compute(&args.manifests, &args.connection, env))?
+    let report = render::plan::Report::Drift;
+    let Some(mut computed) =
+        computed_or_failure(&args.manifests, &args.connection, env, args.format, report)?
     else {
         return Ok(Exit::Failure);
     };
-    let mut computed = computed;
     if args.ignore_unmanaged {
         computed.plan.unmanaged.retain(|u| u.system.is_some());
         computed.plan.summary.unmanaged = 0;
     }
-    print_plan(&computed.plan, args.format, render::plan::Report::Drift)?;
+    print_plan(&computed.plan, args.format, report)?;
     let s = computed.plan.summary;
     let exit = if has_errors(&computed.diff.diagnostics) {
         Exit::Failure
@@ -407,6 +501,6 @@ pub(crate) fn run_drift(args: &DriftArgs, env: &dyn Environment) -> Result<Exit,
     } else {
         Exit::Success
     };
-    skip_teardown(computed);
+    skip_teardown(*computed);
     Ok(exit)
 }

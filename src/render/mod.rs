@@ -5,24 +5,18 @@
 
 pub mod diagnostics;
 pub mod escape;
+pub mod lines;
+pub mod markdown;
 pub mod plan;
 
-/// Colours for human output (only on a terminal, never with `NO_COLOR`).
+/// Colours for human output. The command line decides (`--color`, the terminal,
+/// `NO_COLOR`); renderers never look.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
     pub color: bool,
 }
 
 impl Style {
-    /// The style for a stream: colour when it is a terminal, unless `NO_COLOR` is set.
-    /// The caller says whether the stream is a terminal; renderers never look.
-    pub fn for_stream(is_terminal: bool) -> Style {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Style {
-            color: is_terminal && !no_color,
-        }
-    }
-
     pub fn paint(&self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")

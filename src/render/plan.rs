@@ -1,158 +1,76 @@
 //! Plans and drift reports: Terraform-like text (`+` create, `~` drift), the versioned
-//! JSON document, and Markdown for a pull-request comment. Multi-line values are diffed
-//! line by line. Sensitive values are never here to print: the plan holds none.
+//! JSON document, and Markdown for a pull-request comment, all from the structured lines
+//! of `lines.rs`. Sensitive values are never here to print: the plan holds none. When a
+//! plan fails, the JSON and Markdown formats still print a document saying why, so a
+//! pull request never keeps showing an old plan.
 
 use super::escape::neutral;
+use super::lines::{self, Line, Sign};
+use super::markdown::{self, fence, md};
 use super::Style;
-use crate::diff::{Action, FieldChange, SecretState, SystemKind};
-use crate::plan::{Plan, PlannedClient};
-use serde_json::Value;
+use crate::diff::Action;
+use crate::plan::Plan;
+use crate::source::{Diagnostic, Severity};
 use std::io::{self, Write};
 
-/// Which command the report is for: the wording and the closing line differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Report {
-    Plan,
-    Drift,
-}
+pub use super::lines::{summary_line, Report};
 
-/// A value on one line: strings quoted, lists and mappings as JSON, all neutralised.
-fn show(value: &Value) -> String {
-    match value {
-        Value::String(s) if !s.contains('\n') => format!("{:?}", neutral(s).as_ref()),
-        Value::String(s) => format!("<<{} lines>>", s.lines().count()),
-        other => neutral(&other.to_string()).into_owned(),
-    }
-}
+/// A comment GitHub accepts (65,536 characters at most), with room to spare.
+pub const MARKDOWN_LIMIT: usize = 60_000;
 
-fn system_label(kind: SystemKind) -> &'static str {
-    match kind {
-        SystemKind::AdminUi => "admin UI client",
-        SystemKind::PublicClient => "boruta's public client",
-        SystemKind::ThisTool => "the client this run authenticates as",
-    }
-}
-
-/// The closing line both text formats end with.
-pub fn summary_line(plan: &Plan, report: Report) -> String {
-    let s = &plan.summary;
-    let body = format!(
-        "{} to create, {} drifted, {} in sync, {} unmanaged ({} system), {} conflict(s)",
-        s.create, s.drift, s.in_sync, s.unmanaged, s.system, s.conflict
-    );
+fn title(report: Report) -> &'static str {
     match report {
-        Report::Plan => format!("Plan: {body}."),
-        Report::Drift => format!("Drift: {body}."),
+        Report::Plan => "plan",
+        Report::Drift => "drift check",
     }
 }
 
-fn field_lines(out: &mut dyn Write, client: &PlannedClient, style: Style) -> io::Result<()> {
-    let width = client
-        .fields
-        .iter()
-        .map(|f| f.field.len())
-        .max()
-        .unwrap_or(0)
-        .max(6);
-    let creating = client.action == Action::Create;
-    for f in &client.fields {
-        if f.field == "secret" {
-            continue;
-        }
-        let FieldChange {
-            field,
-            server,
-            desired,
-            sensitive,
-        } = f;
-        if creating {
-            let value = if *sensitive {
-                "(sensitive)".to_string()
-            } else {
-                show(desired)
-            };
-            writeln!(
-                out,
-                "      {} {field:<width$} = {value}",
-                style.paint("32", "+")
-            )?;
-            if let Value::String(text) = desired {
-                if text.contains('\n') && !sensitive {
-                    for line in text.lines() {
-                        writeln!(out, "          {}", neutral(line))?;
-                    }
-                }
-            }
-            continue;
-        }
-        if *sensitive {
-            writeln!(
-                out,
-                "      {} {field:<width$} = (sensitive) changed",
-                style.paint("33", "~")
-            )?;
-            continue;
-        }
-        match (server, desired) {
-            (Value::String(a), Value::String(b)) if a.contains('\n') || b.contains('\n') => {
-                writeln!(out, "      {} {field}:", style.paint("33", "~"))?;
-                let diff = similar::TextDiff::from_lines(a.as_str(), b.as_str());
-                for change in diff.iter_all_changes() {
-                    let (sign, color) = match change.tag() {
-                        similar::ChangeTag::Delete => ("-", "31"),
-                        similar::ChangeTag::Insert => ("+", "32"),
-                        similar::ChangeTag::Equal => (" ", "0"),
-                    };
-                    let line = neutral(change.value().trim_end_matches('\n'));
-                    writeln!(
-                        out,
-                        "          {}",
-                        style.paint(color, &format!("{sign} {line}"))
-                    )?;
-                }
-            }
-            _ => writeln!(
-                out,
-                "      {} {field:<width$} = {} -> {}",
-                style.paint("33", "~"),
-                show(server),
-                show(desired)
-            )?,
-        }
+fn glyph(sign: Sign) -> &'static str {
+    match sign {
+        Sign::Add => "+",
+        Sign::Remove => "-",
+        Sign::Change => "~",
+        Sign::Keep => " ",
+        Sign::Problem => "!",
+        Sign::Info => "?",
+        Sign::System => "·",
     }
-    match client.secret {
-        Some(SecretState::Set) => writeln!(
-            out,
-            "      {} {:<width$} = (sensitive)",
-            style.paint("32", "+"),
-            "secret"
-        )?,
-        Some(SecretState::Changed) => writeln!(
-            out,
-            "      {} {:<width$} = (sensitive) changed",
-            style.paint("33", "~"),
-            "secret"
-        )?,
-        Some(SecretState::Unchanged) | None => {}
+}
+
+fn colour(sign: Sign) -> &'static str {
+    match sign {
+        Sign::Add => "32",
+        Sign::Remove | Sign::Problem => "31",
+        Sign::Change => "33",
+        Sign::Info => "36",
+        Sign::Keep | Sign::System => "0",
     }
-    for field in &client.unverifiable {
-        writeln!(
+}
+
+fn human_line(out: &mut dyn Write, line: &Line, style: Style) -> io::Result<()> {
+    let indent = " ".repeat(2 + 4 * line.depth);
+    let text = neutral(&line.text);
+    match line.sign {
+        Sign::Keep | Sign::System => writeln!(out, "{indent}{} {text}", glyph(line.sign)),
+        sign if line.depth == 2 => writeln!(
             out,
-            "      ? {field:<width$}   unverifiable: boruta never renders it back"
-        )?;
+            "{indent}{}",
+            style.paint(colour(sign), &format!("{} {text}", glyph(sign)))
+        ),
+        sign => writeln!(
+            out,
+            "{indent}{} {text}",
+            style.paint(colour(sign), glyph(sign))
+        ),
     }
-    Ok(())
 }
 
 /// Terraform-like text.
 pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> io::Result<()> {
-    let title = match report {
-        Report::Plan => "plan",
-        Report::Drift => "drift check",
-    };
     writeln!(
         out,
-        "boruta-gitops {title} against {}",
+        "boruta-gitops {} against {}",
+        title(report),
         neutral(&plan.admin_url)
     )?;
     writeln!(out, "scopes requested: {}", plan.scopes_requested.join(" "))?;
@@ -166,63 +84,14 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
     if !unmanaged && plan.clients.iter().all(|c| c.action == Action::InSync) {
         writeln!(out, "  No changes: the server matches the manifests.")?;
     }
-    for client in &plan.clients {
-        let place = format!("{}:{}", neutral(&client.file), client.line);
-        let (name, id) = (neutral(&client.name), neutral(&client.id));
-        match client.action {
-            Action::InSync => continue,
-            Action::Create => {
-                let verb = if report == Report::Plan {
-                    "will be created"
-                } else {
-                    "is missing on the server"
-                };
-                writeln!(
-                    out,
-                    "  {} {name} ({id}) {verb}  [{place}]",
-                    style.paint("32", "+"),
-                )?;
-            }
-            Action::Drift => {
-                let note = if report == Report::Plan {
-                    " (apply reports drift, it does not change existing clients)"
-                } else {
-                    ""
-                };
-                writeln!(
-                    out,
-                    "  {} {name} ({id}) has drifted{note}  [{place}]",
-                    style.paint("33", "~"),
-                )?;
-            }
-            Action::Conflict => {
-                let other = neutral(client.conflicting_id.as_deref().unwrap_or("?"));
-                writeln!(
-                    out,
-                    "  {} {name} ({id}) conflicts with server client {other} of the same name: pin `id: {other}` to adopt it  [{place}]",
-                    style.paint("31", "!"),
-                )?;
-            }
+    for client in plan.clients.iter().filter(|c| c.action != Action::InSync) {
+        human_line(out, &lines::header(client, report), style)?;
+        for line in lines::fields(client) {
+            human_line(out, &line, style)?;
         }
-        field_lines(out, client, style)?;
     }
-    for u in &plan.unmanaged {
-        let name = neutral(u.name.as_deref().unwrap_or("(no name)"));
-        let id = neutral(&u.id);
-        match u.system {
-            Some(kind) => writeln!(
-                out,
-                "  · {name} ({id}) system client: {}",
-                system_label(kind)
-            )?,
-            None => {
-                writeln!(
-                    out,
-                    "  {} {name} ({id}) is unmanaged: no manifest declares it",
-                    style.paint("36", "?"),
-                )?;
-            }
-        }
+    for line in lines::unmanaged(plan) {
+        human_line(out, &line, style)?;
     }
     writeln!(out)?;
     writeln!(out, "{}", summary_line(plan, report))
@@ -234,101 +103,170 @@ pub fn json(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
     writeln!(out)
 }
 
-fn md_escape(text: &str) -> String {
-    neutral(text)
-        .replace('&', "&amp;")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('`', "&#96;")
-        .replace('*', "\\*")
-        .replace('_', "\\_")
-        .replace('[', "\\[")
+/// The document `plan --format json` prints when no plan could be made.
+pub fn json_failure(out: &mut dyn Write, error: &str, findings: &[Diagnostic]) -> io::Result<()> {
+    let document = serde_json::json!({
+        "format_version": crate::plan::PLAN_FORMAT_VERSION,
+        "status": "failed",
+        "error": error,
+        "diagnostics": findings,
+    });
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
 }
 
-/// Markdown for a pull-request comment: a summary table, then one collapsible section per
-/// client that is not in sync.
-pub fn markdown(out: &mut dyn Write, plan: &Plan, report: Report) -> io::Result<()> {
-    let title = match report {
+/// The hidden first line a workflow finds its own comment by.
+pub fn marker(report: Report) -> &'static str {
+    match report {
+        Report::Plan => "<!-- boruta-gitops plan -->",
+        Report::Drift => "<!-- boruta-gitops drift -->",
+    }
+}
+
+fn heading(report: Report) -> &'static str {
+    match report {
         Report::Plan => "boruta-gitops plan",
         Report::Drift => "boruta-gitops drift",
+    }
+}
+
+/// One client's section: a summary line that opens to a `diff` block.
+fn markdown_client(client: &crate::plan::PlannedClient) -> String {
+    let (sign, what) = match client.action {
+        Action::Create => ("+", "create"),
+        Action::Drift => ("~", "drift"),
+        Action::Conflict => ("!", "conflict"),
+        Action::InSync => ("=", "in sync"),
     };
-    // A fixed marker lets a workflow find and update its own comment instead of adding one.
-    writeln!(out, "<!-- {title} -->")?;
-    writeln!(out, "### {title}")?;
-    writeln!(out)?;
-    let s = &plan.summary;
-    writeln!(
-        out,
-        "| create | drift | in sync | unmanaged | system | conflict |"
-    )?;
-    writeln!(out, "|---:|---:|---:|---:|---:|---:|")?;
-    writeln!(
-        out,
-        "| {} | {} | {} | {} | {} | {} |",
-        s.create, s.drift, s.in_sync, s.unmanaged, s.system, s.conflict
-    )?;
-    writeln!(out)?;
-    for client in plan.clients.iter().filter(|c| c.action != Action::InSync) {
-        let (sign, what) = match client.action {
-            Action::Create => ("+", "create"),
-            Action::Drift => ("~", "drift"),
-            Action::Conflict => ("!", "conflict"),
-            Action::InSync => continue,
-        };
-        writeln!(
-            out,
-            "<details><summary><code>{sign}</code> <b>{}</b> ({what}) <code>{}</code></summary>\n",
-            md_escape(&client.name),
-            md_escape(&client.id)
-        )?;
-        writeln!(
-            out,
-            "<code>{}:{}</code>\n",
-            md_escape(&client.file),
-            client.line
-        )?;
-        writeln!(out, "```diff")?;
-        let mut text = Vec::new();
-        field_lines(&mut text, client, Style::default())?;
-        let text = String::from_utf8_lossy(&text);
-        for line in text.lines() {
-            // `diff` highlighting wants the sign in the first column.
-            let trimmed = line.trim_start();
-            let sign = match trimmed.chars().next() {
-                Some('+') => "+",
-                Some('~') => "!",
-                Some('-') => "-",
-                _ => " ",
-            };
-            writeln!(
-                out,
-                "{sign} {}",
-                trimmed.get(1..).unwrap_or("").trim_start()
-            )?;
-        }
-        writeln!(out, "```\n\n</details>\n")?;
-    }
-    let unmanaged: Vec<_> = plan
-        .unmanaged
+    let text: Vec<String> = lines::fields(client)
         .iter()
-        .filter(|u| u.system.is_none())
+        .map(|line| {
+            let first = match line.sign {
+                Sign::Add => '+',
+                Sign::Remove => '-',
+                Sign::Change | Sign::Problem => '!',
+                Sign::Keep => ' ',
+                Sign::Info | Sign::System => '#',
+            };
+            let indent = "  ".repeat(line.depth.saturating_sub(1));
+            format!("{first} {indent}{}", neutral(&line.text))
+        })
         .collect();
-    if !unmanaged.is_empty() {
-        writeln!(
-            out,
-            "<details><summary>{} unmanaged client(s)</summary>\n",
-            unmanaged.len()
-        )?;
-        for u in unmanaged {
-            writeln!(
-                out,
-                "- {} <code>{}</code>",
-                md_escape(u.name.as_deref().unwrap_or("(no name)")),
-                md_escape(&u.id)
-            )?;
-        }
-        writeln!(out, "\n</details>\n")?;
+    let mut section = format!(
+        "<details><summary><code>{sign}</code> <b>{}</b> ({what}) <code>{}</code></summary>\n\n<code>{}:{}</code>\n\n",
+        md(&client.name),
+        md(&client.id),
+        md(&client.file),
+        client.line
+    );
+    if client.action == Action::Conflict {
+        let other = client.conflicting_id.as_deref().unwrap_or("?");
+        section.push_str(&format!(
+            "The server already has a client with this name under another id, and this manifest has no `id`: its derived id is absent. To adopt the existing client, pin <code>id: {}</code> in the manifest; to make a new one, rename it.\n\n",
+            md(other)
+        ));
     }
-    writeln!(out, "{}", summary_line(plan, report))
+    section.push_str(&fence("diff", &text));
+    section.push_str("\n</details>\n\n");
+    section
+}
+
+/// Markdown for a pull-request comment: the hidden marker, a summary table, the findings,
+/// then one collapsible section per client that is not in sync. Past
+/// [`MARKDOWN_LIMIT`] characters the clients are summarised in a table, and the rest is
+/// left out with a note saying where the full plan is.
+pub fn markdown(
+    out: &mut dyn Write,
+    plan: &Plan,
+    report: Report,
+    full_plan_hint: &str,
+) -> io::Result<()> {
+    let mut head = format!("{}\n### {}\n\n", marker(report), heading(report));
+    let s = &plan.summary;
+    head.push_str(&format!(
+        "| create | drift | in sync | unmanaged | system | conflict |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} |\n\n",
+        s.create, s.drift, s.in_sync, s.unmanaged, s.system, s.conflict
+    ));
+    head.push_str(&markdown::findings(&plan.diagnostics));
+    let tail = format!("{}\n", summary_line(plan, report));
+    let changed: Vec<_> = plan
+        .clients
+        .iter()
+        .filter(|c| c.action != Action::InSync)
+        .collect();
+    let sections: Vec<String> = changed.iter().map(|c| markdown_client(c)).collect();
+    let unmanaged = markdown::unmanaged(plan);
+    let full: usize =
+        head.len() + tail.len() + unmanaged.len() + sections.iter().map(String::len).sum::<usize>();
+    let mut text = head;
+    if full <= MARKDOWN_LIMIT {
+        sections.iter().for_each(|s| text.push_str(s));
+        text.push_str(&unmanaged);
+    } else {
+        // Too long for one comment: a table of the clients, as many rows as fit.
+        let budget = MARKDOWN_LIMIT - text.len() - tail.len() - 600;
+        let rows: Vec<String> = changed
+            .iter()
+            .map(|c| {
+                let action = match c.action {
+                    Action::Create => "create",
+                    Action::Drift => "drift",
+                    Action::Conflict => "conflict",
+                    Action::InSync => "in sync",
+                };
+                format!(
+                    "| {action} | {} | <code>{}</code> | <code>{}:{}</code> |\n",
+                    md(&c.name),
+                    md(&c.id),
+                    md(&c.file),
+                    c.line
+                )
+            })
+            .collect();
+        let mut table = String::from("| action | client | id | manifest |\n|---|---|---|---|\n");
+        let mut shown = 0;
+        for row in &rows {
+            if table.len() + row.len() > budget {
+                break;
+            }
+            table.push_str(row);
+            shown += 1;
+        }
+        text.push_str(&format!(
+            "The plan is too long for one comment: its {} client(s) are summarised below, without their fields.\n\n",
+            rows.len()
+        ));
+        text.push_str(&table);
+        let left = rows.len() - shown;
+        text.push('\n');
+        if left > 0 {
+            text.push_str(&format!("{left} more client(s) left out. "));
+        }
+        text.push_str(&format!("The full plan: {}.\n\n", md(full_plan_hint)));
+    }
+    text.push_str(&tail);
+    out.write_all(text.as_bytes())
+}
+
+/// The comment `plan --format markdown` prints when no plan could be made: it replaces
+/// the previous plan's comment, so a pull request never shows a stale plan.
+pub fn markdown_failure(
+    out: &mut dyn Write,
+    report: Report,
+    error: &str,
+    findings: &[Diagnostic],
+) -> io::Result<()> {
+    let mut text = format!("{}\n### {} failed\n\n", marker(report), heading(report));
+    if !error.is_empty() {
+        text.push_str(&fence("text", &[neutral(error).into_owned()]));
+        text.push('\n');
+    }
+    let shown: Vec<Diagnostic> = findings
+        .iter()
+        .filter(|d| d.severity != Severity::Note)
+        .cloned()
+        .collect();
+    text.push_str(&markdown::findings(&shown));
+    text.push_str("No plan is shown: fix what is above and push again; this comment is then replaced by the new plan.\n");
+    out.write_all(text.as_bytes())
 }

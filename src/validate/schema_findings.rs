@@ -122,7 +122,10 @@ pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem)
                 "string" => "a string",
                 other => other,
             };
-            let shown = if matches!(
+            let hidden = under_secret || node.is_some_and(Node::sensitive);
+            let shown = if hidden {
+                " (not shown: it is sensitive)".to_string()
+            } else if matches!(
                 node.map(|n| &n.value),
                 Some(NodeValue::Seq(_) | NodeValue::Map(_))
             ) || node.is_none()

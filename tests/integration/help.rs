@@ -45,9 +45,8 @@ fn usage_errors_exit_nonzero_with_a_message() {
     );
     let out = Workspace::new().run(&["plan", "manifests"]);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains("--admin-url <ADMIN_URL>"),
-        "{}",
-        out.stderr
+    assert_eq!(
+        out.stderr,
+        "error: no admin URL: set --admin-url or BORUTA_ADMIN_URL (the listener serving /api)\n"
     );
 }

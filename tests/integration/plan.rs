@@ -94,10 +94,10 @@ boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.
       + redirect_uris         = [\"https://shop.example.com/callback\",\"http://localhost:5173/callback\"]
       + supported_grant_types = [\"authorization_code\",\"refresh_token\"]
       + jwt_public_key        = <<4 lines>>
-          -----BEGIN PUBLIC KEY-----
-          AAAA
-          BBBB
-          -----END PUBLIC KEY-----
+          + -----BEGIN PUBLIC KEY-----
+          + AAAA
+          + BBBB
+          + -----END PUBLIC KEY-----
       + metadata              = {{\"team\":\"shop\"}}
       + identity_provider     = \"Default identity provider\"
   · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client

@@ -224,7 +224,7 @@ fn literal_secret_lines_are_never_quoted() {
     let out = ws.run(&["validate", "manifests"]);
     assert!(
         out.stdout.contains(
-            "error[invalid-type]: `secret` must be a string, found integer the (sensitive) value"
+            "error[invalid-type]: `secret` must be a string, found integer (not shown: it is sensitive) (quote it)"
         ),
         "{}",
         out.stdout

@@ -1,0 +1,135 @@
+//! Markdown pieces shared by the comment renderers: escaping for GitHub's Markdown (text
+//! we did not write must not become links, emphasis, HTML or a closed code fence), code
+//! fences that their content cannot close, and the findings table.
+
+use super::escape::neutral;
+use crate::plan::Plan;
+use crate::source::{Diagnostic, Severity};
+
+/// Text for inline Markdown or HTML: neutralised, with every character that Markdown or
+/// HTML would interpret escaped.
+pub fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in neutral(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '`' => out.push_str("&#96;"),
+            '|' | '*' | '_' | '[' | ']' | '\\' | '#' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fenced code block whose fence is longer than any backtick run in `lines`, so no
+/// line can close it (CommonMark).
+pub fn fence(info: &str, lines: &[String]) -> String {
+    let longest = lines
+        .iter()
+        .flat_map(|l| l.split(|c| c != '`'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let ticks = "`".repeat((longest + 1).max(3));
+    let mut out = format!("{ticks}{info}\n");
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(&ticks);
+    out.push('\n');
+    out
+}
+
+/// The errors and warnings (waived ones marked) as a table, or nothing.
+pub fn findings(diagnostics: &[Diagnostic]) -> String {
+    let shown: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Note)
+        .collect();
+    if shown.is_empty() {
+        return String::new();
+    }
+    let count = |s| {
+        shown
+            .iter()
+            .filter(|d| d.severity == s && d.waived.is_none())
+            .count()
+    };
+    let mut text = format!(
+        "**Findings**: {} error(s), {} warning(s)\n\n| | code | where | message |\n|---|---|---|---|\n",
+        count(Severity::Error),
+        count(Severity::Warning)
+    );
+    for d in shown {
+        let level = match (&d.waived, d.severity) {
+            (Some(_), _) => "waived",
+            (None, Severity::Error) => "❌ error",
+            (None, Severity::Warning) => "⚠️ warning",
+            (None, Severity::Note) => "note",
+        };
+        let place = d
+            .location
+            .as_ref()
+            .map(|l| format!("<code>{}:{}</code>", md(&l.file), l.line))
+            .unwrap_or_default();
+        let reason = d
+            .waived
+            .as_ref()
+            .map(|r| format!(" (waived: {})", md(r)))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "| {level} | <code>{}</code> | {place} | {}{reason} |\n",
+            d.code,
+            md(&d.message)
+        ));
+    }
+    text.push('\n');
+    text
+}
+
+/// The unmanaged clients, collapsed.
+pub fn unmanaged(plan: &Plan) -> String {
+    let unmanaged: Vec<_> = plan
+        .unmanaged
+        .iter()
+        .filter(|u| u.system.is_none())
+        .collect();
+    if unmanaged.is_empty() {
+        return String::new();
+    }
+    let mut text = format!(
+        "<details><summary>{} unmanaged client(s)</summary>\n\n",
+        unmanaged.len()
+    );
+    for u in unmanaged {
+        text.push_str(&format!(
+            "- {} <code>{}</code>\n",
+            md(u.name.as_deref().unwrap_or("(no name)")),
+            md(&u.id)
+        ));
+    }
+    text.push_str("\n</details>\n\n");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fence_outlasts_its_content() {
+        let block = fence("diff", &["+ name = \"```\"".to_string()]);
+        assert!(block.starts_with("````diff\n"), "{block}");
+        assert!(block.ends_with("\n````\n"), "{block}");
+        assert_eq!(
+            md("[x](javascript:1) <b>_*"),
+            "\\[x\\](javascript:1) &lt;b&gt;\\_\\*"
+        );
+    }
+}
