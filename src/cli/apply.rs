@@ -403,8 +403,9 @@ impl SecretsFile {
         })
     }
 
+    /// Writes the secret of a client this run created (not of one found already present).
     fn write(&mut self, result: &ClientResult) -> std::io::Result<()> {
-        let Some(secret) = &result.secret else {
+        let (Some(secret), Outcome::Created) = (&result.secret, result.outcome) else {
             return Ok(());
         };
         let line = json!({"id": result.id, "name": result.name, "secret": secret.expose_secret()});

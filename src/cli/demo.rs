@@ -1,15 +1,18 @@
-//! `demo`: the main job end to end on a built-in sandbox — validate, plan, apply, plan
-//! again (nothing left to create), drift — each step explained in one line.
+//! `demo`: the main job end to end on a built-in sandbox, each step explained in one line:
+//! a validation finding (on a copy with a mistake), a clean validate, plan, apply, plan
+//! again (nothing left), someone editing a client in the admin UI, drift catching it, and
+//! (with `--update`) apply putting it back. Every temporary file is removed, whatever
+//! happens.
 
 use super::{
     apply::run_apply, pipeline, ApplyArgs, ApplyFormat, ConnectionArgs, DemoArgs, DriftArgs,
-    PlanArgs, PlanFormat, TokenAuthArg,
+    ManifestArgs, PlanArgs, PlanFormat, TokenAuthArg,
 };
 use crate::error::{Error, Exit};
 use crate::load::{Environment, ProcessEnv};
 use crate::sandbox::{Config, Sandbox};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The bundled examples, for when `demo` runs outside the repository.
 const BUNDLED: [(&str, &str); 3] = [
@@ -27,6 +30,10 @@ const BUNDLED: [(&str, &str); 3] = [
     ),
 ];
 
+/// The client the demo's admin-UI edit changes, and the URI it adds.
+const EDITED: &str = "storefront-spa";
+const ADDED_URI: &str = "https://evil.example.net/cb";
+
 /// The process environment, plus demo values for the secrets the examples reference.
 struct DemoEnv(BTreeMap<String, String>);
 
@@ -36,18 +43,61 @@ impl Environment for DemoEnv {
     }
 }
 
+/// A directory removed when dropped, however the demo ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, Error> {
+        let dir = std::env::temp_dir().join(format!(
+            "boruta-gitops-demo-{}-{}",
+            std::process::id(),
+            crate::sandbox::state::random_alphanumeric(8)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The manifests to demonstrate with: `dir`, or the bundled examples written to `scratch`.
+fn manifests(dir: &Path, scratch: &Scratch) -> Result<PathBuf, Error> {
+    if dir.is_dir() {
+        return Ok(dir.to_path_buf());
+    }
+    let copy = scratch.0.join("manifests");
+    std::fs::create_dir_all(&copy)?;
+    for (name, text) in BUNDLED {
+        std::fs::write(copy.join(name), text)?;
+    }
+    Ok(copy)
+}
+
+/// A copy of the examples in which a redirect URI lost its `//` (boruta refuses it).
+fn with_a_mistake(scratch: &Scratch) -> Result<PathBuf, Error> {
+    let copy = scratch.0.join("with-a-mistake");
+    std::fs::create_dir_all(&copy)?;
+    for (name, text) in BUNDLED {
+        let text = if name == "storefront-spa.yaml" {
+            text.replace(
+                "https://shop.example.com/callback",
+                "https:shop.example.com/callback",
+            )
+        } else {
+            text.to_string()
+        };
+        std::fs::write(copy.join(name), text)?;
+    }
+    Ok(copy)
+}
+
 pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
-    let mut bundled_dir = None;
-    let dir: PathBuf = if args.dir.is_dir() {
-        args.dir.clone()
-    } else {
-        let dir = tempfile_dir()?;
-        for (name, text) in BUNDLED {
-            std::fs::write(dir.join(name), text)?;
-        }
-        bundled_dir = Some(dir.clone());
-        dir
-    };
+    let scratch = Scratch::new()?;
+    let dir = manifests(&args.dir, &scratch)?;
     let sandbox = Sandbox::start(Config::default())?;
     let env = DemoEnv(BTreeMap::from([
         (
@@ -59,7 +109,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
             crate::sandbox::state::random_alphanumeric(40),
         ),
     ]));
-    let connection = || ConnectionArgs {
+    let connection = ConnectionArgs {
         admin_url: Some(sandbox.base_url().to_string()),
         token_url: Some(sandbox.token_url()),
         client_id: Some(sandbox.bootstrap().client_id.clone()),
@@ -72,8 +122,12 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         timeout: 30,
         max_retries: 4,
         max_response_bytes: crate::fetch::DEFAULT_MAX_RESPONSE_BYTES,
-        boruta_version: None,
         admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
+        boruta_version: None,
+    };
+    let at = |dir: &Path| ManifestArgs {
+        dir: Some(dir.to_path_buf()),
+        file_roots: Vec::new(),
     };
     println!(
         "boruta-gitops demo: a sandbox boruta is listening on {}",
@@ -82,12 +136,13 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
     println!("manifests: {}\n", dir.display());
 
     let mut failures = Vec::new();
-    let mut step = |n: u8,
-                    title: &str,
+    let mut n = 0;
+    let mut step = |title: &str,
                     why: &str,
                     expected: Exit,
                     run: &mut dyn FnMut() -> Result<Exit, Error>|
      -> Result<(), Error> {
+        n += 1;
         println!("━━ step {n}: {title}");
         println!("   {why}\n");
         let exit = run()?;
@@ -100,80 +155,75 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         }
         Ok(())
     };
-    let validate = super::ValidateArgs {
-        boruta_version: None,
-        require_env: false,
-        manifests: super::ManifestArgs {
-            dir: Some(dir.clone()),
-            file_roots: Vec::new(),
-        },
+    let validate = |dir: &Path| super::ValidateArgs {
+        manifests: at(dir),
         format: super::FindingsFormat::Human,
+        require_env: false,
+        boruta_version: None,
     };
+    let mistaken = with_a_mistake(&scratch)?;
     step(
-        1,
-        "boruta-gitops validate",
+        "boruta-gitops validate (a copy with a mistake)",
         "Offline: JSON Schema and boruta's own rules; every finding points at file:line:col.",
-        Exit::Success,
-        &mut || super::run_validate(&validate, &env),
+        Exit::Failure,
+        &mut || super::run_validate(&validate(&mistaken), &env),
     )?;
-    let plan = |detailed| PlanArgs {
-        manifests: super::ManifestArgs {
-            dir: Some(dir.clone()),
-            file_roots: Vec::new(),
-        },
+    step(
+        "boruta-gitops validate",
+        "The examples as they are: no error.",
+        Exit::Success,
+        &mut || super::run_validate(&validate(&dir), &env),
+    )?;
+    let plan = || PlanArgs {
+        manifests: at(&dir),
         format: PlanFormat::Human,
-        detailed_exitcode: detailed,
+        detailed_exitcode: true,
         out: None,
-        connection: connection(),
+        connection: connection.clone(),
     };
     step(
-        2,
         "boruta-gitops plan --detailed-exitcode",
         "Reads the server once and shows what apply would create; exit 2 means there are creates.",
         Exit::Changes,
-        &mut || pipeline::run_plan(&plan(true), &env),
+        &mut || pipeline::run_plan(&plan(), &env),
     )?;
     let apply = ApplyArgs {
-        manifests: super::ManifestArgs {
-            dir: Some(dir.clone()),
-            file_roots: Vec::new(),
-        },
+        manifests: at(&dir),
         plan: None,
         auto_approve: true,
         concurrency: 8,
         secrets_out: None,
         format: ApplyFormat::Human,
-        connection: connection(),
+        connection: connection.clone(),
     };
     step(
-        3,
         "boruta-gitops apply --auto-approve",
-        "Creates the missing clients (never updates or deletes), retrying safely.",
+        "Creates the missing clients, retrying safely.",
         Exit::Success,
         &mut || run_apply(&apply, &env),
     )?;
     step(
-        4,
         "boruta-gitops plan --detailed-exitcode (again)",
         "A re-run converges: nothing is left to create, so exit 0.",
         Exit::Success,
-        &mut || pipeline::run_plan(&plan(true), &env),
+        &mut || pipeline::run_plan(&plan(), &env),
     )?;
+    let edited = admin_ui_edit(&sandbox);
     let drift = DriftArgs {
-        manifests: super::ManifestArgs {
-            dir: Some(dir.clone()),
-            file_roots: Vec::new(),
-        },
+        manifests: at(&dir),
         format: PlanFormat::Human,
         ignore_unmanaged: false,
-        connection: connection(),
+        connection: connection.clone(),
     };
-    step(5, "boruta-gitops drift", "The scheduled check: exit 0 while the server matches git, 2 on drift, missing or unmanaged clients.", Exit::Success, &mut || {
-        pipeline::run_drift(&drift, &env)
-    })?;
+    step(
+        "boruta-gitops drift (after an edit in the admin UI)",
+        &format!("Someone added {ADDED_URI} to {EDITED}'s redirect URIs by hand; the scheduled check says so: exit 2."),
+        Exit::Changes,
+        &mut || pipeline::run_drift(&drift, &env),
+    )?;
     drop(sandbox);
-    if let Some(dir) = bundled_dir {
-        let _ = std::fs::remove_dir_all(dir);
+    if !edited {
+        failures.push(format!("the demo could not find {EDITED} to edit"));
     }
     if failures.is_empty() {
         println!("demo finished: every step behaved as expected.");
@@ -186,9 +236,22 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
     }
 }
 
-/// A fresh directory under the system temp dir for the bundled manifests.
-fn tempfile_dir() -> Result<PathBuf, Error> {
-    let dir = std::env::temp_dir().join(format!("boruta-gitops-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+/// What an administrator does in boruta's UI: adds a redirect URI to a managed client.
+fn admin_ui_edit(sandbox: &Sandbox) -> bool {
+    sandbox.with_state(|state| {
+        let id = state
+            .clients
+            .iter()
+            .find(|(_, c)| c.fields.get("name").and_then(|n| n.as_str()) == Some(EDITED))
+            .map(|(id, _)| id.clone());
+        let Some(id) = id else { return false };
+        let mut uris = state.clients[&id].fields["redirect_uris"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        uris.push(serde_json::Value::String(ADDED_URI.into()));
+        let body = serde_json::json!({"client": {"redirect_uris": uris}});
+        // Through boruta's own update, as the UI does (its scopes are untouched: it has none).
+        state.update_client(&id, &body).status == 200
+    })
 }

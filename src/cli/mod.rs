@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod apply;
 mod demo;
+mod github;
 mod export;
 mod pipeline;
 use std::io::{IsTerminal, Write};
@@ -80,6 +81,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell) on stdout.
     Completions(CompletionsArgs),
+    /// What the GitHub Action does on GitHub: the plan comment, the drift issue.
+    #[command(subcommand)]
+    Github(github::GithubCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -423,6 +427,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Apply(args) => apply::run_apply(&args, &ProcessEnv),
         Command::Demo(args) => demo::run(&args),
         Command::Export(args) => export::run_export(&args),
+        Command::Github(command) => github::run(&command),
         Command::Completions(args) => {
             let shell = match args.shell {
                 Shell::Bash => clap_complete::Shell::Bash,

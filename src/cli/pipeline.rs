@@ -376,7 +376,7 @@ fn refuse_legacy_creates(prepared: &Prepared, diff: &mut crate::diff::Diff) {
 }
 
 /// Where the full plan is when a comment cannot hold it (the example workflow uploads it).
-const FULL_PLAN: &str = "the JSON plan (`plan --format json`), uploaded by the example workflow as the artifact `boruta-gitops-plan`";
+const FULL_PLAN: &str = "the JSON plan (<code>plan --format json</code>), which the example workflow uploads as the artifact <code>boruta-gitops-plan</code>";
 
 pub(crate) fn print_plan(
     plan: &crate::plan::Plan,

@@ -9,6 +9,7 @@
 //! are redacted from any server text that is shown to the user.
 
 mod error;
+pub mod github;
 mod redact;
 mod retry;
 mod settings;

@@ -111,7 +111,7 @@ pub fn is_loopback_host(url: &reqwest::Url) -> bool {
     }
 }
 
-fn check_url(
+pub(super) fn check_url(
     label: &str,
     text: &str,
     allow_insecure_http: bool,
@@ -147,10 +147,28 @@ fn proxy_for(url: &reqwest::Url, env: &ProxyEnv) -> Option<String> {
     })
 }
 
-/// Checks the settings and builds the HTTP client.
-pub fn check(settings: Settings) -> Result<Checked, FetchError> {
+/// An HTTP client builder with the policy of this module: timeouts, no redirects, the
+/// proxy rule above and nothing from the system's proxy discovery.
+pub fn client_builder(timeout: Duration, proxies: &ProxyEnv) -> reqwest::ClientBuilder {
     // ring instead of rustls' default aws-lc-rs provider, which builds a C library.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let proxies = proxies.clone();
+    let no_proxy = proxies
+        .no_proxy
+        .as_deref()
+        .and_then(reqwest::NoProxy::from_string);
+    let proxy = reqwest::Proxy::custom(move |url| proxy_for(url, &proxies)).no_proxy(no_proxy);
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("boruta-gitops/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .proxy(proxy)
+}
+
+/// Checks the settings and builds the HTTP client.
+pub fn check(settings: Settings) -> Result<Checked, FetchError> {
     let admin = settings.admin_url.trim_end_matches('/');
     let admin = admin.strip_suffix("/api").unwrap_or(admin).to_string();
     check_url("--admin-url", &admin, settings.allow_insecure_http)?;
@@ -174,20 +192,7 @@ pub fn check(settings: Settings) -> Result<Checked, FetchError> {
             })?;
         }
     }
-    let proxies = settings.proxies.clone();
-    let no_proxy = proxies
-        .no_proxy
-        .as_deref()
-        .and_then(reqwest::NoProxy::from_string);
-    let proxy = reqwest::Proxy::custom(move |url| proxy_for(url, &proxies)).no_proxy(no_proxy);
-    let mut builder = reqwest::Client::builder()
-        .timeout(settings.timeout)
-        .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-        .user_agent(concat!("boruta-gitops/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        // No system proxy discovery: only the policy above.
-        .no_proxy()
-        .proxy(proxy);
+    let mut builder = client_builder(settings.timeout, &settings.proxies);
     if let Some(path) = &settings.ca_cert {
         let ca_error = |reason: String| FetchError::CaCert {
             path: path.clone(),

@@ -166,15 +166,18 @@ fn markdown_client(client: &crate::plan::PlannedClient) -> String {
             md(other)
         ));
     }
-    section.push_str(&fence("diff", &text));
-    section.push_str("\n</details>\n\n");
+    if !text.is_empty() {
+        section.push_str(&fence("diff", &text));
+        section.push('\n');
+    }
+    section.push_str("</details>\n\n");
     section
 }
 
 /// Markdown for a pull-request comment: the hidden marker, a summary table, the findings,
 /// then one collapsible section per client that is not in sync. Past
 /// [`MARKDOWN_LIMIT`] characters the clients are summarised in a table, and the rest is
-/// left out with a note saying where the full plan is.
+/// left out with a note saying where the full plan is (`full_plan_hint`, trusted HTML).
 pub fn markdown(
     out: &mut dyn Write,
     plan: &Plan,
@@ -242,7 +245,8 @@ pub fn markdown(
         if left > 0 {
             text.push_str(&format!("{left} more client(s) left out. "));
         }
-        text.push_str(&format!("The full plan: {}.\n\n", md(full_plan_hint)));
+        // The hint is ours (not escaped): it may name commands in <code>.
+        text.push_str(&format!("The full plan: {full_plan_hint}.\n\n"));
     }
     text.push_str(&tail);
     out.write_all(text.as_bytes())

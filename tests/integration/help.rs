@@ -24,8 +24,21 @@ fn connection_help_names_the_environment_and_hides_secrets() {
         .env("BORUTA_ACCESS_TOKEN", "help-canary-token");
     let out = ws.run(&["plan", "--help"]);
     assert_eq!(out.code, 0);
-    for env in ["BORUTA_ADMIN_URL", "BORUTA_TOKEN_URL", "BORUTA_CLIENT_ID"] {
-        assert!(out.stdout.contains(env), "plan --help lacks {env}");
+    for env in [
+        "[env: BORUTA_ADMIN_URL=]",
+        "[env: BORUTA_TOKEN_URL=]",
+        "[env: BORUTA_CLIENT_ID=]",
+        "[env: BORUTA_CLIENT_SECRET]",
+        "[env: BORUTA_ACCESS_TOKEN]",
+        "[env: BORUTA_FILE_ROOTS=]",
+        "[env: BORUTA_VERSION=]",
+        "[env: BORUTA_ADMIN_OAUTH_CLIENT_ID=",
+    ] {
+        assert!(
+            out.stdout.contains(env),
+            "plan --help lacks {env}:\n{}",
+            out.stdout
+        );
     }
     assert!(!out.stdout.contains("help-canary"), "{}", out.stdout);
 }

@@ -2,13 +2,19 @@
 //! against the real sandbox over real HTTP on loopback). One test binary, many modules.
 
 mod apply;
+mod comment;
+mod conventions;
 mod demo;
 mod export;
+mod fakes;
 mod help;
 mod hostile;
+mod install;
 mod openapi;
 mod plan;
+mod readme;
 mod reliability;
+mod runner;
 mod sandbox;
 mod schema;
 mod secrets;

@@ -12,6 +12,13 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_boruta-gitops");
 /// `BORUTA_*` settings, `RUST_LOG`, and proxy variables. A test then sees only what it sets.
 pub fn binary() -> Command {
     let mut cmd = Command::new(BIN);
+    isolate(&mut cmd);
+    cmd
+}
+
+/// Removes from `cmd`'s environment what a developer's or CI's shell may hold
+/// (`BORUTA_*`, `RUST_LOG`, `NO_COLOR`, proxy variables).
+pub fn isolate(cmd: &mut Command) {
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().to_string();
         let upper = key.to_ascii_uppercase();
@@ -26,7 +33,6 @@ pub fn binary() -> Command {
             cmd.env_remove(&key);
         }
     }
-    cmd
 }
 
 /// What a run of the binary produced.

@@ -534,3 +534,21 @@ mod bad_input {
         );
     }
 }
+
+#[test]
+fn bundled_manifests_validate_offline_without_any_secret() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Workspace::new().run(&["validate", &format!("{root}/manifests")]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    // The reference is shown: it is not the secret.
+    assert!(
+        out.stdout.contains(
+            "warning[unset-variable]: environment variable BILLING_API_SECRET is not set here; plan, apply and drift will need it"
+        ) && out.stdout.contains("7 | secret: ${env:BILLING_API_SECRET}"),
+        "{}",
+        out.stdout
+    );
+    // --require-env makes it an error; plan always needs it.
+    let out = Workspace::new().run(&["validate", &format!("{root}/manifests"), "--require-env"]);
+    assert_eq!(out.code, 1);
+}

@@ -1,173 +1,368 @@
-//! The GitHub workflows and the composite action cannot run here; check that they parse
-//! and have what GitHub requires, and that the examples call the commands as documented
-//! (issue #6).
+//! The workflows and the composite action (issues #6, #12): well formed for GitHub, and
+//! each example workflow's shell steps run as GitHub would run them (`runner.rs`): the
+//! action installs the binary under test from a release served on loopback, runs against
+//! the sandbox, and keeps its comment and issue on a fake GitHub API.
 
-use boruta_gitops::load::{load, Options, ProcessEnv};
-use boruta_gitops::source::{has_errors, Node, NodeValue};
-use std::path::Path;
+use crate::fakes::{FakeGitHub, REPOSITORY};
+use crate::install::fake_release;
+use crate::runner::{repo, run_job, yaml, Context, JobRun};
+use crate::support::{Server, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
-fn parse(relative: &str) -> Node {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    let loaded = load(&path, &Options::new(&ProcessEnv));
-    assert!(
-        !has_errors(&loaded.diagnostics),
-        "{relative}: {:?}",
-        loaded.diagnostics
-    );
-    assert_eq!(loaded.documents.len(), 1, "{relative}");
-    loaded.documents.into_iter().next().unwrap().root
-}
-
-fn items(node: &Node) -> &[Node] {
-    match &node.value {
-        NodeValue::Seq(items) => items,
-        _ => panic!("expected a list at {}", node.loc),
-    }
-}
-
-fn keys(node: &Node) -> Vec<String> {
-    match &node.value {
-        NodeValue::Map(pairs) => pairs.iter().map(|(k, _)| k.key_text()).collect(),
-        _ => panic!("expected a mapping at {}", node.loc),
-    }
-}
-
-/// Every `run` step text, joined, for checking the commands used.
-fn check_workflow(relative: &str) -> String {
-    let root = parse(relative);
+/// The keys GitHub's workflow schema requires, in every workflow file.
+fn assert_well_formed(relative: &str) -> Value {
+    let workflow = yaml(relative);
     for key in ["name", "on", "jobs"] {
-        assert!(root.get(key).is_some(), "{relative}: missing `{key}`");
+        assert!(workflow.get(key).is_some(), "{relative}: missing `{key}`");
     }
-    let mut text = String::new();
-    let jobs = root.get("jobs").unwrap();
-    assert!(!keys(jobs).is_empty(), "{relative}: no job");
-    for job in keys(jobs) {
-        let job = jobs.get(&job).unwrap();
+    let jobs = workflow["jobs"].as_object().expect("jobs");
+    assert!(!jobs.is_empty(), "{relative}: no job");
+    for (name, job) in jobs {
         assert!(
-            job.get("runs-on").and_then(Node::as_str).is_some(),
-            "{relative}: a job without runs-on"
+            job.get("runs-on").is_some(),
+            "{relative}: job {name} has no runs-on"
         );
-        let steps = items(job.get("steps").expect("steps"));
+        let steps = job["steps"].as_array().expect("steps");
         assert!(!steps.is_empty());
         for step in steps {
             assert!(
-                step.get("uses").is_some() || step.get("run").is_some(),
-                "{relative}: a step at {} has neither uses nor run",
-                step.loc
+                step.get("uses").is_some() != step.get("run").is_some(),
+                "{relative}: a step of {name} needs exactly one of uses and run"
             );
-            for key in ["uses", "run"] {
-                if let Some(value) = step.get(key).and_then(Node::as_str) {
-                    text.push_str(value);
-                    text.push('\n');
-                }
-            }
-            if let Some(with) = step.get("with") {
-                for key in keys(with) {
-                    text.push_str(&format!(
-                        "{key}={}\n",
-                        with.get(&key).and_then(Node::as_str).unwrap_or("")
-                    ));
-                }
-            }
         }
     }
-    text
+    workflow
+}
+
+#[test]
+fn every_workflow_file_is_well_formed() {
+    for file in [
+        ".github/workflows/ci.yml",
+        ".github/workflows/release.yml",
+        ".github/examples/pull-request.yml",
+        ".github/examples/apply-on-main.yml",
+        ".github/examples/drift.yml",
+    ] {
+        assert_well_formed(file);
+    }
+    let release = yaml(".github/workflows/release.yml");
+    let targets: Vec<&str> = release["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "x86_64-unknown-linux-gnu",
+            "aarch64-unknown-linux-gnu",
+            "x86_64-apple-darwin",
+            "aarch64-apple-darwin",
+            "x86_64-pc-windows-msvc"
+        ]
+    );
+    assert_eq!(release["on"]["push"]["tags"], json!(["v*"]));
 }
 
 #[test]
 fn project_ci_runs_fmt_clippy_tests_and_docs() {
-    let text = check_workflow(".github/workflows/ci.yml");
+    let ci = yaml(".github/workflows/ci.yml");
+    let runs: String = ci["jobs"]["test"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.get("run").and_then(Value::as_str))
+        .collect::<Vec<_>>()
+        .join("\n");
     for command in [
         "cargo fmt --check",
         "cargo clippy --all-targets -- -D warnings",
         "cargo test",
         "cargo doc --no-deps",
-        "actions/cache",
     ] {
-        assert!(text.contains(command), "ci.yml lacks `{command}`");
+        assert!(runs.contains(command), "ci.yml lacks `{command}`");
     }
 }
 
 #[test]
-fn composite_action_is_well_formed() {
-    let root = parse("action.yml");
-    for key in ["name", "description", "inputs", "runs"] {
-        assert!(root.get(key).is_some(), "action.yml: missing `{key}`");
+fn the_action_is_well_formed_and_keeps_credentials_off_command_lines() {
+    let action = yaml("action.yml");
+    for key in ["name", "description", "inputs", "outputs", "runs"] {
+        assert!(action.get(key).is_some(), "action.yml: missing `{key}`");
     }
-    let inputs = keys(root.get("inputs").unwrap());
-    for input in [
-        "command",
-        "directory",
-        "format",
-        "admin-url",
-        "token-url",
-        "client-id",
-        "client-secret",
-        "args",
-    ] {
-        assert!(
-            inputs.contains(&input.to_string()),
-            "action.yml: missing input `{input}`"
-        );
-    }
-    let runs = root.get("runs").unwrap();
-    assert_eq!(runs.get("using").and_then(Node::as_str), Some("composite"));
-    for step in items(runs.get("steps").unwrap()) {
-        if step.get("run").is_some() {
-            assert_eq!(
-                step.get("shell").and_then(Node::as_str),
-                Some("bash"),
-                "composite run steps need a shell"
+    assert_eq!(action["runs"]["using"], "composite");
+    for step in action["runs"]["steps"].as_array().unwrap() {
+        if let Some(run) = step.get("run").and_then(Value::as_str) {
+            assert_eq!(step["shell"], "bash", "composite run steps need a shell");
+            // Inputs reach scripts through `env:`, never pasted into the script, where a
+            // crafted input would become shell code.
+            assert!(
+                !run.contains("${{"),
+                "an expression inside a script:\n{run}"
             );
+            assert!(!run.contains("client-secret") && !run.contains("--client-secret"));
         }
     }
-    // Credentials reach the binary through the environment, never the command line.
-    let run = items(runs.get("steps").unwrap())
-        .iter()
-        .find_map(|s| {
-            s.get("run")
-                .and_then(Node::as_str)
-                .filter(|r| r.contains("boruta-gitops \""))
-        })
-        .unwrap();
-    assert!(!run.contains("client-secret") && !run.contains("CLIENT_SECRET"));
+    for output in ["exit-code", "output-file", "stderr-file"] {
+        assert!(action["outputs"].get(output).is_some(), "{output}");
+    }
+}
+
+/// A workspace with the bundled manifests, the sandbox, a release and a fake GitHub.
+struct Stage {
+    server: Server,
+    github: FakeGitHub,
+    release: &'static crate::install::Release,
+    workspace: tempfile::TempDir,
+}
+
+const BILLING_SECRET: &str = "billing-secret-of-the-pipeline";
+const PORTAL_SECRET: &str = "portal-secret-of-the-pipeline";
+
+impl Stage {
+    fn new() -> Stage {
+        let workspace = tempfile::tempdir().unwrap();
+        let manifests = workspace.path().join("manifests");
+        std::fs::create_dir_all(&manifests).unwrap();
+        for entry in std::fs::read_dir(repo().join("manifests")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), manifests.join(entry.file_name())).unwrap();
+        }
+        Stage {
+            server: Server::start(),
+            github: FakeGitHub::start(),
+            release: fake_release(),
+            workspace,
+        }
+    }
+
+    /// What GitHub gives a job of `event`; without secrets for a fork.
+    fn context(&self, event_name: &str, event: Value, with_secrets: bool) -> Context {
+        let mut secrets = BTreeMap::new();
+        if with_secrets {
+            secrets.insert("BORUTA_CLIENT_SECRET".into(), BOOTSTRAP_SECRET.into());
+            secrets.insert("BILLING_API_SECRET".into(), BILLING_SECRET.into());
+            secrets.insert("PARTNER_PORTAL_SECRET".into(), PORTAL_SECRET.into());
+        }
+        let vars = BTreeMap::from([
+            (
+                "BORUTA_ADMIN_URL".to_string(),
+                self.server.sandbox.base_url().to_string(),
+            ),
+            (
+                "BORUTA_TOKEN_URL".to_string(),
+                self.server.sandbox.token_url(),
+            ),
+            ("BORUTA_CLIENT_ID".to_string(), BOOTSTRAP_ID.to_string()),
+        ]);
+        let env = BTreeMap::from([
+            (
+                "BORUTA_GITOPS_BASE_URL".to_string(),
+                self.release.url().to_string(),
+            ),
+            ("GITHUB_API_URL".to_string(), self.github.url().to_string()),
+        ]);
+        Context {
+            workspace: self.workspace.path().to_path_buf(),
+            event_name: event_name.into(),
+            event,
+            secrets,
+            vars,
+            env,
+        }
+    }
+
+    fn pull_request(&self, with_secrets: bool) -> Context {
+        let event = json!({"number": 7, "pull_request": {"number": 7, "head": {"repo": {"fork": !with_secrets}}}, "repository": {"full_name": REPOSITORY}});
+        self.context("pull_request", event, with_secrets)
+    }
+
+    fn comments(&self) -> Vec<(u64, u64, String, String)> {
+        self.github.state.lock().unwrap().comments.clone()
+    }
+}
+
+fn assert_succeeded(run: &JobRun) {
+    assert!(!run.failed, "the job failed:\n{}", run.log());
 }
 
 #[test]
-fn pull_request_example_validates_and_updates_one_plan_comment() {
-    let text = check_workflow(".github/examples/pull-request.yml");
-    assert!(text.contains("command=validate\nformat=github"), "{text}");
-    assert!(text.contains("command=plan\nformat=markdown"), "{text}");
+fn the_pull_request_workflow_validates_plans_and_keeps_one_comment() {
+    let stage = Stage::new();
+    let run = run_job(
+        ".github/examples/pull-request.yml",
+        "plan",
+        &stage.pull_request(true),
+    );
+    assert_succeeded(&run);
+    // The release binary was installed (not built), validate annotated, the plan posted.
     assert!(
-        text.contains("<!-- boruta-gitops plan -->") && text.contains("updateComment"),
-        "the comment must be updated in place"
+        run.log()
+            .contains(&format!("boruta-gitops {} (", crate::install::VERSION)),
+        "{}",
+        run.log()
+    );
+    assert!(!run.log().contains("building it"), "{}", run.log());
+    let comments = stage.comments();
+    assert_eq!(comments.len(), 1, "{}", run.log());
+    assert!(
+        comments[0]
+            .3
+            .starts_with("<!-- boruta-gitops plan -->\n### boruta-gitops plan\n"),
+        "{}",
+        comments[0].3
+    );
+    assert!(
+        comments[0].3.contains("| 3 | 0 | 0 | 0 | 3 | 0 |"),
+        "{}",
+        comments[0].3
+    );
+    assert!(!comments[0].3.contains(BILLING_SECRET) && !run.log().contains(BILLING_SECRET));
+    let uploaded: Vec<&str> = run.steps.iter().filter_map(|s| s.uses.as_deref()).collect();
+    assert!(
+        uploaded.contains(&"actions/upload-artifact@v4"),
+        "{uploaded:?}"
+    );
+    assert!(stage
+        .workspace
+        .path()
+        .join("boruta-gitops-plan.json")
+        .exists());
+    // A later push updates the same comment instead of adding one.
+    let run = run_job(
+        ".github/examples/pull-request.yml",
+        "plan",
+        &stage.pull_request(true),
+    );
+    assert_succeeded(&run);
+    let comments = stage.comments();
+    assert_eq!(comments.len(), 1);
+    // Nothing was applied: the plan still shows three creates.
+    assert!(comments[0].3.contains("| 3 | 0 | 0 | 0 | 3 | 0 |"));
+}
+
+#[test]
+fn a_pull_request_from_a_fork_is_validated_without_secrets() {
+    let stage = Stage::new();
+    let run = run_job(
+        ".github/examples/pull-request.yml",
+        "plan",
+        &stage.pull_request(false),
+    );
+    assert_succeeded(&run);
+    let validate = &run.steps[1];
+    assert!(!validate.skipped);
+    assert!(
+        validate.output.contains("::warning file=manifests/billing-api.yaml,line=7,col=9,title=unset-variable::environment variable BILLING_API_SECRET is not set here; plan, apply and drift will need it"),
+        "{}",
+        validate.output
+    );
+    assert!(run.steps[2].skipped, "no plan without credentials");
+    assert!(stage.github.server.requests().is_empty());
+    assert!(
+        stage.server.requests().is_empty(),
+        "no request reached boruta"
     );
 }
 
 #[test]
-fn apply_example_runs_on_main_with_auto_approve() {
-    let root = parse(".github/examples/apply-on-main.yml");
-    let branches = root
-        .get("on")
-        .and_then(|o| o.get("push"))
-        .and_then(|p| p.get("branches"))
-        .unwrap();
-    assert_eq!(items(branches)[0].as_str(), Some("main"));
-    let text = check_workflow(".github/examples/apply-on-main.yml");
+fn a_failed_plan_replaces_the_comment_with_the_reason() {
+    let stage = Stage::new();
+    let run = run_job(
+        ".github/examples/pull-request.yml",
+        "plan",
+        &stage.pull_request(true),
+    );
+    assert_succeeded(&run);
+    // The pipeline's client loses its management scope: the plan cannot be made.
+    stage
+        .server
+        .sandbox
+        .add_fault("GET /api/clients status=403".parse().unwrap());
+    let run = run_job(
+        ".github/examples/pull-request.yml",
+        "plan",
+        &stage.pull_request(true),
+    );
+    assert!(run.failed, "a failed plan fails the job");
+    let comments = stage.comments();
+    assert_eq!(comments.len(), 1);
+    let body = &comments[0].3;
     assert!(
-        text.contains("command=apply") && text.contains("args=--auto-approve"),
-        "{text}"
+        body.starts_with("<!-- boruta-gitops plan -->\n### boruta-gitops plan failed\n"),
+        "{body}"
+    );
+    assert!(body.contains("boruta answered 403"), "{body}");
+    assert!(body.contains("No plan is shown"), "{body}");
+}
+
+#[test]
+fn the_apply_workflow_applies_on_main() {
+    let stage = Stage::new();
+    let context = stage.context("push", json!({"ref": "refs/heads/main"}), true);
+    let run = run_job(".github/examples/apply-on-main.yml", "apply", &context);
+    assert_succeeded(&run);
+    for name in ["billing-api", "partner-portal", "storefront-spa"] {
+        assert_eq!(
+            stage.server.ids_named(name).len(),
+            1,
+            "{name}\n{}",
+            run.log()
+        );
+    }
+    let again = run_job(".github/examples/apply-on-main.yml", "apply", &context);
+    assert_succeeded(&again);
+    assert!(
+        again.log().contains("Nothing to create."),
+        "{}",
+        again.log()
     );
 }
 
 #[test]
-fn drift_example_runs_on_a_schedule_and_keeps_one_issue() {
-    let root = parse(".github/examples/drift.yml");
-    assert!(root.get("on").and_then(|o| o.get("schedule")).is_some());
-    let text = check_workflow(".github/examples/drift.yml");
-    assert!(text.contains("command=drift"), "{text}");
-    assert!(
-        text.contains("labels: label, state: 'open'") && text.contains("issues.update"),
-        "one issue, updated"
+fn the_drift_workflow_keeps_one_issue_while_the_server_differs() {
+    let stage = Stage::new();
+    let context = stage.context("schedule", json!({"schedule": "17 6 * * *"}), true);
+    let apply = stage.context("push", json!({}), true);
+    assert_succeeded(&run_job(
+        ".github/examples/apply-on-main.yml",
+        "apply",
+        &apply,
+    ));
+    let issues = || stage.github.state.lock().unwrap().issues.clone();
+    let run = run_job(".github/examples/drift.yml", "drift", &context);
+    assert_succeeded(&run);
+    assert!(issues().is_empty(), "in sync: no issue");
+    assert_eq!(stage.github.state.lock().unwrap().labels, ["boruta-drift"]);
+    // Someone adds a redirect URI in the admin UI.
+    let id = stage.server.ids_named("storefront-spa").remove(0);
+    stage.server.update(
+        &id,
+        json!({"redirect_uris": ["https://shop.example.com/callback", "https://evil.example.net/cb"]}),
     );
+    for _ in 0..2 {
+        let run = run_job(".github/examples/drift.yml", "drift", &context);
+        assert_succeeded(&run);
+        let issues = issues();
+        assert_eq!(issues.len(), 1, "one issue, updated\n{}", run.log());
+        let (title, body, labels, state) = &issues[&1];
+        assert_eq!(title, "boruta drift: the server no longer matches git");
+        assert!(body.starts_with("<!-- boruta-gitops drift -->"), "{body}");
+        assert!(body.contains("evil.example.net"), "{body}");
+        assert_eq!(labels, &["boruta-drift"]);
+        assert_eq!(state, "open");
+    }
+    // Put back: the issue is closed with a comment.
+    stage.server.update(
+        &id,
+        json!({"redirect_uris": ["https://shop.example.com/callback", "http://localhost:5173/callback"]}),
+    );
+    let run = run_job(".github/examples/drift.yml", "drift", &context);
+    assert_succeeded(&run);
+    assert_eq!(issues()[&1].3, "closed", "{}", run.log());
+    let comments = stage.comments();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].1, 1);
 }

@@ -1,0 +1,241 @@
+//! The GitHub REST API calls the composite action makes (through `boruta-gitops github`):
+//! one pull-request comment kept up to date, and one open issue per drift. The token goes
+//! only to `GITHUB_API_URL`, over https (or plain http on loopback, for tests), through the
+//! same retry loop and body limit as boruta's requests.
+
+use super::error::FetchError;
+use super::retry::Sender;
+use super::settings::{check_url, client_builder, ProxyEnv};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The largest answer read from GitHub (a page of 100 comments).
+const MAX_BODY: u64 = 32 * 1024 * 1024;
+
+/// A repository on a GitHub API.
+pub struct GitHub {
+    sender: Sender,
+    api: String,
+    token: SecretString,
+    /// `owner/name`.
+    repo: String,
+}
+
+/// What happened to the comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Posted {
+    Created,
+    Updated,
+}
+
+impl GitHub {
+    pub fn new(
+        api_url: &str,
+        token: SecretString,
+        repo: &str,
+        proxies: &ProxyEnv,
+    ) -> Result<GitHub, FetchError> {
+        let api = check_url("GITHUB_API_URL", api_url.trim_end_matches('/'), false)?;
+        if repo.split('/').count() != 2 || repo.chars().any(|c| c.is_whitespace()) {
+            return Err(FetchError::Config(format!(
+                "GITHUB_REPOSITORY `{repo}` is not owner/name"
+            )));
+        }
+        let http = client_builder(Duration::from_secs(30), proxies)
+            .build()
+            .map_err(|e| FetchError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(GitHub {
+            sender: Sender {
+                http,
+                max_retries: 2,
+                max_body: MAX_BODY,
+                cancelled: Arc::new(AtomicBool::new(false)),
+            },
+            api: api.as_str().trim_end_matches('/').to_string(),
+            token,
+            repo: repo.to_string(),
+        })
+    }
+
+    /// One API call; a status outside 2xx (404 excepted, returned as `None`) is an error.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, FetchError> {
+        let url = format!("{}/repos/{}{path}", self.api, self.repo);
+        let what = format!("GitHub {method} /repos/{}{path}", self.repo);
+        let build = || {
+            let request = self
+                .sender
+                .http
+                .request(method.clone(), &url)
+                .header("accept", "application/vnd.github+json")
+                .header("x-github-api-version", "2022-11-28")
+                .bearer_auth(self.token.expose_secret());
+            match body {
+                Some(body) => request.json(body),
+                None => request,
+            }
+        };
+        let answer = self.sender.send(&what, &build).await?;
+        match answer.status {
+            200..=299 if answer.body.is_empty() => Ok(Some(Value::Null)),
+            200..=299 => serde_json::from_slice(&answer.body)
+                .map(Some)
+                .map_err(|e| FetchError::Decode {
+                    what,
+                    reason: e.to_string(),
+                }),
+            404 => Ok(None),
+            status => Err(FetchError::Server {
+                what,
+                status,
+                detail: String::new(),
+                hint: "check the workflow's permissions (pull-requests: write, issues: write) and GITHUB_TOKEN".into(),
+            }),
+        }
+    }
+
+    /// Every item of a paginated list.
+    async fn list(&self, path: &str) -> Result<Vec<Value>, FetchError> {
+        let mut items = Vec::new();
+        for page in 1.. {
+            let separator = if path.contains('?') { '&' } else { '?' };
+            let paged = format!("{path}{separator}per_page=100&page={page}");
+            let batch = self
+                .call(reqwest::Method::GET, &paged, None)
+                .await?
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default();
+            let last = batch.len() < 100;
+            items.extend(batch);
+            if last || page >= 50 {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
+    /// Creates the comment on issue or pull request `number`, or updates the one that
+    /// starts with `marker` and was written by `author`.
+    pub async fn upsert_comment(
+        &self,
+        number: u64,
+        marker: &str,
+        author: &str,
+        body: &str,
+    ) -> Result<Posted, FetchError> {
+        let comments = self.list(&format!("/issues/{number}/comments")).await?;
+        let mine = comments.iter().find(|c| {
+            c["body"].as_str().is_some_and(|b| b.starts_with(marker))
+                && c["user"]["login"].as_str() == Some(author)
+        });
+        let payload = json!({ "body": body });
+        match mine.and_then(|c| c["id"].as_u64()) {
+            Some(id) => {
+                self.call(
+                    reqwest::Method::PATCH,
+                    &format!("/issues/comments/{id}"),
+                    Some(&payload),
+                )
+                .await?;
+                Ok(Posted::Updated)
+            }
+            None => {
+                self.call(
+                    reqwest::Method::POST,
+                    &format!("/issues/{number}/comments"),
+                    Some(&payload),
+                )
+                .await?;
+                Ok(Posted::Created)
+            }
+        }
+    }
+
+    /// Creates `label` unless it exists.
+    pub async fn ensure_label(&self, label: &str, description: &str) -> Result<(), FetchError> {
+        let path = format!("/labels/{}", percent(label));
+        if self
+            .call(reqwest::Method::GET, &path, None)
+            .await?
+            .is_none()
+        {
+            let payload = json!({"name": label, "color": "d93f0b", "description": description});
+            self.call(reqwest::Method::POST, "/labels", Some(&payload))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The open issue labelled `label` whose body starts with `marker`.
+    pub async fn find_issue(&self, label: &str, marker: &str) -> Result<Option<u64>, FetchError> {
+        let issues = self
+            .list(&format!("/issues?state=open&labels={}", percent(label)))
+            .await?;
+        Ok(issues
+            .iter()
+            .filter(|i| i.get("pull_request").is_none())
+            .find(|i| i["body"].as_str().is_some_and(|b| b.starts_with(marker)))
+            .and_then(|i| i["number"].as_u64()))
+    }
+
+    pub async fn create_issue(
+        &self,
+        title: &str,
+        body: &str,
+        label: &str,
+    ) -> Result<(), FetchError> {
+        let payload = json!({"title": title, "body": body, "labels": [label]});
+        self.call(reqwest::Method::POST, "/issues", Some(&payload))
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn update_issue(&self, number: u64, body: &str) -> Result<(), FetchError> {
+        let payload = json!({ "body": body });
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("/issues/{number}"),
+            Some(&payload),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Comments `comment` on issue `number`, then closes it.
+    pub async fn close_issue(&self, number: u64, comment: &str) -> Result<(), FetchError> {
+        let payload = json!({ "body": comment });
+        self.call(
+            reqwest::Method::POST,
+            &format!("/issues/{number}/comments"),
+            Some(&payload),
+        )
+        .await?;
+        let payload = json!({"state": "closed", "state_reason": "completed"});
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("/issues/{number}"),
+            Some(&payload),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+/// A path segment or query value, percent-encoded (RFC 3986 unreserved kept).
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

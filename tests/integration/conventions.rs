@@ -1,0 +1,151 @@
+//! Command-line conventions (issue #12): completions, `--color`, one-line retry
+//! warnings, messages for a server that is not boruta and for https spoken to http, and
+//! the confirmation prompt after the whole plan.
+
+use crate::fakes::{HttpServer, Response};
+use crate::support::{Server, Workspace, IDP};
+use std::sync::Arc;
+
+fn client() -> String {
+    format!("id: 11111111-1111-4111-8111-111111111111\nname: app\nsupported_grant_types: [client_credentials]\n{IDP}")
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "_boruta__gitops()"),
+        ("zsh", "#compdef boruta-gitops"),
+        ("fish", "complete -c boruta-gitops"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = Workspace::new().run(&["completions", shell]);
+        assert_eq!(out.code, 0, "{shell}");
+        assert!(
+            out.stdout.contains(marker),
+            "{shell}:\n{}",
+            &out.stdout[..out.stdout.len().min(400)]
+        );
+        assert!(
+            out.stdout.contains("drift"),
+            "{shell} completes the commands"
+        );
+    }
+}
+
+#[test]
+fn color_always_never_and_auto() {
+    let ws = Workspace::new().file("app.yaml", client() + "access_token_ttl: 0\n");
+    let always = ws.run(&["validate", "manifests", "--color", "always"]);
+    assert!(
+        always
+            .stdout
+            .contains("\u{1b}[1;31merror[ttl-out-of-range]\u{1b}[0m"),
+        "{}",
+        always.stdout
+    );
+    let never = ws.run(&["--color", "never", "validate", "manifests"]);
+    assert!(!never.stdout.contains('\u{1b}'), "{}", never.stdout);
+    // auto: not a terminal here, so no colour.
+    let auto = ws.run(&["validate", "manifests"]);
+    assert!(!auto.stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn retry_warnings_are_one_readable_line() {
+    let server = Server::start();
+    server
+        .sandbox
+        .add_fault("GET /api/clients nth=1 status=503".parse().unwrap());
+    let ws = server.connect(Workspace::new().file("app.yaml", client()));
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("retrying"))
+        .unwrap_or_else(|| panic!("no retry line:\n{}", out.stderr));
+    assert!(
+        line.starts_with("warning: listing clients (GET /api/clients): HTTP 503; retrying in ")
+            && line.ends_with(" ms (attempt 2 of 5)"),
+        "{line}"
+    );
+    // RUST_LOG asks for the full log format instead.
+    server
+        .sandbox
+        .add_fault("GET /api/clients nth=1 status=503".parse().unwrap());
+    let out = ws.env("RUST_LOG", "warn").run(&["plan", "manifests"]);
+    assert!(out.stderr.contains(" WARN "), "{}", out.stderr);
+}
+
+#[test]
+fn a_server_that_is_not_boruta_is_summarised() {
+    let page = "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>nginx</h1>"
+        .to_string()
+        + &"x".repeat(5000)
+        + "</body></html>";
+    let html = HttpServer::start(Arc::new(move |_request| Response {
+        status: 404,
+        body: page.clone().into_bytes(),
+    }));
+    let ws = Workspace::new()
+        .file("app.yaml", client())
+        .env("BORUTA_ADMIN_URL", &html.url)
+        .env("BORUTA_ACCESS_TOKEN", "a-token");
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "error: listing clients (GET /api/clients): boruta answered 404 an HTML page titled \"404 Not Found\" (5096 bytes), not boruta's JSON. is --admin-url the admin listener (the one serving /api)?\n"
+    );
+}
+
+#[test]
+fn https_spoken_to_a_plain_http_server_says_so() {
+    let server = Server::start();
+    let https = server.sandbox.base_url().replace("http://", "https://");
+    let ws = server
+        .connect(Workspace::new().file("app.yaml", client()))
+        .env("BORUTA_ADMIN_URL", &https)
+        .env("BORUTA_TOKEN_URL", &format!("{https}/oauth/token"));
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("The server does not seem to speak TLS on this port: if it is a plain http listener, use an http:// URL"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_prompt_comes_after_the_whole_plan_when_stdout_is_piped() {
+    use std::io::Write;
+    let server = Server::start();
+    let ws = server.connect(Workspace::new().file("app.yaml", client()));
+    let command = format!("{} apply manifests | cat", crate::support::BIN);
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(ws.path());
+    for (k, v) in ws.command(&[]).get_envs() {
+        if let Some(v) = v {
+            script.env(k, v);
+        }
+    }
+    let mut child = script
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    child.stdin.take().unwrap().write_all(b"no\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let plan_end = screen.find("Plan: 1 to create").expect(&screen);
+    let prompt = screen.find("Create 1 client(s) on").expect(&screen);
+    assert!(
+        plan_end < prompt,
+        "the prompt came before the end of the plan:\n{screen}"
+    );
+}
