@@ -1,16 +1,23 @@
-//! Executes the creates of a plan: bounded concurrency, retries (in `fetch`), idempotency
-//! (a create whose outcome was unknown and then meets "id has already been taken" is
-//! verified against the server instead of failing), and one outcome per client:
-//! created, already present, failed (with the reason), or not attempted.
+//! Executes the actions of a plan (creates, updates, deletes): bounded concurrency, retries
+//! (in `fetch`), idempotency (a create whose outcome was unknown and then meets "id has
+//! already been taken" is verified against the server instead of failing; a delete whose
+//! retry meets 404 was done by the lost attempt), and one outcome per client: created,
+//! updated, deleted, already present/absent, failed (with the reason), or not attempted.
 //!
-//! Three things stop a run from starting new creates: a failure that would fail every
-//! create (authentication, permissions), a server that ignored the requested id (every
-//! retry and re-run would then make another copy), and a cancelled run (SIGINT/SIGTERM).
-//! Creates in flight always finish, so their outcomes and generated secrets are reported.
+//! An update is verified, never assumed: the client boruta renders after a `200`, or reads
+//! back after a `422` (boruta saves the other fields even when the identity-provider
+//! association fails, contract §9.3), is compared with the manifest, and an update that
+//! did not fully take is a failure naming the fields that did and did not.
 //!
-//! It never sends PATCH, PUT or DELETE: existing clients are not touched.
+//! Three things stop a run from starting new actions: a failure that would fail every
+//! one (authentication, permissions), a server that ignored the requested id (every retry
+//! and re-run would then make another copy), and a cancelled run (SIGINT/SIGTERM).
+//! Actions in flight always finish, so their outcomes and generated secrets are reported.
+//!
+//! Only the jobs it is given are performed: the caller decides, from the reviewed plan,
+//! which clients are touched.
 
-use crate::fetch::{Connection, Created, FetchError};
+use crate::fetch::{Connection, Created, Deleted, FetchError, FieldErrors, Updated};
 use crate::source::Diagnostic;
 use crate::sync::lock;
 use serde_json::{Map, Value};
@@ -20,24 +27,38 @@ use std::sync::{Arc, Mutex};
 
 /// Maps a boruta 422 field error (field, message) back to the manifest's value.
 pub type Locator = Box<dyn Fn(&str, &str) -> crate::source::Location + Send + Sync>;
-/// Tells whether a server record is the client the manifest describes.
-pub type Matcher = Box<dyn Fn(&Map<String, Value>) -> bool + Send + Sync>;
+/// The fields where a server record differs from the manifest (empty: it is the client
+/// the manifest describes; ignored fields never count).
+pub type Differ = Box<dyn Fn(&Map<String, Value>) -> Vec<String> + Send + Sync>;
 
-/// One create to perform.
+/// What a job does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    /// `POST /api/clients`; `generated_secret` when the manifest declares no secret.
+    Create { generated_secret: bool },
+    /// `PATCH /api/clients/{id}` changing `fields`, then `regenerate_key_pair` if asked.
+    Update {
+        fields: Vec<String>,
+        regenerate_key_pair: bool,
+    },
+    /// `DELETE /api/clients/{id}`.
+    Delete,
+}
+
+/// One action to perform.
 pub struct Job {
     pub id: String,
     pub name: String,
-    /// The request body (contains secrets; never printed).
+    pub work: Work,
+    /// The request body of a create or an update (contains secrets; never printed).
     pub body: Map<String, Value>,
-    /// True when the manifest declares no secret (boruta generates one).
-    pub generated_secret: bool,
     pub locate: Locator,
-    pub matches: Matcher,
+    pub differs: Differ,
 }
 
 impl Job {
-    /// Scope names this create makes boruta create (`{name}` without an id: the name is
-    /// unknown on the server).
+    /// Scope names this create or update makes boruta create (`{name}` without an id:
+    /// the name is unknown on the server).
     fn new_scope_names(&self) -> BTreeSet<String> {
         self.body
             .get("authorized_scopes")
@@ -54,11 +75,22 @@ impl Job {
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     Created,
+    Updated,
+    Deleted,
     /// It already existed as described (another run created it, or an earlier attempt of
     /// this one whose answer was lost).
     AlreadyPresent,
+    /// A client to delete that someone else deleted first.
+    AlreadyAbsent,
     Failed,
     NotAttempted,
+}
+
+impl Outcome {
+    /// True when the server ends as the plan said.
+    pub fn converged(self) -> bool {
+        !matches!(self, Outcome::Failed | Outcome::NotAttempted)
+    }
 }
 
 /// What happened to one client.
@@ -119,13 +151,13 @@ impl Run {
     }
 }
 
-/// Runs every job with at most `concurrency` creates in flight. `cancelled` is the
-/// connection's cancellation flag: once set, no new create starts.
+/// Runs every job with at most `concurrency` in flight. `cancelled` is the connection's
+/// cancellation flag: once set, no new job starts.
 ///
-/// Creates that make boruta create the same new scope never run at the same time: boruta
-/// would insert that scope twice, and the second create would fail with a 500 (unique
-/// index without constraint mapping, contract §13). The first such client is created in
-/// one round, the others in a later one, when the scope exists.
+/// Creates and updates that make boruta create the same new scope never run at the same
+/// time: boruta would insert that scope twice, and the second request would fail with a
+/// 500 (unique index without constraint mapping, contract §13). The first such client is
+/// sent in one round, the others in a later one, when the scope exists.
 pub async fn apply(
     connection: Arc<Connection>,
     jobs: Vec<Job>,
@@ -227,32 +259,171 @@ async fn run_round(run: &Arc<Run>, jobs: Vec<Job>, concurrency: usize) {
     }
 }
 
-/// Performs one create; the flag says whether the run must stop starting creates.
+/// Performs one job; the flag says whether the run must stop starting jobs.
 async fn run_job(connection: &Connection, job: &Job) -> (ClientResult, bool) {
-    let mut result = ClientResult {
+    let result = ClientResult {
         id: job.id.clone(),
         name: job.name.clone(),
         outcome: Outcome::Failed,
         reason: None,
         diagnostics: Vec::new(),
         secret: None,
-        secret_generated: job.generated_secret,
+        secret_generated: job.work
+            == (Work::Create {
+                generated_secret: true,
+            }),
     };
+    match &job.work {
+        Work::Create { .. } => create(connection, job, result).await,
+        Work::Update {
+            fields,
+            regenerate_key_pair,
+        } => update(connection, job, fields, *regenerate_key_pair, result).await,
+        Work::Delete => delete(connection, job, result).await,
+    }
+}
+
+/// A job's result, and whether the run must stop starting jobs.
+type Done = (ClientResult, bool);
+
+/// A job ended by a transport or server failure: fatal ones stop the run.
+fn failed(mut result: ClientResult, e: FetchError) -> Done {
+    let stop = e.is_fatal();
+    result.reason = Some(e.to_string());
+    (result, stop)
+}
+
+/// The label of a client in request descriptions.
+fn label(job: &Job) -> String {
+    format!("`{}` ({})", job.name, job.id)
+}
+
+/// boruta's 422 field errors as findings at the manifest's values, and one summary line.
+fn rejected(job: &Job, errors: &FieldErrors, result: &mut ClientResult) -> String {
+    let mut parts = Vec::new();
+    for (field, messages) in errors {
+        for message in messages {
+            parts.push(format!("{field}: {message}"));
+            result.diagnostics.push(Diagnostic::error(
+                "rejected-by-server",
+                format!("boruta rejected `{field}`: {message}"),
+                Some((job.locate)(field, message)),
+            ));
+        }
+    }
+    parts.join("; ")
+}
+
+/// `a`, `b` (or `none`).
+fn field_list(fields: &[&String]) -> String {
+    if fields.is_empty() {
+        return "none".to_string();
+    }
+    let quoted: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+    quoted.join(", ")
+}
+
+/// The update's fields that took and those that did not, given what still differs.
+fn took(fields: &[String], differing: &[String]) -> (String, String) {
+    let (not, done): (Vec<&String>, Vec<&String>) =
+        fields.iter().partition(|f| differing.contains(f));
+    (field_list(&done), field_list(&not))
+}
+
+/// Performs one update and checks that it took.
+async fn update(
+    connection: &Connection,
+    job: &Job,
+    fields: &[String],
+    regenerate_key_pair: bool,
+    mut result: ClientResult,
+) -> Done {
+    let gone = "the client no longer exists on the server (deleted since the plan was read): run plan again";
+    let answer = match connection
+        .update_client(&job.id, &job.body, &label(job))
+        .await
+    {
+        Ok(answer) => answer,
+        Err(e) => return failed(result, e),
+    };
+    let mut record = match answer {
+        Updated::Saved(record) => record,
+        Updated::NotFound => {
+            result.reason = Some(gone.into());
+            return (result, false);
+        }
+        Updated::Rejected(errors) => {
+            let summary = rejected(job, &errors, &mut result);
+            // boruta may have saved the other fields before failing: say which took.
+            let after = match connection.show_client(&job.id).await {
+                Ok(Some(record)) => {
+                    let (done, not) = took(fields, &(job.differs)(&record));
+                    format!("read back: changed {done}; not changed {not}")
+                }
+                Ok(None) => "read back: the client no longer exists".to_string(),
+                Err(e) => format!("the client could not be read back ({e}): check it"),
+            };
+            result.reason = Some(format!(
+                "boruta refused the update (422): {summary}; {after}"
+            ));
+            return (result, false);
+        }
+    };
+    if regenerate_key_pair {
+        match connection.regenerate_key_pair(&job.id, &label(job)).await {
+            Ok(Some(regenerated)) => record = regenerated,
+            Ok(None) => {
+                result.reason = Some(gone.into());
+                return (result, false);
+            }
+            Err(e) => {
+                result.reason = Some(format!(
+                    "updated, but the new key pair was not generated: {e}. Run apply again, or POST /api/clients/{}/regenerate_key_pair",
+                    job.id
+                ));
+                return (result, false);
+            }
+        }
+    }
+    let differing = (job.differs)(&record);
+    if differing.is_empty() {
+        result.outcome = Outcome::Updated;
+    } else {
+        let (done, not) = took(fields, &differing);
+        let others: Vec<&String> = differing.iter().filter(|f| !fields.contains(f)).collect();
+        let mut reason = format!(
+            "boruta answered 200 but the client still differs from the manifest: changed {done}; not changed {not}"
+        );
+        if !others.is_empty() {
+            reason.push_str(&format!("; now different: {}", field_list(&others)));
+        }
+        result.reason = Some(reason);
+    }
+    (result, false)
+}
+
+/// Performs one delete.
+async fn delete(connection: &Connection, job: &Job, mut result: ClientResult) -> Done {
+    match connection.delete_client(&job.id, &label(job)).await {
+        Ok(Deleted::Deleted) => result.outcome = Outcome::Deleted,
+        Ok(Deleted::AlreadyAbsent) => {
+            result.outcome = Outcome::AlreadyAbsent;
+            result.reason = Some("deleted meanwhile by someone else".into());
+        }
+        Err(e) => return failed(result, e),
+    }
+    (result, false)
+}
+
+/// Performs one create.
+async fn create(connection: &Connection, job: &Job, mut result: ClientResult) -> Done {
     let secret_of = |record: &Map<String, Value>| {
         record
             .get("secret")
             .and_then(Value::as_str)
             .map(|s| secrecy::SecretString::from(s.to_string()))
     };
-    let failed = |mut result: ClientResult, e: FetchError| {
-        let stop = e.is_fatal();
-        result.reason = Some(e.to_string());
-        (result, stop)
-    };
-    match connection
-        .create_client(&job.body, &format!("`{}` ({})", job.name, job.id))
-        .await
-    {
+    match connection.create_client(&job.body, &label(job)).await {
         Ok(Created::Created { id, name, secret }) => {
             let same_id = id
                 .as_deref()
@@ -286,7 +457,7 @@ async fn run_job(connection: &Connection, job: &Job) -> (ClientResult, bool) {
         Ok(Created::IdTaken {
             after_unknown_outcome,
         }) => match connection.show_client(&job.id).await {
-            Ok(Some(record)) if (job.matches)(&record) => {
+            Ok(Some(record)) if (job.differs)(&record).is_empty() => {
                 // Our own earlier attempt committed, or another run created the same client.
                 result.outcome = if after_unknown_outcome {
                     Outcome::Created
@@ -314,22 +485,8 @@ async fn run_job(connection: &Connection, job: &Job) -> (ClientResult, bool) {
             Err(e) => return failed(result, e),
         },
         Ok(Created::Rejected(errors)) => {
-            let mut parts = Vec::new();
-            for (field, messages) in &errors {
-                for message in messages {
-                    parts.push(format!("{field}: {message}"));
-                    let location = (job.locate)(field, message);
-                    result.diagnostics.push(Diagnostic::error(
-                        "rejected-by-server",
-                        format!("boruta rejected `{field}`: {message}"),
-                        Some(location),
-                    ));
-                }
-            }
-            result.reason = Some(format!(
-                "boruta refused the client (422): {}",
-                parts.join("; ")
-            ));
+            let summary = rejected(job, &errors, &mut result);
+            result.reason = Some(format!("boruta refused the client (422): {summary}"));
         }
         Ok(Created::KeyPairNotFound) => {
             let message = "key pair not found: boruta answered 404 to the create; no global key pair (/api/key-pairs) has this id".to_string();

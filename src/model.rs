@@ -137,6 +137,29 @@ pub struct ClientManifest {
     /// Trusted hosts, for outbound requests such as `jwks_uri`. boruta master only.
     /// Compared as a set. boruta default: [].
     pub trusted_hosts: Option<Vec<String>>,
+    /// Not a boruta field: how boruta-gitops manages this client (`ensure: absent` to
+    /// delete it, `ignore_changes` for fields another system owns).
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// How boruta-gitops manages a client, beyond its fields.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// `present` (the default) or `absent`: the client must not exist. A delete needs
+    /// `apply --allow-delete`; removing a manifest from git never deletes anything.
+    pub ensure: Option<Ensure>,
+    /// Fields compared and shown, but never counted as drift nor updated (a secret another
+    /// system rotates, a TTL an operator tunes).
+    pub ignore_changes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Ensure {
+    #[default]
+    Present,
+    Absent,
 }
 
 /// Reference to an identity provider, by `id`, by `name`, or both (the id wins; the name

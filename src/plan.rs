@@ -1,8 +1,13 @@
 //! The plan: what `apply` would do and how the server compares with git, as one
 //! serializable document. It is the `--format json` output and the `--out` saved plan.
 //! It holds no secret value: secrets appear as `(sensitive) changed/unchanged`, and the
-//! saved plan keeps only digests (of the manifests, of each desired client, and a
+//! saved plan keeps only digests (of the manifests, of each request it would send, and a
 //! fingerprint of each server record the plan depends on). Pure: no I/O.
+//!
+//! The options (`--update`, `--allow-delete`, `--select`) decide the actions: without
+//! `--update` a drift is a report, with it an update; a declared-absent client is a
+//! delete, which needs `--allow-delete` (without it the plan has an error, and `apply`
+//! refuses it whole).
 
 use crate::diff::{self, Action, Diff, FieldChange, SecretState, Unmanaged};
 use crate::source::{Diagnostic, SourceMap};
@@ -11,6 +16,20 @@ use serde_json::Value;
 
 /// Version of the plan document; bumped on any incompatible change.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// What the plan was asked to do (recorded: `apply --plan` takes them from the plan).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Options {
+    /// Drifted clients become updates.
+    #[serde(default)]
+    pub update: bool,
+    /// Declared-absent clients may be deleted.
+    #[serde(default)]
+    pub allow_delete: bool,
+    /// Only these manifests (names, `*` globs, or ids); empty: all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub select: Vec<String>,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Plan {
@@ -28,6 +47,8 @@ pub struct Plan {
     pub boruta_version: String,
     #[serde(default)]
     pub boruta_version_source: String,
+    #[serde(default)]
+    pub options: Options,
     /// sha256 over the manifest files (paths and contents).
     pub manifests_digest: String,
     pub clients: Vec<PlannedClient>,
@@ -46,7 +67,7 @@ pub struct PlannedClient {
     pub file: String,
     pub line: usize,
     pub action: Action,
-    /// For create and drift: the fields (all declared ones for a create).
+    /// For create, update and drift: the fields (all declared ones for a create).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,18 +78,36 @@ pub struct PlannedClient {
     /// For a conflict: the server client that already has this name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflicting_id: Option<String>,
+    /// For an update that changes `key_pair_type`: `regenerate_key_pair` follows it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub regenerate_key_pair: bool,
     /// For clients the plan touches (not in sync): sha256 of the server's record of this
     /// id, or of its absence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
-    /// For a create: sha256 of the request it would send (secrets enter only the digest).
+    /// For a create or an update: sha256 of the request it would send (secrets enter only
+    /// the digest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_digest: Option<String>,
+}
+
+impl PlannedClient {
+    /// True when `apply` acts on this client.
+    pub fn acts(&self) -> bool {
+        matches!(
+            self.action,
+            Action::Create | Action::Update | Action::Delete
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     pub create: usize,
+    #[serde(default)]
+    pub update: usize,
+    #[serde(default)]
+    pub delete: usize,
     pub drift: usize,
     pub in_sync: usize,
     pub conflict: usize,
@@ -78,10 +117,37 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// True when `apply` would change something.
-    pub fn has_creates(&self) -> bool {
-        self.create > 0
+    /// True when `apply` with the plan's options would change something.
+    pub fn has_changes(&self) -> bool {
+        self.create + self.update + self.delete > 0
     }
+}
+
+/// True when a `--select` pattern names this client: its id (any case), or its name, where
+/// `*` matches any run of characters.
+pub fn selects(pattern: &str, name: Option<&str>, id: &str) -> bool {
+    if pattern.eq_ignore_ascii_case(id) {
+        return true;
+    }
+    let Some(name) = name else {
+        return false;
+    };
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// Digest of the manifest files, independent of the order they were read in.
@@ -94,63 +160,139 @@ pub fn manifests_digest(sources: &SourceMap) -> String {
     diff::digest(&text)
 }
 
-/// What a plan was computed against.
+/// What a plan was computed against, and how.
 pub struct Target<'a> {
     pub admin_url: &'a str,
     pub manifests_dir: &'a str,
     pub scopes: &'a [String],
     pub version: &'a crate::api::VersionChoice,
+    pub options: &'a Options,
 }
 
-/// Builds the plan from a diff.
-pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> Plan {
+fn digest_of(body: &serde_json::Map<String, Value>) -> String {
+    diff::digest(&diff::canonical(&Value::Object(body.clone())))
+}
+
+/// Builds the plan from a diff, and the findings its options add (refused updates, a
+/// delete without `--allow-delete`).
+pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Vec<Diagnostic>) {
+    let options = target.options;
     let mut summary = Summary::default();
-    let clients = diff
-        .clients
+    let mut findings = Vec::new();
+    let mut clients = Vec::new();
+    for c in &diff.clients {
+        let action = match (c.action, &c.update) {
+            (Action::Drift, Some(_)) if options.update => Action::Update,
+            (action, _) => action,
+        };
+        match action {
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::Delete => summary.delete += 1,
+            Action::Drift => summary.drift += 1,
+            Action::InSync | Action::Absent => summary.in_sync += 1,
+            Action::Conflict => summary.conflict += 1,
+        }
+        let update = c.update.as_ref().filter(|_| action == Action::Update);
+        if let Some(update) = update {
+            findings.extend(update.refusals.iter().cloned());
+        }
+        if action == Action::Delete && !options.allow_delete {
+            findings.push(Diagnostic::error(
+                "delete-not-allowed",
+                format!(
+                    "`{}` ({}) is declared `ensure: absent` and exists: deleting it needs --allow-delete, on plan and apply (the whole plan is refused without it)",
+                    c.name, c.id
+                ),
+                Some(c.location.clone()),
+            ));
+        }
+        let desired_digest = match action {
+            Action::Create => Some(digest_of(&c.create_body)),
+            Action::Update => update.map(|u| digest_of(&u.body)),
+            _ => None,
+        };
+        clients.push(PlannedClient {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            file: c.location.file.to_string(),
+            line: c.location.line,
+            action,
+            fields: c.fields.clone(),
+            secret: c.secret,
+            unverifiable: c.unverifiable.clone(),
+            conflicting_id: c.conflicting_id.clone(),
+            regenerate_key_pair: update.is_some_and(|u| u.regenerate_key_pair),
+            fingerprint: c.fingerprint.clone(),
+            desired_digest,
+        });
+    }
+    // With --select the plan is partial: the other clients of the server are not its
+    // business, system clients excepted (they are context).
+    let unmanaged: Vec<Unmanaged> = diff
+        .unmanaged
         .iter()
-        .map(|c| {
-            match c.action {
-                Action::Create => summary.create += 1,
-                Action::Drift => summary.drift += 1,
-                Action::InSync => summary.in_sync += 1,
-                Action::Conflict => summary.conflict += 1,
-            }
-            PlannedClient {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                file: c.location.file.to_string(),
-                line: c.location.line,
-                action: c.action,
-                fields: c.fields.clone(),
-                secret: c.secret,
-                unverifiable: c.unverifiable.clone(),
-                conflicting_id: c.conflicting_id.clone(),
-                fingerprint: c.fingerprint.clone(),
-                desired_digest: (c.action == Action::Create)
-                    .then(|| diff::digest(&diff::canonical(&Value::Object(c.create_body.clone())))),
-            }
-        })
+        .filter(|u| options.select.is_empty() || u.system.is_some())
+        .cloned()
         .collect();
-    for u in &diff.unmanaged {
+    for u in &unmanaged {
         if u.system.is_some() {
             summary.system += 1;
         } else {
             summary.unmanaged += 1;
         }
     }
-    Plan {
+    let plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         admin_url: target.admin_url.to_string(),
-        manifests_dir: target.manifests_dir.to_string(),
         scopes_requested: target.scopes.to_vec(),
+        manifests_dir: target.manifests_dir.to_string(),
         boruta_version: target.version.version.to_string(),
         boruta_version_source: target.version.how.clone(),
+        options: options.clone(),
         manifests_digest: manifests_digest(sources),
         clients,
-        unmanaged: diff.unmanaged.clone(),
+        unmanaged,
         summary,
-        diagnostics: diff.diagnostics.clone(),
+        diagnostics: Vec::new(),
+    };
+    (plan, findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::selects;
+
+    #[test]
+    fn select_patterns_match_names_by_glob_and_ids_exactly() {
+        let id = "7e4f6bd1-2c2a-4a6e-9a6e-2f1c3d4b5a69";
+        let cases = [
+            ("billing", "billing", true),
+            ("billing", "billing-api", false),
+            ("billing-*", "billing-api", true),
+            ("billing-*", "billing-", true),
+            ("*-api", "billing-api", true),
+            ("*-api", "billing-api-v2", false),
+            ("b*g-*-v*", "billing-api-v2", true),
+            ("a*a", "a", false),
+            ("a*a", "aa", true),
+            ("*", "anything", true),
+            ("**", "", true),
+        ];
+        for (pattern, name, expected) in cases {
+            assert_eq!(
+                selects(pattern, Some(name), id),
+                expected,
+                "{pattern} ~ {name}"
+            );
+        }
+        assert!(selects(&id.to_uppercase(), Some("x"), id));
+        assert!(
+            !selects("7e4f6bd1-*", Some("x"), id),
+            "ids are never globbed"
+        );
+        assert!(!selects("*", None, id));
     }
 }
 
@@ -160,41 +302,38 @@ pub enum Stale {
     ManifestsChanged,
     /// A client the plan touches changed on the server: (name, id, what changed).
     ServerChanged(String, String, String),
-    /// A client the plan would create now differs in git.
+    /// A client the plan acts on is declared or resolved differently now.
     DesiredChanged(String, String),
 }
 
-/// Compares a saved plan with a fresh one computed from the same manifests and server.
+/// Compares a saved plan with a fresh one computed from the same manifests and server
+/// (with the saved options).
 pub fn staleness(saved: &Plan, fresh: &Plan) -> Vec<Stale> {
     let mut problems = Vec::new();
     if saved.manifests_digest != fresh.manifests_digest {
         problems.push(Stale::ManifestsChanged);
     }
-    for planned in saved.clients.iter().filter(|c| c.action == Action::Create) {
+    for planned in saved.clients.iter().filter(|c| c.acts()) {
+        let (name, id) = (planned.name.clone(), planned.id.clone());
         match fresh.clients.iter().find(|c| c.id == planned.id) {
             Some(now) if now.fingerprint != planned.fingerprint => {
-                let what = if now.action == Action::Create {
-                    "its server record changed".to_string()
-                } else {
-                    "it was created on the server after the plan was made".to_string()
+                let what = match (planned.action, now.action) {
+                    (Action::Create, Action::Create) => "its server record changed",
+                    (Action::Create, _) => "it was created on the server after the plan was made",
+                    (_, Action::Create | Action::Absent) => {
+                        "it was deleted on the server after the plan was made"
+                    }
+                    _ => "it was changed on the server after the plan was made",
                 };
-                problems.push(Stale::ServerChanged(
-                    planned.name.clone(),
-                    planned.id.clone(),
-                    what,
-                ));
+                problems.push(Stale::ServerChanged(name, id, what.to_string()));
             }
-            Some(now) if now.desired_digest != planned.desired_digest => {
-                problems.push(Stale::DesiredChanged(
-                    planned.name.clone(),
-                    planned.id.clone(),
-                ));
+            Some(now)
+                if now.desired_digest != planned.desired_digest || now.action != planned.action =>
+            {
+                problems.push(Stale::DesiredChanged(name, id));
             }
             Some(_) => {}
-            None => problems.push(Stale::DesiredChanged(
-                planned.name.clone(),
-                planned.id.clone(),
-            )),
+            None => problems.push(Stale::DesiredChanged(name, id)),
         }
     }
     problems

@@ -692,5 +692,9 @@ mod tests {
             update_messages(Version::Master, "id_token_ttl", 100_000),
             ["is invalid"]
         );
+        // authorization_request_ttl is not range-checked on update at all (contract §9.3).
+        for version in Version::ALL {
+            assert!(update_messages(version, "authorization_request_ttl", 5_000).is_empty());
+        }
     }
 }

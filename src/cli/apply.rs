@@ -3,7 +3,7 @@
 
 use super::pipeline::{self, compute, print_plan, report_findings, runtime, Computed};
 use super::{ApplyArgs, ApplyFormat, PlanFormat};
-use crate::apply::{self, ClientResult, Job, Observer, Outcome};
+use crate::apply::{self, ClientResult, Job, Observer, Outcome, Work};
 use crate::diff::{self, Action, Observed, SystemIds};
 use crate::error::{Error, Exit};
 use crate::fields::Version;
@@ -21,23 +21,32 @@ use std::sync::{Arc, Mutex};
 
 pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit, Error> {
     // A saved plan that cannot be read fails before any network traffic. It says where
-    // the manifests and the server are, unless the command line does.
+    // the manifests and the server are, unless the command line does, and what it may do.
     let saved = match &args.plan {
         Some(path) => Some(read_saved_plan(path)?),
         None => None,
     };
+    if saved.is_some() && args.converge.any() {
+        return Err(Error::Usage(
+            "apply --plan performs the saved plan as it was reviewed: --update, --allow-delete and --select are recorded in it, and cannot be given again".into(),
+        ));
+    }
     let mut manifests = args.manifests.clone();
     let mut connection = args.connection.clone();
-    if let Some(saved) = &saved {
-        manifests
-            .dir
-            .get_or_insert_with(|| saved.manifests_dir.clone().into());
-        connection
-            .admin_url
-            .get_or_insert_with(|| saved.admin_url.clone());
-    }
+    let options = match &saved {
+        Some(saved) => {
+            manifests
+                .dir
+                .get_or_insert_with(|| saved.manifests_dir.clone().into());
+            connection
+                .admin_url
+                .get_or_insert_with(|| saved.admin_url.clone());
+            saved.options.clone()
+        }
+        None => args.converge.options(),
+    };
     let runtime = runtime()?;
-    let computed = match runtime.block_on(compute(&manifests, &connection, env))? {
+    let computed = match runtime.block_on(compute(&manifests, &connection, env, &options))? {
         pipeline::Outcome::Planned(computed) => *computed,
         pipeline::Outcome::Invalid(_) => return Ok(Exit::Failure),
     };
@@ -49,6 +58,8 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
             render::plan::Report::Plan,
         )?;
     }
+    // One error (a refused update, a delete without --allow-delete) refuses the whole
+    // plan: it was reviewed as one unit.
     if crate::source::has_errors(&computed.diff.diagnostics) {
         return refuse(
             args,
@@ -57,45 +68,28 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
         );
     }
     if let Some(saved) = &saved {
-        if saved.admin_url != computed.plan.admin_url {
-            let message = format!(
-                "the saved plan was made against {}, not {}: nothing was changed",
-                saved.admin_url, computed.plan.admin_url
-            );
+        if let Some(message) = stale_message(saved, &computed.plan) {
             return refuse(args, &computed.plan, &message);
         }
-        let stale = plan::staleness(saved, &computed.plan);
-        if !stale.is_empty() {
-            let mut lines =
-                vec!["the saved plan is stale; nothing was changed. Make a new plan:".to_string()];
-            for problem in stale {
-                lines.push(match problem {
-                    Stale::ManifestsChanged => {
-                        "  - the manifests changed since the plan was made".to_string()
-                    }
-                    Stale::ServerChanged(name, id, what) => {
-                        format!("  - client `{name}` ({id}): {what}")
-                    }
-                    Stale::DesiredChanged(name, id) => {
-                        format!("  - client `{name}` ({id}) is declared differently now")
-                    }
-                });
-            }
-            return refuse(args, &computed.plan, &lines.join("\n"));
-        }
     }
-    // With a saved plan, only what it showed is created (a client deleted on the server
+    // With a saved plan, only what it showed is done (a client deleted on the server
     // since then stays deleted until a new plan shows it).
     let shown = saved.as_ref().unwrap_or(&computed.plan);
-    let planned_creates: Vec<&str> = shown
+    let planned: std::collections::HashSet<&str> = shown
         .clients
         .iter()
-        .filter(|c| c.action == Action::Create)
+        .filter(|c| c.acts())
         .map(|c| c.id.as_str())
         .collect();
-    if planned_creates.is_empty() {
+    let jobs = jobs(&computed, &planned);
+    let counts = Counts::of(&jobs);
+    if jobs.is_empty() {
         if human {
             println!("\nNothing to create.");
+            let drifted = computed.plan.summary.drift;
+            if drifted > 0 {
+                println!("{drifted} client(s) drifted from git: `apply --update` would correct them (see the plan above).");
+            }
         } else {
             print_report(&computed.plan, &[])?;
         }
@@ -113,8 +107,8 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
         // After the whole plan, on the plan's own stream (so a pipe keeps them in order),
         // unless that stream is a file nobody reads while typing.
         let prompt = format!(
-            "\nCreate {} client(s) on {}? Only 'yes' is accepted: ",
-            planned_creates.len(),
+            "\n{} on {}? Only 'yes' is accepted: ",
+            counts.question(),
             computed.plan.admin_url
         );
         prompt_user(&prompt)?;
@@ -128,13 +122,13 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
         Some(path) => Some(SecretsFile::create(path)?),
         None => None,
     };
-    let jobs = jobs(&computed, &planned_creates);
     let total = jobs.len();
     let connection = Arc::new(computed.connection);
     watch_signals(&runtime, connection.cancellation());
     if human {
         println!(
-            "\nCreating {total} client(s), at most {} at a time:",
+            "\n{}, at most {} at a time:",
+            counts.progressive(),
             args.concurrency
         );
     }
@@ -154,18 +148,98 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
         report_findings(&computed.prepared, &diagnostics)?;
     }
     if human {
-        print_human_report(&results, observer.bar)?;
+        print_human_report(&results, counts, observer.bar)?;
     } else {
         print_report(&computed.plan, &results)?;
     }
-    let all_done = results
-        .iter()
-        .all(|r| matches!(r.outcome, Outcome::Created | Outcome::AlreadyPresent));
+    let all_done = results.iter().all(|r| r.outcome.converged());
     Ok(if all_done && secrets_error.is_none() {
         Exit::Success
     } else {
         Exit::Failure
     })
+}
+
+/// Why a saved plan cannot be applied any more, if it cannot.
+fn stale_message(saved: &Plan, fresh: &Plan) -> Option<String> {
+    if saved.admin_url != fresh.admin_url {
+        return Some(format!(
+            "the saved plan was made against {}, not {}: nothing was changed",
+            saved.admin_url, fresh.admin_url
+        ));
+    }
+    let stale = plan::staleness(saved, fresh);
+    if stale.is_empty() {
+        return None;
+    }
+    let mut lines =
+        vec!["the saved plan is stale; nothing was changed. Make a new plan:".to_string()];
+    for problem in stale {
+        lines.push(match problem {
+            Stale::ManifestsChanged => "  - the manifests changed since the plan was made".into(),
+            Stale::ServerChanged(name, id, what) => format!("  - client `{name}` ({id}): {what}"),
+            Stale::DesiredChanged(name, id) => {
+                format!("  - client `{name}` ({id}) is declared differently now")
+            }
+        });
+    }
+    Some(lines.join("\n"))
+}
+
+/// How many jobs of each kind a run has.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    create: usize,
+    update: usize,
+    delete: usize,
+}
+
+impl Counts {
+    fn of(jobs: &[Job]) -> Counts {
+        let mut counts = Counts::default();
+        for job in jobs {
+            match job.work {
+                Work::Create { .. } => counts.create += 1,
+                Work::Update { .. } => counts.update += 1,
+                Work::Delete => counts.delete += 1,
+            }
+        }
+        counts
+    }
+
+    /// The kinds present, with `verbs` (base form, -ing form) naming them.
+    fn phrase(&self, form: usize) -> String {
+        let kinds = [
+            (self.create, ["create", "creating"]),
+            (self.update, ["update", "updating"]),
+            (self.delete, ["delete", "deleting"]),
+        ];
+        let parts: Vec<String> = kinds
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, verbs)| format!("{} {n}", verbs[form]))
+            .collect();
+        let text = match parts.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(first) => format!("{}{} client(s)", first.to_uppercase(), chars.as_str()),
+            None => text,
+        }
+    }
+
+    /// "Create 2 and update 1 client(s)".
+    fn question(&self) -> String {
+        self.phrase(0)
+    }
+
+    /// "Creating 2 and updating 1 client(s)".
+    fn progressive(&self) -> String {
+        self.phrase(1)
+    }
 }
 
 /// SIGINT and SIGTERM (a cancelled CI job): the first stops new creates and lets those in
@@ -284,8 +358,8 @@ fn read_saved_plan(path: &std::path::Path) -> Result<Plan, Error> {
     Ok(plan)
 }
 
-/// One job per planned create, with what it needs to verify and locate.
-fn jobs(computed: &Computed, creates: &[&str]) -> Vec<Job> {
+/// One job per planned action, with what it needs to verify and locate.
+fn jobs(computed: &Computed, planned: &std::collections::HashSet<&str>) -> Vec<Job> {
     let observed = Arc::new(Observed {
         clients: Vec::new(),
         scopes: computed.observed.scopes.clone(),
@@ -293,38 +367,59 @@ fn jobs(computed: &Computed, creates: &[&str]) -> Vec<Job> {
     });
     let system = Arc::new(computed.system.clone());
     let version = computed.version;
-    let creates: std::collections::HashSet<&str> = creates.iter().copied().collect();
-    // The diff has one entry per desired client, in the same order.
-    computed
+    // The diff and the plan have one entry per desired client, in the same order.
+    let entries = computed
         .diff
         .clients
         .iter()
-        .zip(&computed.prepared.validated.clients)
-        .filter(|(c, _)| c.action == Action::Create && creates.contains(c.id.as_str()))
-        .map(|(c, desired)| {
-            let desired = desired.clone();
-            for value in secret_values(&desired) {
-                computed.connection.redact(value);
-            }
-            let desired = Arc::new(desired);
-            let (for_locate, for_match, observed, system) = (
-                desired.clone(),
-                desired.clone(),
-                observed.clone(),
-                system.clone(),
-            );
-            Job {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                body: c.create_body.clone(),
-                generated_secret: !desired.declares_secret(),
-                locate: Box::new(move |field, message| locate_field(&for_locate, field, message)),
-                matches: Box::new(move |record| {
-                    matches_manifest(&for_match, record, &observed, &system, version)
-                }),
-            }
-        })
-        .collect()
+        .zip(&computed.plan.clients)
+        .zip(&computed.prepared.validated.clients);
+    let mut jobs = Vec::new();
+    for ((c, planned_client), desired) in entries {
+        if !planned_client.acts() || !planned.contains(c.id.as_str()) {
+            continue;
+        }
+        let (work, body) = match (planned_client.action, &c.update) {
+            (Action::Create, _) => (
+                Work::Create {
+                    generated_secret: !desired.declares_secret(),
+                },
+                c.create_body.clone(),
+            ),
+            (Action::Update, Some(update)) => (
+                Work::Update {
+                    fields: c
+                        .fields
+                        .iter()
+                        .filter(|f| !f.ignored)
+                        .map(|f| f.field.clone())
+                        .chain(update.body.contains_key("secret").then(|| "secret".into()))
+                        .collect(),
+                    regenerate_key_pair: update.regenerate_key_pair,
+                },
+                update.body.clone(),
+            ),
+            (Action::Delete, _) => (Work::Delete, Map::new()),
+            _ => continue,
+        };
+        for value in secret_values(desired) {
+            computed.connection.redact(value);
+        }
+        let desired = Arc::new(desired.clone());
+        let (for_locate, for_diff, observed, system) =
+            (desired.clone(), desired, observed.clone(), system.clone());
+        jobs.push(Job {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            work,
+            body,
+            locate: Box::new(move |field, message| locate_field(&for_locate, field, message)),
+            differs: Box::new(move |record| {
+                differing_fields(&for_diff, record, &observed, &system, version)
+            }),
+        });
+    }
+    jobs
 }
 
 /// Values that must never be printed: the declared secret and every substituted value.
@@ -364,16 +459,18 @@ fn locate_field(desired: &Desired, field: &str, message: &str) -> crate::source:
     desired.locate(&format!("/{subject}"))
 }
 
-/// True when the server's record is the client the manifest describes.
-fn matches_manifest(
+/// The fields where the server's record differs from the manifest (ignored fields never
+/// count); empty when it is the client the manifest describes.
+fn differing_fields(
     desired: &Desired,
     record: &Map<String, Value>,
     observed: &Observed,
     system: &SystemIds,
     version: Version,
-) -> bool {
+) -> Vec<String> {
+    let unreadable = || vec!["(the whole record: it cannot be read)".to_string()];
     let Ok(listed) = crate::api::ListedClient::from_record(record) else {
-        return false;
+        return unreadable();
     };
     let one = Observed {
         clients: vec![listed],
@@ -381,10 +478,25 @@ fn matches_manifest(
         identity_providers: observed.identity_providers.clone(),
     };
     let compared = diff::diff(std::slice::from_ref(desired), &one, system, version);
-    compared
-        .clients
-        .first()
-        .is_some_and(|c| c.action == Action::InSync)
+    let Some(entry) = compared.clients.first() else {
+        return unreadable();
+    };
+    if entry.action == Action::InSync {
+        return Vec::new();
+    }
+    let mut fields: Vec<String> = entry
+        .fields
+        .iter()
+        .filter(|f| !f.ignored)
+        .map(|f| f.field.clone())
+        .collect();
+    if entry.secret == Some(crate::diff::SecretState::Changed) {
+        fields.push("secret".into());
+    }
+    if fields.is_empty() {
+        return unreadable();
+    }
+    fields
 }
 
 /// `--secrets-out`: a new file, mode 0600, one JSON object per line, written as each
@@ -530,9 +642,12 @@ fn result_line(r: &ClientResult) -> String {
     let reason = neutral(r.reason.as_deref().unwrap_or(""));
     match r.outcome {
         Outcome::Created => format!("+ {name} ({id}) created"),
+        Outcome::Updated => format!("~ {name} ({id}) updated"),
+        Outcome::Deleted => format!("- {name} ({id}) deleted"),
         Outcome::AlreadyPresent => format!("= {name} ({id}) already present: {reason}"),
+        Outcome::AlreadyAbsent => format!("= {name} ({id}) already absent: {reason}"),
         Outcome::Failed => format!("✗ {name} ({id}) failed: {reason}"),
-        Outcome::NotAttempted => format!("- {name} ({id}) not attempted"),
+        Outcome::NotAttempted => format!("· {name} ({id}) not attempted"),
     }
 }
 
@@ -540,7 +655,10 @@ fn result_line(r: &ClientResult) -> String {
 #[derive(serde::Serialize)]
 struct Tally {
     created: usize,
+    updated: usize,
+    deleted: usize,
     already_present: usize,
+    already_absent: usize,
     failed: usize,
     not_attempted: usize,
 }
@@ -550,29 +668,47 @@ impl Tally {
         let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
         Tally {
             created: count(Outcome::Created),
+            updated: count(Outcome::Updated),
+            deleted: count(Outcome::Deleted),
             already_present: count(Outcome::AlreadyPresent),
+            already_absent: count(Outcome::AlreadyAbsent),
             failed: count(Outcome::Failed),
             not_attempted: count(Outcome::NotAttempted),
         }
     }
 }
 
-/// The closing report; after a progress bar, the clients that were not simply created.
-fn print_human_report(results: &[ClientResult], progress_bar_used: bool) -> Result<(), Error> {
+/// The closing report; after a progress bar, the clients whose outcome was not the one
+/// planned. Kinds the run had no job of are left out of the counts.
+fn print_human_report(
+    results: &[ClientResult],
+    jobs: Counts,
+    progress_bar_used: bool,
+) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     if progress_bar_used {
-        for r in results.iter().filter(|r| r.outcome != Outcome::Created) {
+        let planned = [Outcome::Created, Outcome::Updated, Outcome::Deleted];
+        for r in results.iter().filter(|r| !planned.contains(&r.outcome)) {
             writeln!(out, "  {}", result_line(r))?;
         }
     }
     let c = Tally::of(results);
-    writeln!(
-        out,
-        "\nApply: {} created, {} already present, {} failed, {} not attempted.",
-        c.created, c.already_present, c.failed, c.not_attempted
-    )?;
+    let mut parts = vec![format!("{} created", c.created)];
+    if jobs.update > 0 {
+        parts.push(format!("{} updated", c.updated));
+    }
+    if jobs.delete > 0 {
+        parts.push(format!("{} deleted", c.deleted));
+    }
+    parts.push(format!("{} already present", c.already_present));
+    if jobs.delete > 0 {
+        parts.push(format!("{} already absent", c.already_absent));
+    }
+    parts.push(format!("{} failed", c.failed));
+    parts.push(format!("{} not attempted", c.not_attempted));
+    writeln!(out, "\nApply: {}.", parts.join(", "))?;
     if c.failed + c.not_attempted > 0 {
-        writeln!(out, "Nothing reported as created is undone. Fix the failures and run apply again: it converges.")?;
+        writeln!(out, "Nothing reported as done is undone. Fix the failures and run apply again: it converges.")?;
     }
     Ok(())
 }

@@ -179,6 +179,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         format: PlanFormat::Human,
         detailed_exitcode: true,
         out: None,
+        converge: converge(false),
         connection: connection.clone(),
     };
     step(
@@ -187,20 +188,21 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         Exit::Changes,
         &mut || pipeline::run_plan(&plan(), &env),
     )?;
-    let apply = ApplyArgs {
+    let apply = |update: bool| ApplyArgs {
         manifests: at(&dir),
         plan: None,
         auto_approve: true,
         concurrency: 8,
         secrets_out: None,
         format: ApplyFormat::Human,
+        converge: converge(update),
         connection: connection.clone(),
     };
     step(
         "boruta-gitops apply --auto-approve",
         "Creates the missing clients, retrying safely.",
         Exit::Success,
-        &mut || run_apply(&apply, &env),
+        &mut || run_apply(&apply(false), &env),
     )?;
     step(
         "boruta-gitops plan --detailed-exitcode (again)",
@@ -213,12 +215,25 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         manifests: at(&dir),
         format: PlanFormat::Human,
         ignore_unmanaged: false,
+        select: super::SelectArgs { select: Vec::new() },
         connection: connection.clone(),
     };
     step(
         "boruta-gitops drift (after an edit in the admin UI)",
         &format!("Someone added {ADDED_URI} to {EDITED}'s redirect URIs by hand; the scheduled check says so: exit 2."),
         Exit::Changes,
+        &mut || pipeline::run_drift(&drift, &env),
+    )?;
+    step(
+        "boruta-gitops apply --update --auto-approve",
+        "Puts the drifted client back as git declares it: one PATCH with exactly the fields the plan shows (and its scopes, which boruta replaces on every update).",
+        Exit::Success,
+        &mut || run_apply(&apply(true), &env),
+    )?;
+    step(
+        "boruta-gitops drift (again)",
+        "The server matches git again: exit 0.",
+        Exit::Success,
         &mut || pipeline::run_drift(&drift, &env),
     )?;
     drop(sandbox);
@@ -233,6 +248,15 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
             eprintln!("error: {failure}");
         }
         Ok(Exit::Failure)
+    }
+}
+
+/// `--update` or nothing; never deletes, never selects.
+fn converge(update: bool) -> super::ConvergeArgs {
+    super::ConvergeArgs {
+        update,
+        allow_delete: false,
+        select: super::SelectArgs { select: Vec::new() },
     }
 }
 

@@ -32,9 +32,10 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<Exit, Error> {
     let is_system = |id: &str| labels.iter().any(|u| u.id == id && u.system.is_some());
     let selected = |client: &crate::api::ListedClient| {
         args.select.is_empty()
-            || args.select.iter().any(|s| {
-                s.eq_ignore_ascii_case(&client.id) || client.name.as_deref() == Some(s.as_str())
-            })
+            || args
+                .select
+                .iter()
+                .any(|s| crate::plan::selects(s, client.name.as_deref(), &client.id))
     };
     let mut skipped_system = 0;
     let clients: Vec<_> = listed
@@ -48,9 +49,9 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<Exit, Error> {
         .map(crate::api::ListedClient::record)
         .collect();
     for selector in &args.select {
-        let found = listed.iter().any(|c| {
-            selector.eq_ignore_ascii_case(&c.id) || c.name.as_deref() == Some(selector.as_str())
-        });
+        let found = listed
+            .iter()
+            .any(|c| crate::plan::selects(selector, c.name.as_deref(), &c.id));
         if !found {
             return Err(Error::Usage(format!(
                 "--select {selector}: no client with this name or id on the server"

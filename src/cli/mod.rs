@@ -106,7 +106,7 @@ pub struct ExportArgs {
     /// Directory to write the manifests to (created if absent).
     #[arg(long)]
     pub out: PathBuf,
-    /// Export only these clients (name or id; repeatable).
+    /// Export only these clients (name, `*` glob of names, or id; repeatable).
     #[arg(long = "select")]
     pub select: Vec<String>,
     /// Also export the system clients (admin UI, public client, this tool's own client).
@@ -143,7 +143,47 @@ pub struct ApplyArgs {
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     pub format: ApplyFormat,
     #[command(flatten)]
+    pub converge: ConvergeArgs,
+    #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+/// What a plan may do besides creating: the options recorded in a saved plan.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConvergeArgs {
+    /// Put drifted clients back as git declares them (one PATCH each).
+    #[arg(long)]
+    pub update: bool,
+    /// Delete the clients declared `lifecycle: {ensure: absent}` that exist.
+    #[arg(long)]
+    pub allow_delete: bool,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+impl ConvergeArgs {
+    pub(crate) fn options(&self) -> crate::plan::Options {
+        crate::plan::Options {
+            update: self.update,
+            allow_delete: self.allow_delete,
+            select: self.select.select.clone(),
+        }
+    }
+
+    /// True when any option is given on the command line.
+    pub(crate) fn any(&self) -> bool {
+        self.update || self.allow_delete || !self.select.select.is_empty()
+    }
+}
+
+/// Targeting: only some manifests.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectArgs {
+    /// Only this manifest: its name (`*` matches any characters) or its id (repeatable).
+    /// The others are neither created, updated nor reported; unmanaged clients are not
+    /// reported either.
+    #[arg(long = "select", value_name = "NAME_OR_ID")]
+    pub select: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -284,12 +324,15 @@ pub struct PlanArgs {
     pub manifests: ManifestArgs,
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
     pub format: PlanFormat,
-    /// Exit 0 when there is nothing to create, 2 when apply would create clients, 1 on error.
+    /// Exit 0 when apply (with the same flags) would change nothing, 2 when it would, 1 on
+    /// error.
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Save the plan (JSON, no secrets) for `apply --plan`.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub converge: ConvergeArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -303,6 +346,8 @@ pub struct DriftArgs {
     /// Do not count unmanaged clients as drift.
     #[arg(long)]
     pub ignore_unmanaged: bool,
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }

@@ -243,6 +243,7 @@ pub(crate) async fn compute(
     manifests: &ManifestArgs,
     args: &ConnectionArgs,
     env: &dyn Environment,
+    options: &crate::plan::Options,
 ) -> Result<Outcome, Error> {
     let started = std::time::Instant::now();
     // Settings the user forgot are said first, before any manifest finding.
@@ -280,6 +281,7 @@ pub(crate) async fn compute(
         report_findings(&prepared, &[])?;
         return Ok(Outcome::Invalid(prepared.into_findings()));
     }
+    select(&mut prepared.validated.clients, &options.select)?;
     let observed = observed?;
     // What the server's version does not support, or defaults differently, is known now.
     let version = crate::api::choose_version(args.boruta_version, &observed.clients);
@@ -313,16 +315,18 @@ pub(crate) async fn compute(
     );
     refuse_legacy_creates(&prepared, &mut diff);
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "diff computed");
-    let mut plan = crate::plan::build(
+    let (mut plan, plan_findings) = crate::plan::build(
         &diff,
         &crate::plan::Target {
             admin_url: connection.admin_url(),
             scopes: connection.scopes(),
             version: &version,
             manifests_dir: &manifests.dir().to_string_lossy(),
+            options,
         },
         &prepared.sources,
     );
+    diff.diagnostics.extend(plan_findings);
     // The document carries every finding: the manifests' and the comparison's.
     let mut findings: Vec<_> = prepared
         .diagnostics
@@ -343,6 +347,28 @@ pub(crate) async fn compute(
         connection,
         version: version.version,
     })))
+}
+
+/// `--select`: keeps the manifests a pattern names. A pattern that names none is a mistake
+/// (a typo would otherwise plan nothing and succeed).
+fn select(clients: &mut Vec<validate::Desired>, patterns: &[String]) -> Result<(), Error> {
+    if patterns.is_empty() {
+        return Ok(());
+    }
+    let names = |pattern: &String, c: &validate::Desired| {
+        crate::plan::selects(pattern, Some(&c.name), &c.id.to_string())
+    };
+    if let Some(unmatched) = patterns
+        .iter()
+        .find(|p| !clients.iter().any(|c| names(p, c)))
+    {
+        return Err(Error::Usage(format!(
+            "--select {}: no manifest has this name or id",
+            crate::render::escape::neutral(unmatched)
+        )));
+    }
+    clients.retain(|c| patterns.iter().any(|p| names(p, c)));
+    Ok(())
 }
 
 /// A waived legacy value is acceptable on an existing client only: a client that holds one
@@ -419,10 +445,11 @@ fn computed_or_failure(
     manifests: &ManifestArgs,
     connection: &ConnectionArgs,
     env: &dyn Environment,
+    options: &crate::plan::Options,
     format: PlanFormat,
     report: render::plan::Report,
 ) -> Result<Option<Box<Computed>>, Error> {
-    let outcome = runtime().and_then(|r| r.block_on(compute(manifests, connection, env)));
+    let outcome = runtime().and_then(|r| r.block_on(compute(manifests, connection, env, options)));
     match outcome {
         Ok(Outcome::Planned(computed)) => Ok(Some(computed)),
         Ok(Outcome::Invalid(findings)) => {
@@ -439,8 +466,15 @@ fn computed_or_failure(
 
 pub(crate) fn run_plan(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, Error> {
     let report = render::plan::Report::Plan;
-    let Some(computed) =
-        computed_or_failure(&args.manifests, &args.connection, env, args.format, report)?
+    let options = args.converge.options();
+    let Some(computed) = computed_or_failure(
+        &args.manifests,
+        &args.connection,
+        env,
+        &options,
+        args.format,
+        report,
+    )?
     else {
         return Ok(Exit::Failure);
     };
@@ -455,7 +489,7 @@ pub(crate) fn run_plan(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, E
     }
     let exit = if has_errors(&computed.diff.diagnostics) {
         Exit::Failure
-    } else if args.detailed_exitcode && computed.plan.summary.has_creates() {
+    } else if args.detailed_exitcode && computed.plan.summary.has_changes() {
         Exit::Changes
     } else {
         Exit::Success
@@ -483,8 +517,20 @@ fn skip_teardown(computed: Computed) {
 
 pub(crate) fn run_drift(args: &DriftArgs, env: &dyn Environment) -> Result<Exit, Error> {
     let report = render::plan::Report::Drift;
-    let Some(mut computed) =
-        computed_or_failure(&args.manifests, &args.connection, env, args.format, report)?
+    // Drift is a report: a declared-absent client that exists is counted, not refused.
+    let options = crate::plan::Options {
+        update: false,
+        allow_delete: true,
+        select: args.select.select.clone(),
+    };
+    let Some(mut computed) = computed_or_failure(
+        &args.manifests,
+        &args.connection,
+        env,
+        &options,
+        args.format,
+        report,
+    )?
     else {
         return Ok(Exit::Failure);
     };
@@ -496,7 +542,7 @@ pub(crate) fn run_drift(args: &DriftArgs, env: &dyn Environment) -> Result<Exit,
     let s = computed.plan.summary;
     let exit = if has_errors(&computed.diff.diagnostics) {
         Exit::Failure
-    } else if s.drift + s.create + s.conflict + s.unmanaged > 0 {
+    } else if s.drift + s.create + s.delete + s.conflict + s.unmanaged > 0 {
         Exit::Changes
     } else {
         Exit::Success

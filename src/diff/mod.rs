@@ -37,13 +37,50 @@ pub struct SystemIds {
     pub self_client_id: Option<String>,
 }
 
+impl SystemIds {
+    /// Which system client `client` is, if it is one: never changed, never deleted.
+    pub fn kind_of(&self, client: &api::ListedClient) -> Option<SystemKind> {
+        let id = &client.id;
+        if id.eq_ignore_ascii_case(&self.admin_client_id) {
+            Some(SystemKind::AdminUi)
+        } else if client.name.as_deref() == Some(api::PUBLIC_CLIENT_NAME)
+            && client.identity_provider_id.is_none()
+        {
+            Some(SystemKind::PublicClient)
+        } else if self
+            .self_client_id
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(id))
+        {
+            Some(SystemKind::ThisTool)
+        } else {
+            None
+        }
+    }
+}
+
+/// How a system client is named in messages.
+pub fn system_label(kind: SystemKind) -> &'static str {
+    match kind {
+        SystemKind::AdminUi => "admin UI client",
+        SystemKind::PublicClient => "boruta's public client",
+        SystemKind::ThisTool => "the client this run authenticates as",
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Create,
+    /// A drifted client `apply --update` puts back (decided by the plan, from `Drift`).
+    Update,
+    /// A client declared `lifecycle: {ensure: absent}` that exists.
+    Delete,
     InSync,
     Drift,
     Conflict,
+    /// Declared absent, and absent.
+    Absent,
 }
 
 /// One differing (or, for a create, declared) field. Values are display values: a
@@ -55,6 +92,9 @@ pub struct FieldChange {
     pub desired: Value,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sensitive: bool,
+    /// Listed in `lifecycle.ignore_changes`: shown, never counted nor updated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -64,6 +104,22 @@ pub enum SecretState {
     Unchanged,
     /// Declared, and the client does not exist yet.
     Set,
+    /// Changed, but `lifecycle.ignore_changes` lists `secret`.
+    Ignored,
+}
+
+/// What `apply --update` would send for a drifted client.
+#[derive(Debug, Clone)]
+pub struct UpdatePlan {
+    /// The `PATCH` body: the changed declared fields, and always the complete
+    /// `authorized_scopes` (boruta replaces them on every update, clearing them when
+    /// absent). Contains secrets: never rendered.
+    pub body: Map<String, Value>,
+    /// `key_pair_type` changes: boruta keeps the old key until `regenerate_key_pair`.
+    pub regenerate_key_pair: bool,
+    /// Why boruta would refuse this update (its update rules, run on the body against the
+    /// server's record; a system client): errors at the offending values.
+    pub refusals: Vec<Diagnostic>,
 }
 
 /// The comparison of one manifest with the server.
@@ -83,6 +139,8 @@ pub struct ClientDiff {
     pub create_body: Map<String, Value>,
     /// For a conflict: the server client that has this name.
     pub conflicting_id: Option<String>,
+    /// For a drift: the update that would correct it.
+    pub update: Option<UpdatePlan>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -146,6 +204,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// What every per-client comparison reads.
 struct Context<'a> {
     version: Version,
+    system: &'a SystemIds,
     by_id: BTreeMap<&'a str, &'a api::ListedClient>,
     by_name: BTreeMap<&'a str, Vec<&'a str>>,
     scopes: Lookup<'a>,
@@ -168,6 +227,7 @@ pub fn diff(
     }
     let context = Context {
         version,
+        system,
         by_id: observed
             .clients
             .iter()
@@ -187,48 +247,42 @@ pub fn diff(
     } else {
         desired.len().div_ceil(threads)
     };
-    let results: Vec<(ClientDiff, Vec<Diagnostic>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = desired
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(|| {
-                    part.iter()
-                        .map(|d| diff_one(d, &context))
-                        .collect::<Vec<_>>()
+    let one_chunk = desired.len() <= chunk;
+    let results: Vec<(ClientDiff, Vec<Diagnostic>)> = if one_chunk {
+        // A small set (apply verifies one record at a time): no thread to start.
+        desired.iter().map(|d| diff_one(d, &context)).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = desired
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(|| {
+                        part.iter()
+                            .map(|d| diff_one(d, &context))
+                            .collect::<Vec<_>>()
+                    })
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
-    });
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
+        })
+    };
     for (entry, diagnostics) in results {
         out.clients.push(entry);
         out.diagnostics.extend(diagnostics);
     }
     let declared_ids: BTreeSet<String> = desired.iter().map(|d| d.id.to_string()).collect();
     for client in &observed.clients {
-        let id = client.id.clone();
-        if declared_ids.contains(&id) {
+        if declared_ids.contains(&client.id) {
             continue;
         }
-        let name = client.name.clone();
-        let no_idp = client.identity_provider_id.is_none();
-        let system = if id == system.admin_client_id.to_ascii_lowercase() {
-            Some(SystemKind::AdminUi)
-        } else if name.as_deref() == Some(api::PUBLIC_CLIENT_NAME) && no_idp {
-            Some(SystemKind::PublicClient)
-        } else if system
-            .self_client_id
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case(&id))
-        {
-            Some(SystemKind::ThisTool)
-        } else {
-            None
-        };
-        out.unmanaged.push(Unmanaged { id, name, system });
+        out.unmanaged.push(Unmanaged {
+            id: client.id.clone(),
+            name: client.name.clone(),
+            system: system.kind_of(client),
+        });
     }
     // The server lists in no particular order; reports must be stable.
     out.unmanaged.sort_by(|a, b| {
@@ -258,7 +312,12 @@ fn diff_one(d: &Desired, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>)
         fingerprint: None,
         create_body,
         conflicting_id: None,
+        update: None,
     };
+    if d.absent() {
+        declared_absent(&mut entry, listed, context, &mut diagnostics);
+        return (entry, diagnostics);
+    }
     let namesakes: Vec<&str> = context
         .by_name
         .get(d.name.as_str())
@@ -285,20 +344,50 @@ fn diff_one(d: &Desired, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>)
         }
     }
     compare_fields(d, &mut entry, server, context);
+    let drifted =
+        entry.fields.iter().any(|f| !f.ignored) || entry.secret == Some(SecretState::Changed);
     entry.action = match server {
         None => Action::Create,
-        Some(_) if entry.fields.is_empty() && entry.secret != Some(SecretState::Changed) => {
-            Action::InSync
-        }
-        Some(_) => Action::Drift,
+        Some(_) if drifted => Action::Drift,
+        Some(_) => Action::InSync,
     };
     if entry.action != Action::InSync {
-        entry.fingerprint = Some(fingerprint(
-            &id,
-            listed.map(api::ListedClient::record).as_ref(),
-        ));
+        let record = listed.map(api::ListedClient::record);
+        entry.fingerprint = Some(fingerprint(&id, record.as_ref()));
+        if let (Action::Drift, Some(listed), Some(record)) = (entry.action, listed, &record) {
+            entry.update = Some(wire::update_plan(d, &entry, listed, record, context));
+        }
     }
     (entry, diagnostics)
+}
+
+/// `lifecycle: {ensure: absent}`: a delete when the client exists (never of a system
+/// client), nothing when it is already gone.
+fn declared_absent(
+    entry: &mut ClientDiff,
+    listed: Option<&api::ListedClient>,
+    context: &Context<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    entry.create_body.clear();
+    let Some(listed) = listed else {
+        entry.action = Action::Absent;
+        return;
+    };
+    entry.action = Action::Delete;
+    entry.fingerprint = Some(fingerprint(&entry.id, Some(&listed.record())));
+    if let Some(kind) = context.system.kind_of(listed) {
+        diagnostics.push(Diagnostic::error(
+            "protected-client",
+            format!(
+                "`{}` ({}) is a system client ({}): boruta-gitops never deletes it, whatever a manifest says",
+                entry.name,
+                entry.id,
+                system_label(kind)
+            ),
+            Some(entry.location.clone()),
+        ));
+    }
 }
 
 /// Fills `fields`, `secret` and `unverifiable` of `entry`.
@@ -333,10 +422,10 @@ fn compare_fields(
                 Some(_) => {
                     let same = member(field.name).as_str().map(digest)
                         == desired_wire.as_str().map(digest);
-                    if same {
-                        SecretState::Unchanged
-                    } else {
-                        SecretState::Changed
+                    match (same, d.ignores(field.name)) {
+                        (true, _) => SecretState::Unchanged,
+                        (false, true) => SecretState::Ignored,
+                        (false, false) => SecretState::Changed,
                     }
                 }
             });
@@ -364,6 +453,7 @@ fn compare_fields(
             },
             desired: if hidden { Value::Null } else { shown_desired },
             sensitive: hidden,
+            ignored: !created && d.ignores(field.name),
         });
     }
 }

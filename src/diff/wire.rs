@@ -101,3 +101,92 @@ pub(super) fn create_body(
     }
     body
 }
+
+/// The update that corrects a drifted client, and why boruta would refuse it (its own
+/// update rules, run on the body against the server's record, so a trap is found in the
+/// plan, not at apply time).
+pub(super) fn update_plan(
+    d: &Desired,
+    entry: &super::ClientDiff,
+    listed: &crate::api::ListedClient,
+    record: &Map<String, Value>,
+    context: &super::Context<'_>,
+) -> super::UpdatePlan {
+    let mut body = Map::new();
+    for change in entry.fields.iter().filter(|f| !f.ignored) {
+        if let Some(value) = entry.create_body.get(&change.field) {
+            body.insert(change.field.clone(), value.clone());
+        }
+    }
+    // Never an empty or null secret: boruta would store a null secret, which then accepts
+    // client_secret_post without any.
+    let secret = entry
+        .create_body
+        .get("secret")
+        .filter(|s| s.as_str().is_some_and(|s| !s.trim().is_empty()));
+    if let (Some(super::SecretState::Changed), Some(secret)) = (entry.secret, secret) {
+        body.insert("secret".into(), secret.clone());
+    }
+    // boruta replaces the scopes on every update and clears them when the member is
+    // absent: always the complete intended list.
+    let declared = entry
+        .create_body
+        .get("authorized_scopes")
+        .filter(|_| !d.ignores("authorized_scopes"));
+    let scopes = match declared {
+        Some(declared) => declared.clone(),
+        None => Value::Array(
+            record
+                .get("authorized_scopes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.get("id").cloned())
+                .map(|id| json!({ "id": id }))
+                .collect(),
+        ),
+    };
+    body.insert("authorized_scopes".into(), scopes);
+    let regenerate_key_pair = body.contains_key("key_pair_type");
+    let mut refusals = Vec::new();
+    if let Some(kind) = context.system.kind_of(listed) {
+        refusals.push(Diagnostic::error(
+            "protected-client",
+            format!(
+                "`{}` ({}) is a system client ({}): boruta-gitops never changes it, whatever a manifest says",
+                entry.name,
+                entry.id,
+                super::system_label(kind)
+            ),
+            Some(entry.location.clone()),
+        ));
+    }
+    let version = context.version;
+    let update = crate::rules::Mode::Update { stored: record };
+    for v in crate::rules::check_client(&body, update, version) {
+        let pointer = match v.index {
+            Some(i) => format!("/{}/{i}", v.subject),
+            None => format!("/{}", v.subject),
+        };
+        let message = if v.code == "ttl-out-of-range" {
+            let why = if v.field == "access_token_ttl" {
+                "on update boruta also checks a changed access_token_ttl against the authorization-request maximum, 300 (an upstream bug)"
+            } else {
+                "boruta's update rules are not its create rules"
+            };
+            format!("boruta {version} refuses this change on update: {} ({why}); only deleting and re-creating the client can set it", v.detail)
+        } else {
+            format!("boruta {version} would refuse this update: {}", v.detail)
+        };
+        refusals.push(Diagnostic::error(
+            "update-refused",
+            message,
+            Some(d.locate(&pointer)),
+        ));
+    }
+    super::UpdatePlan {
+        body,
+        regenerate_key_pair,
+        refusals,
+    }
+}

@@ -2,8 +2,8 @@
 //! `settings` (checked once: URLs, CA, proxies, the HTTP client), `token` (the
 //! single-flight token source), `retry` (the one retry loop, bounded bodies), `redact`
 //! (secrets removed from server texts), `error` (what went wrong and what to do), and
-//! here the endpoint calls: the list reads (one `GET /api/clients` per run), show and
-//! create.
+//! here the endpoint calls: the list reads (one `GET /api/clients` per run), show,
+//! create, update, delete and key-pair regeneration.
 //!
 //! Secrets (client secret, access token) live in `SecretString`s, are never logged, and
 //! are redacted from any server text that is shown to the user.
@@ -44,10 +44,33 @@ pub enum Created {
     /// this same create may have committed (timeout, dropped connection, 5xx).
     IdTaken { after_unknown_outcome: bool },
     /// 422 with field errors.
-    Rejected(std::collections::BTreeMap<String, Vec<String>>),
+    Rejected(FieldErrors),
     /// 404 to a create: boruta raises it for an unknown `key_pair_id` (contract §13).
     KeyPairNotFound,
 }
+
+/// The outcome of one update.
+#[derive(Debug)]
+pub enum Updated {
+    /// 200 with the rendered client.
+    Saved(Map<String, Value>),
+    /// 422 with field errors (boruta may have saved the other fields anyway, §9.3).
+    Rejected(FieldErrors),
+    /// 404: the client no longer exists.
+    NotFound,
+}
+
+/// The outcome of one delete.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Deleted {
+    /// 204, or 404 after an attempt whose answer was lost (that attempt deleted it).
+    Deleted,
+    /// 404 at the first attempt: someone else deleted it.
+    AlreadyAbsent,
+}
+
+/// boruta's 422 field errors, redacted: field → messages.
+pub type FieldErrors = std::collections::BTreeMap<String, Vec<String>>;
 
 /// A connection to one boruta server.
 pub struct Connection {
@@ -279,8 +302,7 @@ impl Connection {
                 })
             }
             422 => {
-                let parsed: Option<ErrorBody> = serde_json::from_slice(&answer.body).ok();
-                let errors = parsed.and_then(|e| e.errors).unwrap_or_default();
+                let errors = self.field_errors(&answer.body);
                 let id_taken = errors.len() == 1
                     && errors
                         .get("id")
@@ -290,19 +312,88 @@ impl Connection {
                         after_unknown_outcome: answer.unknown_outcome,
                     });
                 }
-                let errors = errors
-                    .into_iter()
-                    .map(|(k, v)| {
-                        (
-                            self.redactions.scrub(&k),
-                            v.iter().map(|m| self.redactions.scrub(m)).collect(),
-                        )
-                    })
-                    .collect();
                 Ok(Created::Rejected(errors))
             }
             404 if client.contains_key("key_pair_id") => Ok(Created::KeyPairNotFound),
             status => Err(self.server_error(&what, path, status, &answer.body)),
+        }
+    }
+
+    /// The field errors of a 422 body, redacted (the body may quote a value sent).
+    fn field_errors(&self, body: &[u8]) -> FieldErrors {
+        let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+        let errors = parsed.and_then(|e| e.errors).unwrap_or_default();
+        errors
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    self.redactions.scrub(&k),
+                    v.iter().map(|m| self.redactions.scrub(m)).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// `PATCH /api/clients/{id}` with `{"client": changes}`. The same body sent twice
+    /// leaves the same client, so transient failures are retried like reads.
+    pub async fn update_client(
+        &self,
+        id: &str,
+        changes: &Map<String, Value>,
+        label: &str,
+    ) -> Result<Updated, FetchError> {
+        let what = format!("updating client {label}");
+        let path = format!("/api/clients/{id}");
+        let body = serde_json::json!({ "client": changes });
+        let answer = self
+            .admin(reqwest::Method::PATCH, &path, Some(&body), &what)
+            .await?;
+        match answer.status {
+            200 => {
+                let data: api::Data<Map<String, Value>> = self.decode(&what, &answer.body)?;
+                Ok(Updated::Saved(data.data))
+            }
+            422 => Ok(Updated::Rejected(self.field_errors(&answer.body))),
+            404 => Ok(Updated::NotFound),
+            status => Err(self.server_error(&what, &path, status, &answer.body)),
+        }
+    }
+
+    /// `DELETE /api/clients/{id}` (204). A 404 after an attempt whose answer was lost is
+    /// that attempt's success.
+    pub async fn delete_client(&self, id: &str, label: &str) -> Result<Deleted, FetchError> {
+        let what = format!("deleting client {label}");
+        let path = format!("/api/clients/{id}");
+        let answer = self
+            .admin(reqwest::Method::DELETE, &path, None, &what)
+            .await?;
+        match answer.status {
+            204 | 200 => Ok(Deleted::Deleted),
+            404 if answer.unknown_outcome => Ok(Deleted::Deleted),
+            404 => Ok(Deleted::AlreadyAbsent),
+            status => Err(self.server_error(&what, &path, status, &answer.body)),
+        }
+    }
+
+    /// `POST /api/clients/{id}/regenerate_key_pair`: a new key pair of the client's current
+    /// `key_pair_type`; the rendered client, `None` on 404.
+    pub async fn regenerate_key_pair(
+        &self,
+        id: &str,
+        label: &str,
+    ) -> Result<Option<Map<String, Value>>, FetchError> {
+        let what = format!("regenerating the key pair of client {label}");
+        let path = format!("/api/clients/{id}/regenerate_key_pair");
+        let answer = self
+            .admin(reqwest::Method::POST, &path, None, &what)
+            .await?;
+        match answer.status {
+            200 => {
+                let data: api::Data<Map<String, Value>> = self.decode(&what, &answer.body)?;
+                Ok(Some(data.data))
+            }
+            404 => Ok(None),
+            status => Err(self.server_error(&what, &path, status, &answer.body)),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! renderer puts the sign in a `diff` block's first column; neither parses the other's
 //! output. Texts are raw here: each renderer neutralises them for its medium.
 
-use crate::diff::{Action, FieldChange, SecretState, SystemKind};
+use crate::diff::{system_label, Action, FieldChange, SecretState};
+use crate::fields::Compare;
 use crate::plan::{Plan, PlannedClient};
 use serde_json::Value;
 
@@ -60,42 +61,48 @@ pub fn show(value: &Value) -> String {
     }
 }
 
-/// The header line of a client that is not in sync.
+/// The header line of a client.
 pub fn header(client: &PlannedClient, report: Report) -> Line {
     let place = format!("{}:{}", client.file, client.line);
     let (name, id) = (&client.name, &client.id);
-    match client.action {
-        Action::Create => {
-            let verb = match report {
-                Report::Plan => "will be created",
-                Report::Drift => "is missing on the server",
-            };
-            Line::new(0, Sign::Add, format!("{name} ({id}) {verb}  [{place}]"))
-        }
-        Action::Drift => {
-            let note = match report {
-                Report::Plan => " (apply reports drift, it does not change existing clients)",
-                Report::Drift => "",
-            };
-            Line::new(
-                0,
-                Sign::Change,
-                format!("{name} ({id}) has drifted{note}  [{place}]"),
-            )
-        }
-        Action::Conflict => {
-            let other = client.conflicting_id.as_deref().unwrap_or("?");
-            Line::new(
-                0,
-                Sign::Problem,
-                format!("{name} ({id}) conflicts with server client {other} of the same name: pin `id: {other}` to adopt it  [{place}]"),
-            )
-        }
-        Action::InSync => Line::new(
-            0,
-            Sign::Keep,
-            format!("{name} ({id}) is in sync  [{place}]"),
+    let (sign, what) = match (client.action, report) {
+        (Action::Create, Report::Plan) => (Sign::Add, "will be created".to_string()),
+        (Action::Create, Report::Drift) => (Sign::Add, "is missing on the server".to_string()),
+        (Action::Update, _) => (Sign::Change, "will be updated".to_string()),
+        (Action::Delete, Report::Plan) => (Sign::Remove, "will be deleted".to_string()),
+        (Action::Delete, Report::Drift) => (
+            Sign::Remove,
+            "is declared absent but exists on the server".to_string(),
         ),
+        (Action::Drift, Report::Plan) => (
+            Sign::Change,
+            "has drifted (apply --update would correct it)".to_string(),
+        ),
+        (Action::Drift, Report::Drift) => (Sign::Change, "has drifted".to_string()),
+        (Action::Conflict, _) => {
+            let other = client.conflicting_id.as_deref().unwrap_or("?");
+            (
+                Sign::Problem,
+                format!("conflicts with server client {other} of the same name: pin `id: {other}` to adopt it"),
+            )
+        }
+        (Action::InSync, _) => (
+            Sign::Keep,
+            "is in sync, but for ignored changes".to_string(),
+        ),
+        (Action::Absent, _) => (Sign::Keep, "is absent, as declared".to_string()),
+    };
+    Line::new(0, sign, format!("{name} ({id}) {what}  [{place}]"))
+}
+
+/// True when a client has something to show: it is not in sync, or its drift is ignored.
+pub fn shown(client: &PlannedClient) -> bool {
+    match client.action {
+        Action::InSync => {
+            client.fields.iter().any(|f| f.ignored) || client.secret == Some(SecretState::Ignored)
+        }
+        Action::Absent => false,
+        _ => true,
     }
 }
 
@@ -110,11 +117,12 @@ pub fn fields(client: &PlannedClient) -> Vec<Line> {
         .unwrap_or(0)
         .max(6);
     let creating = client.action == Action::Create;
+    let updating = client.action == Action::Update;
     for change in client.fields.iter().filter(|f| f.field != "secret") {
         if creating {
             created_field(change, width, &mut out);
         } else {
-            changed_field(change, width, &mut out);
+            changed_field(change, width, updating, &mut out);
         }
     }
     match client.secret {
@@ -123,12 +131,27 @@ pub fn fields(client: &PlannedClient) -> Vec<Line> {
             Sign::Add,
             format!("{:<width$} = (sensitive)", "secret"),
         )),
-        Some(SecretState::Changed) => out.push(Line::new(
+        Some(SecretState::Changed) => {
+            let verb = if updating { "will change" } else { "changed" };
+            out.push(Line::new(
+                1,
+                Sign::Change,
+                format!("{:<width$} = (sensitive) {verb}", "secret"),
+            ))
+        }
+        Some(SecretState::Ignored) => out.push(Line::new(
             1,
-            Sign::Change,
-            format!("{:<width$} = (sensitive) changed", "secret"),
+            Sign::Info,
+            format!("{:<width$} = (sensitive) changed (ignored)", "secret"),
         )),
         Some(SecretState::Unchanged) | None => {}
+    }
+    if client.regenerate_key_pair {
+        out.push(Line::new(
+            1,
+            Sign::Add,
+            "then POST regenerate_key_pair: boruta keeps the old key until asked for one of the new type",
+        ));
     }
     for field in &client.unverifiable {
         out.push(Line::new(
@@ -169,24 +192,57 @@ fn created_field(change: &FieldChange, width: usize, out: &mut Vec<Line>) {
     }
 }
 
-fn changed_field(change: &FieldChange, width: usize, out: &mut Vec<Line>) {
+fn changed_field(change: &FieldChange, width: usize, updating: bool, out: &mut Vec<Line>) {
     let FieldChange {
         field,
         server,
         desired,
         sensitive,
+        ignored,
     } = change;
+    let note = if *ignored { " (ignored)" } else { "" };
+    let sign = if *ignored { Sign::Info } else { Sign::Change };
     if *sensitive {
+        let verb = if updating { "will change" } else { "changed" };
         out.push(Line::new(
             1,
-            Sign::Change,
-            format!("{field:<width$} = (sensitive) changed"),
+            sign,
+            format!("{field:<width$} = (sensitive) {verb}{note}"),
         ));
         return;
     }
-    match (server, desired) {
-        (Value::String(a), Value::String(b)) if a.contains('\n') || b.contains('\n') => {
-            out.push(Line::new(1, Sign::Change, format!("{field}:")));
+    let compare = crate::fields::get(field).map(|f| f.compare);
+    match (compare, server, desired) {
+        (Some(Compare::Set | Compare::Scopes), Value::Array(have), Value::Array(want)) => {
+            // Sets: what is added and what is removed.
+            out.push(Line::new(1, sign, format!("{field}:{note}")));
+            let have: Vec<String> = have.iter().map(show).collect();
+            let want: Vec<String> = want.iter().map(show).collect();
+            for item in want.iter().filter(|i| !have.contains(i)) {
+                out.push(Line::new(2, Sign::Add, item.clone()));
+            }
+            for item in have.iter().filter(|i| !want.contains(i)) {
+                out.push(Line::new(2, Sign::Remove, item.clone()));
+            }
+        }
+        (Some(Compare::Ordered), Value::Array(have), Value::Array(want)) => {
+            // Lists, element by element.
+            out.push(Line::new(1, sign, format!("{field}:{note}")));
+            let have: Vec<String> = have.iter().map(show).collect();
+            let want: Vec<String> = want.iter().map(show).collect();
+            for op in similar::capture_diff_slices(similar::Algorithm::Myers, &have, &want) {
+                for change in op.iter_changes(&have, &want) {
+                    let sign = match change.tag() {
+                        similar::ChangeTag::Delete => Sign::Remove,
+                        similar::ChangeTag::Insert => Sign::Add,
+                        similar::ChangeTag::Equal => Sign::Keep,
+                    };
+                    out.push(Line::new(2, sign, change.value().clone()));
+                }
+            }
+        }
+        (_, Value::String(a), Value::String(b)) if a.contains('\n') || b.contains('\n') => {
+            out.push(Line::new(1, sign, format!("{field}:{note}")));
             let diff = similar::TextDiff::from_lines(a.as_str(), b.as_str());
             for change in diff.iter_all_changes() {
                 let sign = match change.tag() {
@@ -200,17 +256,13 @@ fn changed_field(change: &FieldChange, width: usize, out: &mut Vec<Line>) {
         }
         _ => out.push(Line::new(
             1,
-            Sign::Change,
-            format!("{field:<width$} = {} -> {}", show(server), show(desired)),
+            sign,
+            format!(
+                "{field:<width$} = {} -> {}{note}",
+                show(server),
+                show(desired)
+            ),
         )),
-    }
-}
-
-fn system_label(kind: SystemKind) -> &'static str {
-    match kind {
-        SystemKind::AdminUi => "admin UI client",
-        SystemKind::PublicClient => "boruta's public client",
-        SystemKind::ThisTool => "the client this run authenticates as",
     }
 }
 
@@ -236,12 +288,22 @@ pub fn unmanaged(plan: &Plan) -> Vec<Line> {
         .collect()
 }
 
-/// The closing line both text formats end with.
+/// The closing line both text formats end with (updates and deletes named when there
+/// are any, or when the plan's options allow them).
 pub fn summary_line(plan: &Plan, report: Report) -> String {
     let s = &plan.summary;
+    let mut changes = format!("{} to create", s.create);
+    if s.update > 0 || plan.options.update {
+        changes.push_str(&format!(", {} to update", s.update));
+    }
+    // drift allows deletes only to report them: say so when there are some.
+    let asked = plan.options.allow_delete && matches!(report, Report::Plan);
+    if s.delete > 0 || asked {
+        changes.push_str(&format!(", {} to delete", s.delete));
+    }
     let body = format!(
-        "{} to create, {} drifted, {} in sync, {} unmanaged ({} system), {} conflict(s)",
-        s.create, s.drift, s.in_sync, s.unmanaged, s.system, s.conflict
+        "{changes}, {} drifted, {} in sync, {} unmanaged ({} system), {} conflict(s)",
+        s.drift, s.in_sync, s.unmanaged, s.system, s.conflict
     );
     match report {
         Report::Plan => format!("Plan: {body}."),

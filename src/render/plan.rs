@@ -80,11 +80,22 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
         plan.boruta_version, plan.boruta_version_source
     )?;
     writeln!(out)?;
+    if !plan.options.select.is_empty() {
+        writeln!(
+            out,
+            "  Partial plan: only the manifests --select {} chose; the server's other clients are left out.",
+            neutral(&plan.options.select.join(", "))
+        )?;
+    }
     let unmanaged = plan.unmanaged.iter().any(|u| u.system.is_none());
-    if !unmanaged && plan.clients.iter().all(|c| c.action == Action::InSync) {
+    let settled = plan
+        .clients
+        .iter()
+        .all(|c| matches!(c.action, Action::InSync | Action::Absent));
+    if !unmanaged && settled {
         writeln!(out, "  No changes: the server matches the manifests.")?;
     }
-    for client in plan.clients.iter().filter(|c| c.action != Action::InSync) {
+    for client in plan.clients.iter().filter(|c| lines::shown(c)) {
         human_line(out, &lines::header(client, report), style)?;
         for line in lines::fields(client) {
             human_line(out, &line, style)?;
@@ -131,13 +142,20 @@ fn heading(report: Report) -> &'static str {
 }
 
 /// One client's section: a summary line that opens to a `diff` block.
-fn markdown_client(client: &crate::plan::PlannedClient) -> String {
-    let (sign, what) = match client.action {
+fn action_word(action: Action) -> (&'static str, &'static str) {
+    match action {
         Action::Create => ("+", "create"),
+        Action::Update => ("~", "update"),
+        Action::Delete => ("-", "delete"),
         Action::Drift => ("~", "drift"),
         Action::Conflict => ("!", "conflict"),
-        Action::InSync => ("=", "in sync"),
-    };
+        Action::InSync => ("=", "ignored drift"),
+        Action::Absent => ("=", "absent"),
+    }
+}
+
+fn markdown_client(client: &crate::plan::PlannedClient) -> String {
+    let (sign, what) = action_word(client.action);
     let text: Vec<String> = lines::fields(client)
         .iter()
         .map(|line| {
@@ -185,18 +203,38 @@ pub fn markdown(
     full_plan_hint: &str,
 ) -> io::Result<()> {
     let mut head = format!("{}\n### {}\n\n", marker(report), heading(report));
+    if !plan.options.select.is_empty() {
+        head.push_str(&format!(
+            "Partial plan: only the manifests <code>--select {}</code> chose.\n\n",
+            md(&plan.options.select.join(", "))
+        ));
+    }
     let s = &plan.summary;
+    let mut columns = vec![("create", s.create)];
+    if s.update > 0 || plan.options.update {
+        columns.push(("update", s.update));
+    }
+    if s.delete > 0 || plan.options.allow_delete {
+        columns.push(("delete", s.delete));
+    }
+    columns.extend([
+        ("drift", s.drift),
+        ("in sync", s.in_sync),
+        ("unmanaged", s.unmanaged),
+        ("system", s.system),
+        ("conflict", s.conflict),
+    ]);
+    let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+    let counts: Vec<String> = columns.iter().map(|(_, c)| c.to_string()).collect();
     head.push_str(&format!(
-        "| create | drift | in sync | unmanaged | system | conflict |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} |\n\n",
-        s.create, s.drift, s.in_sync, s.unmanaged, s.system, s.conflict
+        "| {} |\n|{}\n| {} |\n\n",
+        names.join(" | "),
+        "---:|".repeat(names.len()),
+        counts.join(" | ")
     ));
     head.push_str(&markdown::findings(&plan.diagnostics));
     let tail = format!("{}\n", summary_line(plan, report));
-    let changed: Vec<_> = plan
-        .clients
-        .iter()
-        .filter(|c| c.action != Action::InSync)
-        .collect();
+    let changed: Vec<_> = plan.clients.iter().filter(|c| lines::shown(c)).collect();
     let sections: Vec<String> = changed.iter().map(|c| markdown_client(c)).collect();
     let unmanaged = markdown::unmanaged(plan);
     let full: usize =
@@ -211,12 +249,7 @@ pub fn markdown(
         let rows: Vec<String> = changed
             .iter()
             .map(|c| {
-                let action = match c.action {
-                    Action::Create => "create",
-                    Action::Drift => "drift",
-                    Action::Conflict => "conflict",
-                    Action::InSync => "in sync",
-                };
+                let action = action_word(c.action).1;
                 format!(
                     "| {action} | {} | <code>{}</code> | <code>{}:{}</code> |\n",
                     md(&c.name),

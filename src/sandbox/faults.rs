@@ -4,7 +4,8 @@
 //! Syntax (one rule per `--fault`): `METHOD PATH [nth=N] [times=K] ACTION...`
 //! where PATH is exact or ends with `*` (prefix), and ACTION is one or more of
 //! `status=CODE`, `retry-after=SECONDS`, `delay-ms=MS`, `hang`, `drop`,
-//! `commit-then-drop`, `truncate`, `endless-body`, `ignore-id`, `expire-tokens`. Without
+//! `commit-then-drop`, `truncate`, `endless-body`, `ignore-id`, `strip-field=NAME`,
+//! `expire-tokens`. Without
 //! `nth`/`times` a rule fires on every matching request.
 
 use std::str::FromStr;
@@ -29,9 +30,10 @@ pub struct Action {
     pub truncate: bool,
     /// Answer 200 with a body that never ends (a hostile server or a broken proxy).
     pub endless_body: bool,
-    /// Drop `client.id` from a create's body before handling it, as a proxy that rewrites
-    /// requests would: the server then picks a random id.
-    pub ignore_id: bool,
+    /// Members removed from a write's `client` before handling it, as a proxy that
+    /// rewrites requests would: `ignore-id` (the server then picks a random id), or
+    /// `strip-field=NAME` (boruta answers 200 with that field unchanged).
+    pub strip_fields: Vec<String>,
     /// Expire every issued access token, then handle the request normally.
     pub expire_tokens: bool,
 }
@@ -148,7 +150,11 @@ impl FromStr for Fault {
                 "commit-then-drop" => fault.action.commit_then_drop = true,
                 "truncate" => fault.action.truncate = true,
                 "endless-body" => fault.action.endless_body = true,
-                "ignore-id" => fault.action.ignore_id = true,
+                "ignore-id" => fault.action.strip_fields.push("id".into()),
+                "strip-field" if !value.is_empty() => {
+                    fault.action.strip_fields.push(value.to_string());
+                    has_action = true;
+                }
                 "expire-tokens" => fault.action.expire_tokens = true,
                 _ => return Err(format!("fault `{text}`: unknown word `{word}`")),
             }
@@ -164,7 +170,7 @@ impl FromStr for Fault {
             );
         }
         if !has_action {
-            return Err(format!("fault `{text}`: no action (status=, delay-ms=, hang, drop, commit-then-drop, truncate, endless-body, ignore-id, expire-tokens)"));
+            return Err(format!("fault `{text}`: no action (status=, delay-ms=, hang, drop, commit-then-drop, truncate, endless-body, ignore-id, strip-field=, expire-tokens)"));
         }
         if fault.action.retry_after.is_some() && fault.action.status.is_none() {
             return Err(format!("fault `{text}`: retry-after needs status="));

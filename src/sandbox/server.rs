@@ -194,11 +194,13 @@ impl Body for Endless {
 }
 
 /// A create's body without `client.id`.
-fn without_client_id(body: Bytes) -> Bytes {
+fn without_client_fields(body: Bytes, fields: &[String]) -> Bytes {
     match serde_json::from_slice::<Value>(&body) {
         Ok(mut value) => {
             if let Some(Value::Object(client)) = value.get_mut("client") {
-                client.remove("id");
+                for field in fields {
+                    client.remove(field);
+                }
             }
             Bytes::from(value.to_string())
         }
@@ -302,7 +304,9 @@ async fn handle(
         return response;
     }
     let body = match body {
-        Ok(bytes) if action.ignore_id => Ok(without_client_id(bytes)),
+        Ok(bytes) if !action.strip_fields.is_empty() => {
+            Ok(without_client_fields(bytes, &action.strip_fields))
+        }
         other => other,
     };
     if let Some(status) = action.status {

@@ -13,7 +13,9 @@ pub use version::check_version;
 
 use crate::fields::{self, Field, Version};
 use crate::load::Document;
-use crate::model::{derived_client_id, ClientManifest, IdentityProviderRef, ScopeRef};
+use crate::model::{
+    derived_client_id, ClientManifest, Ensure, IdentityProviderRef, Lifecycle, ScopeRef,
+};
 use crate::rules::{self, Mode};
 use crate::schema::{self, Problem, SchemaKind};
 use crate::source::{Diagnostic, Location, Node, NodeValue, Origin, Waiver};
@@ -33,6 +35,7 @@ pub struct Desired {
     pub name: String,
     pub identity_provider: IdentityProviderRef,
     pub authorized_scopes: Option<Vec<ScopeRef>>,
+    pub lifecycle: Lifecycle,
     /// The manifest's node, to point later findings (e.g. a server's 422) at values.
     pub node: Node,
 }
@@ -70,6 +73,19 @@ impl Desired {
     /// The declared field `name`, if any.
     pub fn get(&self, name: &str) -> Option<Declared<'_>> {
         self.declared().find(|d| d.field.name == name)
+    }
+
+    /// True when the manifest says the client must not exist.
+    pub fn absent(&self) -> bool {
+        self.lifecycle.ensure == Some(Ensure::Absent)
+    }
+
+    /// True when changes of `field` are ignored (`lifecycle.ignore_changes`).
+    pub fn ignores(&self, field: &str) -> bool {
+        self.lifecycle
+            .ignore_changes
+            .as_ref()
+            .is_some_and(|fields| fields.iter().any(|f| f == field))
     }
 
     /// True when the manifest declares a secret.
@@ -326,6 +342,36 @@ fn check_duplicate_keys(node: &Node, recurse: bool, out: &mut Validated) {
     }
 }
 
+/// `lifecycle.ignore_changes` names fields a manifest may declare (not `id` or `name`,
+/// which identify the client). False when it does not.
+fn check_lifecycle(node: &Node, out: &mut Validated) -> bool {
+    let Some(items) = node.at_pointer("/lifecycle/ignore_changes") else {
+        return true;
+    };
+    let NodeValue::Seq(items) = &items.value else {
+        return true;
+    };
+    let mut ok = true;
+    for item in items {
+        let name = item.as_str().unwrap_or_default();
+        let known = fields::get(name).is_some_and(|f| f.in_manifest && f.name != "id");
+        if !known || name == "name" {
+            let why = if name == "id" || name == "name" {
+                "it identifies the client".to_string()
+            } else {
+                "it is not a client field".to_string()
+            };
+            out.diagnostics.push(Diagnostic::error(
+                "unknown-field",
+                format!("`{name}` in `lifecycle.ignore_changes` cannot be ignored: {why}"),
+                Some(item.loc.clone()),
+            ));
+            ok = false;
+        }
+    }
+    ok
+}
+
 /// `id` and `name` identify the client in every plan and report, so they may not come
 /// from a sensitive origin (which would be printed there).
 fn check_identity_origins(node: &Node, out: &mut Validated) {
@@ -491,14 +537,20 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
         name,
         identity_provider,
         authorized_scopes,
+        lifecycle,
         ..
     } = manifest;
+    let lifecycle = lifecycle.unwrap_or_default();
+    if !check_lifecycle(&node, out) {
+        return;
+    }
     out.clients.push(Desired {
         id,
         id_explicit,
         name,
         identity_provider,
         authorized_scopes,
+        lifecycle,
         node,
     });
 }

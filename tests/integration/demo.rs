@@ -23,6 +23,8 @@ fn demo_runs_every_step_shows_a_finding_and_a_drift_and_cleans_up() {
         "step 4: boruta-gitops apply --auto-approve",
         "step 5: boruta-gitops plan --detailed-exitcode (again)",
         "step 6: boruta-gitops drift (after an edit in the admin UI)",
+        "step 7: boruta-gitops apply --update --auto-approve",
+        "step 8: boruta-gitops drift (again)",
     ] {
         assert!(out.stdout.contains(step), "missing `{step}`");
     }
@@ -33,7 +35,20 @@ fn demo_runs_every_step_shows_a_finding_and_a_drift_and_cleans_up() {
     assert!(out
         .stdout
         .contains("Plan: 0 to create, 0 drifted, 3 in sync"));
-    assert!(out.stdout.contains("~ redirect_uris = [\"https://shop.example.com/callback\",\"http://localhost:5173/callback\",\"https://evil.example.net/cb\"] -> [\"https://shop.example.com/callback\",\"http://localhost:5173/callback\"]"), "{}", out.stdout);
+    // The drifted list element by element: the URI added by hand is the one removed.
+    let drifted = concat!(
+        "      ~ redirect_uris:\n",
+        "            \"https://shop.example.com/callback\"\n",
+        "            \"http://localhost:5173/callback\"\n",
+        "          - \"https://evil.example.net/cb\"\n",
+    );
+    assert!(out.stdout.contains(drifted), "{}", out.stdout);
+    assert!(out
+        .stdout
+        .contains("Apply: 0 created, 1 updated, 0 already present, 0 failed, 0 not attempted."));
+    assert!(out.stdout.contains(
+        "Drift: 0 to create, 0 drifted, 3 in sync, 0 unmanaged (3 system), 0 conflict(s)."
+    ));
     assert!(out
         .stdout
         .contains("demo finished: every step behaved as expected."));

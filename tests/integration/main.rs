@@ -3,6 +3,7 @@
 
 mod apply;
 mod comment;
+mod converge;
 mod conventions;
 mod demo;
 mod export;

@@ -175,13 +175,18 @@ scopes requested: clients:manage:all identity-providers:manage:all
 boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
 
   ~ billing-api ({API_ID}) has drifted  [manifests/billing-api.yaml:2]
-      ~ supported_grant_types = [\"client_credentials\",\"refresh_token\"] -> [\"client_credentials\"]
+      ~ supported_grant_types:
+          - \"refresh_token\"
       ~ access_token_ttl      = 120 -> 3600
-      ~ authorized_scopes     = [\"openid\"] -> [\"email\",\"openid\"]
+      ~ authorized_scopes:
+          + \"email\"
       ~ identity_provider     = \"Partners identity provider\" -> \"Default identity provider\"
       ~ secret                = (sensitive) changed
   ~ storefront-spa ({SPA_ID}) has drifted  [manifests/storefront-spa.yaml:2]
-      ~ redirect_uris  = [\"http://localhost:5173/callback\",\"https://shop.example.com/callback\"] -> [\"https://shop.example.com/callback\",\"http://localhost:5173/callback\"]
+      ~ redirect_uris:
+          + \"https://shop.example.com/callback\"
+            \"http://localhost:5173/callback\"
+          - \"https://shop.example.com/callback\"
       ~ jwt_public_key:
             -----BEGIN PUBLIC KEY-----
             AAAA
@@ -425,7 +430,9 @@ fn markdown_and_json_formats() {
 
 ```diff
 ! access_token_ttl  = 120 -> 3600
-! authorized_scopes = [] -> [\"email\",\"openid\"]
+! authorized_scopes:
++   \"email\"
++   \"openid\"
 ```
 
 </details>
@@ -438,7 +445,7 @@ Plan: 0 to create, 1 drifted, 1 in sync, 0 unmanaged (3 system), 0 conflict(s).
     assert_eq!(json["format_version"], 1);
     assert_eq!(
         json["summary"],
-        json!({"create": 0, "drift": 1, "in_sync": 1, "conflict": 0, "unmanaged": 0, "system": 3})
+        json!({"create": 0, "update": 0, "delete": 0, "drift": 1, "in_sync": 1, "conflict": 0, "unmanaged": 0, "system": 3})
     );
     let api = &json["clients"][0];
     assert_eq!(api["action"], "drift");
