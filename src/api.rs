@@ -18,6 +18,18 @@ pub const SCOPE_IDENTITY_PROVIDERS: &str = "identity-providers:manage:all";
 pub const SCOPE_SCOPES: &str = "scopes:manage:all";
 pub const SCOPE_USERS: &str = "users:manage:all";
 /// Any one of these lets a token read scopes.
+/// boruta's private management scopes: each opens part of the admin API (contract §2.3).
+pub const ADMIN_SCOPES: [&str; 8] = [
+    "scopes:manage:all",
+    "roles:manage:all",
+    "clients:manage:all",
+    "upstreams:manage:all",
+    "users:manage:all",
+    "identity-providers:manage:all",
+    "configuration:manage:all",
+    "logs:read:all",
+];
+
 pub const SCOPE_READERS: [&str; 4] = [
     SCOPE_SCOPES,
     SCOPE_USERS,

@@ -143,13 +143,16 @@ pub fn export(clients: &[Map<String, Value>], version: Version) -> Export {
                 secrecy::SecretString::from(secret.to_string()),
             ));
         }
-        let content = waive_legacy_values(manifest(
-            client,
-            &id,
-            &name,
-            has_secret.then_some(variable.as_str()),
+        let content = waive_held_values(
+            manifest(
+                client,
+                &id,
+                &name,
+                has_secret.then_some(variable.as_str()),
+                version,
+            ),
             version,
-        ));
+        );
         out.files.push(ExportedFile {
             file_name: format!("{file_stem}.yaml"),
             content,
@@ -233,17 +236,51 @@ fn manifest(
 
 /// Adds a waiver above each value boruta would refuse on create but the server holds
 /// (legacy rows: a 1024-bit RSA key type, a redirect URI or TTL that older rules allowed),
-/// so the exported manifest validates and its plan stays empty; a plan that would create
-/// the client anew still fails. The values are found by the validator itself, run on the
-/// text, so export and validate cannot disagree about what is legacy.
-fn waive_legacy_values(text: String) -> String {
+/// and above each value a security rule finds an error in, so the exported manifest
+/// validates and its plan stays empty: adopting a server changes nothing on it, and every
+/// such finding is still listed, marked waived, for the reviewer. A plan that would create
+/// a client with a legacy value still fails. The values are found by the validator and the
+/// rules themselves, run on the text, so export and validate cannot disagree.
+fn waive_held_values(text: String, version: Version) -> String {
+    // Legacy values first: a client holding one is judged by the rules once it is waived.
+    let text = add_waivers(
+        text,
+        "legacy value held by the server; boruta refuses it for a new client",
+        |validated| {
+            validated
+                .diagnostics
+                .iter()
+                .filter(|d| waivers::waivable(d.code) == Some(waivers::Waivable::Legacy))
+                .cloned()
+                .collect()
+        },
+    );
+    add_waivers(
+        text,
+        "exported as the server holds it; review this security finding",
+        |validated| {
+            let policy = crate::policy::Policy::default();
+            crate::policy::rules::check(&validated.clients, &policy, version)
+                .into_iter()
+                .filter(|d| d.is_error())
+                .collect()
+        },
+    )
+}
+
+/// Adds one waiver comment, with `reason`, above each line holding a finding `find` picks
+/// in the validated `text`.
+fn add_waivers(
+    text: String,
+    reason: &str,
+    find: impl Fn(&crate::validate::Validated) -> Vec<crate::source::Diagnostic>,
+) -> String {
     let file: std::sync::Arc<str> = std::sync::Arc::from("exported.yaml");
-    let (documents, _) = crate::load::parse_text(&file, &text);
-    let validated = crate::validate::validate(documents, &[]);
+    let (documents, waivers) = crate::load::parse_text(&file, &text);
+    let validated = crate::validate::validate(documents, &waivers);
     let mut codes: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
-    for d in &validated.diagnostics {
-        let legacy = waivers::waivable(d.code) == Some(waivers::Waivable::Legacy);
-        if let (true, Some(location)) = (legacy, &d.location) {
+    for d in find(&validated) {
+        if let Some(location) = &d.location {
             codes.entry(location.line).or_default().insert(d.code);
         }
     }
@@ -256,7 +293,7 @@ fn waive_legacy_values(text: String) -> String {
             let indent: String = line.chars().take_while(|c| *c == ' ').collect();
             let codes: Vec<&str> = codes.iter().copied().collect();
             out.push_str(&format!(
-                "{indent}# {} {} legacy value held by the server; boruta refuses it for a new client\n",
+                "{indent}# {} {} {reason}\n",
                 crate::load::WAIVER_MARKER,
                 codes.join(",")
             ));

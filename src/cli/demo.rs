@@ -128,6 +128,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
     let at = |dir: &Path| ManifestArgs {
         dir: Some(dir.to_path_buf()),
         file_roots: Vec::new(),
+        policy: None,
     };
     println!(
         "boruta-gitops demo: a sandbox boruta is listening on {}",

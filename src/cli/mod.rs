@@ -210,6 +210,10 @@ pub struct ManifestArgs {
     /// Without it, only files inside DIR are read.
     #[arg(long = "file-root", env = "BORUTA_FILE_ROOTS", value_delimiter = ':')]
     pub file_roots: Vec<PathBuf>,
+    /// The policy file setting the security rules' severities and parameters [default:
+    /// .boruta-policy.yaml in DIR, when present]
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 impl ManifestArgs {
@@ -218,6 +222,29 @@ impl ManifestArgs {
         self.dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("manifests"))
+    }
+
+    /// The policy in force: `--policy`, else `DIR/.boruta-policy.yaml` when present, else
+    /// the rules' defaults. Its text and findings go into `loaded`.
+    pub(crate) fn policy(&self, loaded: &mut load::Loaded) -> crate::policy::Policy {
+        let dir = self.dir();
+        let (path, root) = match &self.policy {
+            // Named on the command line: the pipeline's choice, read wherever it is.
+            Some(path) => (path.clone(), None),
+            None => {
+                let default = dir.join(".boruta-policy.yaml");
+                if std::fs::symlink_metadata(&default).is_err() {
+                    return crate::policy::Policy::default();
+                }
+                (default, Some(dir.as_path()))
+            }
+        };
+        let Some(root) = load::read_policy(&path, root, loaded) else {
+            return crate::policy::Policy::default();
+        };
+        let (policy, problems) = crate::policy::Policy::parse(&root);
+        loaded.diagnostics.extend(problems);
+        policy
     }
 
     /// Loads the manifests; unset `${env:..}` variables are reported with `unset`.
@@ -418,6 +445,8 @@ pub enum FindingsFormat {
     Json,
     /// GitHub workflow commands: annotations on the pull request's diff.
     Github,
+    /// SARIF 2.1.0, for GitHub code scanning (upload-sarif).
+    Sarif,
 }
 
 #[derive(Debug, clap::Args)]
@@ -506,7 +535,8 @@ pub(crate) fn run_validate(
     } else {
         crate::source::Severity::Warning
     };
-    let loaded = args.manifests.load(env, unset);
+    let mut loaded = args.manifests.load(env, unset);
+    let policy = args.manifests.policy(&mut loaded);
     let validated = validate::validate(loaded.documents, &loaded.waivers);
     let version = args.boruta_version.unwrap_or(Version::LATEST_RELEASE);
     let mut prepared = pipeline::Prepared::new(
@@ -515,10 +545,7 @@ pub(crate) fn run_validate(
         loaded.waivers,
         validated,
     );
-    prepared.add(validate::check_version(
-        &prepared.validated.clients,
-        version,
-    ));
+    prepared.judge(&policy, version);
     prepared.check_waivers();
     let pipeline::Prepared {
         sources,
@@ -533,6 +560,7 @@ pub(crate) fn run_validate(
     match args.format {
         FindingsFormat::Json => render::diagnostics::json(&mut out, &diagnostics, counts)?,
         FindingsFormat::Github => render::diagnostics::github(&mut out, &diagnostics)?,
+        FindingsFormat::Sarif => render::sarif::write(&mut out, &diagnostics)?,
         FindingsFormat::Human => render::diagnostics::human(
             &mut out,
             &diagnostics,

@@ -43,6 +43,19 @@ impl Prepared {
         self.diagnostics.append(&mut findings);
     }
 
+    /// The findings that depend on the boruta version and the policy: the version's
+    /// field support and defaults, and the security rules, at the policy's severities.
+    pub(crate) fn judge(
+        &mut self,
+        policy: &crate::policy::Policy,
+        version: crate::fields::Version,
+    ) {
+        let clients = &self.validated.clients;
+        let mut findings = policy.judge(validate::check_version(clients, version));
+        findings.extend(policy.judge(crate::policy::rules::check(clients, policy, version)));
+        self.add(findings);
+    }
+
     /// Once every manifest finding is in: the waivers that are themselves wrong.
     pub(crate) fn check_waivers(&mut self) {
         let problems = crate::policy::waivers::check(&self.waivers, &self.diagnostics);
@@ -248,7 +261,8 @@ pub(crate) async fn compute(
     let started = std::time::Instant::now();
     // Settings the user forgot are said first, before any manifest finding.
     check_settings(args)?;
-    let loaded = manifests.load(env, crate::source::Severity::Error);
+    let mut loaded = manifests.load(env, crate::source::Severity::Error);
+    let policy = manifests.policy(&mut loaded);
     let sources = loaded.sources;
     if has_errors(&loaded.diagnostics) {
         // Unreadable or malformed files: stop before the network.
@@ -281,14 +295,10 @@ pub(crate) async fn compute(
         report_findings(&prepared, &[])?;
         return Ok(Outcome::Invalid(prepared.into_findings()));
     }
-    select(&mut prepared.validated.clients, &options.select)?;
     let observed = observed?;
     // What the server's version does not support, or defaults differently, is known now.
     let version = crate::api::choose_version(args.boruta_version, &observed.clients);
-    prepared.add(validate::check_version(
-        &prepared.validated.clients,
-        version.version,
-    ));
+    prepared.judge(&policy, version.version);
     if let Some(mismatch) = &version.mismatch {
         prepared
             .diagnostics
@@ -303,6 +313,8 @@ pub(crate) async fn compute(
         report_findings(&prepared, &[])?;
         return Ok(Outcome::Invalid(prepared.into_findings()));
     }
+    // Every manifest is judged; only the selected ones are planned.
+    select(&mut prepared.validated.clients, &options.select)?;
     let system = crate::diff::SystemIds {
         admin_client_id: args.admin_client_id.clone(),
         self_client_id: args.client_id.clone(),

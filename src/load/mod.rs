@@ -175,57 +175,108 @@ fn roots(manifests: &Path, extra: &[PathBuf], diagnostics: &mut Vec<Diagnostic>)
 
 fn load_file(found: &discover::Found, roots: &Roots, options: &Options<'_>, loaded: &mut Loaded) {
     let file = display_path(&found.display);
-    let start = Some(Location::file_start(&file));
-    let bytes = match read_regular(&found.canonical, MAX_FILE_BYTES) {
-        Ok(bytes) => bytes,
-        Err(ReadError::NotRegular(kind)) => {
-            loaded.diagnostics.push(Diagnostic::error(
-                "not-a-regular-file",
-                format!("this is {kind}, not a regular file: it is not read"),
-                start,
-            ));
-            return;
-        }
-        Err(ReadError::TooLarge { limit, .. }) => {
-            loaded.diagnostics.push(Diagnostic::error(
-                "file-too-large",
-                format!(
-                    "file is larger than {limit} bytes, the limit for a manifest file (split it)"
-                ),
-                start,
-            ));
-            return;
-        }
-        Err(ReadError::Io(e)) => {
-            let message = format!("cannot read file: {}", io_reason(&e));
-            loaded
-                .diagnostics
-                .push(Diagnostic::error("unreadable-file", message, start));
-            return;
-        }
-    };
-    let text = match String::from_utf8(bytes) {
+    let text = match read_text(&found.canonical, &file, MAX_FILE_BYTES, "a manifest file") {
         Ok(text) => text,
-        Err(e) => {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let valid = String::from_utf8_lossy(valid);
-            let line = valid.matches('\n').count() + 1;
-            let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            let loc = Location {
-                file: file.clone(),
-                line,
-                col,
-                len: 1,
-            };
-            let message = "file is not valid UTF-8 (manifests must be UTF-8 text)";
-            loaded
-                .diagnostics
-                .push(Diagnostic::error("not-utf8", message, Some(loc)));
+        Err(finding) => {
+            loaded.diagnostics.push(finding);
             return;
         }
     };
     let base = found.display.parent().unwrap_or(Path::new("."));
     add_text(&file, &text, base, roots, options, loaded);
+}
+
+/// The UTF-8 text of a regular file of at most `limit` bytes, or the finding that says why
+/// not (at the file's start, or at the first invalid byte).
+fn read_text(path: &Path, file: &Arc<str>, limit: u64, what: &str) -> Result<String, Diagnostic> {
+    let start = Some(Location::file_start(file));
+    let bytes = match read_regular(path, limit) {
+        Ok(bytes) => bytes,
+        Err(ReadError::NotRegular(kind)) => {
+            return Err(Diagnostic::error(
+                "not-a-regular-file",
+                format!("this is {kind}, not a regular file: it is not read"),
+                start,
+            ));
+        }
+        Err(ReadError::TooLarge { limit, .. }) => {
+            return Err(Diagnostic::error(
+                "file-too-large",
+                format!("file is larger than {limit} bytes, the limit for {what} (split it)"),
+                start,
+            ));
+        }
+        Err(ReadError::Io(e)) => {
+            let message = format!("cannot read file: {}", io_reason(&e));
+            return Err(Diagnostic::error("unreadable-file", message, start));
+        }
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let valid = String::from_utf8_lossy(valid);
+        let line = valid.matches('\n').count() + 1;
+        let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let loc = Location {
+            file: file.clone(),
+            line,
+            col,
+            len: 1,
+        };
+        Diagnostic::error(
+            "not-utf8",
+            "file is not valid UTF-8 (it must be UTF-8 text)",
+            Some(loc),
+        )
+    })
+}
+
+/// A policy file is small: larger is a mistake.
+pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;
+
+/// Reads the policy file at `path` into `loaded` (its text, for findings that quote it)
+/// and returns its one document. `None`, with a finding, when it cannot be read or
+/// parsed. With `root` (the default policy file, which a pull request may add), a path
+/// that resolves outside `root` is not read: its findings would quote the target.
+pub fn read_policy(path: &Path, root: Option<&Path>, loaded: &mut Loaded) -> Option<Node> {
+    let file = display_path(path);
+    if let Some(root) = root {
+        let inside = match (std::fs::canonicalize(root), std::fs::canonicalize(path)) {
+            (Ok(root), Ok(target)) => target.starts_with(root),
+            _ => false,
+        };
+        if !inside {
+            loaded.diagnostics.push(Diagnostic::error(
+                "symlink-outside-root",
+                "this policy file resolves outside the manifest directory; it is not followed and nothing of its target is read",
+                Some(Location::file_start(&file)),
+            ));
+            return None;
+        }
+    }
+    let text = match read_text(path, &file, MAX_POLICY_BYTES, "a policy file") {
+        Ok(text) => text,
+        Err(finding) => {
+            loaded.diagnostics.push(finding);
+            return None;
+        }
+    };
+    loaded
+        .sources
+        .insert(file.clone(), Arc::from(text.as_str()));
+    let (mut docs, error) = yaml::parse_documents(&file, &text);
+    if let Some(error) = error {
+        loaded.diagnostics.push(error);
+        return None;
+    }
+    if docs.len() != 1 {
+        loaded.diagnostics.push(Diagnostic::error(
+            "invalid-policy",
+            "a policy file holds exactly one YAML document",
+            Some(Location::file_start(&file)),
+        ));
+        return None;
+    }
+    docs.pop()
 }
 
 /// The documents of `text`, parsed but not substituted, and its waiver comments (no

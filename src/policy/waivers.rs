@@ -19,8 +19,8 @@ pub const LEGACY: [&str; 4] = [
     "ttl-out-of-range",
 ];
 
-/// Findings that are judgements, not boruta's refusals.
-pub const ADVISORY: [&str; 1] = ["default-grant-types"];
+/// Findings that are judgements, not boruta's refusals (with every security rule).
+pub const ADVISORY: [&str; 1] = [super::catalogue::DEFAULT_GRANT_TYPES];
 
 /// What a waiver of `code` means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub enum Waivable {
 pub fn waivable(code: &str) -> Option<Waivable> {
     if LEGACY.contains(&code) {
         Some(Waivable::Legacy)
-    } else if ADVISORY.contains(&code) {
+    } else if ADVISORY.contains(&code) || super::catalogue::rule(code).is_some() {
         Some(Waivable::Advisory)
     } else {
         None

@@ -46,12 +46,20 @@ pub fn fence(info: &str, lines: &[String]) -> String {
     out
 }
 
-/// The errors and warnings (waived ones marked) as a table, or nothing.
+/// The errors and warnings (waived ones marked) as tables, or nothing: boruta's and the
+/// tool's findings first, then the security review (the policy rules' findings, each code
+/// linked to the RFC section it comes from).
 pub fn findings(diagnostics: &[Diagnostic]) -> String {
-    let shown: Vec<&Diagnostic> = diagnostics
+    let (review, other): (Vec<&Diagnostic>, Vec<&Diagnostic>) = diagnostics
         .iter()
         .filter(|d| d.severity != Severity::Note)
-        .collect();
+        .partition(|d| crate::policy::catalogue::rule(d.code).is_some());
+    let mut text = table("**Findings**", &other);
+    text.push_str(&table("**Security review** (OAuth best practice)", &review));
+    text
+}
+
+fn table(title: &str, shown: &[&Diagnostic]) -> String {
     if shown.is_empty() {
         return String::new();
     }
@@ -62,7 +70,7 @@ pub fn findings(diagnostics: &[Diagnostic]) -> String {
             .count()
     };
     let mut text = format!(
-        "**Findings**: {} error(s), {} warning(s)\n\n| | code | where | message |\n|---|---|---|---|\n",
+        "{title}: {} error(s), {} warning(s)\n\n| | code | where | message |\n|---|---|---|---|\n",
         count(Severity::Error),
         count(Severity::Warning)
     );
@@ -83,9 +91,12 @@ pub fn findings(diagnostics: &[Diagnostic]) -> String {
             .as_ref()
             .map(|r| format!(" (waived: {})", md(r)))
             .unwrap_or_default();
+        let code = match crate::policy::catalogue::rule(d.code) {
+            Some(rule) => format!("<a href=\"{}\"><code>{}</code></a>", rule.url, d.code),
+            None => format!("<code>{}</code>", d.code),
+        };
         text.push_str(&format!(
-            "| {level} | <code>{}</code> | {place} | {}{reason} |\n",
-            d.code,
+            "| {level} | {code} | {place} | {}{reason} |\n",
             md(&d.message)
         ));
     }

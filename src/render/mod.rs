@@ -1,5 +1,5 @@
 //! Renderers: findings and plans as text for humans, JSON for machines, GitHub workflow
-//! commands and Markdown for pull requests. Every renderer writes to a writer it is given
+//! commands and Markdown for pull requests, SARIF for code scanning. Every renderer writes to a writer it is given
 //! (tests render into a `Vec<u8>`), and none ever sees a secret value: the stages before
 //! them hand over digests and references only. Pure: no filesystem, no network.
 
@@ -8,6 +8,7 @@ pub mod escape;
 pub mod lines;
 pub mod markdown;
 pub mod plan;
+pub mod sarif;
 
 /// Colours for human output. The command line decides (`--color`, the terminal,
 /// `NO_COLOR`); renderers never look.

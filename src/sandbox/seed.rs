@@ -77,16 +77,7 @@ impl State {
             render_cache: HashMap::new(),
         };
         let public = ["openid", "email", "profile"];
-        let private = [
-            "scopes:manage:all",
-            "roles:manage:all",
-            "clients:manage:all",
-            "upstreams:manage:all",
-            "users:manage:all",
-            "identity-providers:manage:all",
-            "configuration:manage:all",
-            "logs:read:all",
-        ];
+        let private = crate::api::ADMIN_SCOPES;
         for (name, is_public) in public
             .iter()
             .map(|n| (n, true))

@@ -157,7 +157,7 @@ fn changed_manifests_after_plan_are_refused_and_a_fresh_plan_applies() {
     assert_eq!(ws.run(&["plan", "manifests", "--out", "plan.json"]).code, 0);
     std::fs::write(
         ws.manifests().join("service-000.yaml"),
-        manifest(0).replace("confidential: true", "confidential: false"),
+        manifest(0).replace("confidential: true", "confidential: true\npkce: true"),
     )
     .unwrap();
     let out = ws.run(&[

@@ -22,12 +22,21 @@ fn markdown(ws: &Workspace) -> (i32, String) {
     (out.code, out.stdout)
 }
 
+/// These snapshots are about the comment's layout: the policy turns off the one rule
+/// that fires on every fixture here (the omitted access_token_ttl, boruta's default a day).
+fn quiet_ttl(ws: Workspace) -> Workspace {
+    ws.file(
+        ".boruta-policy.yaml",
+        "rules:\n  long-lived-access-token: off\n",
+    )
+}
+
 #[test]
 fn a_pem_drift_keeps_every_line() {
     let server = Server::start();
     server.create(json!({"id": ID, "name": "api", "supported_grant_types": ["client_credentials"],
         "jwt_public_key": format!("{PEM_B}\n"), "identity_provider": {"id": server.idp_id(DEFAULT_IDP)}}));
-    let ws = server.connect(Workspace::new().file("api.yaml", manifest(PEM_A)));
+    let ws = server.connect(quiet_ttl(Workspace::new()).file("api.yaml", manifest(PEM_A)));
     let (code, text) = markdown(&ws);
     assert_eq!(code, 0);
     let expected = format!(
@@ -64,8 +73,8 @@ fn findings_and_a_conflict() {
     let server = Server::start();
     server.create(json!({"id": PORTAL, "name": "portal", "identity_provider": {"id": server.idp_id(DEFAULT_IDP)}}));
     let ws = server.connect(
-        Workspace::new()
-            .file("portal.yaml", format!("name: portal\nsupported_grant_types: [authorization_code]\nredirect_uris: [\"https://portal.example.com/cb\"]\nidentity_provider:\n  name: {DEFAULT_IDP}\n"))
+        quiet_ttl(Workspace::new())
+            .file("portal.yaml", format!("name: portal\nsupported_grant_types: [authorization_code]\npkce: true\nredirect_uris: [\"https://portal.example.com/cb\"]\nidentity_provider:\n  name: {DEFAULT_IDP}\n"))
             .file("orders.yaml", format!("id: 11111111-1111-4111-8111-111111111111\nname: orders\nauthorize_scope: true\nauthorized_scopes:\n  - name: orders:read\nidentity_provider:\n  name: {DEFAULT_IDP}\n")),
     );
     let (code, text) = markdown(&ws);
@@ -187,7 +196,7 @@ fn three_hundred_creates_fit_in_one_comment() {
 #[test]
 fn a_comment_too_long_even_as_a_table_says_how_many_are_left_out() {
     let server = Server::start();
-    let mut ws = server.connect(Workspace::new());
+    let mut ws = server.connect(quiet_ttl(Workspace::new()));
     for i in 0..700 {
         ws = ws.file(
             &format!("svc-{i:03}.yaml"),

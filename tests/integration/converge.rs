@@ -247,12 +247,8 @@ fn a_ttl_change_boruta_refuses_on_update_is_an_error_in_the_plan_and_nothing_is_
     assert_eq!(ws.run(&["plan", "manifests"]).code, 0);
     let plan = ws.run(&["plan", "manifests", "--update", "--format", "json"]);
     assert_eq!(plan.code, 1, "{}", plan.stderr);
-    let found: Vec<_> = all_findings(&plan)
-        .into_iter()
-        .filter(|f| f.0 != "default-grant-types")
-        .collect();
     assert_eq!(
-        found,
+        crate::support::findings(&plan),
         [(
             "update-refused".to_string(),
             "manifests/billing-api.yaml".to_string(),
@@ -440,12 +436,8 @@ fn a_delete_needs_allow_delete_and_without_it_nothing_in_the_plan_is_applied() {
     );
     let plan = ws.run(&["plan", "manifests", "--format", "json"]);
     assert_eq!(plan.code, 1, "{}", plan.stderr);
-    let found: Vec<_> = all_findings(&plan)
-        .into_iter()
-        .filter(|f| f.0 != "default-grant-types")
-        .collect();
     assert_eq!(
-        found,
+        crate::support::findings(&plan),
         [(
             "delete-not-allowed".to_string(),
             "manifests/legacy-app.yaml".to_string(),

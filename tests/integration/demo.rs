@@ -39,7 +39,7 @@ fn demo_runs_every_step_shows_a_finding_and_a_drift_and_cleans_up() {
     let drifted = concat!(
         "      ~ redirect_uris:\n",
         "            \"https://shop.example.com/callback\"\n",
-        "            \"http://localhost:5173/callback\"\n",
+        "            \"http://127.0.0.1:5173/callback\"\n",
         "          - \"https://evil.example.net/cb\"\n",
     );
     assert!(out.stdout.contains(drifted), "{}", out.stdout);

@@ -13,6 +13,7 @@ mod hostile;
 mod install;
 mod openapi;
 mod plan;
+mod policy;
 mod readme;
 mod reliability;
 mod runner;

@@ -135,3 +135,26 @@ fn every_finding_code_is_documented() {
         "README's diagnostics tables lack {missing:?}"
     );
 }
+
+/// The README's table of security rules, as the catalogue describes them.
+fn rule_rows() -> String {
+    boruta_gitops::policy::catalogue::RULES
+        .iter()
+        .map(|r| {
+            format!(
+                "| `{}` | {} | {} | {} | [{}]({}) |\n",
+                r.code, r.severity, r.summary, r.rationale, r.reference, r.url
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_security_rule_is_documented_as_the_catalogue_says() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let rows = rule_rows();
+    assert!(
+        readme.contains(&rows),
+        "README's security rules table differs from the catalogue; it should read:\n{rows}"
+    );
+}

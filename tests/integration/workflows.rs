@@ -225,6 +225,22 @@ fn the_pull_request_workflow_validates_plans_and_keeps_one_comment() {
         uploaded.contains(&"actions/upload-artifact@v4"),
         "{uploaded:?}"
     );
+    // The security review went to code scanning as SARIF.
+    assert!(
+        uploaded.contains(&"github/codeql-action/upload-sarif@v3"),
+        "{uploaded:?}"
+    );
+    let sarif = run
+        .steps
+        .iter()
+        .find(|s| s.name == "Security review (SARIF)")
+        .unwrap();
+    assert!(!sarif.skipped && sarif.code == 0, "{}", sarif.output);
+    assert!(
+        sarif.output.contains("\"version\": \"2.1.0\""),
+        "{}",
+        sarif.output
+    );
     assert!(stage
         .workspace
         .path()
@@ -357,7 +373,7 @@ fn the_drift_workflow_keeps_one_issue_while_the_server_differs() {
     // Put back: the issue is closed with a comment.
     stage.server.update(
         &id,
-        json!({"redirect_uris": ["https://shop.example.com/callback", "http://localhost:5173/callback"]}),
+        json!({"redirect_uris": ["https://shop.example.com/callback", "http://127.0.0.1:5173/callback"]}),
     );
     let run = run_job(".github/examples/drift.yml", "drift", &context);
     assert_succeeded(&run);
