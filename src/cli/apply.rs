@@ -721,8 +721,9 @@ fn print_report(plan: &Plan, results: &[ClientResult]) -> Result<(), Error> {
         "results": results,
         "summary": Tally::of(results),
     });
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, &document).map_err(|e| Error::Other(Box::new(e)))?;
     writeln!(out)?;
+    out.flush()?;
     Ok(())
 }

@@ -421,8 +421,8 @@ pub(crate) fn print_plan(
     format: PlanFormat,
     report: render::plan::Report,
 ) -> Result<(), Error> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Buffered: stdout flushes at every newline, a syscall per line of a large plan.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
         PlanFormat::Human => render::plan::human(&mut out, plan, report, style_for_stdout())?,
         PlanFormat::Json => render::plan::json(&mut out, plan)?,
