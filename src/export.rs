@@ -242,44 +242,49 @@ fn manifest(
 /// a client with a legacy value still fails. The values are found by the validator and the
 /// rules themselves, run on the text, so export and validate cannot disagree.
 fn waive_held_values(text: String, version: Version) -> String {
-    // Legacy values first: a client holding one is judged by the rules once it is waived.
-    let text = add_waivers(
-        text,
-        "legacy value held by the server; boruta refuses it for a new client",
-        |validated| {
-            validated
-                .diagnostics
-                .iter()
-                .filter(|d| waivers::waivable(d.code) == Some(waivers::Waivable::Legacy))
-                .cloned()
-                .collect()
-        },
-    );
+    let validated = validate_text(&text);
+    let legacy: Vec<_> = validated
+        .diagnostics
+        .iter()
+        .filter(|d| waivers::waivable(d.code) == Some(waivers::Waivable::Legacy))
+        .cloned()
+        .collect();
+    // A client holding a legacy value is judged by the rules once that value is waived:
+    // only then is the text parsed again.
+    let (text, validated) = if legacy.is_empty() {
+        (text, validated)
+    } else {
+        let text = add_waivers(
+            text,
+            &legacy,
+            "legacy value held by the server; boruta refuses it for a new client",
+        );
+        let validated = validate_text(&text);
+        (text, validated)
+    };
+    let policy = crate::policy::Policy::default();
+    let errors: Vec<_> = crate::policy::rules::check(&validated.clients, &policy, version)
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
     add_waivers(
         text,
+        &errors,
         "exported as the server holds it; review this security finding",
-        |validated| {
-            let policy = crate::policy::Policy::default();
-            crate::policy::rules::check(&validated.clients, &policy, version)
-                .into_iter()
-                .filter(|d| d.is_error())
-                .collect()
-        },
     )
 }
 
-/// Adds one waiver comment, with `reason`, above each line holding a finding `find` picks
-/// in the validated `text`.
-fn add_waivers(
-    text: String,
-    reason: &str,
-    find: impl Fn(&crate::validate::Validated) -> Vec<crate::source::Diagnostic>,
-) -> String {
+/// The exported text as `validate` reads it, with its own waivers.
+fn validate_text(text: &str) -> crate::validate::Validated {
     let file: std::sync::Arc<str> = std::sync::Arc::from("exported.yaml");
-    let (documents, waivers) = crate::load::parse_text(&file, &text);
-    let validated = crate::validate::validate(documents, &waivers);
+    let (documents, waivers) = crate::load::parse_text(&file, text);
+    crate::validate::validate(documents, &waivers)
+}
+
+/// Adds one waiver comment, with `reason`, above each line holding one of `findings`.
+fn add_waivers(text: String, findings: &[crate::source::Diagnostic], reason: &str) -> String {
     let mut codes: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
-    for d in find(&validated) {
+    for d in findings {
         if let Some(location) = &d.location {
             codes.entry(location.line).or_default().insert(d.code);
         }

@@ -188,6 +188,19 @@ pub const AUTH_METHODS: [&str; 4] = [
     "private_key_jwt",
 ];
 pub const JWT_AUTH_ALGS: [&str; 6] = ["RS256", "RS384", "RS512", "HS256", "HS384", "HS512"];
+
+/// The `token_endpoint_jwt_auth_alg` values boruta `version` actually verifies a client
+/// assertion with: `private_key_jwt` (`asymmetric`) or `client_secret_jwt`. 0.9 and 0.10
+/// test for a misspelt `RS364`/`HS364`, so the 384-bit variants work on master only
+/// (lib/boruta/oauth/authorization/client.ex, boruta_auth 1587483; fixed in cfdb52d).
+pub fn jwt_verification_algs(version: Version, asymmetric: bool) -> &'static [&'static str] {
+    match (version.is_release(), asymmetric) {
+        (true, true) => &["RS256", "RS512"],
+        (false, true) => &["RS256", "RS384", "RS512"],
+        (true, false) => &["HS256", "HS512"],
+        (false, false) => &["HS256", "HS384", "HS512"],
+    }
+}
 pub const RESPONSE_MODES: [&str; 2] = ["post", "direct_post"];
 /// `key_pair_type.type` values boruta can generate keys for.
 pub const KEY_TYPES: [&str; 3] = ["rsa", "ec", "universal"];

@@ -160,6 +160,16 @@ pub fn manifests_digest(sources: &SourceMap) -> String {
     diff::digest(&text)
 }
 
+/// What a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `plan` and `apply`: what apply performs. An action the options do not allow (a
+    /// delete without `--allow-delete`) is refused, and with it the whole plan.
+    Apply,
+    /// `drift`: a report. Nothing is refused; a client to delete is counted.
+    Report,
+}
+
 /// What a plan was computed against, and how.
 pub struct Target<'a> {
     pub admin_url: &'a str,
@@ -167,6 +177,7 @@ pub struct Target<'a> {
     pub scopes: &'a [String],
     pub version: &'a crate::api::VersionChoice,
     pub options: &'a Options,
+    pub purpose: Purpose,
 }
 
 fn digest_of(body: &serde_json::Map<String, Value>) -> String {
@@ -197,7 +208,8 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
         if let Some(update) = update {
             findings.extend(update.refusals.iter().cloned());
         }
-        if action == Action::Delete && !options.allow_delete {
+        let refused = target.purpose == Purpose::Apply && !options.allow_delete;
+        if action == Action::Delete && refused {
             findings.push(Diagnostic::error(
                 "delete-not-allowed",
                 format!(

@@ -46,7 +46,13 @@ pub(crate) fn run_apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit,
         None => args.converge.options(),
     };
     let runtime = runtime()?;
-    let computed = match runtime.block_on(compute(&manifests, &connection, env, &options))? {
+    let computed = match runtime.block_on(compute(
+        &manifests,
+        &connection,
+        env,
+        &options,
+        crate::plan::Purpose::Apply,
+    ))? {
         pipeline::Outcome::Planned(computed) => *computed,
         pipeline::Outcome::Invalid(_) => return Ok(Exit::Failure),
     };
@@ -472,15 +478,7 @@ fn differing_fields(
     let Ok(listed) = crate::api::ListedClient::from_record(record) else {
         return unreadable();
     };
-    let one = Observed {
-        clients: vec![listed],
-        scopes: observed.scopes.clone(),
-        identity_providers: observed.identity_providers.clone(),
-    };
-    let compared = diff::diff(std::slice::from_ref(desired), &one, system, version);
-    let Some(entry) = compared.clients.first() else {
-        return unreadable();
-    };
+    let entry = diff::compare_record(desired, &listed, observed, system, version);
     if entry.action == Action::InSync {
         return Vec::new();
     }

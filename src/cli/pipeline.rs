@@ -51,9 +51,9 @@ impl Prepared {
         version: crate::fields::Version,
     ) {
         let clients = &self.validated.clients;
-        let mut findings = policy.judge(validate::check_version(clients, version));
-        findings.extend(policy.judge(crate::policy::rules::check(clients, policy, version)));
-        self.add(findings);
+        let mut findings = validate::check_version(clients, version);
+        findings.extend(crate::policy::rules::check(clients, policy, version));
+        self.add(policy.judge(findings));
     }
 
     /// Once every manifest finding is in: the waivers that are themselves wrong.
@@ -257,6 +257,7 @@ pub(crate) async fn compute(
     args: &ConnectionArgs,
     env: &dyn Environment,
     options: &crate::plan::Options,
+    purpose: crate::plan::Purpose,
 ) -> Result<Outcome, Error> {
     let started = std::time::Instant::now();
     // Settings the user forgot are said first, before any manifest finding.
@@ -335,6 +336,7 @@ pub(crate) async fn compute(
             version: &version,
             manifests_dir: &manifests.dir().to_string_lossy(),
             options,
+            purpose,
         },
         &prepared.sources,
     );
@@ -461,7 +463,12 @@ fn computed_or_failure(
     format: PlanFormat,
     report: render::plan::Report,
 ) -> Result<Option<Box<Computed>>, Error> {
-    let outcome = runtime().and_then(|r| r.block_on(compute(manifests, connection, env, options)));
+    let purpose = match report {
+        render::plan::Report::Plan => crate::plan::Purpose::Apply,
+        render::plan::Report::Drift => crate::plan::Purpose::Report,
+    };
+    let outcome =
+        runtime().and_then(|r| r.block_on(compute(manifests, connection, env, options, purpose)));
     match outcome {
         Ok(Outcome::Planned(computed)) => Ok(Some(computed)),
         Ok(Outcome::Invalid(findings)) => {
@@ -529,11 +536,9 @@ fn skip_teardown(computed: Computed) {
 
 pub(crate) fn run_drift(args: &DriftArgs, env: &dyn Environment) -> Result<Exit, Error> {
     let report = render::plan::Report::Drift;
-    // Drift is a report: a declared-absent client that exists is counted, not refused.
     let options = crate::plan::Options {
-        update: false,
-        allow_delete: true,
         select: args.select.select.clone(),
+        ..Default::default()
     };
     let Some(mut computed) = computed_or_failure(
         &args.manifests,

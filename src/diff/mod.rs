@@ -291,6 +291,27 @@ pub fn diff(
     out
 }
 
+/// Compares one desired client with one server record of its id: apply's check of what it
+/// wrote. `observed` resolves scope and identity-provider names; its clients are not read
+/// (and need not be cloned to hold the record).
+pub fn compare_record(
+    desired: &Desired,
+    record: &api::ListedClient,
+    observed: &Observed,
+    system: &SystemIds,
+    version: Version,
+) -> ClientDiff {
+    let context = Context {
+        version,
+        system,
+        by_id: BTreeMap::from([(record.id.as_str(), record)]),
+        by_name: BTreeMap::new(),
+        scopes: Lookup::new(observed.scopes.as_deref()),
+        idps: Lookup::new(observed.identity_providers.as_deref()),
+    };
+    diff_one(desired, &context).0
+}
+
 /// Compares one desired client with the server.
 fn diff_one(d: &Desired, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();

@@ -6,6 +6,7 @@
 use super::error::FetchError;
 use super::retry::Sender;
 use super::settings::{check_url, client_builder, ProxyEnv};
+use crate::render::escape::percent_encode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use std::sync::atomic::AtomicBool;
@@ -121,6 +122,16 @@ impl GitHub {
         Ok(items)
     }
 
+    /// A write whose answer is not needed.
+    async fn write(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        payload: Value,
+    ) -> Result<(), FetchError> {
+        self.call(method, path, Some(&payload)).await.map(|_| ())
+    }
+
     /// Creates the comment on issue or pull request `number`, or updates the one that
     /// starts with `marker` and was written by `author`.
     pub async fn upsert_comment(
@@ -138,21 +149,13 @@ impl GitHub {
         let payload = json!({ "body": body });
         match mine.and_then(|c| c["id"].as_u64()) {
             Some(id) => {
-                self.call(
-                    reqwest::Method::PATCH,
-                    &format!("/issues/comments/{id}"),
-                    Some(&payload),
-                )
-                .await?;
+                let path = format!("/issues/comments/{id}");
+                self.write(reqwest::Method::PATCH, &path, payload).await?;
                 Ok(Posted::Updated)
             }
             None => {
-                self.call(
-                    reqwest::Method::POST,
-                    &format!("/issues/{number}/comments"),
-                    Some(&payload),
-                )
-                .await?;
+                let path = format!("/issues/{number}/comments");
+                self.write(reqwest::Method::POST, &path, payload).await?;
                 Ok(Posted::Created)
             }
         }
@@ -160,14 +163,14 @@ impl GitHub {
 
     /// Creates `label` unless it exists.
     pub async fn ensure_label(&self, label: &str, description: &str) -> Result<(), FetchError> {
-        let path = format!("/labels/{}", percent(label));
+        let path = format!("/labels/{}", percent_encode(label, b""));
         if self
             .call(reqwest::Method::GET, &path, None)
             .await?
             .is_none()
         {
             let payload = json!({"name": label, "color": "d93f0b", "description": description});
-            self.call(reqwest::Method::POST, "/labels", Some(&payload))
+            self.write(reqwest::Method::POST, "/labels", payload)
                 .await?;
         }
         Ok(())
@@ -176,7 +179,10 @@ impl GitHub {
     /// The open issue labelled `label` whose body starts with `marker`.
     pub async fn find_issue(&self, label: &str, marker: &str) -> Result<Option<u64>, FetchError> {
         let issues = self
-            .list(&format!("/issues?state=open&labels={}", percent(label)))
+            .list(&format!(
+                "/issues?state=open&labels={}",
+                percent_encode(label, b"")
+            ))
             .await?;
         Ok(issues
             .iter()
@@ -192,50 +198,22 @@ impl GitHub {
         label: &str,
     ) -> Result<(), FetchError> {
         let payload = json!({"title": title, "body": body, "labels": [label]});
-        self.call(reqwest::Method::POST, "/issues", Some(&payload))
-            .await
-            .map(|_| ())
+        self.write(reqwest::Method::POST, "/issues", payload).await
     }
 
     pub async fn update_issue(&self, number: u64, body: &str) -> Result<(), FetchError> {
-        let payload = json!({ "body": body });
-        self.call(
-            reqwest::Method::PATCH,
-            &format!("/issues/{number}"),
-            Some(&payload),
-        )
-        .await
-        .map(|_| ())
+        let path = format!("/issues/{number}");
+        self.write(reqwest::Method::PATCH, &path, json!({ "body": body }))
+            .await
     }
 
     /// Comments `comment` on issue `number`, then closes it.
     pub async fn close_issue(&self, number: u64, comment: &str) -> Result<(), FetchError> {
-        let payload = json!({ "body": comment });
-        self.call(
-            reqwest::Method::POST,
-            &format!("/issues/{number}/comments"),
-            Some(&payload),
-        )
-        .await?;
-        let payload = json!({"state": "closed", "state_reason": "completed"});
-        self.call(
-            reqwest::Method::PATCH,
-            &format!("/issues/{number}"),
-            Some(&payload),
-        )
-        .await
-        .map(|_| ())
+        let comments = format!("/issues/{number}/comments");
+        self.write(reqwest::Method::POST, &comments, json!({ "body": comment }))
+            .await?;
+        let closed = json!({"state": "closed", "state_reason": "completed"});
+        self.write(reqwest::Method::PATCH, &format!("/issues/{number}"), closed)
+            .await
     }
-}
-
-/// A path segment or query value, percent-encoded (RFC 3986 unreserved kept).
-fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }

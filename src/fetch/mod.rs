@@ -260,15 +260,26 @@ impl Connection {
     pub async fn show_client(&self, id: &str) -> Result<Option<Map<String, Value>>, FetchError> {
         let what = format!("reading client {id}");
         let path = format!("/api/clients/{id}");
-        let Answer { status, body, .. } =
-            self.admin(reqwest::Method::GET, &path, None, &what).await?;
+        self.client_call(reqwest::Method::GET, &path, None, &what)
+            .await
+    }
+
+    /// A request answered with one rendered client: `Some` on 200, `None` on 404.
+    async fn client_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Option<Map<String, Value>>, FetchError> {
+        let Answer { status, body, .. } = self.admin(method, path, body, what).await?;
         match status {
             200 => {
-                let data: api::Data<Map<String, Value>> = self.decode(&what, &body)?;
+                let data: api::Data<Map<String, Value>> = self.decode(what, &body)?;
                 Ok(Some(data.data))
             }
             404 => Ok(None),
-            _ => Err(self.server_error(&what, &path, status, &body)),
+            _ => Err(self.server_error(what, path, status, &body)),
         }
     }
 
@@ -384,16 +395,7 @@ impl Connection {
     ) -> Result<Option<Map<String, Value>>, FetchError> {
         let what = format!("regenerating the key pair of client {label}");
         let path = format!("/api/clients/{id}/regenerate_key_pair");
-        let answer = self
-            .admin(reqwest::Method::POST, &path, None, &what)
-            .await?;
-        match answer.status {
-            200 => {
-                let data: api::Data<Map<String, Value>> = self.decode(&what, &answer.body)?;
-                Ok(Some(data.data))
-            }
-            404 => Ok(None),
-            status => Err(self.server_error(&what, &path, status, &answer.body)),
-        }
+        self.client_call(reqwest::Method::POST, &path, None, &what)
+            .await
     }
 }

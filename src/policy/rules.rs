@@ -247,18 +247,6 @@ fn redirects(client: &View<'_>, finding: &mut Finding<'_>) {
     }
 }
 
-/// JWT client-authentication algorithms boruta verifies: 0.9 and 0.10 test for a
-/// misspelt `RS364`/`HS364`, so the 384-bit variants work on master only
-/// (lib/boruta/oauth/authorization/client.ex, boruta_auth 1587483; fixed in cfdb52d).
-fn jwt_algorithms(version: Version, asymmetric: bool) -> &'static [&'static str] {
-    match (version.is_release(), asymmetric) {
-        (true, true) => &["RS256", "RS512"],
-        (false, true) => &["RS256", "RS384", "RS512"],
-        (true, false) => &["HS256", "HS512"],
-        (false, false) => &["HS256", "HS384", "HS512"],
-    }
-}
-
 fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
     let methods = client.list("token_endpoint_auth_methods");
     let method_at = |method: &str| {
@@ -286,7 +274,7 @@ fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
         .text("token_endpoint_jwt_auth_alg")
         .unwrap_or_default();
     for (method, asymmetric) in [("private_key_jwt", true), ("client_secret_jwt", false)] {
-        let accepted = jwt_algorithms(client.version, asymmetric);
+        let accepted = fields::jwt_verification_algs(client.version, asymmetric);
         if allows(method) && !accepted.contains(&alg.as_str()) {
             let declared = if client.declared("token_endpoint_jwt_auth_alg").is_some() {
                 "is"

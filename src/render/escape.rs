@@ -7,9 +7,24 @@
 //! colour), and a right-to-left override would make `evil.example/cb` read as something
 //! else. Control characters (C0, DEL, C1) and the bidirectional controls are shown
 //! escaped, Rust style (`\n`, `\u{1b}`); everything else is kept. JSON output is not
-//! touched: it is exact JSON, escaped by the serializer.
+//! touched: it is exact JSON, escaped by the serializer. Also here: percent-encoding, for
+//! text that goes into a URI (a GitHub label, a SARIF artifact path).
 
 use std::borrow::Cow;
+
+/// `text` percent-encoded for a URI: RFC 3986's unreserved characters, and the bytes
+/// `keep` accepts, stay; every other byte of its UTF-8 becomes `%XX`.
+pub fn percent_encode(text: &str, keep: &[u8]) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            b if keep.contains(&b) => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
 
 /// The bidirectional formatting characters (marks, embeddings, overrides, isolates).
 fn is_bidi_control(c: char) -> bool {

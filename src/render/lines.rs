@@ -288,19 +288,29 @@ pub fn unmanaged(plan: &Plan) -> Vec<Line> {
         .collect()
 }
 
+/// The counts of what apply does, by verb: creates always, updates and deletes when
+/// there are any or the plan's options allow them.
+pub fn actions(plan: &Plan) -> Vec<(&'static str, usize)> {
+    let (s, options) = (&plan.summary, &plan.options);
+    let mut out = vec![("create", s.create)];
+    if s.update > 0 || options.update {
+        out.push(("update", s.update));
+    }
+    if s.delete > 0 || options.allow_delete {
+        out.push(("delete", s.delete));
+    }
+    out
+}
+
 /// The closing line both text formats end with (updates and deletes named when there
 /// are any, or when the plan's options allow them).
 pub fn summary_line(plan: &Plan, report: Report) -> String {
     let s = &plan.summary;
-    let mut changes = format!("{} to create", s.create);
-    if s.update > 0 || plan.options.update {
-        changes.push_str(&format!(", {} to update", s.update));
-    }
-    // drift allows deletes only to report them: say so when there are some.
-    let asked = plan.options.allow_delete && matches!(report, Report::Plan);
-    if s.delete > 0 || asked {
-        changes.push_str(&format!(", {} to delete", s.delete));
-    }
+    let changes: Vec<String> = actions(plan)
+        .iter()
+        .map(|(verb, n)| format!("{n} to {verb}"))
+        .collect();
+    let changes = changes.join(", ");
     let body = format!(
         "{changes}, {} drifted, {} in sync, {} unmanaged ({} system), {} conflict(s)",
         s.drift, s.in_sync, s.unmanaged, s.system, s.conflict

@@ -210,13 +210,7 @@ pub fn markdown(
         ));
     }
     let s = &plan.summary;
-    let mut columns = vec![("create", s.create)];
-    if s.update > 0 || plan.options.update {
-        columns.push(("update", s.update));
-    }
-    if s.delete > 0 || plan.options.allow_delete {
-        columns.push(("delete", s.delete));
-    }
+    let mut columns = lines::actions(plan);
     columns.extend([
         ("drift", s.drift),
         ("in sync", s.in_sync),

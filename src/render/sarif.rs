@@ -49,20 +49,7 @@ fn strip_backticks(text: &str) -> String {
 /// A relative path as a URI reference (`/`-separated, percent-encoded where needed); an
 /// absolute one as a `file://` URI.
 fn uri_of(path: &str) -> String {
-    let encoded: String = path
-        .chars()
-        .map(|c| match c {
-            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '.' | '_' | '~' | '/' => c.to_string(),
-            other => {
-                let mut buffer = [0u8; 4];
-                other
-                    .encode_utf8(&mut buffer)
-                    .bytes()
-                    .map(|b| format!("%{b:02X}"))
-                    .collect()
-            }
-        })
-        .collect();
+    let encoded = super::escape::percent_encode(path, b"/");
     if path.starts_with('/') {
         format!("file://{encoded}")
     } else {
