@@ -550,7 +550,8 @@ fn sigterm_halfway_through_creates_reports_and_keeps_every_secret() {
 
 const FORGED: &str = "evil\n  + injected (00000000-0000-0000-0000-000000000000) will be created\u{1b}[2J\u{202e}gnp.exe";
 
-fn assert_neutral(what: &str, text: &str) {
+/// No raw control character reaches the reader, and no line was forged.
+fn assert_unforged(what: &str, text: &str) {
     assert!(
         !text.contains('\u{1b}') && !text.contains('\u{202e}'),
         "{what}: raw control:\n{text}"
@@ -561,6 +562,10 @@ fn assert_neutral(what: &str, text: &str) {
             .any(|l| l.trim_start().starts_with("+ injected")),
         "{what}: a forged plan line:\n{text}"
     );
+}
+
+fn assert_neutral(what: &str, text: &str) {
+    assert_unforged(what, text);
     assert!(
         text.contains("\\u{1b}") && text.contains("\\u{202e}gnp.exe"),
         "{what}: escaped form missing:\n{text}"
@@ -607,4 +612,104 @@ fn server_texts_with_controls_are_neutralised_in_every_format() {
             out.stdout
         );
     }
+}
+
+#[test]
+fn server_values_in_a_drift_are_neutralised_element_by_element_and_line_by_line() {
+    // The values a drift shows come from the server: list elements and the lines of a
+    // multi-line value are rendered one by one, each through the same neutralisation.
+    let server = Server::start();
+    let id = "11111111-1111-4111-8111-111111111111";
+    let idp = server.idp_id(DEFAULT_IDP);
+    server.sandbox.with_state(|s| {
+        let serde_json::Value::Object(values) = serde_json::json!({
+            "name": "app",
+            "redirect_uris": ["https://a.example/cb", "https://b.example/cb\u{1b}[2J\u{202e}gnp.exe"],
+            "jwt_public_key": "-----BEGIN PUBLIC KEY-----\nAAAA\u{1b}[2J\u{202e}\n+ injected (0) will be created\n-----END PUBLIC KEY-----\n",
+        }) else {
+            unreachable!()
+        };
+        s.insert_raw_client(id, values, Some(idp));
+    });
+    let manifest = client("redirect_uris: [\"https://a.example/cb\"]\njwt_public_key: |\n  -----BEGIN PUBLIC KEY-----\n  AAAA\n  -----END PUBLIC KEY-----\n");
+    let ws = server.connect(Workspace::new().file("app.yaml", manifest));
+    for args in [
+        ["plan", "--update", "--format", "human"],
+        ["plan", "--update", "--format", "markdown"],
+        ["drift", "manifests", "--format", "human"],
+        ["drift", "manifests", "--format", "markdown"],
+    ] {
+        let mut args = args.to_vec();
+        if args[0] == "plan" {
+            args.insert(1, "manifests");
+        }
+        let out = ws.run(&args);
+        let what = args.join(" ");
+        assert_unforged(&what, &out.stdout);
+        assert!(
+            out.stdout.contains("\\u{202e}gnp.exe"),
+            "{what}: escaped form missing:\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn a_hostile_answer_to_an_update_is_neutralised_in_apply_output_after_one_read_back() {
+    // A server (or something in between) answers the PATCH with a 422 whose field names
+    // and messages would forge report lines and drive the terminal, then a read-back.
+    use crate::fakes::{HttpServer, Response};
+    const ID: &str = "11111111-1111-4111-8111-111111111111";
+    const IDP_ID: &str = "7f6b2a8e-6c1d-4d5e-9f3a-2b1c0d9e8f7a";
+    let record = serde_json::json!({
+        "id": ID, "name": "app", "pkce": false, "authorized_scopes": [], "supported_grant_types": ["client_credentials"],
+        "key_pair_type": {"type": "rsa", "modulus_size": "2048", "exponent_size": "65537"},
+        "identity_provider": {"id": IDP_ID, "name": "Default"},
+    });
+    let hostile = HttpServer::start(Arc::new(move |request| {
+        let path = request.path().to_string();
+        match (request.method.as_str(), path.as_str()) {
+            ("GET", "/api/clients") => Response::json(200, serde_json::json!({"data": [record]})),
+            ("GET", "/api/identity-providers") => Response::json(
+                200,
+                serde_json::json!({"data": [{"id": IDP_ID, "name": "Default"}]}),
+            ),
+            ("PATCH", _) => Response::json(
+                422,
+                serde_json::json!({"code": "UNPROCESSABLE_ENTITY", "message": "x", "errors": {
+                    "pkce\u{1b}[2J": ["\u{202e}gnp.exe\n  + injected (0) created"]
+                }}),
+            ),
+            ("GET", _) => Response::json(200, serde_json::json!({"data": record})),
+            _ => Response::json(404, serde_json::json!({})),
+        }
+    }));
+    let ws = Workspace::new()
+        .file(
+            "app.yaml",
+            client("pkce: true\nsupported_grant_types: [client_credentials]\n"),
+        )
+        .env("BORUTA_ADMIN_URL", &hostile.url)
+        .env("BORUTA_ACCESS_TOKEN", "token-of-the-pipeline-0123456789");
+    let out = ws.run(&["apply", "manifests", "--update", "--auto-approve"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_unforged("apply stdout", &out.stdout);
+    assert_unforged("apply stderr", &out.stderr);
+    assert!(
+        out.stdout.contains("boruta refused the update (422): pkce\\u{1b}[2J: \\u{202e}gnp.exe\\n  + injected (0) created; read back: changed none; not changed `pkce`"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    // The one read-back, and no other write than the PATCH.
+    let calls: Vec<(String, String)> = hostile
+        .requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path().to_string()))
+        .collect();
+    assert_eq!(
+        calls.iter().filter(|(m, _)| m != "GET").collect::<Vec<_>>(),
+        [&("PATCH".to_string(), format!("/api/clients/{ID}"))]
+    );
+    assert!(calls.contains(&("GET".to_string(), format!("/api/clients/{ID}"))));
 }
