@@ -18,6 +18,7 @@
 //! which clients are touched.
 
 use crate::fetch::{Connection, Created, Deleted, FetchError, FieldErrors, Updated};
+use crate::findings::Code;
 use crate::source::Diagnostic;
 use crate::sync::lock;
 use serde_json::{Map, Value};
@@ -304,8 +305,8 @@ fn rejected(job: &Job, errors: &FieldErrors, result: &mut ClientResult) -> Strin
     for (field, messages) in errors {
         for message in messages {
             parts.push(format!("{field}: {message}"));
-            result.diagnostics.push(Diagnostic::error(
-                "rejected-by-server",
+            result.diagnostics.push(Diagnostic::new(
+                Code::RejectedByServer,
                 format!("boruta rejected `{field}`: {message}"),
                 Some((job.locate)(field, message)),
             ));
@@ -445,8 +446,8 @@ async fn create(connection: &Connection, job: &Job, mut result: ClientResult) ->
                     "the server answered 201 but created {got} instead of id {} named `{}`: it ignored the requested id, so every retry would create another copy. No more creates are started; delete the stray client and check what sits between boruta-gitops and boruta",
                     job.id, job.name
                 );
-                result.diagnostics.push(Diagnostic::error(
-                    "server-ignored-id",
+                result.diagnostics.push(Diagnostic::new(
+                    Code::ServerIgnoredId,
                     message.clone(),
                     Some((job.locate)("id", "")),
                 ));
@@ -490,8 +491,8 @@ async fn create(connection: &Connection, job: &Job, mut result: ClientResult) ->
         }
         Ok(Created::KeyPairNotFound) => {
             let message = "key pair not found: boruta answered 404 to the create; no global key pair (/api/key-pairs) has this id".to_string();
-            result.diagnostics.push(Diagnostic::error(
-                "key-pair-not-found",
+            result.diagnostics.push(Diagnostic::new(
+                Code::KeyPairNotFound,
                 message.clone(),
                 Some((job.locate)("key_pair_id", "")),
             ));

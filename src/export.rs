@@ -286,7 +286,10 @@ fn add_waivers(text: String, findings: &[crate::source::Diagnostic], reason: &st
     let mut codes: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
     for d in findings {
         if let Some(location) = &d.location {
-            codes.entry(location.line).or_default().insert(d.code);
+            codes
+                .entry(location.line)
+                .or_default()
+                .insert(d.code.as_str());
         }
     }
     if codes.is_empty() {

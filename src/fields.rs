@@ -12,6 +12,7 @@
 //! update range checks of `refresh_token_ttl` / `id_token_ttl`. Imports nothing from the
 //! crate.
 
+use crate::findings::Code;
 use serde_json::{json, Value};
 use std::fmt;
 
@@ -335,7 +336,7 @@ pub struct Field {
     /// boruta's message when a value is not allowed.
     pub rejection: Rejection,
     /// Our finding code for a value boruta refuses.
-    pub invalid_code: &'static str,
+    pub invalid_code: Code,
     pub null_on_create: NullOnCreate,
     pub null_on_update: NullOnUpdate,
     /// TTLs: the create range is `1..=ttl_max`, which is also the default.
@@ -369,7 +370,7 @@ const fn field(name: &'static str, kind: Kind) -> Field {
         default: CreateDefault::Null,
         allowed: &[],
         rejection: Rejection::IsInvalid,
-        invalid_code: "invalid-value",
+        invalid_code: Code::InvalidValue,
         null_on_create: NullOnCreate::Stored,
         null_on_update: NullOnUpdate::Stored,
         ttl_max: None,
@@ -416,7 +417,7 @@ pub const FIELDS: &[Field] = &[
         compare: Compare::Never,
         default: CreateDefault::GeneratedWhenAbsent,
         export: Export::Special,
-        invalid_code: "invalid-uuid",
+        invalid_code: Code::InvalidUuid,
         ..field("id", Kind::Uuid)
     },
     field("public_client_id", Kind::NullableStr),
@@ -454,7 +455,7 @@ pub const FIELDS: &[Field] = &[
         default: CreateDefault::EmptyList,
         null_on_create: NullOnCreate::Blank,
         null_on_update: NullOnUpdate::Crashes,
-        invalid_code: "invalid-redirect-uri",
+        invalid_code: Code::InvalidRedirectUri,
         ..field("redirect_uris", Kind::StrList)
     },
     flag("public_refresh_token", NullOnUpdate::Crashes),
@@ -516,7 +517,7 @@ pub const FIELDS: &[Field] = &[
         default: CreateDefault::RsaKeyPair,
         null_on_create: NullOnCreate::Blank,
         null_on_update: NullOnUpdate::Blank,
-        invalid_code: "invalid-key-pair-type",
+        invalid_code: Code::InvalidKeyPairType,
         ..field("key_pair_type", Kind::Object)
     },
     Field {
@@ -524,7 +525,7 @@ pub const FIELDS: &[Field] = &[
         allowed: &SIGNATURES_ADAPTERS,
         null_on_create: NullOnCreate::Defaulted,
         null_on_update: NullOnUpdate::Crashes,
-        invalid_code: "signatures-adapter-mismatch",
+        invalid_code: Code::SignaturesAdapterMismatch,
         ..field("signatures_adapter", Kind::Str)
     },
     Field {
@@ -551,19 +552,19 @@ pub const FIELDS: &[Field] = &[
         allowed: &GRANT_TYPES,
         null_on_create: NullOnCreate::Defaulted,
         rejection: Rejection::MustBePartOf,
-        invalid_code: "invalid-grant-type",
+        invalid_code: Code::InvalidGrantType,
         ..field("supported_grant_types", Kind::StrList)
     },
     Field {
         default: CreateDefault::Str("RS512"),
         allowed: &SIGNATURE_ALGS,
         null_on_create: NullOnCreate::Defaulted,
-        invalid_code: "invalid-signature-alg",
+        invalid_code: Code::InvalidSignatureAlg,
         ..field("id_token_signature_alg", Kind::Str)
     },
     Field {
         allowed: &SIGNATURE_ALGS,
-        invalid_code: "invalid-signature-alg",
+        invalid_code: Code::InvalidSignatureAlg,
         ..field("userinfo_signed_response_alg", Kind::NullableStr)
     },
     Field {
@@ -571,7 +572,7 @@ pub const FIELDS: &[Field] = &[
         allowed: &JWT_AUTH_ALGS,
         null_on_create: NullOnCreate::Defaulted,
         null_on_update: NullOnUpdate::Crashes,
-        invalid_code: "invalid-jwt-auth-alg",
+        invalid_code: Code::InvalidJwtAuthAlg,
         ..field("token_endpoint_jwt_auth_alg", Kind::Str)
     },
     Field {
@@ -581,7 +582,7 @@ pub const FIELDS: &[Field] = &[
         null_on_create: NullOnCreate::Defaulted,
         null_on_update: NullOnUpdate::Crashes,
         rejection: Rejection::HasAnInvalidEntry,
-        invalid_code: "invalid-auth-method",
+        invalid_code: Code::InvalidAuthMethod,
         ..field("token_endpoint_auth_methods", Kind::StrList)
     },
     field("jwt_public_key", Kind::NullableStr),
@@ -589,7 +590,7 @@ pub const FIELDS: &[Field] = &[
         default: CreateDefault::Str("direct_post"),
         allowed: &RESPONSE_MODES,
         null_on_create: NullOnCreate::Defaulted,
-        invalid_code: "invalid-response-mode",
+        invalid_code: Code::InvalidResponseMode,
         ..field("response_mode", Kind::Str)
     },
     // Accepted but never rendered: sent, never compared (contract §4.1, §9.2).
@@ -605,7 +606,7 @@ pub const FIELDS: &[Field] = &[
         default: CreateDefault::EmptyList,
         null_on_create: NullOnCreate::Defaulted,
         null_on_update: NullOnUpdate::Crashes,
-        invalid_code: "invalid-resource-uri",
+        invalid_code: Code::InvalidResourceUri,
         ..field("authorized_resources", Kind::StrList)
     }),
     write_only(field("jwks_uri", Kind::NullableStr)),
@@ -618,7 +619,7 @@ pub const FIELDS: &[Field] = &[
         ..field("metadata", Kind::Object)
     }),
     write_only(Field {
-        invalid_code: "invalid-uuid",
+        invalid_code: Code::InvalidUuid,
         ..field("key_pair_id", Kind::Uuid)
     }),
     // Virtual: converted into jwt_public_key. Not part of the manifest format.

@@ -9,6 +9,7 @@
 
 // Vocabulary shared by every stage.
 pub mod source;
+pub mod findings;
 pub mod sync;
 pub mod fields;
 pub mod model;

@@ -10,6 +10,7 @@
 //! refuses it whole).
 
 use crate::diff::{self, Action, Diff, FieldChange, SecretState, Unmanaged};
+use crate::findings::Code;
 use crate::source::{Diagnostic, SourceMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -210,8 +211,7 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
         }
         let refused = target.purpose == Purpose::Apply && !options.allow_delete;
         if action == Action::Delete && refused {
-            findings.push(Diagnostic::error(
-                "delete-not-allowed",
+            findings.push(Diagnostic::new(Code::DeleteNotAllowed,
                 format!(
                     "`{}` ({}) is declared `ensure: absent` and exists: deleting it needs --allow-delete, on plan and apply (the whole plan is refused without it)",
                     c.name, c.id

@@ -12,6 +12,7 @@ use crate::fields::{
     self, Field, Kind, NullOnCreate, NullOnUpdate, Rejection, Version, INTERNAL_SIGNATURES,
     UNIVERSAL_SIGNATURES,
 };
+use crate::findings::Code;
 use serde_json::{Map, Value};
 
 /// One broken rule.
@@ -27,13 +28,13 @@ pub struct RuleViolation {
     /// A sentence for humans (never quotes a secret: secrets have no rules here).
     pub detail: String,
     /// Our stable finding code.
-    pub code: &'static str,
+    pub code: Code,
 }
 
 impl RuleViolation {
     fn on(
         field: &'static str,
-        code: &'static str,
+        code: Code,
         message: impl Into<String>,
         detail: impl Into<String>,
     ) -> Self {
@@ -128,7 +129,7 @@ fn check_id(input: &Map<String, Value>, mode: Mode<'_>, out: &mut Vec<RuleViolat
         Some(Value::String(s)) if is_uuid(s) => {}
         Some(_) => out.push(RuleViolation::on(
             "id",
-            "invalid-uuid",
+            Code::InvalidUuid,
             "is invalid",
             "id is not a UUID",
         )),
@@ -170,7 +171,7 @@ fn check_null(
     let name = field.name;
     out.push(RuleViolation::on(
         name,
-        "missing-field",
+        Code::MissingField,
         message,
         format!("{name} cannot be null"),
     ));
@@ -208,7 +209,7 @@ fn check_ttl(
         if !(1..=*max).contains(&n) {
             out.push(RuleViolation::on(
                 name,
-                "ttl-out-of-range",
+                Code::TtlOutOfRange,
                 "is invalid",
                 format!("{name} {n} is out of range 1..{max}"),
             ));
@@ -265,10 +266,10 @@ fn check_allowed(field: &'static Field, changed: &Changes<'_>, out: &mut Vec<Rul
 }
 
 fn check_uri_list(input: &Map<String, Value>, field: &'static str, out: &mut Vec<RuleViolation>) {
-    let (code, valid): (&'static str, fn(&str) -> bool) = if field == "redirect_uris" {
-        ("invalid-redirect-uri", is_valid_redirect_uri)
+    let (code, valid): (Code, fn(&str) -> bool) = if field == "redirect_uris" {
+        (Code::InvalidRedirectUri, is_valid_redirect_uri)
     } else {
-        ("invalid-resource-uri", is_valid_resource_uri)
+        (Code::InvalidResourceUri, is_valid_resource_uri)
     };
     let Some(Value::Array(items)) = input.get(field) else {
         return;
@@ -278,7 +279,7 @@ fn check_uri_list(input: &Map<String, Value>, field: &'static str, out: &mut Vec
             Value::Null => out.push(
                 RuleViolation::on(
                     field,
-                    "missing-field",
+                    Code::MissingField,
                     "empty values are not allowed",
                     format!("{field} holds an empty value"),
                 )
@@ -391,7 +392,7 @@ fn check_signature_alg_key_type(
         };
         out.push(RuleViolation::on(
             field,
-            "signature-alg-key-mismatch",
+            Code::SignatureAlgKeyMismatch,
             "is invalid",
             detail,
         ));
@@ -476,7 +477,7 @@ fn check_key_pair_type(
         let detail = format!("key_pair_type is invalid: {}", schema_errors.join(" "));
         out.push(RuleViolation::on(
             "key_pair_type",
-            "invalid-key-pair-type",
+            Code::InvalidKeyPairType,
             message,
             detail,
         ));
@@ -484,14 +485,14 @@ fn check_key_pair_type(
         match kpt.get("modulus_size").and_then(Value::as_str) {
             None => out.push(RuleViolation::on(
                 "key_pair_type",
-                "rsa-modulus-too-small",
+                Code::RsaModulusTooSmall,
                 "rsa modulus_size is required",
                 "key_pair_type of type rsa needs modulus_size (at least \"2048\")",
             )),
             Some(m) if m.parse::<u64>().map_or(true, |bits| bits < 2048) => {
                 out.push(RuleViolation::on(
                     "key_pair_type",
-                    "rsa-modulus-too-small",
+                    Code::RsaModulusTooSmall,
                     "rsa modulus_size must be at least 2048",
                     format!("rsa modulus_size `{m}` must be a whole number of at least 2048"),
                 ))
@@ -511,7 +512,7 @@ fn private_key_invalid() -> RuleViolation {
         index: None,
         message: "private_key_type is invalid".into(),
         detail: "boruta cannot generate a key pair for this key_pair_type (rsa needs modulus_size >= 2048 and exponent_size; ec needs curve)".into(),
-        code: "key-generation-impossible",
+        code: Code::KeyGenerationImpossible,
     }
 }
 
@@ -560,7 +561,7 @@ fn check_signatures_adapter(
         _ => {
             let mut violation = RuleViolation::on(
                 "signatures_adapter",
-                "unknown-key-type",
+                Code::UnknownKeyType,
                 "unknown key pair type",
                 "key_pair_type.type must be rsa, ec or universal",
             );
@@ -578,7 +579,7 @@ fn check_signatures_adapter(
             );
             out.push(RuleViolation::on(
                 "signatures_adapter",
-                "signatures-adapter-mismatch",
+                Code::SignaturesAdapterMismatch,
                 "is invalid",
                 detail,
             ));
@@ -619,7 +620,7 @@ fn check_types(input: &Map<String, Value>, version: Version, out: &mut Vec<RuleV
             );
             out.push(RuleViolation::on(
                 field.name,
-                "invalid-type",
+                Code::InvalidType,
                 "is invalid",
                 detail,
             ));

@@ -6,6 +6,7 @@
 //! a [`Diagnostic`] is one finding with a stable kebab-case code. It imports nothing from the
 //! crate and does no I/O.
 
+pub use crate::findings::Code;
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
@@ -67,7 +68,7 @@ impl fmt::Display for Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
@@ -78,14 +79,10 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(
-        severity: Severity,
-        code: &'static str,
-        message: impl Into<String>,
-        location: Option<Location>,
-    ) -> Self {
+    /// A finding of `code`, at the code's default severity.
+    pub fn new(code: Code, message: impl Into<String>, location: Option<Location>) -> Self {
         Diagnostic {
-            severity,
+            severity: code.severity(),
             code,
             message: message.into(),
             location,
@@ -93,28 +90,10 @@ impl Diagnostic {
         }
     }
 
-    pub fn error(
-        code: &'static str,
-        message: impl Into<String>,
-        location: Option<Location>,
-    ) -> Self {
-        Self::new(Severity::Error, code, message, location)
-    }
-
-    pub fn warning(
-        code: &'static str,
-        message: impl Into<String>,
-        location: Option<Location>,
-    ) -> Self {
-        Self::new(Severity::Warning, code, message, location)
-    }
-
-    pub fn note(
-        code: &'static str,
-        message: impl Into<String>,
-        location: Option<Location>,
-    ) -> Self {
-        Self::new(Severity::Note, code, message, location)
+    /// The same finding at another severity (a policy, `validate` running offline).
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
     }
 
     /// An error that counts: not waived.
@@ -126,10 +105,10 @@ impl Diagnostic {
 /// Sort findings the way users read them: by file, line, column, then severity and code.
 pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
-        (&a.location, a.severity, a.code, &a.message).cmp(&(
+        (&a.location, a.severity, a.code.as_str(), &a.message).cmp(&(
             &b.location,
             b.severity,
-            b.code,
+            b.code.as_str(),
             &b.message,
         ))
     });
@@ -334,9 +313,9 @@ pub struct Waiver {
 
 impl Waiver {
     /// True when this waiver applies to a finding `code` at `location`.
-    pub fn covers(&self, code: &str, location: &Location) -> bool {
+    pub fn covers(&self, code: Code, location: &Location) -> bool {
         location.file == self.loc.file
             && (self.lines.0..=self.lines.1).contains(&location.line)
-            && self.codes.iter().any(|c| c == code)
+            && self.codes.iter().any(|c| c == code.as_str())
     }
 }

@@ -5,6 +5,7 @@ use super::{
     style_for_stdout, ConnectionArgs, DriftArgs, ManifestArgs, PlanArgs, PlanFormat, TokenAuthArg,
 };
 use crate::error::{Error, Exit};
+use crate::findings::Code;
 use crate::load::Environment;
 use crate::render::{self, diagnostics::Counts};
 use crate::source::{has_errors, sort_diagnostics};
@@ -301,13 +302,11 @@ pub(crate) async fn compute(
     let version = crate::api::choose_version(args.boruta_version, &observed.clients);
     prepared.judge(&policy, version.version);
     if let Some(mismatch) = &version.mismatch {
-        prepared
-            .diagnostics
-            .push(crate::source::Diagnostic::warning(
-                "boruta-version-mismatch",
-                mismatch.clone(),
-                None,
-            ));
+        prepared.diagnostics.push(crate::source::Diagnostic::new(
+            Code::BorutaVersionMismatch,
+            mismatch.clone(),
+            None,
+        ));
     }
     prepared.check_waivers();
     if has_errors(&prepared.diagnostics) {
@@ -402,8 +401,7 @@ fn refuse_legacy_creates(prepared: &Prepared, diff: &mut crate::diff::Diff) {
             node.last_line(),
         );
         if let Some(location) = found {
-            refused.push(crate::source::Diagnostic::error(
-                "refused-on-create",
+            refused.push(crate::source::Diagnostic::new(Code::RefusedOnCreate,
                 format!(
                     "client `{}` does not exist on the server, and the legacy value waived here is one boruta refuses on create: fix the value, or create the client with a value boruta accepts",
                     desired.name

@@ -12,6 +12,7 @@ mod wire;
 
 use crate::api;
 use crate::fields::{Compare, Version};
+use crate::findings::Code;
 use crate::source::{Diagnostic, Location};
 use crate::validate::Desired;
 use compare::Lookup;
@@ -346,15 +347,13 @@ fn diff_one(d: &Desired, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>)
         .unwrap_or_default();
     if server.is_none() && !namesakes.is_empty() {
         if d.id_explicit {
-            diagnostics.push(Diagnostic::warning(
-                "name-taken-on-server",
+            diagnostics.push(Diagnostic::new(Code::NameTakenOnServer,
                 format!("the server already has a client named `{}` (id {}); creating {id} makes a second client with this name", d.name, namesakes.join(", ")),
                 Some(location),
             ));
         } else {
             let other = namesakes[0].to_string();
-            diagnostics.push(Diagnostic::error(
-                "conflict",
+            diagnostics.push(Diagnostic::new(Code::Conflict,
                 format!("the server already has a client named `{}` with id {other}, and this manifest's derived id {id} is absent: pin `id: {other}` to adopt that client (or rename this one)", d.name),
                 Some(location),
             ));
@@ -398,8 +397,7 @@ fn declared_absent(
     entry.action = Action::Delete;
     entry.fingerprint = Some(fingerprint(&entry.id, Some(&listed.record())));
     if let Some(kind) = context.system.kind_of(listed) {
-        diagnostics.push(Diagnostic::error(
-            "protected-client",
+        diagnostics.push(Diagnostic::new(Code::ProtectedClient,
             format!(
                 "`{}` ({}) is a system client ({}): boruta-gitops never deletes it, whatever a manifest says",
                 entry.name,

@@ -4,6 +4,7 @@
 //! with the findings that resolution raises (an unknown provider, an unknown scope).
 
 use super::compare::{str_of, Lookup};
+use crate::findings::Code;
 use crate::source::Diagnostic;
 use crate::validate::Desired;
 use serde_json::{json, Map, Value};
@@ -26,16 +27,15 @@ pub(super) fn create_body(
         (Some(id), name) => {
             if let (Some(name), Some(actual)) = (name, idps.name_of(id)) {
                 if actual != name {
-                    diagnostics.push(Diagnostic::warning(
-                        "identity-provider-name-mismatch",
+                    diagnostics.push(Diagnostic::new(Code::IdentityProviderNameMismatch,
                         format!("identity provider {} is named `{actual}` on the server, not {}; the id is used", d.quote("/identity_provider/id", id), d.quote("/identity_provider/name", name)),
                         Some(d.locate("/identity_provider/name")),
                     ));
                 }
             }
             if idps.known && !idps.by_id.contains_key(&id.to_ascii_lowercase()) {
-                diagnostics.push(Diagnostic::error(
-                    "unknown-identity-provider",
+                diagnostics.push(Diagnostic::new(
+                    Code::UnknownIdentityProvider,
                     format!(
                         "identity provider {} does not exist on the server: the create would fail",
                         d.quote("/identity_provider/id", id)
@@ -53,8 +53,7 @@ pub(super) fn create_body(
             Some(id) => Some(id.to_ascii_lowercase()),
             None => {
                 let known: Vec<&str> = idps.by_name.keys().copied().collect();
-                diagnostics.push(Diagnostic::error(
-                    "unknown-identity-provider",
+                diagnostics.push(Diagnostic::new(Code::UnknownIdentityProvider,
                     format!("no identity provider named {} on the server (known: {}): the create would fail", d.quote("/identity_provider/name", name), known.join(", ")),
                     Some(d.locate("/identity_provider/name")),
                 ));
@@ -70,8 +69,7 @@ pub(super) fn create_body(
             let item = match (&r.id, &r.name) {
                 (Some(id), _) => {
                     if scopes.known && !scopes.by_id.contains_key(&id.to_ascii_lowercase()) {
-                        diagnostics.push(Diagnostic::error(
-                            "unknown-scope-id",
+                        diagnostics.push(Diagnostic::new(Code::UnknownScopeId,
                             format!("scope {} does not exist on the server: boruta would silently drop it", d.quote(&format!("/authorized_scopes/{i}/id"), id)),
                             Some(d.locate(&format!("/authorized_scopes/{i}/id"))),
                         ));
@@ -85,8 +83,7 @@ pub(super) fn create_body(
                 {
                     Some(id) => json!({ "id": id }),
                     None => {
-                        diagnostics.push(Diagnostic::warning(
-                            "unknown-scope",
+                        diagnostics.push(Diagnostic::new(Code::UnknownScope,
                             format!("no scope named {} on the server: boruta will silently create it as a private scope", d.quote(&format!("/authorized_scopes/{i}/name"), name)),
                             Some(d.locate(&format!("/authorized_scopes/{i}/name"))),
                         ));
@@ -150,8 +147,7 @@ pub(super) fn update_plan(
     let regenerate_key_pair = body.contains_key("key_pair_type");
     let mut refusals = Vec::new();
     if let Some(kind) = context.system.kind_of(listed) {
-        refusals.push(Diagnostic::error(
-            "protected-client",
+        refusals.push(Diagnostic::new(Code::ProtectedClient,
             format!(
                 "`{}` ({}) is a system client ({}): boruta-gitops never changes it, whatever a manifest says",
                 entry.name,
@@ -168,7 +164,7 @@ pub(super) fn update_plan(
             Some(i) => format!("/{}/{i}", v.subject),
             None => format!("/{}", v.subject),
         };
-        let message = if v.code == "ttl-out-of-range" {
+        let message = if v.code == Code::TtlOutOfRange {
             let why = if v.field == "access_token_ttl" {
                 "on update boruta also checks a changed access_token_ttl against the authorization-request maximum, 300 (an upstream bug)"
             } else {
@@ -178,8 +174,8 @@ pub(super) fn update_plan(
         } else {
             format!("boruta {version} would refuse this update: {}", v.detail)
         };
-        refusals.push(Diagnostic::error(
-            "update-refused",
+        refusals.push(Diagnostic::new(
+            Code::UpdateRefused,
             message,
             Some(d.locate(&pointer)),
         ));

@@ -8,6 +8,7 @@
 //! once (by canonical path), so link loops and fan-outs end at once with one finding.
 
 use super::read::io_reason;
+use crate::findings::Code;
 use crate::source::{Diagnostic, Location};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -45,8 +46,8 @@ pub fn discover(dir: &Path, root: &Path, diagnostics: &mut Vec<Diagnostic>) -> V
         let entries = match std::fs::read_dir(&real_dir) {
             Ok(entries) => entries,
             Err(e) => {
-                diagnostics.push(Diagnostic::error(
-                    "unreadable-file",
+                diagnostics.push(Diagnostic::new(
+                    Code::UnreadableFile,
                     format!(
                         "cannot read directory {}: {}",
                         display_path(&shown_dir),
@@ -88,8 +89,8 @@ pub fn discover(dir: &Path, root: &Path, diagnostics: &mut Vec<Diagnostic>) -> V
                 Ok(target) => target,
                 Err(e) => {
                     if wanted {
-                        diagnostics.push(Diagnostic::error(
-                            "unreadable-file",
+                        diagnostics.push(Diagnostic::new(
+                            Code::UnreadableFile,
                             format!("cannot read this symbolic link's target: {}", io_reason(&e)),
                             at(&shown),
                         ));
@@ -100,8 +101,7 @@ pub fn discover(dir: &Path, root: &Path, diagnostics: &mut Vec<Diagnostic>) -> V
             if !target.starts_with(root) {
                 // Only the link's own path is named: its target may itself be a secret.
                 if wanted || target.is_dir() {
-                    diagnostics.push(Diagnostic::error(
-                        "symlink-outside-root",
+                    diagnostics.push(Diagnostic::new(Code::SymlinkOutsideRoot,
                         "this symbolic link points outside the manifest directory; it is not followed and nothing of its target is read",
                         at(&shown),
                     ));
@@ -129,8 +129,7 @@ pub fn discover(dir: &Path, root: &Path, diagnostics: &mut Vec<Diagnostic>) -> V
             .map(|l| display_path(l).to_string())
             .collect();
         let more = if loops.len() > 5 { ", ..." } else { "" };
-        diagnostics.push(Diagnostic::warning(
-            "symlink-loop",
+        diagnostics.push(Diagnostic::new(Code::SymlinkLoop,
             format!(
                 "{} symbolic link(s) lead to a directory already read and are not followed: {}{more}",
                 loops.len(),

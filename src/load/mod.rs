@@ -17,6 +17,7 @@ pub use substitute::{is_env_reference, MAX_SUBSTITUTED_FILE_BYTES};
 pub use waivers::MARKER as WAIVER_MARKER;
 pub use yaml::{MAX_ALIAS_NODES, MAX_DEPTH};
 
+use crate::findings::Code;
 use crate::source::{Diagnostic, Location, Node, NodeValue, Severity, SourceMap, Waiver};
 use discover::display_path;
 use read::{io_reason, read_regular, ReadError};
@@ -103,8 +104,8 @@ pub fn load(path: &Path, options: &Options<'_>) -> Loaded {
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) => {
-            loaded.diagnostics.push(Diagnostic::error(
-                "path-not-found",
+            loaded.diagnostics.push(Diagnostic::new(
+                Code::PathNotFound,
                 format!("cannot read {}: {}", path.display(), io_reason(&e)),
                 None,
             ));
@@ -132,8 +133,8 @@ pub fn load(path: &Path, options: &Options<'_>) -> Loaded {
         discover::discover(path, &roots.manifests, &mut loaded.diagnostics)
     };
     if files.is_empty() && !crate::source::has_errors(&loaded.diagnostics) {
-        loaded.diagnostics.push(Diagnostic::error(
-            "no-manifests",
+        loaded.diagnostics.push(Diagnostic::new(
+            Code::NoManifests,
             format!("no *.yaml or *.yml files found in {}", path.display()),
             None,
         ));
@@ -149,16 +150,16 @@ fn roots(manifests: &Path, extra: &[PathBuf], diagnostics: &mut Vec<Diagnostic>)
     let mut resolve = |path: &Path, what: &str| match std::fs::canonicalize(path) {
         Ok(canonical) if canonical.is_dir() => Some(canonical),
         Ok(_) => {
-            diagnostics.push(Diagnostic::error(
-                "path-not-found",
+            diagnostics.push(Diagnostic::new(
+                Code::PathNotFound,
                 format!("{what} {} is not a directory", path.display()),
                 None,
             ));
             None
         }
         Err(e) => {
-            diagnostics.push(Diagnostic::error(
-                "path-not-found",
+            diagnostics.push(Diagnostic::new(
+                Code::PathNotFound,
                 format!("cannot read {what} {}: {}", path.display(), io_reason(&e)),
                 None,
             ));
@@ -193,22 +194,22 @@ fn read_text(path: &Path, file: &Arc<str>, limit: u64, what: &str) -> Result<Str
     let bytes = match read_regular(path, limit) {
         Ok(bytes) => bytes,
         Err(ReadError::NotRegular(kind)) => {
-            return Err(Diagnostic::error(
-                "not-a-regular-file",
+            return Err(Diagnostic::new(
+                Code::NotARegularFile,
                 format!("this is {kind}, not a regular file: it is not read"),
                 start,
             ));
         }
         Err(ReadError::TooLarge { limit, .. }) => {
-            return Err(Diagnostic::error(
-                "file-too-large",
+            return Err(Diagnostic::new(
+                Code::FileTooLarge,
                 format!("file is larger than {limit} bytes, the limit for {what} (split it)"),
                 start,
             ));
         }
         Err(ReadError::Io(e)) => {
             let message = format!("cannot read file: {}", io_reason(&e));
-            return Err(Diagnostic::error("unreadable-file", message, start));
+            return Err(Diagnostic::new(Code::UnreadableFile, message, start));
         }
     };
     String::from_utf8(bytes).map_err(|e| {
@@ -222,8 +223,8 @@ fn read_text(path: &Path, file: &Arc<str>, limit: u64, what: &str) -> Result<Str
             col,
             len: 1,
         };
-        Diagnostic::error(
-            "not-utf8",
+        Diagnostic::new(
+            Code::NotUtf8,
             "file is not valid UTF-8 (it must be UTF-8 text)",
             Some(loc),
         )
@@ -245,8 +246,7 @@ pub fn read_policy(path: &Path, root: Option<&Path>, loaded: &mut Loaded) -> Opt
             _ => false,
         };
         if !inside {
-            loaded.diagnostics.push(Diagnostic::error(
-                "symlink-outside-root",
+            loaded.diagnostics.push(Diagnostic::new(Code::SymlinkOutsideRoot,
                 "this policy file resolves outside the manifest directory; it is not followed and nothing of its target is read",
                 Some(Location::file_start(&file)),
             ));
@@ -269,8 +269,8 @@ pub fn read_policy(path: &Path, root: Option<&Path>, loaded: &mut Loaded) -> Opt
         return None;
     }
     if docs.len() != 1 {
-        loaded.diagnostics.push(Diagnostic::error(
-            "invalid-policy",
+        loaded.diagnostics.push(Diagnostic::new(
+            Code::InvalidPolicy,
             "a policy file holds exactly one YAML document",
             Some(Location::file_start(&file)),
         ));
@@ -326,7 +326,7 @@ pub fn add_text(
         let message = "file holds no YAML document (it is empty or only comments)";
         loaded
             .diagnostics
-            .push(Diagnostic::error("empty-file", message, start));
+            .push(Diagnostic::new(Code::EmptyFile, message, start));
     }
     let context = substitute::Context {
         env: options.env,

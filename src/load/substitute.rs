@@ -9,6 +9,7 @@
 
 use super::read::{io_reason, read_regular, ReadError};
 use super::{Environment, Roots};
+use crate::findings::Code;
 use crate::source::{Diagnostic, Location, Node, NodeValue, Origin, Severity};
 use std::path::Path;
 
@@ -41,8 +42,7 @@ pub fn substitute(node: &mut Node, context: &Context<'_>, diagnostics: &mut Vec<
         NodeValue::Str(text) => {
             let Some(reference) = Reference::parse(text) else {
                 if text.contains("${env:") || text.contains("${file:") {
-                    diagnostics.push(Diagnostic::warning(
-                        "partial-substitution",
+                    diagnostics.push(Diagnostic::new(Code::PartialSubstitution,
                         "`${env:..}` and `${file:..}` are only replaced when they are the whole value; this one is kept as literal text",
                         Some(node.loc.clone()),
                     ));
@@ -83,12 +83,10 @@ fn resolve_env(
             } else {
                 format!("environment variable {name} is not set here; plan, apply and drift will need it")
             };
-            Err(Diagnostic::new(
-                context.unset_variable,
-                "unset-variable",
-                message,
-                Some(loc.clone()),
-            ))
+            Err(
+                Diagnostic::new(Code::UnsetVariable, message, Some(loc.clone()))
+                    .with_severity(context.unset_variable),
+            )
         }
     }
 }
@@ -98,13 +96,12 @@ fn resolve_file(
     loc: &Location,
     context: &Context<'_>,
 ) -> Result<(String, Origin), Diagnostic> {
-    let error =
-        |code: &'static str, message: String| Diagnostic::error(code, message, Some(loc.clone()));
+    let error = |code: Code, message: String| Diagnostic::new(code, message, Some(loc.clone()));
     let path = context.base.join(reference);
     let shown = path.display();
     let target = std::fs::canonicalize(&path).map_err(|e| {
         error(
-            "unreadable-file",
+            Code::UnreadableFile,
             format!("cannot read {shown}: {}", io_reason(&e)),
         )
     })?;
@@ -119,27 +116,27 @@ fn resolve_file(
         Origin::FileOutsideRoot
     } else {
         return Err(error(
-            "file-outside-root",
+            Code::FileOutsideRoot,
             format!("`${{file:{reference}}}` resolves outside the manifest directory: only files inside it, or inside a --file-root, are read"),
         ));
     };
     let bytes = read_regular(&target, MAX_SUBSTITUTED_FILE_BYTES).map_err(|e| match e {
         ReadError::NotRegular(kind) => error(
-            "not-a-regular-file",
+            Code::NotARegularFile,
             format!("cannot read {shown}: it is {kind}, not a regular file"),
         ),
         ReadError::TooLarge { limit, .. } => error(
-            "file-too-large",
+            Code::FileTooLarge,
             format!("{shown} is larger than {limit} bytes, the limit for a `${{file:..}}` value"),
         ),
         ReadError::Io(e) => error(
-            "unreadable-file",
+            Code::UnreadableFile,
             format!("cannot read {shown}: {}", io_reason(&e)),
         ),
     })?;
     let mut content = String::from_utf8(bytes).map_err(|_| {
         error(
-            "unreadable-file",
+            Code::UnreadableFile,
             format!("cannot read {shown}: not UTF-8 text"),
         )
     })?;

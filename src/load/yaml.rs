@@ -7,6 +7,7 @@
 //! schema loudly), a nesting limit (deep input cannot overflow the stack of later,
 //! recursive stages), and an alias-expansion budget (no "billion laughs").
 
+use crate::findings::Code;
 use crate::source::{Diagnostic, Location, Node, NodeValue};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
@@ -55,10 +56,10 @@ pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Node>, Option<Diagno
                 let diagnostic = if e.info().contains("recursion limit") {
                     let message =
                         format!("YAML nesting deeper than {MAX_DEPTH} levels is not accepted");
-                    Diagnostic::error("yaml-too-deep", message, Some(loc))
+                    Diagnostic::new(Code::YamlTooDeep, message, Some(loc))
                 } else {
-                    Diagnostic::error(
-                        "yaml-syntax",
+                    Diagnostic::new(
+                        Code::YamlSyntax,
                         format!("invalid YAML: {}", e.info()),
                         Some(loc),
                     )
@@ -86,7 +87,7 @@ pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Node>, Option<Diagno
                         format!("YAML nesting deeper than {MAX_DEPTH} levels is not accepted");
                     return (
                         docs,
-                        Some(Diagnostic::error("yaml-too-deep", message, Some(loc))),
+                        Some(Diagnostic::new(Code::YamlTooDeep, message, Some(loc))),
                     );
                 }
                 stack.push(match event {
@@ -137,7 +138,7 @@ pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Node>, Option<Diagno
                     let message = "alias refers to an unknown anchor";
                     return (
                         docs,
-                        Some(Diagnostic::error("yaml-syntax", message, Some(loc))),
+                        Some(Diagnostic::new(Code::YamlSyntax, message, Some(loc))),
                     );
                 };
                 let size = count_nodes(target);
@@ -147,7 +148,7 @@ pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Node>, Option<Diagno
                     );
                     return (
                         docs,
-                        Some(Diagnostic::error("yaml-alias-limit", message, Some(loc))),
+                        Some(Diagnostic::new(Code::YamlAliasLimit, message, Some(loc))),
                     );
                 }
                 alias_budget -= size;
@@ -300,13 +301,13 @@ mod tests {
             text.push_str(&format!("{cur}: &{cur} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         let (_, err) = parse(&text);
-        assert_eq!(err.unwrap().code, "yaml-alias-limit");
+        assert_eq!(err.unwrap().code, Code::YamlAliasLimit);
     }
 
     #[test]
     fn deep_nesting_is_refused() {
         let text = "[".repeat(10_000);
         let (_, err) = parse(&text);
-        assert_eq!(err.unwrap().code, "yaml-too-deep");
+        assert_eq!(err.unwrap().code, Code::YamlTooDeep);
     }
 }

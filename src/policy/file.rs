@@ -5,8 +5,9 @@
 //! `invalid-policy` errors at their line. Pure: it reads a parsed YAML tree.
 
 use super::catalogue::{self, Parameter, DEFAULT_GRANT_TYPES};
+use crate::findings::Code;
 use crate::source::{Diagnostic, Node, NodeValue, Severity};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// What a policy says of one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +19,7 @@ pub enum Setting {
 /// The policy in force: severities by code, and the rules' parameters.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    settings: BTreeMap<&'static str, Setting>,
+    settings: HashMap<Code, Setting>,
     /// `long-lived-access-token.max_ttl`, seconds.
     pub max_ttl: i64,
     /// `admin-scope-granted.administration_clients`: names or ids.
@@ -28,7 +29,7 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            settings: BTreeMap::new(),
+            settings: HashMap::new(),
             max_ttl: 3600,
             administration_clients: Vec::new(),
         }
@@ -36,16 +37,15 @@ impl Default for Policy {
 }
 
 /// True when a policy file may set the severity of `code`.
-fn configurable(code: &str) -> Option<&'static str> {
-    catalogue::rule(code)
-        .map(|r| r.code)
-        .or((code == DEFAULT_GRANT_TYPES).then_some(DEFAULT_GRANT_TYPES))
+fn configurable(text: &str) -> Option<Code> {
+    let code = Code::parse(text)?;
+    (catalogue::rule(code).is_some() || code == DEFAULT_GRANT_TYPES).then_some(code)
 }
 
 impl Policy {
     /// False when the policy turns `code` off (its check need not even run).
-    pub fn enabled(&self, code: &str) -> bool {
-        self.settings.get(code) != Some(&Setting::Off)
+    pub fn enabled(&self, code: Code) -> bool {
+        self.settings.get(&code) != Some(&Setting::Off)
     }
 
     /// Applies the policy's severities to findings: a rule turned off is dropped, a rule
@@ -56,7 +56,7 @@ impl Policy {
         }
         findings
             .into_iter()
-            .filter_map(|mut d| match self.settings.get(d.code) {
+            .filter_map(|mut d| match self.settings.get(&d.code) {
                 Some(Setting::Off) => None,
                 Some(Setting::Severity(severity)) => {
                     d.severity = *severity;
@@ -73,8 +73,8 @@ impl Policy {
         let mut policy = Policy::default();
         let mut problems = Vec::new();
         let mut bad = |node: &Node, message: String| {
-            problems.push(Diagnostic::error(
-                "invalid-policy",
+            problems.push(Diagnostic::new(
+                Code::InvalidPolicy,
                 message,
                 Some(node.loc.clone()),
             ));
@@ -120,7 +120,7 @@ impl Policy {
         (policy, problems)
     }
 
-    fn read_rule(&mut self, code: &'static str, node: &Node, bad: &mut dyn FnMut(&Node, String)) {
+    fn read_rule(&mut self, code: Code, node: &Node, bad: &mut dyn FnMut(&Node, String)) {
         if let NodeValue::Map(pairs) = &node.value {
             let parameters = catalogue::rule(code).map_or(&[][..], |r| r.parameters);
             for (key, value) in pairs {
@@ -150,12 +150,7 @@ impl Policy {
         }
     }
 
-    fn read_severity(
-        &mut self,
-        code: &'static str,
-        node: &Node,
-        bad: &mut dyn FnMut(&Node, String),
-    ) {
+    fn read_severity(&mut self, code: Code, node: &Node, bad: &mut dyn FnMut(&Node, String)) {
         let setting = match node.as_str() {
             Some("error") => Setting::Severity(Severity::Error),
             Some("warning") => Setting::Severity(Severity::Warning),

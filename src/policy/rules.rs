@@ -10,6 +10,7 @@
 use super::catalogue;
 use super::file::Policy;
 use crate::fields::{self, Version};
+use crate::findings::Code;
 use crate::source::{Diagnostic, Location, Node, NodeValue, Origin};
 use crate::validate::Desired;
 use serde_json::Value;
@@ -25,23 +26,21 @@ pub fn check(clients: &[Desired], policy: &Policy, version: Version) -> Vec<Diag
     let mut redirect_uris: HashMap<&str, (&str, &Location)> = HashMap::new();
     for desired in clients.iter().filter(|d| !d.absent()) {
         let client = View { desired, version };
-        let mut finding = |code: &'static str, message: String, at: Location| {
+        let mut finding = |code: Code, message: String, at: Location| {
             if policy.enabled(code) {
-                let severity =
-                    catalogue::rule(code).map_or(crate::source::Severity::Warning, |r| r.severity);
-                out.push(Diagnostic::new(severity, code, message, Some(at)));
+                out.push(Diagnostic::new(code, message, Some(at)));
             }
         };
         grants(&client, &mut finding);
         redirects(&client, &mut finding);
         authentication(&client, &mut finding);
         tokens(&client, policy, &mut finding);
-        if policy.enabled("redirect-uri-reused") {
+        if policy.enabled(Code::RedirectUriReused) {
             for item in client.items("redirect_uris") {
                 let Some(uri) = item.as_str() else { continue };
                 match redirect_uris.get(uri) {
                     Some((other, at)) if *other != desired.name => finding(
-                        "redirect-uri-reused",
+                        Code::RedirectUriReused,
                         format!(
                             "redirect URI {} is also one of `{other}` ({at}): an authorization code meant for one client can reach the other",
                             quoted(item)
@@ -59,7 +58,7 @@ pub fn check(clients: &[Desired], policy: &Policy, version: Version) -> Vec<Diag
     out
 }
 
-type Finding<'a> = dyn FnMut(&'static str, String, Location) + 'a;
+type Finding<'a> = dyn FnMut(Code, String, Location) + 'a;
 
 /// A client's values as boruta would store them.
 struct View<'a> {
@@ -156,14 +155,14 @@ fn quoted(node: &Node) -> String {
 fn grants(client: &View<'_>, finding: &mut Finding<'_>) {
     if let Some(item) = client.item("supported_grant_types", "implicit") {
         finding(
-            "implicit-grant",
+            Code::ImplicitGrant,
             "the implicit grant returns tokens in the front channel, where they leak: RFC 9700 §2.1.2 says not to use it; use authorization_code with PKCE".into(),
             item.loc.clone(),
         );
     }
     if let Some(item) = client.item("supported_grant_types", "password") {
         finding(
-            "password-grant",
+            Code::PasswordGrant,
             "the resource owner password credentials grant MUST NOT be used (RFC 9700 §2.4): it hands the user's password to the client".into(),
             item.loc.clone(),
         );
@@ -174,7 +173,7 @@ fn grants(client: &View<'_>, finding: &mut Finding<'_>) {
     if let Some(item) = client.item("supported_grant_types", "authorization_code") {
         if !client.flag("pkce") {
             finding(
-                "public-client-without-pkce",
+                Code::PublicClientWithoutPkce,
                 "a public client (confidential is false) allows authorization_code without `pkce: true`: public clients MUST use PKCE (RFC 9700 §2.1.1)".into(),
                 item.loc.clone(),
             );
@@ -197,7 +196,7 @@ fn grants(client: &View<'_>, finding: &mut Finding<'_>) {
             front_channel.map(|grant| format!("this public client (confidential is false) also serves {grant} in an app that cannot keep its secret, and anyone who extracts that secret gets client_credentials tokens in the client's name: use a separate confidential client for client_credentials"))
         };
         if let Some(why) = why {
-            finding("public-client-credentials", why, item.loc.clone());
+            finding(Code::PublicClientCredentials, why, item.loc.clone());
         }
     }
 }
@@ -226,7 +225,7 @@ fn redirects(client: &View<'_>, finding: &mut Finding<'_>) {
         };
         if uri.scheme() == "http" && !loopback {
             finding(
-                "insecure-redirect-uri",
+                Code::InsecureRedirectUri,
                 format!(
                     "redirect URI {} uses plain http on a host that is not a loopback address: codes and tokens sent there can be read on the way; use https (http is for loopback redirects of native apps only, RFC 8252 §8.3)",
                     quoted(item)
@@ -236,7 +235,7 @@ fn redirects(client: &View<'_>, finding: &mut Finding<'_>) {
         }
         if localhost {
             finding(
-                "localhost-redirect-uri",
+                Code::LocalhostRedirectUri,
                 format!(
                     "redirect URI {} uses `localhost`: register the loopback IP literal (http://127.0.0.1:PORT/... or http://[::1]:PORT/...) instead (RFC 8252 §8.3)",
                     quoted(item)
@@ -265,7 +264,7 @@ fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
             ""
         };
         finding(
-            "jwt-auth-without-key",
+            Code::JwtAuthWithoutKey,
             format!("private_key_jwt is allowed but no jwt_public_key is declared: no client assertion can be verified{jwks}"),
             method_at("private_key_jwt"),
         );
@@ -282,7 +281,7 @@ fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
                 "defaults to"
             };
             finding(
-                "jwt-auth-alg-mismatch",
+                Code::JwtAuthAlgMismatch,
                 format!(
                     "{method} is allowed but token_endpoint_jwt_auth_alg {declared} {alg}: boruta {} verifies {method} only with {}",
                     client.version,
@@ -296,7 +295,7 @@ fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
     let secret_only = methods.iter().all(|m| m.starts_with("client_secret_"));
     if confidential && secret_only && !methods.is_empty() {
         finding(
-            "secret-auth-preferred-asymmetric",
+            Code::SecretAuthPreferredAsymmetric,
             "this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)".into(),
             client.at("token_endpoint_auth_methods"),
         );
@@ -305,7 +304,7 @@ fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
         if let Some(node) = client.declared("id_token_signature_alg") {
             if node.as_str().is_some_and(|a| a.starts_with("HS")) {
                 finding(
-                    "symmetric-id-token-on-public-client",
+                    Code::SymmetricIdTokenOnPublicClient,
                     format!(
                         "a public client's ID tokens signed with {} use its secret as the key, which a public client cannot keep: anyone holding the app can forge them; use RS256 or ES256",
                         quoted(node)
@@ -332,7 +331,7 @@ fn tokens(client: &View<'_>, policy: &Policy, finding: &mut Finding<'_>) {
             format!("access_token_ttl is not declared, and boruta's default is {ttl} s")
         };
         finding(
-            "long-lived-access-token",
+            Code::LongLivedAccessToken,
             format!(
                 "{what}, above the policy's maximum of {} s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)",
                 policy.max_ttl
@@ -354,7 +353,7 @@ fn tokens(client: &View<'_>, policy: &Policy, finding: &mut Finding<'_>) {
         };
         if crate::api::ADMIN_SCOPES.contains(&name) {
             finding(
-                "admin-scope-granted",
+                Code::AdminScopeGranted,
                 format!(
                     "`{name}` opens boruta's admin API to this client (`clients:manage:all` reads every client's secret): list `{}` in the policy's admin-scope-granted.administration_clients if it administers boruta",
                     desired.name

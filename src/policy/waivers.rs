@@ -9,18 +9,19 @@
 //! that would create such a client fails (`refused-on-create`). `export` writes these
 //! waivers for the legacy values it finds.
 
+use crate::findings::Code;
 use crate::source::{Diagnostic, Location, Severity, Waiver};
 
 /// boruta rules whose values existing clients may hold although a create refuses them.
-pub const LEGACY: [&str; 4] = [
-    "rsa-modulus-too-small",
-    "key-generation-impossible",
-    "invalid-redirect-uri",
-    "ttl-out-of-range",
+pub const LEGACY: [Code; 4] = [
+    Code::RsaModulusTooSmall,
+    Code::KeyGenerationImpossible,
+    Code::InvalidRedirectUri,
+    Code::TtlOutOfRange,
 ];
 
 /// Findings that are judgements, not boruta's refusals (with every security rule).
-pub const ADVISORY: [&str; 1] = [super::catalogue::DEFAULT_GRANT_TYPES];
+pub const ADVISORY: [Code; 1] = [super::catalogue::DEFAULT_GRANT_TYPES];
 
 /// What a waiver of `code` means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub enum Waivable {
     Advisory,
 }
 
-pub fn waivable(code: &str) -> Option<Waivable> {
+pub fn waivable(code: Code) -> Option<Waivable> {
     if LEGACY.contains(&code) {
         Some(Waivable::Legacy)
     } else if ADVISORY.contains(&code) || super::catalogue::rule(code).is_some() {
@@ -75,16 +76,16 @@ pub fn check(waivers: &[Waiver], diagnostics: &[Diagnostic]) -> Vec<Diagnostic> 
     for waiver in waivers {
         let at = Some(waiver.loc.clone());
         if waiver.codes.is_empty() {
-            out.push(Diagnostic::error(
-                "invalid-waiver",
+            out.push(Diagnostic::new(
+                Code::InvalidWaiver,
                 "a waiver names the finding codes it waives: `# boruta-gitops:allow CODE reason`",
                 at,
             ));
             continue;
         }
         if waiver.reason.is_empty() {
-            out.push(Diagnostic::error(
-                "waiver-without-reason",
+            out.push(Diagnostic::new(
+                Code::WaiverWithoutReason,
                 format!(
                     "this waiver of {} gives no reason: write why after the code, for the reviewer",
                     waiver.codes.join(", ")
@@ -93,23 +94,22 @@ pub fn check(waivers: &[Waiver], diagnostics: &[Diagnostic]) -> Vec<Diagnostic> 
             ));
             continue;
         }
-        for code in &waiver.codes {
-            if waivable(code).is_none() {
-                out.push(Diagnostic::error(
-                    "not-waivable",
-                    format!("`{code}` cannot be waived: boruta itself refuses such a value, or it is not a finding code"),
+        for text in &waiver.codes {
+            let Some(code) = Code::parse(text).filter(|c| waivable(*c).is_some()) else {
+                out.push(Diagnostic::new(Code::NotWaivable,
+                    format!("`{text}` cannot be waived: boruta itself refuses such a value, or it is not a finding code"),
                     at.clone(),
                 ));
                 continue;
-            }
+            };
             let used = diagnostics.iter().any(|d| {
                 d.code == code
                     && d.waived.is_some()
                     && d.location.as_ref().is_some_and(|l| waiver.covers(code, l))
             });
             if !used {
-                out.push(Diagnostic::warning(
-                    "unused-waiver",
+                out.push(Diagnostic::new(
+                    Code::UnusedWaiver,
                     format!("this waiver of `{code}` waives nothing: remove it"),
                     at.clone(),
                 ));

@@ -4,6 +4,7 @@
 //! physical location relative to the working directory (the repository root in CI), and a
 //! waived finding carries an in-source suppression with its reason.
 
+use crate::findings::Code;
 use crate::policy::catalogue::{self, Rule};
 use crate::source::{Diagnostic, Severity};
 use serde_json::{json, Value};
@@ -22,23 +23,24 @@ fn level(severity: Severity) -> &'static str {
 fn policy_rule(rule: &Rule) -> Value {
     json!({
         "id": rule.code,
-        "shortDescription": {"text": strip_backticks(rule.summary)},
+        "shortDescription": {"text": strip_backticks(rule.code.meaning())},
         "fullDescription": {"text": strip_backticks(rule.rationale)},
         "helpUri": rule.url,
         "help": {
             "text": format!("{} ({}: {})", strip_backticks(rule.rationale), rule.reference, rule.url),
             "markdown": format!("{} ([{}]({}))", rule.rationale, rule.reference, rule.url),
         },
-        "defaultConfiguration": {"level": level(rule.severity)},
+        "defaultConfiguration": {"level": level(rule.code.severity())},
         "properties": {"tags": ["security", "oauth"]},
     })
 }
 
-fn other_rule(code: &str) -> Value {
+fn other_rule(code: Code) -> Value {
     json!({
-        "id": code,
-        "shortDescription": {"text": format!("boruta-gitops finding `{code}` (see the README, section Diagnostics)")},
-        "helpUri": "https://github.com/boruta-gitops/boruta-gitops#diagnostics",
+        "id": code.as_str(),
+        "shortDescription": {"text": strip_backticks(code.meaning())},
+        "helpUri": format!("https://github.com/boruta-gitops/boruta-gitops#{}", code.anchor()),
+        "defaultConfiguration": {"level": level(code.severity())},
     })
 }
 
@@ -60,7 +62,7 @@ fn uri_of(path: &str) -> String {
 /// The SARIF document of `diagnostics`.
 pub fn document(diagnostics: &[Diagnostic]) -> Value {
     let mut rules: Vec<Value> = catalogue::RULES.iter().map(policy_rule).collect();
-    let mut ids: Vec<&str> = catalogue::RULES.iter().map(|r| r.code).collect();
+    let mut ids: Vec<Code> = catalogue::RULES.iter().map(|r| r.code).collect();
     for d in diagnostics {
         if !ids.contains(&d.code) {
             ids.push(d.code);

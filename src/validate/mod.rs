@@ -12,6 +12,7 @@ mod version;
 pub use version::check_version;
 
 use crate::fields::{self, Field, Version};
+use crate::findings::Code;
 use crate::load::Document;
 use crate::model::{
     derived_client_id, ClientManifest, Ensure, IdentityProviderRef, Lifecycle, ScopeRef,
@@ -183,8 +184,7 @@ pub fn validate(documents: Vec<Document>, waivers: &[Waiver]) -> Validated {
 
 fn validate_document(root: Node, waivers: &[Waiver], out: &mut Validated) {
     let NodeValue::Map(pairs) = &root.value else {
-        out.diagnostics.push(Diagnostic::error(
-            "not-a-mapping",
+        out.diagnostics.push(Diagnostic::new(Code::NotAMapping,
             "a manifest document must be a mapping of client fields (or a boruta configuration file)",
             Some(root.loc.clone()),
         ));
@@ -211,31 +211,29 @@ fn validate_document(root: Node, waivers: &[Waiver], out: &mut Validated) {
                     } else {
                         ""
                     };
-                    out.diagnostics.push(Diagnostic::error(
-                        "invalid-configuration",
+                    out.diagnostics.push(Diagnostic::new(Code::InvalidConfiguration,
                         format!("`version` must be the string \"1.0\"{hint}"),
                         Some(value.loc.clone()),
                     ));
                 }
             }
             Some("configuration") => validate_configuration(value, out),
-            _ => out.diagnostics.push(Diagnostic::error(
-                "unknown-field",
+            _ => out.diagnostics.push(Diagnostic::new(Code::UnknownField,
                 format!("unknown field `{}` in a configuration file (expected `version` and `configuration`)", key.key_text()),
                 Some(key.loc.clone()),
             )),
         }
     }
     if root.get("configuration").is_none() {
-        out.diagnostics.push(Diagnostic::error(
-            "invalid-configuration",
+        out.diagnostics.push(Diagnostic::new(
+            Code::InvalidConfiguration,
             "a configuration file needs a `configuration` mapping",
             Some(root.loc.clone()),
         ));
     }
     if root.get("version").is_none() {
-        out.diagnostics.push(Diagnostic::error(
-            "invalid-configuration",
+        out.diagnostics.push(Diagnostic::new(
+            Code::InvalidConfiguration,
             "a configuration file needs `version: \"1.0\"` (boruta refuses it otherwise)",
             Some(root.loc.clone()),
         ));
@@ -243,8 +241,8 @@ fn validate_document(root: Node, waivers: &[Waiver], out: &mut Validated) {
     let document_start = root.loc.clone();
     let clients = take_configuration_clients(root);
     if clients.is_empty() {
-        out.diagnostics.push(Diagnostic::warning(
-            "no-clients",
+        out.diagnostics.push(Diagnostic::new(
+            Code::NoClients,
             "this configuration file declares no client: boruta-gitops has nothing to manage in it",
             Some(document_start),
         ));
@@ -284,8 +282,8 @@ fn is_unmanaged_section(name: &str) -> bool {
 
 fn validate_configuration(node: &Node, out: &mut Validated) {
     let NodeValue::Map(pairs) = &node.value else {
-        out.diagnostics.push(Diagnostic::error(
-            "invalid-configuration",
+        out.diagnostics.push(Diagnostic::new(
+            Code::InvalidConfiguration,
             "`configuration` must be a mapping of sections",
             Some(node.loc.clone()),
         ));
@@ -296,21 +294,20 @@ fn validate_configuration(node: &Node, out: &mut Validated) {
         if name == "client" {
             match &value.value {
                 NodeValue::Seq(_) | NodeValue::Null => {} // validated by validate_document
-                _ => out.diagnostics.push(Diagnostic::error(
-                    "invalid-configuration",
+                _ => out.diagnostics.push(Diagnostic::new(
+                    Code::InvalidConfiguration,
                     "`configuration.client` must be a list of clients",
                     Some(value.loc.clone()),
                 )),
             }
         } else if is_unmanaged_section(&name) {
-            out.diagnostics.push(Diagnostic::warning(
-                "section-not-managed",
+            out.diagnostics.push(Diagnostic::new(Code::SectionNotManaged,
                 format!("section `{name}` is not managed by boruta-gitops and is ignored (only `client` is)"),
                 Some(key.loc.clone()),
             ));
         } else {
-            out.diagnostics.push(Diagnostic::warning(
-                "unknown-section",
+            out.diagnostics.push(Diagnostic::new(
+                Code::UnknownSection,
                 format!("boruta ignores the unknown configuration section `{name}`"),
                 Some(key.loc.clone()),
             ));
@@ -328,8 +325,8 @@ fn check_duplicate_keys(node: &Node, recurse: bool, out: &mut Validated) {
             for (k, v) in pairs {
                 let text = k.key_text();
                 if let Some(first) = seen.get(&text) {
-                    out.diagnostics.push(Diagnostic::error(
-                        "duplicate-key",
+                    out.diagnostics.push(Diagnostic::new(
+                        Code::DuplicateKey,
                         format!("key `{text}` is repeated (first at {first}); only one may stay"),
                         Some(k.loc.clone()),
                     ));
@@ -369,8 +366,8 @@ fn check_lifecycle(node: &Node, out: &mut Validated) -> bool {
             } else {
                 "it is not a client field".to_string()
             };
-            out.diagnostics.push(Diagnostic::error(
-                "unknown-field",
+            out.diagnostics.push(Diagnostic::new(
+                Code::UnknownField,
                 format!("`{name}` in `lifecycle.ignore_changes` cannot be ignored: {why}"),
                 Some(item.loc.clone()),
             ));
@@ -394,8 +391,7 @@ fn check_identity_origins(node: &Node, out: &mut Validated) {
             Origin::Literal | Origin::FileInRoot => false,
         };
         if sensitive {
-            out.diagnostics.push(Diagnostic::error(
-                "substitution-not-allowed",
+            out.diagnostics.push(Diagnostic::new(Code::SubstitutionNotAllowed,
                 format!("`{field}` cannot come from the environment or from a file outside the manifest directory: it identifies the client in every plan and report, and such values are never printed"),
                 Some(value.loc.clone()),
             ));
@@ -406,8 +402,8 @@ fn check_identity_origins(node: &Node, out: &mut Validated) {
 fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
     let before = out.diagnostics.len();
     if !matches!(node.value, NodeValue::Map(_)) {
-        out.diagnostics.push(Diagnostic::error(
-            "not-a-mapping",
+        out.diagnostics.push(Diagnostic::new(
+            Code::NotAMapping,
             "a client must be a mapping of client fields",
             Some(node.loc.clone()),
         ));
@@ -485,12 +481,11 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
                 v.detail.clone()
             };
             out.diagnostics
-                .push(Diagnostic::error(v.code, detail, Some(loc)));
+                .push(Diagnostic::new(v.code, detail, Some(loc)));
         }
         if let Some(Value::Object(kpt)) = map.get("key_pair_type") {
             if rules::key_generation(kpt) == rules::KeyGeneration::NeedsRegistrar {
-                out.diagnostics.push(Diagnostic::warning(
-                    "universal-key-type",
+                out.diagnostics.push(Diagnostic::new(Code::UniversalKeyType,
                     "key type `universal` makes boruta call an external DID registrar on create; the create fails when it is unreachable",
                     node.at_pointer("/key_pair_type/type").map(|n| n.loc.clone()),
                 ));
@@ -500,8 +495,7 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
     for field in fields::manifest_fields().filter(|f| f.server_generated()) {
         let field = field.name;
         if let Some((key, _)) = node.entry(field) {
-            out.diagnostics.push(Diagnostic::warning(
-                "server-generated-field",
+            out.diagnostics.push(Diagnostic::new(Code::ServerGeneratedField,
                 format!("`{field}` is generated by the server and ignored on create; declaring it can only cause endless drift: remove it"),
                 Some(key.loc.clone()),
             ));
@@ -516,8 +510,8 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
         Ok(m) => m,
         Err(e) => {
             // The schema and the types agree, so this is a bug, reported rather than hidden.
-            out.diagnostics.push(Diagnostic::error(
-                "invalid-manifest",
+            out.diagnostics.push(Diagnostic::new(
+                Code::InvalidManifest,
                 format!("the manifest could not be read: {e}"),
                 Some(node.loc.clone()),
             ));
@@ -531,8 +525,7 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
         },
         None => {
             let id = derived_client_id(&manifest.name);
-            out.diagnostics.push(Diagnostic::note(
-                "derived-id",
+            out.diagnostics.push(Diagnostic::new(Code::DerivedId,
                 format!("no `id`: the id {id} is derived from the name; pin it with `id: {id}` so a rename cannot create a new client"),
                 node.entry("name").map(|(k, _)| k.loc.clone()),
             ));
@@ -570,8 +563,8 @@ fn check_uniqueness(out: &mut Validated) {
     for client in &out.clients {
         let name_loc = client.locate("/name");
         if let Some(first) = names.get(client.name.as_str()) {
-            findings.push(Diagnostic::error(
-                "duplicate-name",
+            findings.push(Diagnostic::new(
+                Code::DuplicateName,
                 format!(
                     "client name `{}` is already used at {}",
                     client.name,
@@ -588,8 +581,8 @@ fn check_uniqueness(out: &mut Validated) {
             } else {
                 name_loc
             };
-            findings.push(Diagnostic::error(
-                "duplicate-id",
+            findings.push(Diagnostic::new(
+                Code::DuplicateId,
                 format!(
                     "client id {} is already used by `{}` at {}",
                     client.id,

@@ -3,6 +3,7 @@
 //! hints for YAML's usual traps (`yes` is not a boolean here, `"3600"` is not a number).
 
 use crate::fields;
+use crate::findings::Code;
 use crate::schema::{self, Problem};
 use crate::source::{Diagnostic, Node, NodeValue};
 
@@ -45,8 +46,8 @@ fn kind_name(node: &Node) -> &'static str {
 }
 
 /// The finding code for a value that is not one of a field's allowed values.
-fn value_code(field: &str) -> &'static str {
-    fields::get(field).map_or("invalid-value", |f| f.invalid_code)
+fn value_code(field: &str) -> Code {
+    fields::get(field).map_or(Code::InvalidValue, |f| f.invalid_code)
 }
 
 pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem) -> Diagnostic {
@@ -71,8 +72,8 @@ pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem)
             } else {
                 format!(" in `{path}`")
             };
-            return Diagnostic::error(
-                "unknown-field",
+            return Diagnostic::new(
+                Code::UnknownField,
                 format!("unknown field `{key}`{at}{hint}"),
                 Some(loc),
             );
@@ -84,7 +85,7 @@ pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem)
                 format!(" in `{path}`")
             };
             (
-                "missing-field",
+                Code::MissingField,
                 format!("missing required field `{key}`{at}"),
             )
         }
@@ -135,7 +136,7 @@ pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem)
                 format!(" {shown}")
             };
             (
-                "invalid-type",
+                Code::InvalidType,
                 format!("`{path}` must be {expected}, found {found}{shown}{hint}"),
             )
         }
@@ -150,20 +151,23 @@ pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem)
                 max.as_deref().unwrap_or("")
             );
             let code = if field.ends_with("_ttl") {
-                "ttl-out-of-range"
+                Code::TtlOutOfRange
             } else {
-                "invalid-value"
+                Code::InvalidValue
             };
             (code, format!("`{path}` {shown} is out of range {range}"))
         }
         Problem::PatternMismatch { pattern } => {
             if pattern == crate::model::UUID_PATTERN {
-                ("invalid-uuid", format!("`{path}`: {shown} is not a UUID"))
+                (
+                    Code::InvalidUuid,
+                    format!("`{path}`: {shown} is not a UUID"),
+                )
             } else if pattern == r"\S" {
-                ("empty-value", format!("`{path}` must not be blank"))
+                (Code::EmptyValue, format!("`{path}` must not be blank"))
             } else if pattern == r"^\S+$" {
                 (
-                    "invalid-scope-name",
+                    Code::InvalidScopeName,
                     format!(
                         "`{path}`: {shown} contains whitespace (boruta silently drops such scopes)"
                     ),
@@ -175,11 +179,11 @@ pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem)
                 )
             }
         }
-        Problem::TooShort => ("empty-value", format!("`{path}` must not be empty")),
-        Problem::NeedsIdOrName => ("missing-field", format!("`{path}` needs `id` or `name`")),
-        Problem::Other(text) => ("schema-violation", format!("`{path}`: {text}")),
+        Problem::TooShort => (Code::EmptyValue, format!("`{path}` must not be empty")),
+        Problem::NeedsIdOrName => (Code::MissingField, format!("`{path}` needs `id` or `name`")),
+        Problem::Other(text) => (Code::SchemaViolation, format!("`{path}`: {text}")),
     };
-    Diagnostic::error(code, message, Some(loc))
+    Diagnostic::new(code, message, Some(loc))
 }
 
 /// "; did you mean `x`?" for a misspelt top-level field.

@@ -5,6 +5,7 @@
 
 use super::Desired;
 use crate::fields::{self, Version};
+use crate::findings::Code;
 use crate::source::Diagnostic;
 
 /// The findings of `clients` for boruta `version`.
@@ -13,8 +14,7 @@ pub fn check_version(clients: &[Desired], version: Version) -> Vec<Diagnostic> {
     for client in clients {
         for declared in client.declared() {
             if !declared.field.accepted.includes(version) {
-                out.push(Diagnostic::error(
-                    "field-not-supported",
+                out.push(Diagnostic::new(Code::FieldNotSupported,
                     format!(
                         "`{}` is not supported by boruta {version}: it arrived on boruta's master branch after the latest release, and boruta {version} would silently ignore it. Remove it, or pass --boruta-version master for a server built from master",
                         declared.field.name
@@ -58,8 +58,7 @@ pub fn check_version(clients: &[Desired], version: Version) -> Vec<Diagnostic> {
             } else {
                 format!(", `{}` included", risky.join("` and `"))
             };
-            out.push(Diagnostic::warning(
-                "default-grant-types",
+            out.push(Diagnostic::new(Code::DefaultGrantTypes,
                 format!(
                     "`{}` is not declared: boruta {version} gives a new client {} grant type(s) ({}){warning}, and other versions differ ({}). Declare the grants this client needs",
                     field.name,

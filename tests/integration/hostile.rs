@@ -52,7 +52,10 @@ fn check(text: &str) -> Result<(), TestCaseError> {
     // A configuration file may hold several clients, so clients can outnumber documents;
     // fewer clients than documents must be explained by an error (or, for a configuration
     // file without clients, by its `no-clients` warning).
-    let explained = has_errors(&findings) || findings.iter().any(|d| d.code == "no-clients");
+    let explained = has_errors(&findings)
+        || findings
+            .iter()
+            .any(|d| d.code == boruta_gitops::findings::Code::NoClients);
     prop_assert!(
         validated.clients.len() >= documents || explained,
         "{documents} document(s), {} client(s), no error for:\n{text}",

@@ -23,7 +23,7 @@ fn review(manifest: &str) -> Vec<(String, String, u64, u64)> {
 fn rule_findings(out: &Output) -> Vec<(String, String, u64, u64)> {
     all_findings(out)
         .into_iter()
-        .filter(|f| RULES.iter().any(|r| r.code == f.0))
+        .filter(|f| RULES.iter().any(|r| r.code.as_str() == f.0))
         .collect()
 }
 

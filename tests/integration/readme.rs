@@ -2,6 +2,7 @@
 //! documents every finding code the source can emit.
 
 use crate::runner::repo;
+use boruta_gitops::findings::{Code, Table};
 use std::time::Duration;
 
 /// The shell block between `<!-- quickstart -->` and `<!-- /quickstart -->`.
@@ -74,65 +75,64 @@ fn the_quickstart_runs_as_written() {
     }
 }
 
-/// Every finding code written in `src/`.
-fn codes_in_source() -> std::collections::BTreeSet<String> {
-    let mut codes = std::collections::BTreeSet::new();
-    let mut pending = vec![repo().join("src")];
-    let patterns = [
-        "Diagnostic::error(",
-        "Diagnostic::warning(",
-        "Diagnostic::note(",
-        "RuleViolation::on(",
-        "invalid_code: ",
-        "code: ",
-    ];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            for pattern in patterns {
-                for (at, _) in text.match_indices(pattern) {
-                    let rest = &text[at + pattern.len()..];
-                    // The code is the first string literal after the call (RuleViolation::on
-                    // takes the field first).
-                    let literals: Vec<&str> = rest.split('"').collect();
-                    let candidates = if pattern == "RuleViolation::on(" {
-                        literals.get(3)
-                    } else if rest.trim_start().starts_with('"') {
-                        literals.get(1)
-                    } else {
-                        None
-                    };
-                    if let Some(code) = candidates {
-                        if !code.is_empty()
-                            && code.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-                        {
-                            codes.insert(code.to_string());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    codes
+/// The README's row of a code in its findings tables, as the `Code` enum describes it.
+fn code_row(code: Code) -> String {
+    format!("| `{code}` | {} | {} |", code.severity(), code.meaning())
 }
 
+/// The codes of the README's findings tables (section "Diagnostics"), in order.
+fn documented_codes(readme: &str) -> Vec<String> {
+    let start = readme
+        .find("\n## Diagnostics")
+        .expect("a Diagnostics section");
+    let end = start
+        + readme[start..]
+            .find("\n### Output formats")
+            .expect("its end");
+    readme[start..end]
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Generated from the enum (as cargo-deny keeps its diagnostics): every code the tool can
+/// emit has its row in the README, as the enum says, once; and the README documents no
+/// code that does not exist.
 #[test]
-fn every_finding_code_is_documented() {
+fn every_finding_code_is_documented_once_as_the_enum_says() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let codes = codes_in_source();
-    assert!(codes.len() > 50, "the scan found too few codes: {codes:?}");
-    let missing: Vec<&String> = codes
+    let mut wrong = Vec::new();
+    for code in Code::ALL.iter().filter(|c| c.table() != Table::Security) {
+        let row = code_row(*code);
+        match readme.matches(&row).count() {
+            1 => {}
+            n => wrong.push(format!("{row} (found {n} times)")),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "README's findings tables should hold these rows exactly once:\n{}",
+        wrong.join("\n")
+    );
+    let documented = documented_codes(&readme);
+    let unknown: Vec<&String> = documented
         .iter()
-        .filter(|code| !readme.contains(&format!("| `{code}` |")))
+        .filter(|c| Code::parse(c).is_none_or(|c| c.table() == Table::Security))
         .collect();
     assert!(
-        missing.is_empty(),
-        "README's diagnostics tables lack {missing:?}"
+        unknown.is_empty(),
+        "README documents codes the tool does not emit: {unknown:?}"
+    );
+    let expected: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|c| c.table() != Table::Security)
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(
+        documented, expected,
+        "the README's tables list the codes in the enum's order"
     );
 }
 
@@ -143,7 +143,12 @@ fn rule_rows() -> String {
         .map(|r| {
             format!(
                 "| `{}` | {} | {} | {} | [{}]({}) |\n",
-                r.code, r.severity, r.summary, r.rationale, r.reference, r.url
+                r.code,
+                r.code.severity(),
+                r.code.meaning(),
+                r.rationale,
+                r.reference,
+                r.url
             )
         })
         .collect()
