@@ -235,7 +235,7 @@ impl ListedClient {
 /// Which boruta the server is, as far as its answers tell, and how that was decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionChoice {
-    pub version: crate::fields::Version,
+    pub version: crate::kinds::client::fields::Version,
     /// For the plan header: "--boruta-version", or what the answers showed.
     pub how: String,
     /// Set when the answers contradict what the user said.
@@ -246,10 +246,10 @@ pub struct VersionChoice {
 /// `trusted_hosts` on every client; 0.9 and 0.10 do not (and behave the same for clients).
 /// `told` (`--boruta-version`) wins, with a warning when the answers disagree.
 pub fn choose_version(
-    told: Option<crate::fields::Version>,
+    told: Option<crate::kinds::client::fields::Version>,
     clients: &[ListedClient],
 ) -> VersionChoice {
-    use crate::fields::Version;
+    use crate::kinds::client::fields::Version;
     let renders_trusted_hosts = clients
         .iter()
         .any(|c| c.members().get("trusted_hosts").is_some());

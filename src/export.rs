@@ -9,7 +9,7 @@
 //! and never holds a secret: `secret` becomes `${env:VAR}`, with VAR derived from the
 //! client's name. Which fields, and how, is the field catalogue's.
 
-use crate::fields::{self, Export as ExportPolicy, Kind, Version};
+use crate::kinds::client::fields::{self, Export as ExportPolicy, Kind, Version};
 use crate::policy::waivers;
 use crate::schema::SCHEMA_BASE;
 use serde_json::{Map, Value};

@@ -11,15 +11,13 @@
 pub mod source;
 pub mod findings;
 pub mod sync;
-pub mod fields;
-pub mod model;
+pub mod kinds;
 pub mod api;
 pub mod error;
 
 // The stages, in pipeline order.
 pub mod load;
 pub mod schema;
-pub mod rules;
 pub mod policy;
 pub mod validate;
 pub mod fetch;

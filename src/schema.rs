@@ -4,7 +4,7 @@
 //! The only file naming schemars and jsonschema. Generation is deterministic so the
 //! committed `schemas/*.json` can be compared byte for byte with a fresh generation.
 
-use crate::model::{ClientManifest, ConfigurationFile};
+use crate::kinds::client::manifest::{ClientManifest, ConfigurationFile};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -248,7 +248,7 @@ pub fn configuration_sections() -> &'static [String] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fields::{self, Kind};
+    use crate::kinds::client::fields::{self, Kind};
     use std::collections::BTreeSet;
 
     /// A property's schema with `$ref`s to `$defs` followed.
@@ -309,7 +309,7 @@ mod tests {
             if field.kind == Kind::Uuid {
                 assert_eq!(
                     property["pattern"],
-                    crate::model::UUID_PATTERN,
+                    crate::kinds::client::manifest::UUID_PATTERN,
                     "{}",
                     field.name
                 );

@@ -6,7 +6,7 @@ use super::{ApplyArgs, ApplyFormat, PlanFormat};
 use crate::apply::{self, ClientResult, Job, Observer, Outcome, Work};
 use crate::diff::{self, Action, Observed, SystemIds};
 use crate::error::{Error, Exit};
-use crate::fields::Version;
+use crate::kinds::client::fields::Version;
 use crate::load::Environment;
 use crate::plan::{self, Plan, Stale};
 use crate::render::{self, escape::neutral};

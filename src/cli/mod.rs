@@ -2,7 +2,7 @@
 //! (load -> validate -> fetch -> diff -> plan -> apply -> render). Owns the tokio runtime.
 
 use crate::error::{Error, Exit};
-use crate::fields::Version;
+use crate::kinds::client::fields::Version;
 use crate::load::{self, ProcessEnv};
 use crate::render::{self, diagnostics::Counts, Style};
 use crate::schema::{self, SchemaKind};

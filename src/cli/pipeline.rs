@@ -49,7 +49,7 @@ impl Prepared {
     pub(crate) fn judge(
         &mut self,
         policy: &crate::policy::Policy,
-        version: crate::fields::Version,
+        version: crate::kinds::client::fields::Version,
     ) {
         let clients = &self.validated.clients;
         let mut findings = validate::check_version(clients, version);
@@ -233,7 +233,7 @@ pub(crate) struct Computed {
     pub plan: crate::plan::Plan,
     pub connection: crate::fetch::Connection,
     /// The boruta version the plan assumed.
-    pub version: crate::fields::Version,
+    pub version: crate::kinds::client::fields::Version,
 }
 
 /// Either a plan, or the findings that prevent one (already printed on stderr).

@@ -2,7 +2,7 @@
 //! kind: scalars by value, ordered lists in order, sets as sets, the identity provider by
 //! id and scopes by name after resolving both against the server; and how each is shown.
 
-use crate::fields::Compare;
+use crate::kinds::client::fields::Compare;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -11,8 +11,8 @@ mod compare;
 mod wire;
 
 use crate::api;
-use crate::fields::{Compare, Version};
 use crate::findings::Code;
+use crate::kinds::client::fields::{Compare, Version};
 use crate::source::{Diagnostic, Location};
 use crate::validate::Desired;
 use compare::Lookup;

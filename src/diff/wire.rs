@@ -158,8 +158,8 @@ pub(super) fn update_plan(
         ));
     }
     let version = context.version;
-    let update = crate::rules::Mode::Update { stored: record };
-    for v in crate::rules::check_client(&body, update, version) {
+    let update = crate::kinds::client::rules::Mode::Update { stored: record };
+    for v in crate::kinds::client::rules::check_client(&body, update, version) {
         let pointer = match v.index {
             Some(i) => format!("/{}/{i}", v.subject),
             None => format!("/{}", v.subject),

@@ -9,8 +9,8 @@
 
 use super::catalogue;
 use super::file::Policy;
-use crate::fields::{self, Version};
 use crate::findings::Code;
+use crate::kinds::client::fields::{self, Version};
 use crate::source::{Diagnostic, Location, Node, NodeValue, Origin};
 use crate::validate::Desired;
 use serde_json::Value;

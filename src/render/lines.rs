@@ -4,7 +4,7 @@
 //! output. Texts are raw here: each renderer neutralises them for its medium.
 
 use crate::diff::{system_label, Action, FieldChange, SecretState};
-use crate::fields::Compare;
+use crate::kinds::client::fields::Compare;
 use crate::plan::{Plan, PlannedClient};
 use serde_json::Value;
 
@@ -211,7 +211,7 @@ fn changed_field(change: &FieldChange, width: usize, updating: bool, out: &mut V
         ));
         return;
     }
-    let compare = crate::fields::get(field).map(|f| f.compare);
+    let compare = crate::kinds::client::fields::get(field).map(|f| f.compare);
     match (compare, server, desired) {
         (Some(Compare::Set | Compare::Scopes), Value::Array(have), Value::Array(want)) => {
             // Sets: what is added and what is removed.

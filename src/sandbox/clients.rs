@@ -11,8 +11,8 @@ use super::state::{
     StoredClient,
 };
 use crate::api::ErrorBody;
-use crate::fields::{self, Kind, NullOnCreate, NullOnUpdate, OnUpdate};
-use crate::rules::{self, KeyGeneration, Mode};
+use crate::kinds::client::fields::{self, Kind, NullOnCreate, NullOnUpdate, OnUpdate};
+use crate::kinds::client::rules::{self, KeyGeneration, Mode};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -3,8 +3,8 @@
 //! become integers, "true"/"1" become booleans, UUIDs are lower-cased. The JSON type of
 //! each field comes from the catalogue.
 
-use crate::fields::{self, Kind};
-use crate::rules;
+use crate::kinds::client::fields::{self, Kind};
+use crate::kinds::client::rules;
 use serde_json::{Map, Value};
 
 /// Casts `params` in place. `defaults` supplies the value an empty string becomes.

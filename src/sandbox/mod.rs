@@ -48,7 +48,7 @@ pub struct Config {
     /// Serve HTTPS with this certificate chain and key (PEM files).
     pub tls: Option<TlsFiles>,
     /// The boruta version to imitate.
-    pub version: crate::fields::Version,
+    pub version: crate::kinds::client::fields::Version,
 }
 
 /// PEM files of the sandbox's HTTPS certificate chain and private key.
@@ -70,7 +70,7 @@ impl Default for Config {
             state_file: None,
             admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
             tls: None,
-            version: crate::fields::Version::LATEST_RELEASE,
+            version: crate::kinds::client::fields::Version::LATEST_RELEASE,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::state::{cast_error, cast_uuid, not_found, Answer, Scope, State};
 use crate::api::ErrorBody;
-use crate::rules;
+use crate::kinds::client::rules;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -5,7 +5,7 @@
 
 use super::state::{fake_public_key, random_alphanumeric, Bootstrap, Scope, State};
 use crate::api;
-use crate::fields::Version;
+use crate::kinds::client::fields::Version;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;

@@ -566,7 +566,7 @@ fn api_request(shared: &Shared, request: &Routed<'_>, segments: &[&str]) -> Answ
             Err(answer) => answer,
         },
         ("clients", Method::POST, Some(id)) if regenerate => state.regenerate_key_pair(id),
-        ("clients", Method::GET, Some(id)) => match crate::rules::is_uuid(id) {
+        ("clients", Method::GET, Some(id)) => match crate::kinds::client::rules::is_uuid(id) {
             true => state.show_client(&id.to_ascii_lowercase()),
             false => state.update_client(id, &json!({})), // same cast error as boruta's lookup
         },

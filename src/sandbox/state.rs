@@ -4,8 +4,8 @@
 //! boruta would send. No I/O.
 
 use crate::api::ErrorBody;
-use crate::fields::Version;
-use crate::rules;
+use crate::kinds::client::fields::Version;
+use crate::kinds::client::rules;
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};

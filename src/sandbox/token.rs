@@ -4,7 +4,7 @@
 
 use super::state::State;
 use crate::api::token_messages as msg;
-use crate::rules;
+use crate::kinds::client::rules;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 

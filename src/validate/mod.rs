@@ -11,13 +11,13 @@ mod version;
 
 pub use version::check_version;
 
-use crate::fields::{self, Field, Version};
 use crate::findings::Code;
-use crate::load::Document;
-use crate::model::{
+use crate::kinds::client::fields::{self, Field, Version};
+use crate::kinds::client::manifest::{
     derived_client_id, ClientManifest, Ensure, IdentityProviderRef, Lifecycle, ScopeRef,
 };
-use crate::rules::{self, Mode};
+use crate::kinds::client::rules::{self, Mode};
+use crate::load::Document;
 use crate::schema::{self, Problem, SchemaKind};
 use crate::source::{Diagnostic, Location, Node, NodeValue, Origin, Waiver};
 use schema_findings::schema_diagnostic;

@@ -2,8 +2,8 @@
 //! the value quoted unless it is sensitive, a "did you mean" for a misspelt field, and the
 //! hints for YAML's usual traps (`yes` is not a boolean here, `"3600"` is not a number).
 
-use crate::fields;
 use crate::findings::Code;
+use crate::kinds::client::fields;
 use crate::schema::{self, Problem};
 use crate::source::{Diagnostic, Node, NodeValue};
 
@@ -158,7 +158,7 @@ pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem)
             (code, format!("`{path}` {shown} is out of range {range}"))
         }
         Problem::PatternMismatch { pattern } => {
-            if pattern == crate::model::UUID_PATTERN {
+            if pattern == crate::kinds::client::manifest::UUID_PATTERN {
                 (
                     Code::InvalidUuid,
                     format!("`{path}`: {shown} is not a UUID"),

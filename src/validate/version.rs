@@ -4,8 +4,8 @@
 //! `validate` with the assumed version and by `plan`/`apply`/`drift` with the server's.
 
 use super::Desired;
-use crate::fields::{self, Version};
 use crate::findings::Code;
+use crate::kinds::client::fields::{self, Version};
 use crate::source::Diagnostic;
 
 /// The findings of `clients` for boruta `version`.

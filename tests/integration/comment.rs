@@ -79,7 +79,7 @@ fn findings_and_a_conflict() {
     );
     let (code, text) = markdown(&ws);
     assert_eq!(code, 1, "a conflict is an error");
-    let derived = boruta_gitops::model::derived_client_id("portal");
+    let derived = boruta_gitops::kinds::client::manifest::derived_client_id("portal");
     let expected = format!("<!-- boruta-gitops plan -->
 ### boruta-gitops plan
 

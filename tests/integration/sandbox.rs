@@ -3,7 +3,7 @@
 //! concurrency, bad input, and the seeded state.
 
 use crate::openapi::assert_conforms;
-use boruta_gitops::fields::Version;
+use boruta_gitops::kinds::client::fields::Version;
 use boruta_gitops::sandbox::{Config, Fault, Sandbox};
 use serde_json::{json, Value};
 

@@ -29,7 +29,7 @@ fn schema_carries_boruta_constraints() {
         serde_json::json!(["name", "identity_provider"])
     );
     let props = &schema["properties"];
-    let ttls = boruta_gitops::fields::FIELDS
+    let ttls = boruta_gitops::kinds::client::fields::FIELDS
         .iter()
         .filter_map(|f| f.ttl_max.map(|max| (f.name, max)));
     for (field, max) in ttls {

@@ -142,7 +142,7 @@ fn derived_id_is_a_note_with_the_stable_uuid() {
     assert_eq!(d["code"], "derived-id");
     assert_eq!(d["severity"], "note");
     // UUID v5 of "app" under the documented namespace: stable across versions.
-    let id = boruta_gitops::model::derived_client_id("app").to_string();
+    let id = boruta_gitops::kinds::client::manifest::derived_client_id("app").to_string();
     assert!(d["message"].as_str().unwrap().contains(&id));
     assert_eq!(
         id,

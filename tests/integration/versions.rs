@@ -3,7 +3,7 @@
 
 use crate::sandbox::Api;
 use crate::support::{all_findings, findings, Server, Workspace, DEFAULT_IDP, IDP};
-use boruta_gitops::fields::Version;
+use boruta_gitops::kinds::client::fields::Version;
 use boruta_gitops::sandbox::Config;
 use serde_json::{json, Value};
 

@@ -317,9 +317,92 @@ impl UpdateRanges {
     }
 }
 
+macro_rules! field_ids {
+    ($($variant:ident = $name:literal,)*) => {
+        /// A client field, by type: later stages name fields with it, never by string. Its
+        /// entry in [`FIELDS`] is `FIELDS[id as usize]`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum FieldId { $($variant,)* }
+
+        impl FieldId {
+            /// Every field, in the catalogue's order.
+            pub const ALL: &'static [FieldId] = &[$(FieldId::$variant,)*];
+
+            /// The admin API's name of the field.
+            pub const fn name(self) -> &'static str {
+                match self { $(FieldId::$variant => $name,)* }
+            }
+        }
+    };
+}
+
+field_ids! {
+    Id = "id",
+    PublicClientId = "public_client_id",
+    CheckPublicClientId = "check_public_client_id",
+    TrustedAuthorities = "trusted_authorities",
+    TrustedHosts = "trusted_hosts",
+    Name = "name",
+    Secret = "secret",
+    Confidential = "confidential",
+    RedirectUris = "redirect_uris",
+    PublicRefreshToken = "public_refresh_token",
+    PublicRevoke = "public_revoke",
+    AuthorizeScope = "authorize_scope",
+    EnforceDpop = "enforce_dpop",
+    EnforceTxCode = "enforce_tx_code",
+    AccessTokenTtl = "access_token_ttl",
+    AuthorizationCodeTtl = "authorization_code_ttl",
+    AuthorizationRequestTtl = "authorization_request_ttl",
+    RefreshTokenTtl = "refresh_token_ttl",
+    IdTokenTtl = "id_token_ttl",
+    Pkce = "pkce",
+    PublicKey = "public_key",
+    KeyPairType = "key_pair_type",
+    SignaturesAdapter = "signatures_adapter",
+    Did = "did",
+    IdentityProvider = "identity_provider",
+    AuthorizedScopes = "authorized_scopes",
+    SupportedGrantTypes = "supported_grant_types",
+    IdTokenSignatureAlg = "id_token_signature_alg",
+    UserinfoSignedResponseAlg = "userinfo_signed_response_alg",
+    TokenEndpointJwtAuthAlg = "token_endpoint_jwt_auth_alg",
+    TokenEndpointAuthMethods = "token_endpoint_auth_methods",
+    JwtPublicKey = "jwt_public_key",
+    ResponseMode = "response_mode",
+    AgentTokenTtl = "agent_token_ttl",
+    AuthorizedResources = "authorized_resources",
+    JwksUri = "jwks_uri",
+    IdTokenKid = "id_token_kid",
+    LogoUri = "logo_uri",
+    Metadata = "metadata",
+    KeyPairId = "key_pair_id",
+    Jwk = "jwk",
+}
+
+impl FieldId {
+    /// Everything the catalogue knows about the field.
+    pub fn spec(self) -> &'static Field {
+        &FIELDS[self as usize]
+    }
+
+    /// The field of an admin API member name (the one place names are read: the wire and
+    /// the manifest keys).
+    pub fn parse(name: &str) -> Option<FieldId> {
+        FieldId::ALL.iter().copied().find(|f| f.name() == name)
+    }
+}
+
+impl fmt::Display for FieldId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Everything about one client field.
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
+    pub id: FieldId,
     pub name: &'static str,
     pub kind: Kind,
     /// A manifest may declare it (the schema has it).
@@ -358,9 +441,10 @@ impl Field {
     }
 }
 
-const fn field(name: &'static str, kind: Kind) -> Field {
+const fn field(id: FieldId, kind: Kind) -> Field {
     Field {
-        name,
+        id,
+        name: id.name(),
         kind,
         in_manifest: true,
         accepted: Since::All,
@@ -379,23 +463,23 @@ const fn field(name: &'static str, kind: Kind) -> Field {
     }
 }
 
-const fn flag(name: &'static str, null_on_update: NullOnUpdate) -> Field {
+const fn flag(id: FieldId, null_on_update: NullOnUpdate) -> Field {
     Field {
         default: CreateDefault::False,
         null_on_create: NullOnCreate::Defaulted,
         null_on_update,
-        ..field(name, Kind::Bool)
+        ..field(id, Kind::Bool)
     }
 }
 
-const fn ttl(name: &'static str, max: i64, update_ranges: Option<UpdateRanges>) -> Field {
+const fn ttl(id: FieldId, max: i64, update_ranges: Option<UpdateRanges>) -> Field {
     Field {
         default: CreateDefault::Int(max),
         null_on_create: NullOnCreate::Defaulted,
         null_on_update: NullOnUpdate::Blank,
         ttl_max: Some(max),
         update_ranges,
-        ..field(name, Kind::Int)
+        ..field(id, Kind::Int)
     }
 }
 
@@ -418,17 +502,17 @@ pub const FIELDS: &[Field] = &[
         default: CreateDefault::GeneratedWhenAbsent,
         export: Export::Special,
         invalid_code: Code::InvalidUuid,
-        ..field("id", Kind::Uuid)
+        ..field(FieldId::Id, Kind::Uuid)
     },
-    field("public_client_id", Kind::NullableStr),
-    flag("check_public_client_id", NullOnUpdate::Crashes),
+    field(FieldId::PublicClientId, Kind::NullableStr),
+    flag(FieldId::CheckPublicClientId, NullOnUpdate::Crashes),
     Field {
         accepted: Since::Master,
         rendered: Since::Master,
         default: CreateDefault::Str(""),
         null_on_create: NullOnCreate::Nil,
         null_on_update: NullOnUpdate::Nil,
-        ..field("trusted_authorities", Kind::Str)
+        ..field(FieldId::TrustedAuthorities, Kind::Str)
     },
     Field {
         accepted: Since::Master,
@@ -437,34 +521,34 @@ pub const FIELDS: &[Field] = &[
         default: CreateDefault::EmptyList,
         null_on_create: NullOnCreate::Nil,
         null_on_update: NullOnUpdate::Nil,
-        ..field("trusted_hosts", Kind::StrList)
+        ..field(FieldId::TrustedHosts, Kind::StrList)
     },
     Field {
         export: Export::Special,
-        ..field("name", Kind::NullableStr)
+        ..field(FieldId::Name, Kind::NullableStr)
     },
     Field {
         compare: Compare::Secret,
         default: CreateDefault::GeneratedWhenAbsent,
         export: Export::Special,
-        ..field("secret", Kind::NullableStr)
+        ..field(FieldId::Secret, Kind::NullableStr)
     },
-    flag("confidential", NullOnUpdate::Crashes),
+    flag(FieldId::Confidential, NullOnUpdate::Crashes),
     Field {
         compare: Compare::Ordered,
         default: CreateDefault::EmptyList,
         null_on_create: NullOnCreate::Blank,
         null_on_update: NullOnUpdate::Crashes,
         invalid_code: Code::InvalidRedirectUri,
-        ..field("redirect_uris", Kind::StrList)
+        ..field(FieldId::RedirectUris, Kind::StrList)
     },
-    flag("public_refresh_token", NullOnUpdate::Crashes),
-    flag("public_revoke", NullOnUpdate::Crashes),
-    flag("authorize_scope", NullOnUpdate::Stored),
-    flag("enforce_dpop", NullOnUpdate::Stored),
-    flag("enforce_tx_code", NullOnUpdate::Crashes),
+    flag(FieldId::PublicRefreshToken, NullOnUpdate::Crashes),
+    flag(FieldId::PublicRevoke, NullOnUpdate::Crashes),
+    flag(FieldId::AuthorizeScope, NullOnUpdate::Stored),
+    flag(FieldId::EnforceDpop, NullOnUpdate::Stored),
+    flag(FieldId::EnforceTxCode, NullOnUpdate::Crashes),
     ttl(
-        "access_token_ttl",
+        FieldId::AccessTokenTtl,
         86_400,
         // Upstream bug: a changed access_token_ttl is also checked against the
         // authorization-request maximum, on every version.
@@ -474,7 +558,7 @@ pub const FIELDS: &[Field] = &[
         }),
     ),
     ttl(
-        "authorization_code_ttl",
+        FieldId::AuthorizationCodeTtl,
         600,
         Some(UpdateRanges {
             release: &[600],
@@ -484,10 +568,10 @@ pub const FIELDS: &[Field] = &[
     Field {
         // Not range-checked on update on any version.
         null_on_update: NullOnUpdate::Stored,
-        ..ttl("authorization_request_ttl", 300, None)
+        ..ttl(FieldId::AuthorizationRequestTtl, 300, None)
     },
     ttl(
-        "refresh_token_ttl",
+        FieldId::RefreshTokenTtl,
         2_592_000,
         // 0.9/0.10 also check it against the id-token maximum (`validate_inclusion(
         // :refresh_token_ttl, 1..id_token_max_ttl())` at `1587483`); master fixed it.
@@ -497,7 +581,7 @@ pub const FIELDS: &[Field] = &[
         }),
     ),
     ttl(
-        "id_token_ttl",
+        FieldId::IdTokenTtl,
         86_400,
         // ... which leaves id_token_ttl unchecked on update before master.
         Some(UpdateRanges {
@@ -505,20 +589,20 @@ pub const FIELDS: &[Field] = &[
             master: &[86_400],
         }),
     ),
-    flag("pkce", NullOnUpdate::Stored),
+    flag(FieldId::Pkce, NullOnUpdate::Stored),
     Field {
         on_update: OnUpdate::Ignored,
         compare: Compare::Never,
         default: CreateDefault::Generated,
         export: Export::Special,
-        ..field("public_key", Kind::NullableStr)
+        ..field(FieldId::PublicKey, Kind::NullableStr)
     },
     Field {
         default: CreateDefault::RsaKeyPair,
         null_on_create: NullOnCreate::Blank,
         null_on_update: NullOnUpdate::Blank,
         invalid_code: Code::InvalidKeyPairType,
-        ..field("key_pair_type", Kind::Object)
+        ..field(FieldId::KeyPairType, Kind::Object)
     },
     Field {
         default: CreateDefault::Str(INTERNAL_SIGNATURES),
@@ -526,25 +610,25 @@ pub const FIELDS: &[Field] = &[
         null_on_create: NullOnCreate::Defaulted,
         null_on_update: NullOnUpdate::Crashes,
         invalid_code: Code::SignaturesAdapterMismatch,
-        ..field("signatures_adapter", Kind::Str)
+        ..field(FieldId::SignaturesAdapter, Kind::Str)
     },
     Field {
         on_update: OnUpdate::Ignored,
         compare: Compare::Never,
         default: CreateDefault::Generated,
         export: Export::Special,
-        ..field("did", Kind::NullableStr)
+        ..field(FieldId::Did, Kind::NullableStr)
     },
     Field {
         on_update: OnUpdate::Association,
         compare: Compare::IdentityProvider,
-        ..field("identity_provider", Kind::IdentityProvider)
+        ..field(FieldId::IdentityProvider, Kind::IdentityProvider)
     },
     Field {
         on_update: OnUpdate::ReplacedAlways,
         compare: Compare::Scopes,
         default: CreateDefault::EmptyList,
-        ..field("authorized_scopes", Kind::Scopes)
+        ..field(FieldId::AuthorizedScopes, Kind::Scopes)
     },
     Field {
         compare: Compare::Set,
@@ -553,19 +637,19 @@ pub const FIELDS: &[Field] = &[
         null_on_create: NullOnCreate::Defaulted,
         rejection: Rejection::MustBePartOf,
         invalid_code: Code::InvalidGrantType,
-        ..field("supported_grant_types", Kind::StrList)
+        ..field(FieldId::SupportedGrantTypes, Kind::StrList)
     },
     Field {
         default: CreateDefault::Str("RS512"),
         allowed: &SIGNATURE_ALGS,
         null_on_create: NullOnCreate::Defaulted,
         invalid_code: Code::InvalidSignatureAlg,
-        ..field("id_token_signature_alg", Kind::Str)
+        ..field(FieldId::IdTokenSignatureAlg, Kind::Str)
     },
     Field {
         allowed: &SIGNATURE_ALGS,
         invalid_code: Code::InvalidSignatureAlg,
-        ..field("userinfo_signed_response_alg", Kind::NullableStr)
+        ..field(FieldId::UserinfoSignedResponseAlg, Kind::NullableStr)
     },
     Field {
         default: CreateDefault::Str("HS256"),
@@ -573,7 +657,7 @@ pub const FIELDS: &[Field] = &[
         null_on_create: NullOnCreate::Defaulted,
         null_on_update: NullOnUpdate::Crashes,
         invalid_code: Code::InvalidJwtAuthAlg,
-        ..field("token_endpoint_jwt_auth_alg", Kind::Str)
+        ..field(FieldId::TokenEndpointJwtAuthAlg, Kind::Str)
     },
     Field {
         compare: Compare::Set,
@@ -583,19 +667,19 @@ pub const FIELDS: &[Field] = &[
         null_on_update: NullOnUpdate::Crashes,
         rejection: Rejection::HasAnInvalidEntry,
         invalid_code: Code::InvalidAuthMethod,
-        ..field("token_endpoint_auth_methods", Kind::StrList)
+        ..field(FieldId::TokenEndpointAuthMethods, Kind::StrList)
     },
-    field("jwt_public_key", Kind::NullableStr),
+    field(FieldId::JwtPublicKey, Kind::NullableStr),
     Field {
         default: CreateDefault::Str("direct_post"),
         allowed: &RESPONSE_MODES,
         null_on_create: NullOnCreate::Defaulted,
         invalid_code: Code::InvalidResponseMode,
-        ..field("response_mode", Kind::Str)
+        ..field(FieldId::ResponseMode, Kind::Str)
     },
     // Accepted but never rendered: sent, never compared (contract §4.1, §9.2).
     write_only(ttl(
-        "agent_token_ttl",
+        FieldId::AgentTokenTtl,
         2_592_000,
         Some(UpdateRanges {
             release: &[2_592_000],
@@ -607,31 +691,31 @@ pub const FIELDS: &[Field] = &[
         null_on_create: NullOnCreate::Defaulted,
         null_on_update: NullOnUpdate::Crashes,
         invalid_code: Code::InvalidResourceUri,
-        ..field("authorized_resources", Kind::StrList)
+        ..field(FieldId::AuthorizedResources, Kind::StrList)
     }),
-    write_only(field("jwks_uri", Kind::NullableStr)),
-    write_only(field("id_token_kid", Kind::NullableStr)),
-    write_only(field("logo_uri", Kind::NullableStr)),
+    write_only(field(FieldId::JwksUri, Kind::NullableStr)),
+    write_only(field(FieldId::IdTokenKid, Kind::NullableStr)),
+    write_only(field(FieldId::LogoUri, Kind::NullableStr)),
     write_only(Field {
         default: CreateDefault::EmptyObject,
         null_on_create: NullOnCreate::Defaulted,
         null_on_update: NullOnUpdate::Crashes,
-        ..field("metadata", Kind::Object)
+        ..field(FieldId::Metadata, Kind::Object)
     }),
     write_only(Field {
         invalid_code: Code::InvalidUuid,
-        ..field("key_pair_id", Kind::Uuid)
+        ..field(FieldId::KeyPairId, Kind::Uuid)
     }),
     // Virtual: converted into jwt_public_key. Not part of the manifest format.
     write_only(Field {
         in_manifest: false,
-        ..field("jwk", Kind::Object)
+        ..field(FieldId::Jwk, Kind::Object)
     }),
 ];
 
-/// The field named `name`.
+/// The field named `name` (a manifest key or an admin API member).
 pub fn get(name: &str) -> Option<&'static Field> {
-    FIELDS.iter().find(|f| f.name == name)
+    FieldId::parse(name).map(FieldId::spec)
 }
 
 /// The members `version` renders, in its order.
@@ -675,6 +759,15 @@ fn build_defaults(version: Version) -> serde_json::Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_catalogue_is_in_field_id_order() {
+        assert_eq!(FIELDS.len(), FieldId::ALL.len());
+        for (i, field) in FIELDS.iter().enumerate() {
+            assert_eq!(field.id, FieldId::ALL[i], "FIELDS[{i}] is {}", field.name);
+            assert_eq!(field.id.spec().name, field.name);
+        }
+    }
 
     #[test]
     fn versions_render_what_their_views_render() {

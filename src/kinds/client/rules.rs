@@ -8,11 +8,11 @@
 //! declares it). Output is a list of [`RuleViolation`]s carrying boruta's exact message,
 //! a human detail, and our stable finding code. Pure: no I/O.
 
-use crate::fields::{
+use crate::findings::Code;
+use crate::kinds::client::fields::{
     self, Field, Kind, NullOnCreate, NullOnUpdate, Rejection, Version, INTERNAL_SIGNATURES,
     UNIVERSAL_SIGNATURES,
 };
-use crate::findings::Code;
 use serde_json::{Map, Value};
 
 /// One broken rule.

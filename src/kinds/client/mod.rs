@@ -1,0 +1,6 @@
+//! OAuth clients: the manifest format (`manifest`), the field catalogue (`fields`) and
+//! boruta's validation rules (`rules`, shared with the sandbox).
+
+pub mod fields;
+pub mod manifest;
+pub mod rules;
