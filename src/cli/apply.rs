@@ -6,13 +6,13 @@ use super::{ApplyArgs, ApplyFormat, PlanFormat};
 use crate::apply::{self, ClientResult, Job, Observer, Outcome, Work};
 use crate::diff::{self, Action, Observed, SystemIds};
 use crate::error::{Error, Exit};
+use crate::kinds::client::fields::FieldId;
 use crate::kinds::client::fields::Version;
+use crate::kinds::client::ClientSpec;
 use crate::load::Environment;
 use crate::plan::{self, Plan, Stale};
 use crate::render::{self, escape::neutral};
-use crate::source::{Node, NodeValue};
 use crate::sync::lock;
-use crate::validate::Desired;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 use std::io::{BufRead, IsTerminal, Write};
@@ -429,46 +429,38 @@ fn jobs(computed: &Computed, planned: &std::collections::HashSet<&str>) -> Vec<J
 }
 
 /// Values that must never be printed: the declared secret and every substituted value.
-fn secret_values(desired: &Desired) -> Vec<secrecy::SecretString> {
-    let mut texts = Vec::new();
-    desired.node.sensitive_texts(&mut texts);
-    texts.extend(desired.node.get("secret").and_then(Node::as_str));
-    texts
+fn secret_values(desired: &ClientSpec) -> Vec<secrecy::SecretString> {
+    desired
+        .sensitive_texts()
         .into_iter()
-        .filter(|s| !s.is_empty())
         .map(|s| secrecy::SecretString::from(s.to_string()))
         .collect()
 }
 
 /// Where a boruta field error points in the manifest.
-fn locate_field(desired: &Desired, field: &str, message: &str) -> crate::source::Location {
+fn locate_field(desired: &ClientSpec, field: &str, message: &str) -> crate::source::Location {
     let subject = match field {
-        "private_key" => "key_pair_type",
-        "identity_provider_id" | "client_id" => "identity_provider",
+        "private_key" => FieldId::KeyPairType.name(),
+        "identity_provider_id" | "client_id" => FieldId::IdentityProvider.name(),
         other => other,
     };
-
     // List errors quote the element: "`<uri>` is invalid".
-    if let Some(uri) = message
+    let quoted = message
         .strip_prefix('`')
-        .and_then(|m| m.strip_suffix("` is invalid"))
-    {
-        if let Some(items) = desired.node.get(subject).and_then(|n| match &n.value {
-            NodeValue::Seq(items) => Some(items),
-            _ => None,
-        }) {
-            if let Some(i) = items.iter().position(|n| n.as_str() == Some(uri)) {
-                return desired.locate(&format!("/{subject}/{i}"));
-            }
-        }
-    }
-    desired.locate(&format!("/{subject}"))
+        .and_then(|m| m.strip_suffix("` is invalid"));
+    let element = FieldId::parse(subject)
+        .and_then(|f| desired.get(f))
+        .and_then(|d| d.value.as_array())
+        .zip(quoted)
+        .and_then(|(items, uri)| items.iter().position(|n| n.as_str() == Some(uri)));
+    let part = element.map(|i| format!("/{i}")).unwrap_or_default();
+    desired.locate_member(subject, &part)
 }
 
 /// The fields where the server's record differs from the manifest (ignored fields never
 /// count); empty when it is the client the manifest describes.
 fn differing_fields(
-    desired: &Desired,
+    desired: &ClientSpec,
     record: &Map<String, Value>,
     observed: &Observed,
     system: &SystemIds,

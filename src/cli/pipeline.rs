@@ -364,11 +364,11 @@ pub(crate) async fn compute(
 
 /// `--select`: keeps the manifests a pattern names. A pattern that names none is a mistake
 /// (a typo would otherwise plan nothing and succeed).
-fn select(clients: &mut Vec<validate::Desired>, patterns: &[String]) -> Result<(), Error> {
+fn select(clients: &mut Vec<validate::ClientSpec>, patterns: &[String]) -> Result<(), Error> {
     if patterns.is_empty() {
         return Ok(());
     }
-    let names = |pattern: &String, c: &validate::Desired| {
+    let names = |pattern: &String, c: &validate::ClientSpec| {
         crate::plan::selects(pattern, Some(&c.name), &c.id.to_string())
     };
     if let Some(unmatched) = patterns
@@ -393,12 +393,11 @@ fn refuse_legacy_creates(prepared: &Prepared, diff: &mut crate::diff::Diff) {
         if entry.action != crate::diff::Action::Create {
             continue;
         }
-        let node = &desired.node;
         let found = crate::policy::waivers::legacy_waived_within(
             &prepared.diagnostics,
-            &node.loc.file,
-            node.loc.line,
-            node.last_line(),
+            &desired.file,
+            desired.lines.0 as usize,
+            desired.lines.1 as usize,
         );
         if let Some(location) = found {
             refused.push(crate::source::Diagnostic::new(Code::RefusedOnCreate,

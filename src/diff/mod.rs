@@ -12,9 +12,10 @@ mod wire;
 
 use crate::api;
 use crate::findings::Code;
+use crate::kinds::client::fields::FieldId;
 use crate::kinds::client::fields::{Compare, Version};
+use crate::kinds::client::ClientSpec;
 use crate::source::{Diagnostic, Location};
-use crate::validate::Desired;
 use compare::Lookup;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -214,7 +215,7 @@ struct Context<'a> {
 
 /// Compares every desired client with the server, a boruta `version`.
 pub fn diff(
-    desired: &[Desired],
+    desired: &[ClientSpec],
     observed: &Observed,
     system: &SystemIds,
     version: Version,
@@ -296,7 +297,7 @@ pub fn diff(
 /// wrote. `observed` resolves scope and identity-provider names; its clients are not read
 /// (and need not be cloned to hold the record).
 pub fn compare_record(
-    desired: &Desired,
+    desired: &ClientSpec,
     record: &api::ListedClient,
     observed: &Observed,
     system: &SystemIds,
@@ -314,7 +315,7 @@ pub fn compare_record(
 }
 
 /// Compares one desired client with the server.
-fn diff_one(d: &Desired, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>) {
+fn diff_one(d: &ClientSpec, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let id = d.id.to_string();
     let listed = context.by_id.get(id.as_str()).copied();
@@ -322,7 +323,7 @@ fn diff_one(d: &Desired, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>)
     let members = listed.map(api::ListedClient::members);
     let server = members.as_ref();
     let create_body = wire::create_body(d, &context.scopes, &context.idps, &mut diagnostics);
-    let location = d.locate("/name");
+    let location = d.locate(FieldId::Name, "");
     let mut entry = ClientDiff {
         id: id.clone(),
         name: d.name.clone(),
@@ -411,7 +412,7 @@ fn declared_absent(
 
 /// Fills `fields`, `secret` and `unverifiable` of `entry`.
 fn compare_fields(
-    d: &Desired,
+    d: &ClientSpec,
     entry: &mut ClientDiff,
     server: Option<&api::Members<'_>>,
     context: &Context<'_>,
@@ -422,8 +423,8 @@ fn compare_fields(
             .and_then(|raw| serde_json::from_str(raw.get()).ok())
             .unwrap_or(Value::Null)
     };
-    for declared in d.declared() {
-        let field = declared.field;
+    for declared in d.fields.iter() {
+        let field = declared.field.spec();
         if field.compare == Compare::Never {
             continue;
         }
@@ -441,7 +442,7 @@ fn compare_fields(
                 Some(_) => {
                     let same = member(field.name).as_str().map(digest)
                         == desired_wire.as_str().map(digest);
-                    match (same, d.ignores(field.name)) {
+                    match (same, d.ignores(field.id)) {
                         (true, _) => SecretState::Unchanged,
                         (false, true) => SecretState::Ignored,
                         (false, false) => SecretState::Changed,
@@ -462,7 +463,7 @@ fn compare_fields(
             &context.scopes,
             &context.idps,
         );
-        let hidden = declared.node.any_sensitive();
+        let hidden = declared.sensitive || declared.unresolved;
         entry.fields.push(FieldChange {
             field: field.name.to_string(),
             server: if hidden || created {
@@ -472,7 +473,7 @@ fn compare_fields(
             },
             desired: if hidden { Value::Null } else { shown_desired },
             sensitive: hidden,
-            ignored: !created && d.ignores(field.name),
+            ignored: !created && d.ignores(field.id),
         });
     }
 }

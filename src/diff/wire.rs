@@ -5,21 +5,23 @@
 
 use super::compare::{str_of, Lookup};
 use crate::findings::Code;
+use crate::kinds::client::fields::FieldId;
+use crate::kinds::client::ClientSpec;
 use crate::source::Diagnostic;
-use crate::validate::Desired;
 use serde_json::{json, Map, Value};
 
 /// The create body: declared fields, the id, and names resolved to ids.
 pub(super) fn create_body(
-    d: &Desired,
+    d: &ClientSpec,
     scopes: &Lookup<'_>,
     idps: &Lookup<'_>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Map<String, Value> {
     let mut body: Map<String, Value> = d
-        .declared()
-        .filter(|declared| !declared.field.server_generated())
-        .map(|declared| (declared.field.name.to_string(), declared.value()))
+        .fields
+        .iter()
+        .filter(|declared| !declared.field.spec().server_generated())
+        .map(|declared| (declared.field.name().to_string(), declared.value.clone()))
         .collect();
     body.insert("id".into(), Value::String(d.id.to_string()));
     let idp = &d.identity_provider;
@@ -28,8 +30,8 @@ pub(super) fn create_body(
             if let (Some(name), Some(actual)) = (name, idps.name_of(id)) {
                 if actual != name {
                     diagnostics.push(Diagnostic::new(Code::IdentityProviderNameMismatch,
-                        format!("identity provider {} is named `{actual}` on the server, not {}; the id is used", d.quote("/identity_provider/id", id), d.quote("/identity_provider/name", name)),
-                        Some(d.locate("/identity_provider/name")),
+                        format!("identity provider {} is named `{actual}` on the server, not {}; the id is used", d.quote(FieldId::IdentityProvider, id), d.quote(FieldId::IdentityProvider, name)),
+                        Some(d.locate(FieldId::IdentityProvider, "/name")),
                     ));
                 }
             }
@@ -38,9 +40,9 @@ pub(super) fn create_body(
                     Code::UnknownIdentityProvider,
                     format!(
                         "identity provider {} does not exist on the server: the create would fail",
-                        d.quote("/identity_provider/id", id)
+                        d.quote(FieldId::IdentityProvider, id)
                     ),
-                    Some(d.locate("/identity_provider/id")),
+                    Some(d.locate(FieldId::IdentityProvider, "/id")),
                 ));
             }
             Some(id.to_ascii_lowercase())
@@ -54,8 +56,8 @@ pub(super) fn create_body(
             None => {
                 let known: Vec<&str> = idps.by_name.keys().copied().collect();
                 diagnostics.push(Diagnostic::new(Code::UnknownIdentityProvider,
-                    format!("no identity provider named {} on the server (known: {}): the create would fail", d.quote("/identity_provider/name", name), known.join(", ")),
-                    Some(d.locate("/identity_provider/name")),
+                    format!("no identity provider named {} on the server (known: {}): the create would fail", d.quote(FieldId::IdentityProvider, name), known.join(", ")),
+                    Some(d.locate(FieldId::IdentityProvider, "/name")),
                 ));
                 None
             }
@@ -70,8 +72,8 @@ pub(super) fn create_body(
                 (Some(id), _) => {
                     if scopes.known && !scopes.by_id.contains_key(&id.to_ascii_lowercase()) {
                         diagnostics.push(Diagnostic::new(Code::UnknownScopeId,
-                            format!("scope {} does not exist on the server: boruta would silently drop it", d.quote(&format!("/authorized_scopes/{i}/id"), id)),
-                            Some(d.locate(&format!("/authorized_scopes/{i}/id"))),
+                            format!("scope {} does not exist on the server: boruta would silently drop it", d.quote(FieldId::AuthorizedScopes, id)),
+                            Some(d.locate(FieldId::AuthorizedScopes, &format!("/{i}/id"))),
                         ));
                     }
                     json!({ "id": id.to_ascii_lowercase() })
@@ -84,8 +86,8 @@ pub(super) fn create_body(
                     Some(id) => json!({ "id": id }),
                     None => {
                         diagnostics.push(Diagnostic::new(Code::UnknownScope,
-                            format!("no scope named {} on the server: boruta will silently create it as a private scope", d.quote(&format!("/authorized_scopes/{i}/name"), name)),
-                            Some(d.locate(&format!("/authorized_scopes/{i}/name"))),
+                            format!("no scope named {} on the server: boruta will silently create it as a private scope", d.quote(FieldId::AuthorizedScopes, name)),
+                            Some(d.locate(FieldId::AuthorizedScopes, &format!("/{i}/name"))),
                         ));
                         json!({ "name": name })
                     }
@@ -103,7 +105,7 @@ pub(super) fn create_body(
 /// update rules, run on the body against the server's record, so a trap is found in the
 /// plan, not at apply time).
 pub(super) fn update_plan(
-    d: &Desired,
+    d: &ClientSpec,
     entry: &super::ClientDiff,
     listed: &crate::api::ListedClient,
     record: &Map<String, Value>,
@@ -129,7 +131,7 @@ pub(super) fn update_plan(
     let declared = entry
         .create_body
         .get("authorized_scopes")
-        .filter(|_| !d.ignores("authorized_scopes"));
+        .filter(|_| !d.ignores(FieldId::AuthorizedScopes));
     let scopes = match declared {
         Some(declared) => declared.clone(),
         None => Value::Array(
@@ -160,12 +162,9 @@ pub(super) fn update_plan(
     let version = context.version;
     let update = crate::kinds::client::rules::Mode::Update { stored: record };
     for v in crate::kinds::client::rules::check_client(&body, update, version) {
-        let pointer = match v.index {
-            Some(i) => format!("/{}/{i}", v.subject),
-            None => format!("/{}", v.subject),
-        };
+        let part = v.index.map(|i| format!("/{i}")).unwrap_or_default();
         let message = if v.code == Code::TtlOutOfRange {
-            let why = if v.field == "access_token_ttl" {
+            let why = if v.field == FieldId::AccessTokenTtl.name() {
                 "on update boruta also checks a changed access_token_ttl against the authorization-request maximum, 300 (an upstream bug)"
             } else {
                 "boruta's update rules are not its create rules"
@@ -177,7 +176,7 @@ pub(super) fn update_plan(
         refusals.push(Diagnostic::new(
             Code::UpdateRefused,
             message,
-            Some(d.locate(&pointer)),
+            Some(d.locate_member(v.subject, &part)),
         ));
     }
     super::UpdatePlan {

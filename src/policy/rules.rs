@@ -10,25 +10,26 @@
 use super::catalogue;
 use super::file::Policy;
 use crate::findings::Code;
+use crate::kinds::client::fields::FieldId;
 use crate::kinds::client::fields::{self, Version};
-use crate::source::{Diagnostic, Location, Node, NodeValue, Origin};
-use crate::validate::Desired;
+use crate::kinds::client::spec::{ClientSpec, Declared, Pos};
+use crate::source::{Diagnostic, Location};
 use serde_json::Value;
 use std::collections::HashMap;
 
 /// The findings of every enabled rule on `clients`, at their default severities (the
 /// caller applies the policy's with [`Policy::judge`]).
-pub fn check(clients: &[Desired], policy: &Policy, version: Version) -> Vec<Diagnostic> {
+pub fn check(clients: &[ClientSpec], policy: &Policy, version: Version) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if !catalogue::RULES.iter().any(|r| policy.enabled(r.code)) {
         return out;
     }
-    let mut redirect_uris: HashMap<&str, (&str, &Location)> = HashMap::new();
+    let mut redirect_uris: HashMap<&str, (&str, Location)> = HashMap::new();
     for desired in clients.iter().filter(|d| !d.absent()) {
         let client = View { desired, version };
-        let mut finding = |code: Code, message: String, at: Location| {
+        let mut finding = |code: Code, message: String, at: Pos| {
             if policy.enabled(code) {
-                out.push(Diagnostic::new(code, message, Some(at)));
+                out.push(Diagnostic::new(code, message, Some(desired.location(at))));
             }
         };
         grants(&client, &mut finding);
@@ -36,20 +37,19 @@ pub fn check(clients: &[Desired], policy: &Policy, version: Version) -> Vec<Diag
         authentication(&client, &mut finding);
         tokens(&client, policy, &mut finding);
         if policy.enabled(Code::RedirectUriReused) {
-            for item in client.items("redirect_uris") {
-                let Some(uri) = item.as_str() else { continue };
+            for (uri, at) in client.items(FieldId::RedirectUris) {
+                let quoted = client.quoted(FieldId::RedirectUris, uri);
                 match redirect_uris.get(uri) {
-                    Some((other, at)) if *other != desired.name => finding(
+                    Some((other, first)) if *other != desired.name => finding(
                         Code::RedirectUriReused,
                         format!(
-                            "redirect URI {} is also one of `{other}` ({at}): an authorization code meant for one client can reach the other",
-                            quoted(item)
+                            "redirect URI {quoted} is also one of `{other}` ({first}): an authorization code meant for one client can reach the other",
                         ),
-                        item.loc.clone(),
+                        at,
                     ),
                     Some(_) => {}
                     None => {
-                        redirect_uris.insert(uri, (&desired.name, &item.loc));
+                        redirect_uris.insert(uri, (&desired.name, desired.location(at)));
                     }
                 }
             }
@@ -58,137 +58,123 @@ pub fn check(clients: &[Desired], policy: &Policy, version: Version) -> Vec<Diag
     out
 }
 
-type Finding<'a> = dyn FnMut(Code, String, Location) + 'a;
+type Finding<'a> = dyn FnMut(Code, String, Pos) + 'a;
 
 /// A client's values as boruta would store them.
 struct View<'a> {
-    desired: &'a Desired,
+    desired: &'a ClientSpec,
     version: Version,
 }
 
 impl<'a> View<'a> {
     /// The declared value, unless it could not be resolved (then no rule judges it).
-    fn declared(&self, name: &str) -> Option<&'a Node> {
-        self.desired
-            .get(name)
-            .map(|d| d.node)
-            .filter(|n| n.origin != Origin::Unresolved)
+    fn declared(&self, field: FieldId) -> Option<&'a Declared> {
+        self.desired.get(field).filter(|d| !d.unresolved)
     }
 
-    fn default_of(&self, name: &str) -> Option<&'static Value> {
-        fields::create_defaults(self.version).get(name)
+    fn default_of(&self, field: FieldId) -> Option<&'static Value> {
+        fields::create_defaults(self.version).get(field.name())
     }
 
-    fn flag(&self, name: &str) -> bool {
-        match self.declared(name).map(|n| &n.value) {
-            Some(NodeValue::Bool(b)) => *b,
-            _ => self
-                .default_of(name)
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+    /// The declared value, or boruta's default.
+    fn value(&self, field: FieldId) -> Option<&'a Value> {
+        match self.declared(field) {
+            Some(declared) => Some(&declared.value),
+            None => self.default_of(field),
         }
     }
 
-    fn text(&self, name: &str) -> Option<String> {
-        match self.declared(name) {
-            Some(node) => node.as_str().map(str::to_string),
-            None => self
-                .default_of(name)
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        }
+    fn flag(&self, field: FieldId) -> bool {
+        self.value(field).and_then(Value::as_bool).unwrap_or(false)
     }
 
-    /// The declared list's items (none when undeclared).
-    fn items(&self, name: &str) -> &'a [Node] {
-        match self.declared(name).map(|n| &n.value) {
-            Some(NodeValue::Seq(items)) => items,
-            _ => &[],
-        }
+    fn text(&self, field: FieldId) -> Option<&'a str> {
+        self.value(field).and_then(Value::as_str)
+    }
+
+    /// The declared list's items with their positions (none when undeclared).
+    fn items(&self, field: FieldId) -> Vec<(&'a str, Pos)> {
+        self.declared(field)
+            .map(|d| d.items().collect())
+            .unwrap_or_default()
     }
 
     /// The declared list, or the default list.
-    fn list(&self, name: &str) -> Vec<String> {
-        if self.declared(name).is_some() {
-            return self
-                .items(name)
-                .iter()
-                .filter_map(Node::as_str)
-                .map(str::to_string)
-                .collect();
-        }
-        self.default_of(name)
+    fn list(&self, field: FieldId) -> Vec<&'a str> {
+        self.value(field)
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
-            .map(str::to_string)
             .collect()
     }
 
-    /// The declared value's location, or the client's name for an omitted field.
-    fn at(&self, name: &str) -> Location {
-        match self.declared(name) {
-            Some(node) => node.loc.clone(),
-            None => self.desired.locate("/name"),
+    /// The declared value's position, or the client's name for an omitted field.
+    fn at(&self, field: FieldId) -> Pos {
+        match self.declared(field) {
+            Some(declared) => declared.at,
+            None => self.desired.name_at(),
         }
     }
 
-    fn item(&self, list: &str, value: &str) -> Option<&'a Node> {
-        self.items(list).iter().find(|i| i.as_str() == Some(value))
+    /// The position of `value` in the declared list, if it is there.
+    fn item(&self, list: FieldId, value: &str) -> Option<Pos> {
+        self.items(list)
+            .into_iter()
+            .find(|(item, _)| *item == value)
+            .map(|(_, at)| at)
     }
 
     fn public(&self) -> bool {
-        !self.flag("confidential")
+        !self.flag(FieldId::Confidential)
     }
-}
 
-/// A value for a message: quoted, or `(sensitive)`.
-fn quoted(node: &Node) -> String {
-    if node.sensitive() {
-        "(sensitive)".to_string()
-    } else {
-        format!("`{}`", node.as_str().unwrap_or_default())
+    /// A value of `field` for a message: quoted, or `(sensitive)`.
+    fn quoted(&self, field: FieldId, text: &str) -> String {
+        match self.declared(field) {
+            Some(declared) if declared.sensitive => "(sensitive)".to_string(),
+            _ => format!("`{text}`"),
+        }
     }
 }
 
 fn grants(client: &View<'_>, finding: &mut Finding<'_>) {
-    if let Some(item) = client.item("supported_grant_types", "implicit") {
+    if let Some(item) = client.item(FieldId::SupportedGrantTypes, "implicit") {
         finding(
             Code::ImplicitGrant,
             "the implicit grant returns tokens in the front channel, where they leak: RFC 9700 §2.1.2 says not to use it; use authorization_code with PKCE".into(),
-            item.loc.clone(),
+            item,
         );
     }
-    if let Some(item) = client.item("supported_grant_types", "password") {
+    if let Some(item) = client.item(FieldId::SupportedGrantTypes, "password") {
         finding(
             Code::PasswordGrant,
             "the resource owner password credentials grant MUST NOT be used (RFC 9700 §2.4): it hands the user's password to the client".into(),
-            item.loc.clone(),
+            item,
         );
     }
     if !client.public() {
         return;
     }
-    if let Some(item) = client.item("supported_grant_types", "authorization_code") {
-        if !client.flag("pkce") {
+    if let Some(item) = client.item(FieldId::SupportedGrantTypes, "authorization_code") {
+        if !client.flag(FieldId::Pkce) {
             finding(
                 Code::PublicClientWithoutPkce,
                 "a public client (confidential is false) allows authorization_code without `pkce: true`: public clients MUST use PKCE (RFC 9700 §2.1.1)".into(),
-                item.loc.clone(),
+                item,
             );
         }
     }
-    if let Some(item) = client.item("supported_grant_types", "client_credentials") {
+    if let Some(item) = client.item(FieldId::SupportedGrantTypes, "client_credentials") {
         // boruta checks the secret of a client_credentials request whatever
         // `confidential` says; it checks none for a client with a public_client_id
         // (should_check_secret?/2, lib/boruta/oauth/schemas/client.ex, boruta_auth
         // 1587483). The risk is a secret that ships in a public app.
         let front_channel = ["authorization_code", "implicit"]
             .into_iter()
-            .find(|g| client.item("supported_grant_types", g).is_some());
+            .find(|g| client.item(FieldId::SupportedGrantTypes, g).is_some());
         let why = if client
-            .text("public_client_id")
+            .text(FieldId::PublicClientId)
             .is_some_and(|p| !p.is_empty())
         {
             Some("boruta checks no secret at all for a client with a public_client_id, so anyone can get client_credentials tokens in its name".to_string())
@@ -196,14 +182,14 @@ fn grants(client: &View<'_>, finding: &mut Finding<'_>) {
             front_channel.map(|grant| format!("this public client (confidential is false) also serves {grant} in an app that cannot keep its secret, and anyone who extracts that secret gets client_credentials tokens in the client's name: use a separate confidential client for client_credentials"))
         };
         if let Some(why) = why {
-            finding(Code::PublicClientCredentials, why, item.loc.clone());
+            finding(Code::PublicClientCredentials, why, item);
         }
     }
 }
 
 fn redirects(client: &View<'_>, finding: &mut Finding<'_>) {
-    for item in client.items("redirect_uris") {
-        let Some(text) = item.as_str() else { continue };
+    for (text, item) in client.items(FieldId::RedirectUris) {
+        let quoted = client.quoted(FieldId::RedirectUris, text);
         // Most redirect URIs are https on a public host: only the others need parsing.
         let suspect = text
             .get(..7)
@@ -227,38 +213,33 @@ fn redirects(client: &View<'_>, finding: &mut Finding<'_>) {
             finding(
                 Code::InsecureRedirectUri,
                 format!(
-                    "redirect URI {} uses plain http on a host that is not a loopback address: codes and tokens sent there can be read on the way; use https (http is for loopback redirects of native apps only, RFC 8252 §8.3)",
-                    quoted(item)
+                    "redirect URI {quoted} uses plain http on a host that is not a loopback address: codes and tokens sent there can be read on the way; use https (http is for loopback redirects of native apps only, RFC 8252 §8.3)",
                 ),
-                item.loc.clone(),
+                item,
             );
         }
         if localhost {
             finding(
                 Code::LocalhostRedirectUri,
                 format!(
-                    "redirect URI {} uses `localhost`: register the loopback IP literal (http://127.0.0.1:PORT/... or http://[::1]:PORT/...) instead (RFC 8252 §8.3)",
-                    quoted(item)
+                    "redirect URI {quoted} uses `localhost`: register the loopback IP literal (http://127.0.0.1:PORT/... or http://[::1]:PORT/...) instead (RFC 8252 §8.3)",
                 ),
-                item.loc.clone(),
+                item,
             );
         }
     }
 }
 
 fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
-    let methods = client.list("token_endpoint_auth_methods");
+    let methods = client.list(FieldId::TokenEndpointAuthMethods);
     let method_at = |method: &str| {
         client
-            .item("token_endpoint_auth_methods", method)
-            .map_or_else(
-                || client.at("token_endpoint_auth_methods"),
-                |n| n.loc.clone(),
-            )
+            .item(FieldId::TokenEndpointAuthMethods, method)
+            .unwrap_or_else(|| client.at(FieldId::TokenEndpointAuthMethods))
     };
-    let allows = |method: &str| methods.iter().any(|m| m == method);
-    if allows("private_key_jwt") && client.declared("jwt_public_key").is_none() {
-        let jwks = if client.declared("jwks_uri").is_some() {
+    let allows = |method: &str| methods.contains(&method);
+    if allows("private_key_jwt") && client.declared(FieldId::JwtPublicKey).is_none() {
+        let jwks = if client.declared(FieldId::JwksUri).is_some() {
             " (boruta reads jwks_uri only after jwt_public_key failed to verify an assertion, so a jwks_uri alone never authenticates)"
         } else {
             ""
@@ -270,12 +251,12 @@ fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
         );
     }
     let alg = client
-        .text("token_endpoint_jwt_auth_alg")
+        .text(FieldId::TokenEndpointJwtAuthAlg)
         .unwrap_or_default();
     for (method, asymmetric) in [("private_key_jwt", true), ("client_secret_jwt", false)] {
         let accepted = fields::jwt_verification_algs(client.version, asymmetric);
-        if allows(method) && !accepted.contains(&alg.as_str()) {
-            let declared = if client.declared("token_endpoint_jwt_auth_alg").is_some() {
+        if allows(method) && !accepted.contains(&alg) {
+            let declared = if client.declared(FieldId::TokenEndpointJwtAuthAlg).is_some() {
                 "is"
             } else {
                 "defaults to"
@@ -297,19 +278,20 @@ fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
         finding(
             Code::SecretAuthPreferredAsymmetric,
             "this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)".into(),
-            client.at("token_endpoint_auth_methods"),
+            client.at(FieldId::TokenEndpointAuthMethods),
         );
     }
     if client.public() {
-        if let Some(node) = client.declared("id_token_signature_alg") {
-            if node.as_str().is_some_and(|a| a.starts_with("HS")) {
+        let declared = client.declared(FieldId::IdTokenSignatureAlg);
+        if let Some((alg, at)) = declared.and_then(|d| Some((d.value.as_str()?, d.at))) {
+            if alg.starts_with("HS") {
+                let quoted = client.quoted(FieldId::IdTokenSignatureAlg, alg);
                 finding(
                     Code::SymmetricIdTokenOnPublicClient,
                     format!(
-                        "a public client's ID tokens signed with {} use its secret as the key, which a public client cannot keep: anyone holding the app can forge them; use RS256 or ES256",
-                        quoted(node)
+                        "a public client's ID tokens signed with {quoted} use its secret as the key, which a public client cannot keep: anyone holding the app can forge them; use RS256 or ES256",
                     ),
-                    node.loc.clone(),
+                    at,
                 );
             }
         }
@@ -317,15 +299,11 @@ fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
 }
 
 fn tokens(client: &View<'_>, policy: &Policy, finding: &mut Finding<'_>) {
-    let ttl = match client.declared("access_token_ttl").map(|n| &n.value) {
-        Some(NodeValue::Int(ttl)) => Some(*ttl),
-        Some(_) => None,
-        None => client
-            .default_of("access_token_ttl")
-            .and_then(Value::as_i64),
-    };
+    let ttl = client
+        .value(FieldId::AccessTokenTtl)
+        .and_then(Value::as_i64);
     if let Some(ttl) = ttl.filter(|ttl| *ttl > policy.max_ttl) {
-        let what = if client.declared("access_token_ttl").is_some() {
+        let what = if client.declared(FieldId::AccessTokenTtl).is_some() {
             format!("access_token_ttl is {ttl} s")
         } else {
             format!("access_token_ttl is not declared, and boruta's default is {ttl} s")
@@ -336,7 +314,7 @@ fn tokens(client: &View<'_>, policy: &Policy, finding: &mut Finding<'_>) {
                 "{what}, above the policy's maximum of {} s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)",
                 policy.max_ttl
             ),
-            client.at("access_token_ttl"),
+            client.at(FieldId::AccessTokenTtl),
         );
     }
     let desired = client.desired;
@@ -347,10 +325,12 @@ fn tokens(client: &View<'_>, policy: &Policy, finding: &mut Finding<'_>) {
     if administration {
         return;
     }
-    for item in client.items("authorized_scopes") {
-        let Some(name) = item.get("name").and_then(Node::as_str) else {
-            continue;
-        };
+    let Some(scopes) = client.declared(FieldId::AuthorizedScopes) else {
+        return;
+    };
+    let named = scopes.value.as_array().into_iter().flatten().enumerate();
+    for (i, name) in named.filter_map(|(i, s)| Some((i, s.get("name")?.as_str()?))) {
+        let item = scopes.part(&format!("/{i}")).unwrap_or(scopes.at);
         if crate::api::ADMIN_SCOPES.contains(&name) {
             finding(
                 Code::AdminScopeGranted,
@@ -358,7 +338,7 @@ fn tokens(client: &View<'_>, policy: &Policy, finding: &mut Finding<'_>) {
                     "`{name}` opens boruta's admin API to this client (`clients:manage:all` reads every client's secret): list `{}` in the policy's admin-scope-granted.administration_clients if it administers boruta",
                     desired.name
                 ),
-                item.loc.clone(),
+                item,
             );
         }
     }

@@ -3,7 +3,7 @@
 //! (duplicate names and ids). `version` adds what depends on the boruta version (fields
 //! it does not support, defaults that differ). Pure: no filesystem, no network.
 //!
-//! Every finding points at the offending value. Later stages only ever see [`Desired`]
+//! Every finding points at the offending value. Later stages only ever see [`ClientSpec`]
 //! clients, which passed all of this, and read their fields through the catalogue.
 
 mod schema_findings;
@@ -12,10 +12,8 @@ mod version;
 pub use version::check_version;
 
 use crate::findings::Code;
-use crate::kinds::client::fields::{self, Field, Version};
-use crate::kinds::client::manifest::{
-    derived_client_id, ClientManifest, Ensure, IdentityProviderRef, Lifecycle, ScopeRef,
-};
+use crate::kinds::client::fields::{self, FieldId, Version};
+use crate::kinds::client::manifest::{derived_client_id, ClientManifest};
 use crate::kinds::client::rules::{self, Mode};
 use crate::load::Document;
 use crate::schema::{self, Problem, SchemaKind};
@@ -27,109 +25,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// A client as git declares it, validated.
-#[derive(Debug, Clone)]
-pub struct Desired {
-    /// Lower-case id: explicit, or derived from the name.
-    pub id: Uuid,
-    pub id_explicit: bool,
-    pub name: String,
-    pub identity_provider: IdentityProviderRef,
-    pub authorized_scopes: Option<Vec<ScopeRef>>,
-    pub lifecycle: Lifecycle,
-    /// The manifest's node, to point later findings (e.g. a server's 422) at values.
-    pub node: Node,
-}
-
-/// One declared field of a validated client, with its catalogue entry.
-#[derive(Debug, Clone, Copy)]
-pub struct Declared<'a> {
-    pub field: &'static Field,
-    pub key: &'a Node,
-    pub node: &'a Node,
-}
-
-impl Declared<'_> {
-    /// The value as JSON (substituted).
-    pub fn value(&self) -> Value {
-        self.node.to_json()
-    }
-}
-
-impl Desired {
-    /// The fields the manifest declares, in manifest order, each with its catalogue
-    /// entry (validation guarantees every key is a catalogue field). Computed on demand
-    /// rather than stored: large manifest sets must fit in little memory.
-    pub fn declared(&self) -> impl Iterator<Item = Declared<'_>> {
-        let pairs: &[(Node, Node)] = match &self.node.value {
-            NodeValue::Map(pairs) => pairs,
-            _ => &[],
-        };
-        pairs.iter().filter_map(|(key, node)| {
-            let field = fields::get(key.as_str()?)?;
-            Some(Declared { field, key, node })
-        })
-    }
-
-    /// The declared field `name`, if any. Compares the keys' text first: the catalogue is
-    /// consulted once, for the key found (rules and the diff ask for many fields per
-    /// client, on sets of 10,000).
-    pub fn get(&self, name: &str) -> Option<Declared<'_>> {
-        let pairs: &[(Node, Node)] = match &self.node.value {
-            NodeValue::Map(pairs) => pairs,
-            _ => &[],
-        };
-        let (key, node) = pairs.iter().find(|(key, _)| key.as_str() == Some(name))?;
-        let field = fields::get(name)?;
-        Some(Declared { field, key, node })
-    }
-
-    /// True when the manifest says the client must not exist.
-    pub fn absent(&self) -> bool {
-        self.lifecycle.ensure == Some(Ensure::Absent)
-    }
-
-    /// True when changes of `field` are ignored (`lifecycle.ignore_changes`).
-    pub fn ignores(&self, field: &str) -> bool {
-        self.lifecycle
-            .ignore_changes
-            .as_ref()
-            .is_some_and(|fields| fields.iter().any(|f| f == field))
-    }
-
-    /// True when the manifest declares a secret.
-    pub fn declares_secret(&self) -> bool {
-        self.get("secret").is_some()
-    }
-
-    /// A manifest value for a message: `text` in backticks, or a placeholder when the
-    /// value at `pointer` came from a sensitive origin (it must never be printed).
-    pub fn quote(&self, pointer: &str, text: &str) -> String {
-        match self.node.at_pointer(pointer) {
-            Some(node) if node.sensitive() => "(a sensitive value)".to_string(),
-            _ => format!("`{text}`"),
-        }
-    }
-
-    /// Where `pointer` (e.g. `/redirect_uris/1`) sits in the manifest, or the manifest itself.
-    pub fn locate(&self, pointer: &str) -> Location {
-        let mut pointer = pointer.to_string();
-        loop {
-            if let Some(node) = self.node.at_pointer(&pointer) {
-                return node.loc.clone();
-            }
-            match pointer.rfind('/') {
-                Some(cut) => pointer.truncate(cut),
-                None => return self.node.loc.clone(),
-            }
-        }
-    }
-}
+pub use crate::kinds::client::spec::{ClientSpec, Declared, Lifecycle, Pos};
 
 /// The outcome of validation.
 #[derive(Debug, Default)]
 pub struct Validated {
-    pub clients: Vec<Desired>,
+    pub clients: Vec<ClientSpec>,
     pub diagnostics: Vec<Diagnostic>,
     /// Source lines that hold a literal secret: renderers must never quote them.
     pub redacted_lines: BTreeSet<(Arc<str>, usize)>,
@@ -170,7 +71,7 @@ pub fn scan_needs(documents: &[Document]) -> Needs {
 
 /// Validates every document (what does not depend on the boruta version; see
 /// [`check_version`] for the rest). Takes the documents by value: their nodes move into
-/// the [`Desired`] clients (10,000 manifests must validate within 100 MB).
+/// the [`ClientSpec`]s (10,000 manifests must validate within 100 MB).
 /// `waivers` are the manifests' `# boruta-gitops:allow` comments: a waived legacy value
 /// does not keep its client from being validated.
 pub fn validate(documents: Vec<Document>, waivers: &[Waiver]) -> Validated {
@@ -348,33 +249,38 @@ fn check_duplicate_keys(node: &Node, recurse: bool, out: &mut Validated) {
 }
 
 /// `lifecycle.ignore_changes` names fields a manifest may declare (not `id` or `name`,
-/// which identify the client). False when it does not.
-fn check_lifecycle(node: &Node, out: &mut Validated) -> bool {
-    let Some(items) = node.at_pointer("/lifecycle/ignore_changes") else {
-        return true;
+/// which identify the client): those fields, or `None` when one is not.
+fn check_lifecycle(node: &Node, out: &mut Validated) -> Option<Vec<FieldId>> {
+    let items = match node
+        .at_pointer("/lifecycle/ignore_changes")
+        .map(|n| &n.value)
+    {
+        Some(NodeValue::Seq(items)) => items,
+        _ => return Some(Vec::new()),
     };
-    let NodeValue::Seq(items) = &items.value else {
-        return true;
-    };
+    let mut ignored = Vec::new();
     let mut ok = true;
     for item in items {
         let name = item.as_str().unwrap_or_default();
-        let known = fields::get(name).is_some_and(|f| f.in_manifest && f.name != "id");
-        if !known || name == "name" {
-            let why = if name == "id" || name == "name" {
-                "it identifies the client".to_string()
-            } else {
-                "it is not a client field".to_string()
-            };
-            out.diagnostics.push(Diagnostic::new(
-                Code::UnknownField,
-                format!("`{name}` in `lifecycle.ignore_changes` cannot be ignored: {why}"),
-                Some(item.loc.clone()),
-            ));
-            ok = false;
+        let field = FieldId::parse(name).filter(|f| f.spec().in_manifest);
+        match field {
+            Some(field) if !matches!(field, FieldId::Id | FieldId::Name) => ignored.push(field),
+            _ => {
+                let why = if name == "id" || name == "name" {
+                    "it identifies the client"
+                } else {
+                    "it is not a client field"
+                };
+                out.diagnostics.push(Diagnostic::new(
+                    Code::UnknownField,
+                    format!("`{name}` in `lifecycle.ignore_changes` cannot be ignored: {why}"),
+                    Some(item.loc.clone()),
+                ));
+                ok = false;
+            }
         }
     }
-    ok
+    ok.then_some(ignored)
 }
 
 /// `id` and `name` identify the client in every plan and report, so they may not come
@@ -532,8 +438,8 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
             (id, false)
         }
     };
-    // The typed manifest proved the types; the fields are read through the catalogue from
-    // here on, and only what the later stages read by type is kept.
+    // The typed manifest proved the types; from here on the client is its typed model,
+    // and the YAML tree is dropped.
     let ClientManifest {
         name,
         identity_provider,
@@ -541,34 +447,52 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
         lifecycle,
         ..
     } = manifest;
-    let lifecycle = lifecycle.unwrap_or_default();
-    if !check_lifecycle(&node, out) {
+    let Some(ignore_changes) = check_lifecycle(&node, out) else {
         return;
-    }
-    out.clients.push(Desired {
+    };
+    let lifecycle = Lifecycle {
+        ensure: lifecycle.and_then(|l| l.ensure).unwrap_or_default(),
+        ignore_changes,
+    };
+    let lines = (node.loc.line, node.last_line());
+    let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let NodeValue::Map(pairs) = &node.value else {
+        return;
+    };
+    let fields = pairs
+        .iter()
+        .filter_map(|(key, value)| {
+            let field = FieldId::parse(key.as_str()?)?;
+            Some(Declared::read(field, key, value))
+        })
+        .collect();
+    out.clients.push(ClientSpec {
         id,
         id_explicit,
         name,
+        file: node.loc.file.clone(),
+        lines: (narrow(lines.0), narrow(lines.1)),
+        at: Pos::of(&node.loc),
         identity_provider,
         authorized_scopes,
         lifecycle,
-        node,
+        fields,
     });
 }
 
 fn check_uniqueness(out: &mut Validated) {
-    let mut names: BTreeMap<&str, &Desired> = BTreeMap::new();
-    let mut ids: BTreeMap<Uuid, &Desired> = BTreeMap::new();
+    let mut names: BTreeMap<&str, &ClientSpec> = BTreeMap::new();
+    let mut ids: BTreeMap<Uuid, &ClientSpec> = BTreeMap::new();
     let mut findings = Vec::new();
     for client in &out.clients {
-        let name_loc = client.locate("/name");
+        let name_loc = client.locate(FieldId::Name, "");
         if let Some(first) = names.get(client.name.as_str()) {
             findings.push(Diagnostic::new(
                 Code::DuplicateName,
                 format!(
                     "client name `{}` is already used at {}",
                     client.name,
-                    first.locate("/name")
+                    first.locate(FieldId::Name, "")
                 ),
                 Some(name_loc),
             ));
@@ -577,7 +501,7 @@ fn check_uniqueness(out: &mut Validated) {
         names.insert(&client.name, client);
         if let Some(first) = ids.get(&client.id) {
             let loc = if client.id_explicit {
-                client.locate("/id")
+                client.locate(FieldId::Id, "")
             } else {
                 name_loc
             };
@@ -587,7 +511,7 @@ fn check_uniqueness(out: &mut Validated) {
                     "client id {} is already used by `{}` at {}",
                     client.id,
                     first.name,
-                    first.locate("/id")
+                    first.locate(FieldId::Id, "")
                 ),
                 Some(loc),
             ));

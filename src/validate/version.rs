@@ -3,28 +3,28 @@
 //! misreported), and security-relevant defaults that differ between versions. Run by
 //! `validate` with the assumed version and by `plan`/`apply`/`drift` with the server's.
 
-use super::Desired;
 use crate::findings::Code;
-use crate::kinds::client::fields::{self, Version};
+use crate::kinds::client::fields::{self, FieldId, Version};
+use crate::kinds::client::ClientSpec;
 use crate::source::Diagnostic;
 
 /// The findings of `clients` for boruta `version`.
-pub fn check_version(clients: &[Desired], version: Version) -> Vec<Diagnostic> {
+pub fn check_version(clients: &[ClientSpec], version: Version) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for client in clients {
-        for declared in client.declared() {
-            if !declared.field.accepted.includes(version) {
+        for declared in client.fields.iter() {
+            if !declared.field.spec().accepted.includes(version) {
                 out.push(Diagnostic::new(Code::FieldNotSupported,
                     format!(
                         "`{}` is not supported by boruta {version}: it arrived on boruta's master branch after the latest release, and boruta {version} would silently ignore it. Remove it, or pass --boruta-version master for a server built from master",
-                        declared.field.name
+                        declared.field
                     ),
-                    Some(declared.key.loc.clone()),
+                    Some(client.location(declared.key)),
                 ));
             }
         }
         for field in fields::manifest_fields().filter(|f| f.default.varies()) {
-            if client.get(field.name).is_some() {
+            if client.get(field.id).is_some() {
                 continue;
             }
             let given = field.default.value(version);
@@ -66,7 +66,7 @@ pub fn check_version(clients: &[Desired], version: Version) -> Vec<Diagnostic> {
                     given.join(", "),
                     others.join("; ")
                 ),
-                Some(client.locate("/name")),
+                Some(client.locate(FieldId::Name, "")),
             ));
         }
     }

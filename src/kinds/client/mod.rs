@@ -4,3 +4,6 @@
 pub mod fields;
 pub mod manifest;
 pub mod rules;
+pub mod spec;
+
+pub use spec::ClientSpec;
