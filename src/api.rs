@@ -1,9 +1,9 @@
 //! Wire types and constants of boruta's admin API and token endpoint, shared by the HTTP
 //! client (`fetch`) and the loopback imitation (`sandbox`), so both speak the same JSON.
 //!
-//! Clients travel as JSON objects (`serde_json::Map`) rather than a struct: which members
-//! boruta renders depends on its version (the field catalogue, `fields.rs`, says), and the
-//! diff compares them per the catalogue. Imports only `fields`-level knowledge; no I/O.
+//! Clients travel as JSON objects (`serde_json::Map`) on the way out, and are read into
+//! typed records (`kinds::client::ClientRecord`) on the way in: which members boruta
+//! renders depends on its version, which the field catalogue says. No I/O.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -175,63 +175,6 @@ pub mod token_messages {
         "Requested resource must be an absolute URI without a fragment.";
 }
 
-/// A client as the list endpoint returned it: the few members every comparison needs, and
-/// the raw JSON, parsed in full only when the client is compared. Listing 10,000 clients
-/// then costs little memory.
-#[derive(Debug, Clone)]
-pub struct ListedClient {
-    /// Lower-case id.
-    pub id: String,
-    pub name: Option<String>,
-    pub identity_provider_id: Option<String>,
-    raw: Box<serde_json::value::RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ListedHead {
-    id: String,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    identity_provider: Option<IdentityProviderHead>,
-}
-
-#[derive(Deserialize)]
-struct IdentityProviderHead {
-    #[serde(default)]
-    id: Option<String>,
-}
-
-impl ListedClient {
-    pub fn from_raw(raw: Box<serde_json::value::RawValue>) -> Result<Self, serde_json::Error> {
-        let head: ListedHead = serde_json::from_str(raw.get())?;
-        Ok(ListedClient {
-            id: head.id.to_ascii_lowercase(),
-            name: head.name,
-            identity_provider_id: head.identity_provider.and_then(|i| i.id),
-            raw,
-        })
-    }
-
-    /// From an already parsed record (a single `show`).
-    pub fn from_record(
-        record: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<Self, serde_json::Error> {
-        let text = serde_json::to_string(record)?;
-        Self::from_raw(serde_json::value::RawValue::from_string(text)?)
-    }
-
-    /// Every member, parsed.
-    pub fn record(&self) -> serde_json::Map<String, serde_json::Value> {
-        serde_json::from_str(self.raw.get()).unwrap_or_default()
-    }
-
-    /// The members still as raw JSON, for parsing only the few a comparison needs.
-    pub fn members(&self) -> Members<'_> {
-        serde_json::from_str(self.raw.get()).unwrap_or_default()
-    }
-}
-
 /// Which boruta the server is, as far as its answers tell, and how that was decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionChoice {
@@ -247,12 +190,10 @@ pub struct VersionChoice {
 /// `told` (`--boruta-version`) wins, with a warning when the answers disagree.
 pub fn choose_version(
     told: Option<crate::kinds::client::fields::Version>,
-    clients: &[ListedClient],
+    clients: &[crate::kinds::client::ClientRecord],
 ) -> VersionChoice {
-    use crate::kinds::client::fields::Version;
-    let renders_trusted_hosts = clients
-        .iter()
-        .any(|c| c.members().get("trusted_hosts").is_some());
+    use crate::kinds::client::fields::{FieldId, Version};
+    let renders_trusted_hosts = clients.iter().any(|c| c.renders(FieldId::TrustedHosts));
     let seen = if renders_trusted_hosts {
         Version::Master
     } else {
@@ -286,42 +227,6 @@ pub fn choose_version(
     }
 }
 
-/// A listed client's members as raw JSON. 33 members: a linear search beats hashing.
-#[derive(Debug, Default)]
-pub struct Members<'a>(Vec<(&'a str, &'a serde_json::value::RawValue)>);
-
-impl<'a> Members<'a> {
-    /// The raw JSON of one member.
-    pub fn get(&self, field: &str) -> Option<&'a serde_json::value::RawValue> {
-        self.0.iter().find(|(k, _)| *k == field).map(|(_, v)| *v)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
-            type Value = Members<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a client object")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut map: M,
-            ) -> Result<Members<'a>, M::Error> {
-                let mut members = Vec::with_capacity(34);
-                while let Some((k, v)) =
-                    map.next_entry::<&'de str, &'de serde_json::value::RawValue>()?
-                {
-                    members.push((k, v));
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(Visit(std::marker::PhantomData))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,14 +235,5 @@ mod tests {
     fn the_grant_type_message_quotes_the_token_request_grant_types() {
         let pattern = format!("/^({})$/.", TOKEN_REQUEST_GRANT_TYPES.join("|"));
         assert!(token_messages::BAD_GRANT_TYPE.ends_with(&pattern));
-    }
-
-    #[test]
-    fn members_of_a_listed_client() {
-        let raw = serde_json::value::RawValue::from_string(r#"{"id":"A","name":"n","public_key":"a\nb","identity_provider":{"id":null,"name":null},"x":[1,2],"key_pair_type":{"type":"rsa"}}"#.into()).unwrap();
-        let listed = ListedClient::from_raw(raw).unwrap();
-        let members = listed.members();
-        assert_eq!(members.get("x").unwrap().get(), "[1,2]");
-        assert_eq!(listed.id, "a");
     }
 }

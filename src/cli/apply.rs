@@ -467,7 +467,7 @@ fn differing_fields(
     version: Version,
 ) -> Vec<String> {
     let unreadable = || vec!["(the whole record: it cannot be read)".to_string()];
-    let Ok(listed) = crate::api::ListedClient::from_record(record) else {
+    let Ok(listed) = crate::kinds::client::ClientRecord::from_map(record) else {
         return unreadable();
     };
     let entry = diff::compare_record(desired, &listed, observed, system, version);

@@ -30,7 +30,7 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<Exit, Error> {
     }
     let labels = crate::diff::diff(&[], &observed, &system, version.version).unmanaged;
     let is_system = |id: &str| labels.iter().any(|u| u.id == id && u.system.is_some());
-    let selected = |client: &crate::api::ListedClient| {
+    let selected = |client: &crate::kinds::client::ClientRecord| {
         args.select.is_empty()
             || args
                 .select
@@ -46,7 +46,7 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<Exit, Error> {
             skipped_system += usize::from(!keep);
             keep
         })
-        .map(crate::api::ListedClient::record)
+        .map(crate::kinds::client::ClientRecord::to_map)
         .collect();
     for selector in &args.select {
         let found = listed

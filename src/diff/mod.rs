@@ -14,7 +14,7 @@ use crate::api;
 use crate::findings::Code;
 use crate::kinds::client::fields::FieldId;
 use crate::kinds::client::fields::{Compare, Version};
-use crate::kinds::client::ClientSpec;
+use crate::kinds::client::{ClientRecord, ClientSpec};
 use crate::source::{Diagnostic, Location};
 use compare::Lookup;
 use serde_json::{Map, Value};
@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// What the server holds.
 #[derive(Debug, Default, Clone)]
 pub struct Observed {
-    pub clients: Vec<api::ListedClient>,
+    pub clients: Vec<ClientRecord>,
     /// Present when some manifest declares `authorized_scopes`.
     pub scopes: Option<Vec<Map<String, Value>>>,
     /// Present when some manifest names an identity provider.
@@ -41,7 +41,7 @@ pub struct SystemIds {
 
 impl SystemIds {
     /// Which system client `client` is, if it is one: never changed, never deleted.
-    pub fn kind_of(&self, client: &api::ListedClient) -> Option<SystemKind> {
+    pub fn kind_of(&self, client: &ClientRecord) -> Option<SystemKind> {
         let id = &client.id;
         if id.eq_ignore_ascii_case(&self.admin_client_id) {
             Some(SystemKind::AdminUi)
@@ -187,9 +187,9 @@ pub fn canonical(value: &Value) -> String {
 }
 
 /// Fingerprint of a server record, or of the absence of `id`.
-pub fn fingerprint(id: &str, record: Option<&Map<String, Value>>) -> String {
+pub fn fingerprint(id: &str, record: Option<&ClientRecord>) -> String {
     match record {
-        Some(record) => digest(&canonical(&Value::Object(record.clone()))),
+        Some(record) => record.fingerprint(),
         None => digest(&format!("absent:{id}")),
     }
 }
@@ -207,7 +207,7 @@ pub fn hex(bytes: &[u8]) -> String {
 struct Context<'a> {
     version: Version,
     system: &'a SystemIds,
-    by_id: BTreeMap<&'a str, &'a api::ListedClient>,
+    by_id: BTreeMap<&'a str, &'a ClientRecord>,
     by_name: BTreeMap<&'a str, Vec<&'a str>>,
     scopes: Lookup<'a>,
     idps: Lookup<'a>,
@@ -298,7 +298,7 @@ pub fn diff(
 /// (and need not be cloned to hold the record).
 pub fn compare_record(
     desired: &ClientSpec,
-    record: &api::ListedClient,
+    record: &ClientRecord,
     observed: &Observed,
     system: &SystemIds,
     version: Version,
@@ -319,9 +319,7 @@ fn diff_one(d: &ClientSpec, context: &Context<'_>) -> (ClientDiff, Vec<Diagnosti
     let mut diagnostics = Vec::new();
     let id = d.id.to_string();
     let listed = context.by_id.get(id.as_str()).copied();
-    // Only the members the manifest declares are parsed, and only now.
-    let members = listed.map(api::ListedClient::members);
-    let server = members.as_ref();
+    let server = listed;
     let create_body = wire::create_body(d, &context.scopes, &context.idps, &mut diagnostics);
     let location = d.locate(FieldId::Name, "");
     let mut entry = ClientDiff {
@@ -373,10 +371,9 @@ fn diff_one(d: &ClientSpec, context: &Context<'_>) -> (ClientDiff, Vec<Diagnosti
         Some(_) => Action::InSync,
     };
     if entry.action != Action::InSync {
-        let record = listed.map(api::ListedClient::record);
-        entry.fingerprint = Some(fingerprint(&id, record.as_ref()));
-        if let (Action::Drift, Some(listed), Some(record)) = (entry.action, listed, &record) {
-            entry.update = Some(wire::update_plan(d, &entry, listed, record, context));
+        entry.fingerprint = Some(fingerprint(&id, listed));
+        if let (Action::Drift, Some(listed)) = (entry.action, listed) {
+            entry.update = Some(wire::update_plan(d, &entry, listed, context));
         }
     }
     (entry, diagnostics)
@@ -386,7 +383,7 @@ fn diff_one(d: &ClientSpec, context: &Context<'_>) -> (ClientDiff, Vec<Diagnosti
 /// client), nothing when it is already gone.
 fn declared_absent(
     entry: &mut ClientDiff,
-    listed: Option<&api::ListedClient>,
+    listed: Option<&ClientRecord>,
     context: &Context<'_>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
@@ -396,7 +393,7 @@ fn declared_absent(
         return;
     };
     entry.action = Action::Delete;
-    entry.fingerprint = Some(fingerprint(&entry.id, Some(&listed.record())));
+    entry.fingerprint = Some(fingerprint(&entry.id, Some(listed)));
     if let Some(kind) = context.system.kind_of(listed) {
         diagnostics.push(Diagnostic::new(Code::ProtectedClient,
             format!(
@@ -414,13 +411,13 @@ fn declared_absent(
 fn compare_fields(
     d: &ClientSpec,
     entry: &mut ClientDiff,
-    server: Option<&api::Members<'_>>,
+    server: Option<&ClientRecord>,
     context: &Context<'_>,
 ) {
-    let member = |field: &str| -> Value {
+    let member = |field: FieldId| -> Value {
         server
-            .and_then(|m| m.get(field))
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .and_then(|record| record.get(field))
+            .cloned()
             .unwrap_or(Value::Null)
     };
     for declared in d.fields.iter() {
@@ -440,8 +437,8 @@ fn compare_fields(
             entry.secret = Some(match server {
                 None => SecretState::Set,
                 Some(_) => {
-                    let same = member(field.name).as_str().map(digest)
-                        == desired_wire.as_str().map(digest);
+                    let same =
+                        member(field.id).as_str().map(digest) == desired_wire.as_str().map(digest);
                     match (same, d.ignores(field.id)) {
                         (true, _) => SecretState::Unchanged,
                         (false, true) => SecretState::Ignored,
@@ -451,7 +448,7 @@ fn compare_fields(
             });
             continue;
         }
-        let actual = member(field.name);
+        let actual = member(field.id);
         // Display values are built only for the fields that are shown.
         if !created && compare::equal(field.compare, desired_wire, &actual, &context.scopes) {
             continue;

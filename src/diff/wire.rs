@@ -107,8 +107,7 @@ pub(super) fn create_body(
 pub(super) fn update_plan(
     d: &ClientSpec,
     entry: &super::ClientDiff,
-    listed: &crate::api::ListedClient,
-    record: &Map<String, Value>,
+    listed: &crate::kinds::client::ClientRecord,
     context: &super::Context<'_>,
 ) -> super::UpdatePlan {
     let mut body = Map::new();
@@ -135,8 +134,8 @@ pub(super) fn update_plan(
     let scopes = match declared {
         Some(declared) => declared.clone(),
         None => Value::Array(
-            record
-                .get("authorized_scopes")
+            listed
+                .get(FieldId::AuthorizedScopes)
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -160,7 +159,8 @@ pub(super) fn update_plan(
         ));
     }
     let version = context.version;
-    let update = crate::kinds::client::rules::Mode::Update { stored: record };
+    let stored = listed.to_map();
+    let update = crate::kinds::client::rules::Mode::Update { stored: &stored };
     for v in crate::kinds::client::rules::check_client(&body, update, version) {
         let part = v.index.map(|i| format!("/{i}")).unwrap_or_default();
         let message = if v.code == Code::TtlOutOfRange {

@@ -21,6 +21,7 @@ pub use retry::backoff;
 pub use settings::{Credentials, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES};
 
 use crate::api::{self, ErrorBody};
+use crate::kinds::client::ClientRecord;
 use error::{hint, summarise_body, Authenticated};
 use redact::Redactions;
 use retry::{Answer, Sender};
@@ -226,19 +227,10 @@ impl Connection {
         Ok(data.data)
     }
 
-    /// Every client (one request), kept raw until compared.
-    pub async fn list_clients(&self) -> Result<Vec<api::ListedClient>, FetchError> {
-        let what = "listing clients (GET /api/clients)";
-        let raw: Vec<Box<serde_json::value::RawValue>> =
-            self.get_list("/api/clients", what).await?;
-        raw.into_iter()
-            .map(|raw| {
-                api::ListedClient::from_raw(raw).map_err(|e| FetchError::Decode {
-                    what: what.to_string(),
-                    reason: e.to_string(),
-                })
-            })
-            .collect()
+    /// Every client (one request), read into typed records.
+    pub async fn list_clients(&self) -> Result<Vec<ClientRecord>, FetchError> {
+        self.get_list("/api/clients", "listing clients (GET /api/clients)")
+            .await
     }
 
     /// Every scope (one request).

@@ -3,7 +3,9 @@
 
 pub mod fields;
 pub mod manifest;
+pub mod record;
 pub mod rules;
 pub mod spec;
 
+pub use record::ClientRecord;
 pub use spec::ClientSpec;
