@@ -192,7 +192,7 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
     let mut summary = Summary::default();
     let mut findings = Vec::new();
     let mut clients = Vec::new();
-    for c in &diff.clients {
+    for c in &diff.objects {
         let action = match (c.action, &c.update) {
             (Action::Drift, Some(_)) if options.update => Action::Update,
             (action, _) => action,

@@ -4,11 +4,12 @@
 use super::pipeline::{self, compute, print_plan, report_findings, runtime, Computed};
 use super::{ApplyArgs, ApplyFormat, PlanFormat};
 use crate::apply::{self, ClientResult, Job, Observer, Outcome, Work};
-use crate::diff::{self, Action, Observed, SystemIds};
+use crate::diff::{Action, Observed};
 use crate::error::{Error, Exit};
 use crate::kinds::client::fields::FieldId;
 use crate::kinds::client::fields::Version;
 use crate::kinds::client::ClientSpec;
+use crate::kinds::client::SystemIds;
 use crate::load::Environment;
 use crate::plan::{self, Plan, Stale};
 use crate::render::{self, escape::neutral};
@@ -373,18 +374,26 @@ fn jobs(computed: &Computed, planned: &std::collections::HashSet<&str>) -> Vec<J
     });
     let system = Arc::new(computed.system.clone());
     let version = computed.version;
-    // The diff and the plan have one entry per desired client, in the same order.
-    let entries = computed
-        .diff
+    // Joined by identity, never by position.
+    let specs: std::collections::HashMap<String, &ClientSpec> = computed
+        .prepared
+        .validated
         .clients
         .iter()
-        .zip(&computed.plan.clients)
-        .zip(&computed.prepared.validated.clients);
+        .map(|s| (s.id.to_string(), s))
+        .collect();
     let mut jobs = Vec::new();
-    for ((c, planned_client), desired) in entries {
-        if !planned_client.acts() || !planned.contains(c.id.as_str()) {
+    for planned_client in &computed.plan.clients {
+        if !planned_client.acts() || !planned.contains(planned_client.id.as_str()) {
             continue;
         }
+        let id = planned_client.id.as_str();
+        let (Some(c), Some(desired)) = (
+            computed.diff.object(crate::kinds::ObjectKind::Client, id),
+            specs.get(id).copied(),
+        ) else {
+            continue;
+        };
         let (work, body) = match (planned_client.action, &c.update) {
             (Action::Create, _) => (
                 Work::Create {
@@ -470,7 +479,8 @@ fn differing_fields(
     let Ok(listed) = crate::kinds::client::ClientRecord::from_map(record) else {
         return unreadable();
     };
-    let entry = diff::compare_record(desired, &listed, observed, system, version);
+    let entry =
+        crate::kinds::client::compare::compare_record(desired, &listed, observed, system, version);
     if entry.action == Action::InSync {
         return Vec::new();
     }

@@ -2,8 +2,8 @@
 
 use super::pipeline::{connect, runtime};
 use super::ExportArgs;
-use crate::diff::{Observed, SystemIds};
 use crate::error::{Error, Exit};
+use crate::kinds::client::SystemIds;
 use crate::render::escape::neutral;
 use secrecy::ExposeSecret;
 use std::io::Write;
@@ -14,12 +14,6 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<Exit, Error> {
         vec![crate::api::SCOPE_CLIENTS.to_string()],
     )?;
     let listed = runtime()?.block_on(connection.list_clients())?;
-    // The diff labels system clients; with no manifest every client is "unmanaged".
-    let observed = Observed {
-        clients: listed.clone(),
-        scopes: None,
-        identity_providers: None,
-    };
     let system = SystemIds {
         admin_client_id: args.connection.admin_client_id.clone(),
         self_client_id: args.connection.client_id.clone(),
@@ -28,8 +22,11 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<Exit, Error> {
     if let Some(mismatch) = &version.mismatch {
         eprintln!("warning[boruta-version-mismatch]: {mismatch}");
     }
-    let labels = crate::diff::diff(&[], &observed, &system, version.version).unmanaged;
-    let is_system = |id: &str| labels.iter().any(|u| u.id == id && u.system.is_some());
+    let is_system = |id: &str| {
+        listed
+            .iter()
+            .any(|c| c.id == id && system.kind_of(c).is_some())
+    };
     let selected = |client: &crate::kinds::client::ClientRecord| {
         args.select.is_empty()
             || args

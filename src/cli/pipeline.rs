@@ -228,7 +228,7 @@ async fn observe(
 pub(crate) struct Computed {
     pub prepared: Prepared,
     pub observed: crate::diff::Observed,
-    pub system: crate::diff::SystemIds,
+    pub system: crate::kinds::client::SystemIds,
     pub diff: crate::diff::Diff,
     pub plan: crate::plan::Plan,
     pub connection: crate::fetch::Connection,
@@ -315,16 +315,17 @@ pub(crate) async fn compute(
     }
     // Every manifest is judged; only the selected ones are planned.
     select(&mut prepared.validated.clients, &options.select)?;
-    let system = crate::diff::SystemIds {
+    let system = crate::kinds::client::SystemIds {
         admin_client_id: args.admin_client_id.clone(),
         self_client_id: args.client_id.clone(),
     };
-    let mut diff = crate::diff::diff(
+    let context = crate::kinds::client::compare::Context::new(&observed, &system, version.version);
+    let mut diff = crate::diff::compare::<crate::kinds::client::Clients>(
         &prepared.validated.clients,
-        &observed,
-        &system,
-        version.version,
-    );
+        &observed.clients,
+        &context,
+    )
+    .map_err(|e| Error::Other(Box::new(e)))?;
     refuse_legacy_creates(&prepared, &mut diff);
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "diff computed");
     let (mut plan, plan_findings) = crate::plan::build(
@@ -387,10 +388,11 @@ fn select(clients: &mut Vec<validate::ClientSpec>, patterns: &[String]) -> Resul
 /// A waived legacy value is acceptable on an existing client only: a client that holds one
 /// and would be created fails the plan (boruta would refuse the create).
 fn refuse_legacy_creates(prepared: &Prepared, diff: &mut crate::diff::Diff) {
-    let clients = diff.clients.iter().zip(&prepared.validated.clients);
     let mut refused = Vec::new();
-    for (entry, desired) in clients {
-        if entry.action != crate::diff::Action::Create {
+    for desired in &prepared.validated.clients {
+        let id = desired.id.to_string();
+        let entry = diff.object(crate::kinds::ObjectKind::Client, &id);
+        if entry.is_none_or(|e| e.action != crate::diff::Action::Create) {
             continue;
         }
         let found = crate::policy::waivers::legacy_waived_within(

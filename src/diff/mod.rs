@@ -1,22 +1,16 @@
-//! Desired (git) against observed (server): for each manifest `create`, `in-sync`, `drift`
-//! with the differing fields, or `conflict`; server clients no manifest declares are
-//! `unmanaged` (system clients labelled). Pure: no I/O.
+//! Desired (git) against observed (server), for every object kind: each manifest is
+//! `create`, `in-sync`, `drift` with the differing fields, `delete`/`absent` when declared
+//! absent, or `conflict`; server objects no manifest declares are `unmanaged` (system
+//! objects labelled). Pure: no I/O.
 //!
-//! Only declared fields are compared (a field left out is the server's to default, so
-//! server defaults never cause noise), each the way the field catalogue says (`compare`);
-//! `secret` by digest only; fields the server's version never renders are
-//! `unverifiable`; server-generated fields are ignored. Request bodies are `wire`'s.
+//! The comparison of one manifest with its server object is the kind's
+//! ([`Kind::compare`]); this module pairs them by id, runs the comparisons on every core,
+//! keeps the results keyed by each object's identity (in manifest order), and turns a
+//! comparison that panics into an error naming the object, never a silently missing entry.
 
-mod compare;
-mod wire;
-
-use crate::api;
-use crate::findings::Code;
-use crate::kinds::client::fields::FieldId;
-use crate::kinds::client::fields::{Compare, Version};
-use crate::kinds::client::{ClientRecord, ClientSpec};
+use crate::kinds::client::ClientRecord;
+use crate::kinds::{Kind, ObjectKind};
 use crate::source::{Diagnostic, Location};
-use compare::Lookup;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,45 +23,6 @@ pub struct Observed {
     pub scopes: Option<Vec<Map<String, Value>>>,
     /// Present when some manifest names an identity provider.
     pub identity_providers: Option<Vec<Map<String, Value>>>,
-}
-
-/// Which clients are the server's own.
-#[derive(Debug, Clone)]
-pub struct SystemIds {
-    pub admin_client_id: String,
-    /// The client the tool authenticates as, if known.
-    pub self_client_id: Option<String>,
-}
-
-impl SystemIds {
-    /// Which system client `client` is, if it is one: never changed, never deleted.
-    pub fn kind_of(&self, client: &ClientRecord) -> Option<SystemKind> {
-        let id = &client.id;
-        if id.eq_ignore_ascii_case(&self.admin_client_id) {
-            Some(SystemKind::AdminUi)
-        } else if client.name.as_deref() == Some(api::PUBLIC_CLIENT_NAME)
-            && client.identity_provider_id.is_none()
-        {
-            Some(SystemKind::PublicClient)
-        } else if self
-            .self_client_id
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case(id))
-        {
-            Some(SystemKind::ThisTool)
-        } else {
-            None
-        }
-    }
-}
-
-/// How a system client is named in messages.
-pub fn system_label(kind: SystemKind) -> &'static str {
-    match kind {
-        SystemKind::AdminUi => "admin UI client",
-        SystemKind::PublicClient => "boruta's public client",
-        SystemKind::ThisTool => "the client this run authenticates as",
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -126,7 +81,8 @@ pub struct UpdatePlan {
 
 /// The comparison of one manifest with the server.
 #[derive(Debug, Clone)]
-pub struct ClientDiff {
+pub struct ObjectDiff {
+    pub kind: ObjectKind,
     pub id: String,
     pub name: String,
     pub location: Location,
@@ -134,7 +90,7 @@ pub struct ClientDiff {
     pub fields: Vec<FieldChange>,
     pub secret: Option<SecretState>,
     pub unverifiable: Vec<String>,
-    /// sha256 of the server's record, or of its absence, for clients the plan touches
+    /// sha256 of the server's record, or of its absence, for objects the plan touches
     /// (not in sync); a saved plan is refused when it no longer matches.
     pub fingerprint: Option<String>,
     /// The request body a create would send (contains secrets: never rendered).
@@ -145,6 +101,7 @@ pub struct ClientDiff {
     pub update: Option<UpdatePlan>,
 }
 
+/// A server object that belongs to boruta or to this run: never changed, never deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SystemKind {
@@ -154,8 +111,22 @@ pub enum SystemKind {
     ThisTool,
 }
 
+impl SystemKind {
+    /// How it is named in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            SystemKind::AdminUi => "admin UI client",
+            SystemKind::PublicClient => "boruta's public client",
+            SystemKind::ThisTool => "the client this run authenticates as",
+        }
+    }
+}
+
+/// A server object no manifest declares.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Unmanaged {
+    #[serde(skip)]
+    pub kind: Option<ObjectKind>,
     pub id: String,
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,9 +136,24 @@ pub struct Unmanaged {
 /// The result of comparing everything.
 #[derive(Debug, Default)]
 pub struct Diff {
-    pub clients: Vec<ClientDiff>,
+    /// One entry per manifest, in manifest order, for every kind.
+    pub objects: Vec<ObjectDiff>,
     pub unmanaged: Vec<Unmanaged>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Diff {
+    /// Adds the comparison of one kind.
+    pub fn extend(&mut self, other: Diff) {
+        self.objects.extend(other.objects);
+        self.unmanaged.extend(other.unmanaged);
+        self.diagnostics.extend(other.diagnostics);
+    }
+
+    /// The entry of the object `kind`/`id`.
+    pub fn object(&self, kind: ObjectKind, id: &str) -> Option<&ObjectDiff> {
+        self.objects.iter().find(|o| o.kind == kind && o.id == id)
+    }
 }
 
 /// Canonical JSON (object keys sorted) so equal records hash equally.
@@ -186,12 +172,9 @@ pub fn canonical(value: &Value) -> String {
     sort(value).to_string()
 }
 
-/// Fingerprint of a server record, or of the absence of `id`.
-pub fn fingerprint(id: &str, record: Option<&ClientRecord>) -> String {
-    match record {
-        Some(record) => record.fingerprint(),
-        None => digest(&format!("absent:{id}")),
-    }
+/// The fingerprint of the absence of object `id` on the server.
+pub fn absence(id: &str) -> String {
+    digest(&format!("absent:{id}"))
 }
 
 /// sha256 of a text, hex.
@@ -203,274 +186,183 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What every per-client comparison reads.
-struct Context<'a> {
-    version: Version,
-    system: &'a SystemIds,
-    by_id: BTreeMap<&'a str, &'a ClientRecord>,
-    by_name: BTreeMap<&'a str, Vec<&'a str>>,
-    scopes: Lookup<'a>,
-    idps: Lookup<'a>,
+/// A comparison that could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error("comparing {kind} `{name}` ({id}) with the server failed: {reason} (this is a bug in boruta-gitops: please report it)")]
+pub struct DiffError {
+    pub kind: ObjectKind,
+    pub id: String,
+    pub name: String,
+    pub reason: String,
 }
 
-/// Compares every desired client with the server, a boruta `version`.
-pub fn diff(
-    desired: &[ClientSpec],
-    observed: &Observed,
-    system: &SystemIds,
-    version: Version,
-) -> Diff {
-    let mut out = Diff::default();
+/// Compares every manifest of kind `K` with the server's records. Large sets use every
+/// core; results keep the manifests' order whatever the thread count.
+pub fn compare<K: Kind>(
+    specs: &[K::Spec],
+    records: &[K::Record],
+    context: &K::Context<'_>,
+) -> Result<Diff, DiffError> {
+    let by_id: BTreeMap<&str, &K::Record> = records
+        .iter()
+        .map(|r| (K::record_identity(r).0, r))
+        .collect();
     let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for c in &observed.clients {
-        if let Some(name) = &c.name {
-            by_name.entry(name).or_default().push(&c.id);
+    for record in records {
+        if let (id, Some(name)) = K::record_identity(record) {
+            by_name.entry(name).or_default().push(id);
         }
     }
-    let context = Context {
-        version,
-        system,
-        by_id: observed
-            .clients
-            .iter()
-            .map(|c| (c.id.as_str(), c))
-            .collect(),
-        by_name,
-        scopes: Lookup::new(observed.scopes.as_deref()),
-        idps: Lookup::new(observed.identity_providers.as_deref()),
+    let one = |spec: &K::Spec| -> Result<(ObjectDiff, Vec<Diagnostic>), DiffError> {
+        let (id, name) = K::identity(spec);
+        let record = by_id.get(id.as_str()).copied();
+        let namesakes: &[&str] = match record {
+            None => by_name.get(name).map_or(&[], Vec::as_slice),
+            Some(_) => &[],
+        };
+        let run = || K::compare(spec, record, namesakes, context);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|panic| DiffError {
+            kind: K::KIND,
+            id: id.clone(),
+            name: name.to_string(),
+            reason: panic_message(panic.as_ref()),
+        })
     };
-    // Each comparison is independent and CPU-bound: large sets use every core. Results are
-    // joined in manifest order, so the output does not depend on the thread count.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let chunk = if desired.len() < 512 {
-        desired.len().max(1)
+    let chunk = if specs.len() < 512 {
+        specs.len().max(1)
     } else {
-        desired.len().div_ceil(threads)
+        specs.len().div_ceil(threads)
     };
-    let one_chunk = desired.len() <= chunk;
-    let results: Vec<(ClientDiff, Vec<Diagnostic>)> = if one_chunk {
+    let results: Vec<Result<(ObjectDiff, Vec<Diagnostic>), DiffError>> = if specs.len() <= chunk {
         // A small set (apply verifies one record at a time): no thread to start.
-        desired.iter().map(|d| diff_one(d, &context)).collect()
+        specs.iter().map(one).collect()
     } else {
         std::thread::scope(|scope| {
-            let workers: Vec<_> = desired
+            let workers: Vec<_> = specs
                 .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(|| {
-                        part.iter()
-                            .map(|d| diff_one(d, &context))
-                            .collect::<Vec<_>>()
-                    })
-                })
+                .map(|part| scope.spawn(|| part.iter().map(one).collect::<Vec<_>>()))
                 .collect();
+            // Each comparison catches its own panic, so a worker never panics itself.
             workers
                 .into_iter()
                 .flat_map(|w| w.join().unwrap_or_default())
                 .collect()
         })
     };
-    for (entry, diagnostics) in results {
-        out.clients.push(entry);
+    let mut out = Diff::default();
+    for result in results {
+        let (entry, diagnostics) = result?;
+        out.objects.push(entry);
         out.diagnostics.extend(diagnostics);
     }
-    let declared_ids: BTreeSet<String> = desired.iter().map(|d| d.id.to_string()).collect();
-    for client in &observed.clients {
-        if declared_ids.contains(&client.id) {
-            continue;
+    let declared: BTreeSet<String> = specs.iter().map(|s| K::identity(s).0).collect();
+    for record in records {
+        let (id, name) = K::record_identity(record);
+        if !declared.contains(id) {
+            out.unmanaged.push(Unmanaged {
+                kind: Some(K::KIND),
+                id: id.to_string(),
+                name: name.map(str::to_string),
+                system: K::system(record, context),
+            });
         }
-        out.unmanaged.push(Unmanaged {
-            id: client.id.clone(),
-            name: client.name.clone(),
-            system: system.kind_of(client),
-        });
     }
     // The server lists in no particular order; reports must be stable.
     out.unmanaged.sort_by(|a, b| {
         (a.system.is_some(), &a.name, &a.id).cmp(&(b.system.is_some(), &b.name, &b.id))
     });
-    out
+    Ok(out)
 }
 
-/// Compares one desired client with one server record of its id: apply's check of what it
-/// wrote. `observed` resolves scope and identity-provider names; its clients are not read
-/// (and need not be cloned to hold the record).
-pub fn compare_record(
-    desired: &ClientSpec,
-    record: &ClientRecord,
-    observed: &Observed,
-    system: &SystemIds,
-    version: Version,
-) -> ClientDiff {
-    let context = Context {
-        version,
-        system,
-        by_id: BTreeMap::from([(record.id.as_str(), record)]),
-        by_name: BTreeMap::new(),
-        scopes: Lookup::new(observed.scopes.as_deref()),
-        idps: Lookup::new(observed.identity_providers.as_deref()),
-    };
-    diff_one(desired, &context).0
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string())
 }
 
-/// Compares one desired client with the server.
-fn diff_one(d: &ClientSpec, context: &Context<'_>) -> (ClientDiff, Vec<Diagnostic>) {
-    let mut diagnostics = Vec::new();
-    let id = d.id.to_string();
-    let listed = context.by_id.get(id.as_str()).copied();
-    let server = listed;
-    let create_body = wire::create_body(d, &context.scopes, &context.idps, &mut diagnostics);
-    let location = d.locate(FieldId::Name, "");
-    let mut entry = ClientDiff {
-        id: id.clone(),
-        name: d.name.clone(),
-        location: location.clone(),
-        action: Action::Create,
-        fields: Vec::new(),
-        secret: None,
-        unverifiable: Vec::new(),
-        fingerprint: None,
-        create_body,
-        conflicting_id: None,
-        update: None,
-    };
-    if d.absent() {
-        declared_absent(&mut entry, listed, context, &mut diagnostics);
-        return (entry, diagnostics);
-    }
-    let namesakes: Vec<&str> = context
-        .by_name
-        .get(d.name.as_str())
-        .cloned()
-        .unwrap_or_default();
-    if server.is_none() && !namesakes.is_empty() {
-        if d.id_explicit {
-            diagnostics.push(Diagnostic::new(Code::NameTakenOnServer,
-                format!("the server already has a client named `{}` (id {}); creating {id} makes a second client with this name", d.name, namesakes.join(", ")),
-                Some(location),
-            ));
-        } else {
-            let other = namesakes[0].to_string();
-            diagnostics.push(Diagnostic::new(Code::Conflict,
-                format!("the server already has a client named `{}` with id {other}, and this manifest's derived id {id} is absent: pin `id: {other}` to adopt that client (or rename this one)", d.name),
-                Some(location),
-            ));
-            entry.action = Action::Conflict;
-            entry.fingerprint = Some(fingerprint(&id, None));
-            entry.conflicting_id = Some(other);
-            return (entry, diagnostics);
-        }
-    }
-    compare_fields(d, &mut entry, server, context);
-    let drifted =
-        entry.fields.iter().any(|f| !f.ignored) || entry.secret == Some(SecretState::Changed);
-    entry.action = match server {
-        None => Action::Create,
-        Some(_) if drifted => Action::Drift,
-        Some(_) => Action::InSync,
-    };
-    if entry.action != Action::InSync {
-        entry.fingerprint = Some(fingerprint(&id, listed));
-        if let (Action::Drift, Some(listed)) = (entry.action, listed) {
-            entry.update = Some(wire::update_plan(d, &entry, listed, context));
-        }
-    }
-    (entry, diagnostics)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `lifecycle: {ensure: absent}`: a delete when the client exists (never of a system
-/// client), nothing when it is already gone.
-fn declared_absent(
-    entry: &mut ClientDiff,
-    listed: Option<&ClientRecord>,
-    context: &Context<'_>,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
-    entry.create_body.clear();
-    let Some(listed) = listed else {
-        entry.action = Action::Absent;
-        return;
-    };
-    entry.action = Action::Delete;
-    entry.fingerprint = Some(fingerprint(&entry.id, Some(listed)));
-    if let Some(kind) = context.system.kind_of(listed) {
-        diagnostics.push(Diagnostic::new(Code::ProtectedClient,
-            format!(
-                "`{}` ({}) is a system client ({}): boruta-gitops never deletes it, whatever a manifest says",
-                entry.name,
-                entry.id,
-                system_label(kind)
-            ),
-            Some(entry.location.clone()),
-        ));
-    }
-}
+    /// A kind whose comparison of the object named `boom` panics.
+    struct Fragile;
 
-/// Fills `fields`, `secret` and `unverifiable` of `entry`.
-fn compare_fields(
-    d: &ClientSpec,
-    entry: &mut ClientDiff,
-    server: Option<&ClientRecord>,
-    context: &Context<'_>,
-) {
-    let member = |field: FieldId| -> Value {
-        server
-            .and_then(|record| record.get(field))
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
-    for declared in d.fields.iter() {
-        let field = declared.field.spec();
-        if field.compare == Compare::Never {
-            continue;
+    impl Kind for Fragile {
+        const KIND: ObjectKind = ObjectKind::Client;
+        type Spec = (String, String);
+        type Record = (String, String);
+        type Context<'a> = ();
+
+        fn identity(spec: &(String, String)) -> (String, &str) {
+            (spec.0.clone(), &spec.1)
         }
-        let Some(desired_wire) = entry.create_body.get(field.name) else {
-            continue;
-        };
-        let created = server.is_none();
-        if !created && !field.rendered.includes(context.version) {
-            entry.unverifiable.push(field.name.to_string());
-            continue;
+
+        fn record_identity(record: &(String, String)) -> (&str, Option<&str>) {
+            (&record.0, Some(&record.1))
         }
-        if field.compare == Compare::Secret {
-            entry.secret = Some(match server {
-                None => SecretState::Set,
-                Some(_) => {
-                    let same =
-                        member(field.id).as_str().map(digest) == desired_wire.as_str().map(digest);
-                    match (same, d.ignores(field.id)) {
-                        (true, _) => SecretState::Unchanged,
-                        (false, true) => SecretState::Ignored,
-                        (false, false) => SecretState::Changed,
-                    }
-                }
-            });
-            continue;
-        }
-        let actual = member(field.id);
-        // Display values are built only for the fields that are shown.
-        if !created && compare::equal(field.compare, desired_wire, &actual, &context.scopes) {
-            continue;
-        }
-        let (shown_desired, shown_actual) = compare::display(
-            field.compare,
-            desired_wire,
-            &actual,
-            &context.scopes,
-            &context.idps,
-        );
-        let hidden = declared.sensitive || declared.unresolved;
-        entry.fields.push(FieldChange {
-            field: field.name.to_string(),
-            server: if hidden || created {
-                Value::Null
+
+        fn compare(
+            spec: &(String, String),
+            record: Option<&(String, String)>,
+            _: &[&str],
+            _: &(),
+        ) -> (ObjectDiff, Vec<Diagnostic>) {
+            if spec.1 == "boom" {
+                panic!("a comparison bug");
+            }
+            let action = if record.is_some() {
+                Action::InSync
             } else {
-                shown_actual
-            },
-            desired: if hidden { Value::Null } else { shown_desired },
-            sensitive: hidden,
-            ignored: !created && d.ignores(field.id),
-        });
+                Action::Create
+            };
+            let entry = ObjectDiff {
+                kind: ObjectKind::Client,
+                id: spec.0.clone(),
+                name: spec.1.clone(),
+                location: Location::file_start(&std::sync::Arc::from("m.yaml")),
+                action,
+                fields: Vec::new(),
+                secret: None,
+                unverifiable: Vec::new(),
+                fingerprint: None,
+                create_body: Map::new(),
+                conflicting_id: None,
+                update: None,
+            };
+            (entry, Vec::new())
+        }
+
+        fn system(_: &(String, String), _: &()) -> Option<SystemKind> {
+            None
+        }
+    }
+
+    fn spec(i: usize, name: &str) -> (String, String) {
+        (format!("{i:08}"), name.to_string())
+    }
+
+    #[test]
+    fn results_keep_manifest_order_on_every_core_and_a_panic_names_the_object() {
+        let specs: Vec<_> = (0..2000).map(|i| spec(i, &format!("c{i}"))).collect();
+        let records = vec![spec(7, "c7"), spec(99_999, "stray")];
+        let diff = compare::<Fragile>(&specs, &records, &()).unwrap();
+        let ids: Vec<&str> = diff.objects.iter().map(|o| o.id.as_str()).collect();
+        let expected: Vec<String> = (0..2000).map(|i| format!("{i:08}")).collect();
+        assert_eq!(ids, expected);
+        assert_eq!(diff.objects[7].action, Action::InSync);
+        assert_eq!(diff.unmanaged.len(), 1);
+        let mut specs = specs;
+        specs[1500] = spec(1500, "boom");
+        let error = compare::<Fragile>(&specs, &records, &()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "comparing client `boom` (00001500) with the server failed: a comparison bug (this is a bug in boruta-gitops: please report it)"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! renderer puts the sign in a `diff` block's first column; neither parses the other's
 //! output. Texts are raw here: each renderer neutralises them for its medium.
 
-use crate::diff::{system_label, Action, FieldChange, SecretState};
+use crate::diff::{Action, FieldChange, SecretState};
 use crate::kinds::client::fields::Compare;
 use crate::plan::{Plan, PlannedClient};
 use serde_json::Value;
@@ -276,7 +276,7 @@ pub fn unmanaged(plan: &Plan) -> Vec<Line> {
                 Some(kind) => Line::new(
                     0,
                     Sign::System,
-                    format!("{name} ({}) system client: {}", u.id, system_label(kind)),
+                    format!("{name} ({}) system client: {}", u.id, kind.label()),
                 ),
                 None => Line::new(
                     0,

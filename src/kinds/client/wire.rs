@@ -3,7 +3,8 @@
 //! derived id, and the identity provider and scopes resolved to ids against the server,
 //! with the findings that resolution raises (an unknown provider, an unknown scope).
 
-use super::compare::{str_of, Lookup};
+use super::compare::{str_of, Context, Lookup};
+use crate::diff::{ObjectDiff, SecretState, UpdatePlan};
 use crate::findings::Code;
 use crate::kinds::client::fields::FieldId;
 use crate::kinds::client::ClientSpec;
@@ -11,7 +12,7 @@ use crate::source::Diagnostic;
 use serde_json::{json, Map, Value};
 
 /// The create body: declared fields, the id, and names resolved to ids.
-pub(super) fn create_body(
+pub(crate) fn create_body(
     d: &ClientSpec,
     scopes: &Lookup<'_>,
     idps: &Lookup<'_>,
@@ -104,12 +105,12 @@ pub(super) fn create_body(
 /// The update that corrects a drifted client, and why boruta would refuse it (its own
 /// update rules, run on the body against the server's record, so a trap is found in the
 /// plan, not at apply time).
-pub(super) fn update_plan(
+pub(crate) fn update_plan(
     d: &ClientSpec,
-    entry: &super::ClientDiff,
+    entry: &ObjectDiff,
     listed: &crate::kinds::client::ClientRecord,
-    context: &super::Context<'_>,
-) -> super::UpdatePlan {
+    context: &Context<'_>,
+) -> UpdatePlan {
     let mut body = Map::new();
     for change in entry.fields.iter().filter(|f| !f.ignored) {
         if let Some(value) = entry.create_body.get(&change.field) {
@@ -122,7 +123,7 @@ pub(super) fn update_plan(
         .create_body
         .get("secret")
         .filter(|s| s.as_str().is_some_and(|s| !s.trim().is_empty()));
-    if let (Some(super::SecretState::Changed), Some(secret)) = (entry.secret, secret) {
+    if let (Some(SecretState::Changed), Some(secret)) = (entry.secret, secret) {
         body.insert("secret".into(), secret.clone());
     }
     // boruta replaces the scopes on every update and clears them when the member is
@@ -153,7 +154,7 @@ pub(super) fn update_plan(
                 "`{}` ({}) is a system client ({}): boruta-gitops never changes it, whatever a manifest says",
                 entry.name,
                 entry.id,
-                super::system_label(kind)
+                kind.label()
             ),
             Some(entry.location.clone()),
         ));
@@ -179,7 +180,7 @@ pub(super) fn update_plan(
             Some(d.locate_member(v.subject, &part)),
         ));
     }
-    super::UpdatePlan {
+    UpdatePlan {
         body,
         regenerate_key_pair,
         refusals,

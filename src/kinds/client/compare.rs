@@ -1,0 +1,404 @@
+//! How a client manifest compares with the server's record of it, field by field as the
+//! catalogue says (`Compare`): scalars by value, ordered lists in order, sets as sets, the
+//! identity provider by id and scopes by name after resolving both against the server, the
+//! secret by digest only; fields the server's version never renders are `unverifiable`,
+//! server-generated ones are ignored, and only declared fields are compared (a field left
+//! out is the server's to default). Also which clients are the server's own. Pure.
+
+use super::fields::{Compare, FieldId, Version};
+use super::{ClientRecord, ClientSpec};
+use crate::api;
+use crate::diff::{
+    absence, digest, Action, FieldChange, ObjectDiff, Observed, SecretState, SystemKind,
+};
+use crate::findings::Code;
+use crate::kinds::{Kind, ObjectKind};
+use crate::source::Diagnostic;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which clients are the server's own.
+#[derive(Debug, Clone)]
+pub struct SystemIds {
+    pub admin_client_id: String,
+    /// The client the tool authenticates as, if known.
+    pub self_client_id: Option<String>,
+}
+
+impl SystemIds {
+    /// Which system client `client` is, if it is one: never changed, never deleted.
+    pub fn kind_of(&self, client: &ClientRecord) -> Option<SystemKind> {
+        let id = &client.id;
+        if id.eq_ignore_ascii_case(&self.admin_client_id) {
+            Some(SystemKind::AdminUi)
+        } else if client.name.as_deref() == Some(api::PUBLIC_CLIENT_NAME)
+            && client.identity_provider_id.is_none()
+        {
+            Some(SystemKind::PublicClient)
+        } else if self
+            .self_client_id
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(id))
+        {
+            Some(SystemKind::ThisTool)
+        } else {
+            None
+        }
+    }
+}
+
+/// What every client comparison reads.
+pub struct Context<'a> {
+    pub version: Version,
+    pub system: &'a SystemIds,
+    pub scopes: Lookup<'a>,
+    pub idps: Lookup<'a>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(observed: &'a Observed, system: &'a SystemIds, version: Version) -> Self {
+        Context {
+            version,
+            system,
+            scopes: Lookup::new(observed.scopes.as_deref()),
+            idps: Lookup::new(observed.identity_providers.as_deref()),
+        }
+    }
+}
+
+/// OAuth clients, as an object kind.
+pub struct Clients;
+
+impl Kind for Clients {
+    const KIND: ObjectKind = ObjectKind::Client;
+    type Spec = ClientSpec;
+    type Record = ClientRecord;
+    type Context<'a> = Context<'a>;
+
+    fn identity(spec: &ClientSpec) -> (String, &str) {
+        (spec.id.to_string(), &spec.name)
+    }
+
+    fn record_identity(record: &ClientRecord) -> (&str, Option<&str>) {
+        (&record.id, record.name.as_deref())
+    }
+
+    fn compare(
+        spec: &ClientSpec,
+        record: Option<&ClientRecord>,
+        namesakes: &[&str],
+        context: &Context<'_>,
+    ) -> (ObjectDiff, Vec<Diagnostic>) {
+        compare_one(spec, record, namesakes, context)
+    }
+
+    fn system(record: &ClientRecord, context: &Context<'_>) -> Option<SystemKind> {
+        context.system.kind_of(record)
+    }
+}
+
+/// Compares one desired client with one server record of its id: apply's check of what it
+/// wrote. `observed` resolves scope and identity-provider names; its clients are not read
+/// (and need not be cloned to hold the record).
+pub fn compare_record(
+    desired: &ClientSpec,
+    record: &ClientRecord,
+    observed: &Observed,
+    system: &SystemIds,
+    version: Version,
+) -> ObjectDiff {
+    let context = Context::new(observed, system, version);
+    compare_one(desired, Some(record), &[], &context).0
+}
+
+/// Compares one desired client with the server's record of its id.
+fn compare_one(
+    d: &ClientSpec,
+    listed: Option<&ClientRecord>,
+    namesakes: &[&str],
+    context: &Context<'_>,
+) -> (ObjectDiff, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let id = d.id.to_string();
+    let server = listed;
+    let create_body = super::wire::create_body(d, &context.scopes, &context.idps, &mut diagnostics);
+    let location = d.locate(FieldId::Name, "");
+    let mut entry = ObjectDiff {
+        kind: ObjectKind::Client,
+        id: id.clone(),
+        name: d.name.clone(),
+        location: location.clone(),
+        action: Action::Create,
+        fields: Vec::new(),
+        secret: None,
+        unverifiable: Vec::new(),
+        fingerprint: None,
+        create_body,
+        conflicting_id: None,
+        update: None,
+    };
+    if d.absent() {
+        declared_absent(&mut entry, listed, context, &mut diagnostics);
+        return (entry, diagnostics);
+    }
+    if server.is_none() && !namesakes.is_empty() {
+        if d.id_explicit {
+            diagnostics.push(Diagnostic::new(Code::NameTakenOnServer,
+                format!("the server already has a client named `{}` (id {}); creating {id} makes a second client with this name", d.name, namesakes.join(", ")),
+                Some(location),
+            ));
+        } else {
+            let other = namesakes[0].to_string();
+            diagnostics.push(Diagnostic::new(Code::Conflict,
+                format!("the server already has a client named `{}` with id {other}, and this manifest's derived id {id} is absent: pin `id: {other}` to adopt that client (or rename this one)", d.name),
+                Some(location),
+            ));
+            entry.action = Action::Conflict;
+            entry.fingerprint = Some(absence(&id));
+            entry.conflicting_id = Some(other);
+            return (entry, diagnostics);
+        }
+    }
+    compare_fields(d, &mut entry, server, context);
+    let drifted =
+        entry.fields.iter().any(|f| !f.ignored) || entry.secret == Some(SecretState::Changed);
+    entry.action = match server {
+        None => Action::Create,
+        Some(_) if drifted => Action::Drift,
+        Some(_) => Action::InSync,
+    };
+    if entry.action != Action::InSync {
+        entry.fingerprint = Some(listed.map_or_else(|| absence(&id), ClientRecord::fingerprint));
+        if let (Action::Drift, Some(listed)) = (entry.action, listed) {
+            entry.update = Some(super::wire::update_plan(d, &entry, listed, context));
+        }
+    }
+    (entry, diagnostics)
+}
+
+/// `lifecycle: {ensure: absent}`: a delete when the client exists (never of a system
+/// client), nothing when it is already gone.
+fn declared_absent(
+    entry: &mut ObjectDiff,
+    listed: Option<&ClientRecord>,
+    context: &Context<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    entry.create_body.clear();
+    let Some(listed) = listed else {
+        entry.action = Action::Absent;
+        return;
+    };
+    entry.action = Action::Delete;
+    entry.fingerprint = Some(listed.fingerprint());
+    if let Some(kind) = context.system.kind_of(listed) {
+        diagnostics.push(Diagnostic::new(Code::ProtectedClient,
+            format!(
+                "`{}` ({}) is a system client ({}): boruta-gitops never deletes it, whatever a manifest says",
+                entry.name,
+                entry.id,
+                kind.label()
+            ),
+            Some(entry.location.clone()),
+        ));
+    }
+}
+
+/// Fills `fields`, `secret` and `unverifiable` of `entry`.
+fn compare_fields(
+    d: &ClientSpec,
+    entry: &mut ObjectDiff,
+    server: Option<&ClientRecord>,
+    context: &Context<'_>,
+) {
+    let member = |field: FieldId| -> Value {
+        server
+            .and_then(|record| record.get(field))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    for declared in d.fields.iter() {
+        let field = declared.field.spec();
+        if field.compare == Compare::Never {
+            continue;
+        }
+        let Some(desired_wire) = entry.create_body.get(field.name) else {
+            continue;
+        };
+        let created = server.is_none();
+        if !created && !field.rendered.includes(context.version) {
+            entry.unverifiable.push(field.name.to_string());
+            continue;
+        }
+        if field.compare == Compare::Secret {
+            entry.secret = Some(match server {
+                None => SecretState::Set,
+                Some(_) => {
+                    let same =
+                        member(field.id).as_str().map(digest) == desired_wire.as_str().map(digest);
+                    match (same, d.ignores(field.id)) {
+                        (true, _) => SecretState::Unchanged,
+                        (false, true) => SecretState::Ignored,
+                        (false, false) => SecretState::Changed,
+                    }
+                }
+            });
+            continue;
+        }
+        let actual = member(field.id);
+        // Display values are built only for the fields that are shown.
+        if !created && equal(field.compare, desired_wire, &actual, &context.scopes) {
+            continue;
+        }
+        let (shown_desired, shown_actual) = display(
+            field.compare,
+            desired_wire,
+            &actual,
+            &context.scopes,
+            &context.idps,
+        );
+        let hidden = declared.sensitive || declared.unresolved;
+        entry.fields.push(FieldChange {
+            field: field.name.to_string(),
+            server: if hidden || created {
+                Value::Null
+            } else {
+                shown_actual
+            },
+            desired: if hidden { Value::Null } else { shown_desired },
+            sensitive: hidden,
+            ignored: !created && d.ignores(field.id),
+        });
+    }
+}
+
+/// A scope reference as a comparable key: its name when known, else its id or name.
+fn scope_key(item: &Value, scopes: &Lookup<'_>) -> String {
+    match (
+        item.get("id").and_then(Value::as_str),
+        item.get("name").and_then(Value::as_str),
+    ) {
+        (Some(id), _) => scopes
+            .name_of(id)
+            .map_or_else(|| id.to_ascii_lowercase(), str::to_string),
+        (None, Some(name)) => name.to_string(),
+        (None, None) => String::new(),
+    }
+}
+
+/// The server's scopes as keys (the rendered list carries names).
+fn server_scope_keys(actual: &Value, scopes: &Lookup<'_>) -> BTreeSet<String> {
+    actual
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    s.get("name")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| scope_key(s, scopes), str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn desired_scope_keys(desired: &Value, scopes: &Lookup<'_>) -> BTreeSet<String> {
+    desired
+        .as_array()
+        .map(|a| a.iter().map(|s| scope_key(s, scopes)).collect())
+        .unwrap_or_default()
+}
+
+fn lower_id(value: &Value) -> Option<String> {
+    value
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+}
+
+/// The elements of a list as a set (of their JSON texts).
+pub(crate) fn as_set(value: &Value) -> BTreeSet<String> {
+    value
+        .as_array()
+        .map(|a| a.iter().map(Value::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Whether a declared value (on the wire) matches the server's, under `compare`.
+pub(crate) fn equal(
+    compare: Compare,
+    desired: &Value,
+    actual: &Value,
+    scopes: &Lookup<'_>,
+) -> bool {
+    match compare {
+        Compare::IdentityProvider => lower_id(desired) == lower_id(actual),
+        Compare::Scopes => desired_scope_keys(desired, scopes) == server_scope_keys(actual, scopes),
+        Compare::Set => as_set(desired) == as_set(actual),
+        Compare::Scalar | Compare::Ordered | Compare::Secret | Compare::Never => desired == actual,
+    }
+}
+
+/// (desired, server) as shown in a plan: references by name.
+pub(crate) fn display(
+    compare: Compare,
+    desired: &Value,
+    actual: &Value,
+    scopes: &Lookup<'_>,
+    idps: &Lookup<'_>,
+) -> (Value, Value) {
+    match compare {
+        Compare::IdentityProvider => {
+            let show = |id: Option<String>| match id {
+                Some(id) => {
+                    Value::String(idps.name_of(&id).map_or_else(|| id.clone(), str::to_string))
+                }
+                None => Value::Null,
+            };
+            let have = match actual.get("name").and_then(Value::as_str) {
+                Some(name) => Value::String(name.to_string()),
+                None => show(lower_id(actual)),
+            };
+            (show(lower_id(desired)), have)
+        }
+        Compare::Scopes => (
+            json!(desired_scope_keys(desired, scopes)),
+            json!(server_scope_keys(actual, scopes)),
+        ),
+        _ => (desired.clone(), actual.clone()),
+    }
+}
+
+/// Name and id lookups of scopes or identity providers.
+pub struct Lookup<'a> {
+    pub known: bool,
+    pub by_id: BTreeMap<String, &'a Map<String, Value>>,
+    pub by_name: BTreeMap<&'a str, &'a Map<String, Value>>,
+}
+
+impl<'a> Lookup<'a> {
+    pub fn new(items: Option<&'a [Map<String, Value>]>) -> Self {
+        let items = items.unwrap_or_default();
+        Lookup {
+            known: !items.is_empty(),
+            by_id: items
+                .iter()
+                .filter_map(|i| str_of(i, "id").map(|id| (id.to_ascii_lowercase(), i)))
+                .collect(),
+            by_name: items
+                .iter()
+                .filter_map(|i| str_of(i, "name").map(|n| (n, i)))
+                .collect(),
+        }
+    }
+
+    pub fn name_of(&self, id: &str) -> Option<&'a str> {
+        self.by_id
+            .get(&id.to_ascii_lowercase())
+            .and_then(|i| str_of(i, "name"))
+    }
+}
+
+pub(crate) fn str_of<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    map.get(key).and_then(Value::as_str)
+}
