@@ -22,14 +22,43 @@ pub enum Exit {
 /// errors of this kind; they are reported as diagnostics and end in `Exit::Failure`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The command line or the configuration is wrong (the text says what to do).
     #[error("{0}")]
     Usage(String),
+    /// A file the command was given cannot be read.
+    #[error("cannot read {what} {}", path.display())]
+    File {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: crate::bounded::ReadError,
+    },
+    /// A file the command writes cannot be written.
+    #[error("cannot write {what} {}", path.display())]
+    Write {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file was given that is not what the command expects (a saved plan that is not
+    /// one).
+    #[error("{what} {} is not {expected}", path.display())]
+    Format {
+        what: &'static str,
+        path: std::path::PathBuf,
+        expected: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
     #[error(transparent)]
     Fetch(#[from] crate::fetch::FetchError),
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error(transparent)]
+    Diff(#[from] crate::diff::DiffError),
     #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }

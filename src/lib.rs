@@ -11,6 +11,7 @@
 pub mod source;
 pub mod findings;
 pub mod sync;
+pub mod bounded;
 pub mod kinds;
 pub mod api;
 pub mod error;
@@ -26,6 +27,7 @@ pub mod plan;
 pub mod apply;
 pub mod export;
 pub mod render;
+pub mod commands;
 
 // The imitation of boruta, and the command line that runs everything.
 pub mod sandbox;

@@ -5,11 +5,12 @@
 //! happens.
 
 use super::{
-    apply::run_apply, pipeline, ApplyArgs, ApplyFormat, ConnectionArgs, DemoArgs, DriftArgs,
-    ManifestArgs, PlanArgs, PlanFormat, TokenAuthArg,
+    run as command, ApplyArgs, ApplyFormat, ConnectionArgs, ConvergeArgs, DemoArgs, DriftArgs,
+    FindingsFormat, ManifestArgs, PlanArgs, PlanFormat, SelectArgs, TokenAuthArg, ValidateArgs,
 };
 use crate::error::{Error, Exit};
 use crate::load::{Environment, ProcessEnv};
+use crate::render;
 use crate::sandbox::{Config, Sandbox};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,9 +31,7 @@ const BUNDLED: [(&str, &str); 3] = [
     ),
 ];
 
-/// The client the demo's admin-UI edit changes, and the URI it adds.
-const EDITED: &str = "storefront-spa";
-const ADDED_URI: &str = "https://evil.example.net/cb";
+use render::demo::{ADDED_URI, EDITED};
 
 /// The process environment, plus demo values for the secrets the examples reference.
 struct DemoEnv(BTreeMap<String, String>);
@@ -95,21 +94,9 @@ fn with_a_mistake(scratch: &Scratch) -> Result<PathBuf, Error> {
     Ok(copy)
 }
 
-pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
-    let scratch = Scratch::new()?;
-    let dir = manifests(&args.dir, &scratch)?;
-    let sandbox = Sandbox::start(Config::default())?;
-    let env = DemoEnv(BTreeMap::from([
-        (
-            "BILLING_API_SECRET".to_string(),
-            crate::sandbox::state::random_alphanumeric(40),
-        ),
-        (
-            "PARTNER_PORTAL_SECRET".to_string(),
-            crate::sandbox::state::random_alphanumeric(40),
-        ),
-    ]));
-    let connection = ConnectionArgs {
+/// The demo's connection: the sandbox's bootstrap client.
+fn connection(sandbox: &Sandbox) -> ConnectionArgs {
+    ConnectionArgs {
         admin_url: Some(sandbox.base_url().to_string()),
         token_url: Some(sandbox.token_url()),
         client_id: Some(sandbox.bootstrap().client_id.clone()),
@@ -124,140 +111,111 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
         max_response_bytes: crate::fetch::DEFAULT_MAX_RESPONSE_BYTES,
         admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
         boruta_version: None,
-    };
-    let at = |dir: &Path| ManifestArgs {
-        dir: Some(dir.to_path_buf()),
-        file_roots: Vec::new(),
-        policy: None,
-    };
-    println!(
-        "boruta-gitops demo: a sandbox boruta is listening on {}",
-        sandbox.base_url()
-    );
-    println!("manifests: {}\n", dir.display());
-
-    let mut failures = Vec::new();
-    let mut n = 0;
-    let mut step = |title: &str,
-                    why: &str,
-                    expected: Exit,
-                    run: &mut dyn FnMut() -> Result<Exit, Error>|
-     -> Result<(), Error> {
-        n += 1;
-        println!("━━ step {n}: {title}");
-        println!("   {why}\n");
-        let exit = run()?;
-        println!("\n   → exit {} (expected {})\n", exit as u8, expected as u8);
-        if exit != expected {
-            failures.push(format!(
-                "step {n} ({title}) exited {} instead of {}",
-                exit as u8, expected as u8
-            ));
-        }
-        Ok(())
-    };
-    let validate = |dir: &Path| super::ValidateArgs {
-        manifests: at(dir),
-        format: super::FindingsFormat::Human,
-        require_env: false,
-        boruta_version: None,
-    };
-    let mistaken = with_a_mistake(&scratch)?;
-    step(
-        "boruta-gitops validate (a copy with a mistake)",
-        "Offline: JSON Schema and boruta's own rules; every finding points at file:line:col.",
-        Exit::Failure,
-        &mut || super::run_validate(&validate(&mistaken), &env),
-    )?;
-    step(
-        "boruta-gitops validate",
-        "The examples as they are: no error.",
-        Exit::Success,
-        &mut || super::run_validate(&validate(&dir), &env),
-    )?;
-    let plan = || PlanArgs {
-        manifests: at(&dir),
-        format: PlanFormat::Human,
-        detailed_exitcode: true,
-        out: None,
-        converge: converge(false),
-        connection: connection.clone(),
-    };
-    step(
-        "boruta-gitops plan --detailed-exitcode",
-        "Reads the server once and shows what apply would create; exit 2 means there are creates.",
-        Exit::Changes,
-        &mut || pipeline::run_plan(&plan(), &env),
-    )?;
-    let apply = |update: bool| ApplyArgs {
-        manifests: at(&dir),
-        plan: None,
-        auto_approve: true,
-        concurrency: 8,
-        secrets_out: None,
-        format: ApplyFormat::Human,
-        converge: converge(update),
-        connection: connection.clone(),
-    };
-    step(
-        "boruta-gitops apply --auto-approve",
-        "Creates the missing clients, retrying safely.",
-        Exit::Success,
-        &mut || run_apply(&apply(false), &env),
-    )?;
-    step(
-        "boruta-gitops plan --detailed-exitcode (again)",
-        "A re-run converges: nothing is left to create, so exit 0.",
-        Exit::Success,
-        &mut || pipeline::run_plan(&plan(), &env),
-    )?;
-    let edited = admin_ui_edit(&sandbox);
-    let drift = DriftArgs {
-        manifests: at(&dir),
-        format: PlanFormat::Human,
-        ignore_unmanaged: false,
-        select: super::SelectArgs { select: Vec::new() },
-        connection: connection.clone(),
-    };
-    step(
-        "boruta-gitops drift (after an edit in the admin UI)",
-        &format!("Someone added {ADDED_URI} to {EDITED}'s redirect URIs by hand; the scheduled check says so: exit 2."),
-        Exit::Changes,
-        &mut || pipeline::run_drift(&drift, &env),
-    )?;
-    step(
-        "boruta-gitops apply --update --auto-approve",
-        "Puts the drifted client back as git declares it: one PATCH with exactly the fields the plan shows (and its scopes, which boruta replaces on every update).",
-        Exit::Success,
-        &mut || run_apply(&apply(true), &env),
-    )?;
-    step(
-        "boruta-gitops drift (again)",
-        "The server matches git again: exit 0.",
-        Exit::Success,
-        &mut || pipeline::run_drift(&drift, &env),
-    )?;
-    drop(sandbox);
-    if !edited {
-        failures.push(format!("the demo could not find {EDITED} to edit"));
-    }
-    if failures.is_empty() {
-        println!("demo finished: every step behaved as expected.");
-        Ok(Exit::Success)
-    } else {
-        for failure in &failures {
-            eprintln!("error: {failure}");
-        }
-        Ok(Exit::Failure)
     }
 }
 
+/// The commands the demo runs, as a user would type them.
+struct Commands {
+    env: DemoEnv,
+    connection: ConnectionArgs,
+    dir: PathBuf,
+}
+
+impl Commands {
+    fn at(dir: &Path) -> ManifestArgs {
+        ManifestArgs {
+            dir: Some(dir.to_path_buf()),
+            file_roots: Vec::new(),
+            policy: None,
+        }
+    }
+
+    fn validate(&self, dir: &Path) -> Result<Exit, Error> {
+        let args = ValidateArgs {
+            manifests: Self::at(dir),
+            format: FindingsFormat::Human,
+            require_env: false,
+            boruta_version: None,
+        };
+        command::validate(&args, &self.env)
+    }
+
+    fn plan(&self) -> Result<Exit, Error> {
+        let args = PlanArgs {
+            manifests: Self::at(&self.dir),
+            format: PlanFormat::Human,
+            detailed_exitcode: true,
+            out: None,
+            converge: converge(false),
+            connection: self.connection.clone(),
+        };
+        command::plan(&args, &self.env)
+    }
+
+    fn apply(&self, update: bool) -> Result<Exit, Error> {
+        let args = ApplyArgs {
+            manifests: Self::at(&self.dir),
+            plan: None,
+            auto_approve: true,
+            concurrency: 8,
+            secrets_out: None,
+            format: ApplyFormat::Human,
+            converge: converge(update),
+            connection: self.connection.clone(),
+        };
+        command::apply(&args, &self.env)
+    }
+
+    fn drift(&self) -> Result<Exit, Error> {
+        let args = DriftArgs {
+            manifests: Self::at(&self.dir),
+            format: PlanFormat::Human,
+            ignore_unmanaged: false,
+            select: SelectArgs { select: Vec::new() },
+            connection: self.connection.clone(),
+        };
+        command::drift(&args, &self.env)
+    }
+}
+
+pub(crate) fn run(args: &DemoArgs) -> Result<Exit, Error> {
+    let scratch = Scratch::new()?;
+    let dir = manifests(&args.dir, &scratch)?;
+    let sandbox = Sandbox::start(Config::default())?;
+    let secret = || crate::sandbox::state::random_alphanumeric(40);
+    let env = DemoEnv(BTreeMap::from([
+        ("BILLING_API_SECRET".to_string(), secret()),
+        ("PARTNER_PORTAL_SECRET".to_string(), secret()),
+    ]));
+    let commands = Commands {
+        env,
+        connection: connection(&sandbox),
+        dir: dir.clone(),
+    };
+    let mistaken = with_a_mistake(&scratch)?;
+    let mut demo = render::demo::Steps::start(sandbox.base_url(), &dir);
+    demo.step(Exit::Failure, &mut || commands.validate(&mistaken))?;
+    demo.step(Exit::Success, &mut || commands.validate(&dir))?;
+    demo.step(Exit::Changes, &mut || commands.plan())?;
+    demo.step(Exit::Success, &mut || commands.apply(false))?;
+    demo.step(Exit::Success, &mut || commands.plan())?;
+    let edited = admin_ui_edit(&sandbox);
+    demo.step(Exit::Changes, &mut || commands.drift())?;
+    demo.step(Exit::Success, &mut || commands.apply(true))?;
+    demo.step(Exit::Success, &mut || commands.drift())?;
+    drop(sandbox);
+    if !edited {
+        demo.fail(format!("the demo could not find {EDITED} to edit"));
+    }
+    Ok(demo.finish())
+}
+
 /// `--update` or nothing; never deletes, never selects.
-fn converge(update: bool) -> super::ConvergeArgs {
-    super::ConvergeArgs {
+fn converge(update: bool) -> ConvergeArgs {
+    ConvergeArgs {
         update,
         allow_delete: false,
-        select: super::SelectArgs { select: Vec::new() },
+        select: SelectArgs { select: Vec::new() },
     }
 }
 

@@ -1,20 +1,17 @@
 //! The command line: clap types, and the one place that knows the order of the stages
 //! (load -> validate -> fetch -> diff -> plan -> apply -> render). Owns the tokio runtime.
 
+use crate::commands::{ConnectionOptions, Manifests};
 use crate::error::{Error, Exit};
 use crate::kinds::client::fields::Version;
-use crate::load::{self, ProcessEnv};
-use crate::render::{self, diagnostics::Counts, Style};
+use crate::load::ProcessEnv;
+use crate::render::Style;
 use crate::schema::{self, SchemaKind};
-use crate::source::{has_errors, sort_diagnostics};
-use crate::validate;
 use clap::{Parser, Subcommand, ValueEnum};
 
-mod apply;
 mod demo;
 mod github;
-mod export;
-mod pipeline;
+mod run;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -169,10 +166,43 @@ impl ConvergeArgs {
             select: self.select.select.clone(),
         }
     }
+}
 
-    /// True when any option is given on the command line.
-    pub(crate) fn any(&self) -> bool {
-        self.update || self.allow_delete || !self.select.select.is_empty()
+impl ManifestArgs {
+    /// The manifests, `manifests` when no directory is given.
+    pub(crate) fn manifests(&self) -> Manifests {
+        Manifests {
+            dir: self
+                .dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(crate::commands::DEFAULT_DIR)),
+            file_roots: self.file_roots.clone(),
+            policy: self.policy.clone(),
+        }
+    }
+}
+
+impl ConnectionArgs {
+    pub(crate) fn options(&self) -> ConnectionOptions {
+        ConnectionOptions {
+            admin_url: self.admin_url.clone(),
+            token_url: self.token_url.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            client_secret_file: self.client_secret_file.clone(),
+            access_token: self.access_token.clone(),
+            token_auth: match self.token_auth {
+                TokenAuthArg::Basic => crate::fetch::TokenAuth::Basic,
+                TokenAuthArg::Post => crate::fetch::TokenAuth::Post,
+            },
+            ca_cert: self.ca_cert.clone(),
+            allow_insecure_http: self.allow_insecure_http,
+            timeout: self.timeout,
+            max_retries: self.max_retries,
+            max_response_bytes: self.max_response_bytes,
+            admin_client_id: self.admin_client_id.clone(),
+            boruta_version: self.boruta_version,
+        }
     }
 }
 
@@ -214,54 +244,6 @@ pub struct ManifestArgs {
     /// .boruta-policy.yaml in DIR, when present]
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-}
-
-impl ManifestArgs {
-    /// The manifest directory (`manifests` unless given).
-    pub(crate) fn dir(&self) -> PathBuf {
-        self.dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("manifests"))
-    }
-
-    /// The policy in force: `--policy`, else `DIR/.boruta-policy.yaml` when present, else
-    /// the rules' defaults. Its text and findings go into `loaded`.
-    pub(crate) fn policy(&self, loaded: &mut load::Loaded) -> crate::policy::Policy {
-        let dir = self.dir();
-        let (path, root) = match &self.policy {
-            // Named on the command line: the pipeline's choice, read wherever it is.
-            Some(path) => (path.clone(), None),
-            None => {
-                let default = dir.join(".boruta-policy.yaml");
-                if std::fs::symlink_metadata(&default).is_err() {
-                    return crate::policy::Policy::default();
-                }
-                (default, Some(dir.as_path()))
-            }
-        };
-        let Some(root) = load::read_policy(&path, root, loaded) else {
-            return crate::policy::Policy::default();
-        };
-        let (policy, problems) = crate::policy::Policy::parse(&root);
-        loaded.diagnostics.extend(problems);
-        policy
-    }
-
-    /// Loads the manifests; unset `${env:..}` variables are reported with `unset`.
-    pub(crate) fn load(
-        &self,
-        env: &dyn load::Environment,
-        unset: crate::source::Severity,
-    ) -> load::Loaded {
-        load::load(
-            &self.dir(),
-            &load::Options {
-                env,
-                file_roots: &self.file_roots,
-                unset_variable: unset,
-            },
-        )
-    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -464,28 +446,6 @@ pub enum SchemaChoice {
     Configuration,
 }
 
-/// A new file only its owner can read (mode 0600), for secrets; never overwrites one.
-pub(crate) fn create_private_file(
-    path: &std::path::Path,
-    flag: &str,
-) -> Result<std::fs::File, Error> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map_err(|e| {
-        let reason = if e.kind() == std::io::ErrorKind::AlreadyExists {
-            "it already exists; refusing to overwrite".to_string()
-        } else {
-            e.to_string()
-        };
-        Error::Usage(format!("cannot create {flag} {}: {reason}", path.display()))
-    })
-}
-
 /// The style of human output on stdout.
 pub(crate) fn style_for_stdout() -> Style {
     style_for(std::io::stdout().is_terminal())
@@ -494,13 +454,13 @@ pub(crate) fn style_for_stdout() -> Style {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Exit, Error> {
     match cli.command {
-        Command::Validate(args) => run_validate(&args, &ProcessEnv),
+        Command::Validate(args) => run::validate(&args, &ProcessEnv),
         Command::Sandbox(args) => run_sandbox(args),
-        Command::Plan(args) => pipeline::run_plan(&args, &ProcessEnv),
-        Command::Drift(args) => pipeline::run_drift(&args, &ProcessEnv),
-        Command::Apply(args) => apply::run_apply(&args, &ProcessEnv),
+        Command::Plan(args) => run::plan(&args, &ProcessEnv),
+        Command::Drift(args) => run::drift(&args, &ProcessEnv),
+        Command::Apply(args) => run::apply(&args, &ProcessEnv),
         Command::Demo(args) => demo::run(&args),
-        Command::Export(args) => export::run_export(&args),
+        Command::Export(args) => run::export(&args),
         Command::Github(command) => github::run(&command),
         Command::Completions(args) => {
             let shell = match args.shell {
@@ -524,58 +484,6 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
             Ok(Exit::Success)
         }
     }
-}
-
-pub(crate) fn run_validate(
-    args: &ValidateArgs,
-    env: &dyn load::Environment,
-) -> Result<Exit, Error> {
-    let unset = if args.require_env {
-        crate::source::Severity::Error
-    } else {
-        crate::source::Severity::Warning
-    };
-    let mut loaded = args.manifests.load(env, unset);
-    let policy = args.manifests.policy(&mut loaded);
-    let validated = validate::validate(loaded.documents, &loaded.waivers);
-    let version = args.boruta_version.unwrap_or(Version::LATEST_RELEASE);
-    let mut prepared = pipeline::Prepared::new(
-        loaded.diagnostics,
-        loaded.sources,
-        loaded.waivers,
-        validated,
-    );
-    prepared.judge(&policy, version);
-    prepared.check_waivers();
-    let pipeline::Prepared {
-        sources,
-        validated,
-        mut diagnostics,
-        ..
-    } = prepared;
-    sort_diagnostics(&mut diagnostics);
-    let counts = Counts::of(&diagnostics, validated.clients.len(), sources.len());
-    // Buffered: stdout flushes at every newline, a syscall per line of 10,000 findings.
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match args.format {
-        FindingsFormat::Json => render::diagnostics::json(&mut out, &diagnostics, counts)?,
-        FindingsFormat::Github => render::diagnostics::github(&mut out, &diagnostics)?,
-        FindingsFormat::Sarif => render::sarif::write(&mut out, &diagnostics)?,
-        FindingsFormat::Human => render::diagnostics::human(
-            &mut out,
-            &diagnostics,
-            &sources,
-            &validated.redacted_lines,
-            counts,
-            style_for_stdout(),
-        )?,
-    }
-    out.flush()?;
-    Ok(if has_errors(&diagnostics) {
-        Exit::Failure
-    } else {
-        Exit::Success
-    })
 }
 
 fn run_sandbox(args: SandboxArgs) -> Result<Exit, Error> {

@@ -7,7 +7,7 @@
 //! that stay inside are followed, but every directory is walked once and every file read
 //! once (by canonical path), so link loops and fan-outs end at once with one finding.
 
-use super::read::io_reason;
+use crate::bounded::reason as io_reason;
 use crate::findings::Code;
 use crate::source::{Diagnostic, Location};
 use std::collections::HashSet;

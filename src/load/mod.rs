@@ -8,7 +8,6 @@
 //! manifest directory (and the `--file-root`s the user names) is ever read.
 
 mod discover;
-mod read;
 mod substitute;
 mod waivers;
 mod yaml;
@@ -17,10 +16,10 @@ pub use substitute::{is_env_reference, MAX_SUBSTITUTED_FILE_BYTES};
 pub use waivers::MARKER as WAIVER_MARKER;
 pub use yaml::{MAX_ALIAS_NODES, MAX_DEPTH};
 
+use crate::bounded::{read as read_regular, reason as io_reason, ReadError};
 use crate::findings::Code;
 use crate::source::{Diagnostic, Location, Node, NodeValue, Severity, SourceMap, Waiver};
 use discover::display_path;
-use read::{io_reason, read_regular, ReadError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

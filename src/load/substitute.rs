@@ -7,8 +7,8 @@
 //! names it (a public key PEM that reviewers should see). A `${file:}` that resolves
 //! outside every root is refused before anything is read.
 
-use super::read::{io_reason, read_regular, ReadError};
 use super::{Environment, Roots};
+use crate::bounded::{read as read_regular, reason as io_reason, ReadError};
 use crate::findings::Code;
 use crate::source::{Diagnostic, Location, Node, NodeValue, Origin, Severity};
 use std::path::Path;

@@ -3,8 +3,11 @@
 //! (tests render into a `Vec<u8>`), and none ever sees a secret value: the stages before
 //! them hand over digests and references only. Pure: no filesystem, no network.
 
+pub mod apply;
+pub mod demo;
 pub mod diagnostics;
 pub mod escape;
+pub mod export;
 pub mod lines;
 pub mod markdown;
 pub mod plan;

@@ -1,0 +1,302 @@
+//! Each command as the command line runs it: its flags made into the library's options,
+//! one call into `commands`, and the result handed to `render`, on stdout (the product) or
+//! stderr (findings, progress).
+
+use super::{
+    style_for, style_for_stdout, ApplyArgs, ApplyFormat, DriftArgs, ExportArgs, FindingsFormat,
+    PlanArgs, PlanFormat, ValidateArgs,
+};
+use crate::commands::apply::{ApplyOptions, Ready, SecretsFile, Start};
+use crate::commands::plan::{shown, Computed, Outcome};
+use crate::commands::{self, Prepared};
+use crate::error::{Chain, Error, Exit};
+use crate::load::Environment;
+use crate::render::{self, diagnostics::Counts, plan::Report};
+use crate::source::Diagnostic;
+use std::io::{BufRead, IsTerminal, Write};
+
+/// Where the full plan is when a comment cannot hold it (the example workflow uploads it).
+const FULL_PLAN: &str = "the JSON plan (<code>plan --format json</code>), which the example workflow uploads as the artifact <code>boruta-gitops-plan</code>";
+
+/// `validate`.
+pub(crate) fn validate(args: &ValidateArgs, env: &dyn Environment) -> Result<Exit, Error> {
+    let options = commands::validate::ValidateOptions {
+        require_env: args.require_env,
+        boruta_version: args.boruta_version,
+    };
+    let v = commands::validate::validate(&args.manifests.manifests(), options, env);
+    let counts = Counts::of(&v.diagnostics, v.clients, v.files);
+    // Buffered: stdout flushes at every newline, a syscall per line of 10,000 findings.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let findings = &v.diagnostics;
+    match args.format {
+        FindingsFormat::Json => render::diagnostics::json(&mut out, findings, counts)?,
+        FindingsFormat::Github => render::diagnostics::github(&mut out, findings)?,
+        FindingsFormat::Sarif => render::sarif::write(&mut out, findings)?,
+        FindingsFormat::Human => {
+            let style = style_for_stdout();
+            let (sources, redacted) = (&v.sources, &v.redacted_lines);
+            render::diagnostics::human(&mut out, findings, sources, redacted, counts, style)?
+        }
+    }
+    out.flush()?;
+    Ok(if v.failed() {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}
+
+/// Findings on stderr, as text with carets.
+fn report_findings(findings: &[Diagnostic], prepared: &Prepared) -> Result<(), Error> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let (clients, files) = (prepared.validated.clients.len(), prepared.sources.len());
+    let counts = Counts::of(findings, clients, files);
+    let style = style_for(std::io::stderr().is_terminal());
+    let redacted = &prepared.validated.redacted_lines;
+    let mut err = std::io::stderr().lock();
+    render::diagnostics::human(
+        &mut err,
+        findings,
+        &prepared.sources,
+        redacted,
+        counts,
+        style,
+    )?;
+    Ok(())
+}
+
+/// The plan on stdout, in `format`.
+fn print_plan(plan: &crate::plan::Plan, format: PlanFormat, report: Report) -> Result<(), Error> {
+    // Buffered: stdout flushes at every newline, a syscall per line of a large plan.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        PlanFormat::Human => render::plan::human(&mut out, plan, report, style_for_stdout())?,
+        PlanFormat::Json => render::plan::json(&mut out, plan)?,
+        PlanFormat::Markdown => render::plan::markdown(&mut out, plan, report, FULL_PLAN)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// What a failed `plan`/`drift` prints on stdout: a JSON or Markdown document saying why
+/// (the human format has already said it on stderr).
+fn print_failure(
+    format: PlanFormat,
+    report: Report,
+    error: &str,
+    findings: &[Diagnostic],
+) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        PlanFormat::Human => {}
+        PlanFormat::Json => render::plan::json_failure(&mut out, error, findings)?,
+        PlanFormat::Markdown => render::plan::markdown_failure(&mut out, report, error, findings)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The computed plan with its findings printed, or (printed) why there is none.
+fn planned(
+    outcome: Result<Outcome, Error>,
+    format: PlanFormat,
+    report: Report,
+) -> Result<Option<Box<Computed>>, Error> {
+    match outcome {
+        Ok(Outcome::Planned(computed)) => {
+            report_findings(&computed.findings(), &computed.prepared)?;
+            Ok(Some(computed))
+        }
+        Ok(Outcome::Invalid(prepared)) => {
+            report_findings(&shown(prepared.diagnostics.iter()), &prepared)?;
+            let findings = prepared.into_findings();
+            print_failure(format, report, "the manifests have errors", &findings)?;
+            Ok(None)
+        }
+        Err(error) => {
+            print_failure(format, report, &Chain(&error).to_string(), &[])?;
+            Err(error)
+        }
+    }
+}
+
+/// `plan`.
+pub(crate) fn plan(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, Error> {
+    let (manifests, connection) = (args.manifests.manifests(), args.connection.options());
+    let outcome = commands::plan::plan(&manifests, &connection, env, &args.converge.options());
+    let Some(computed) = planned(outcome, args.format, Report::Plan)? else {
+        return Ok(Exit::Failure);
+    };
+    print_plan(&computed.plan, args.format, Report::Plan)?;
+    if let Some(path) = &args.out {
+        commands::plan::save(&computed.plan, path)?;
+        eprintln!("plan saved to {}", path.display());
+    }
+    let exit = commands::plan::plan_exit(&computed, args.detailed_exitcode);
+    commands::plan::skip_teardown(*computed);
+    Ok(exit)
+}
+
+/// `drift`.
+pub(crate) fn drift(args: &DriftArgs, env: &dyn Environment) -> Result<Exit, Error> {
+    let (manifests, connection) = (args.manifests.manifests(), args.connection.options());
+    let select = &args.select.select;
+    let outcome =
+        commands::plan::drift(&manifests, &connection, env, select, args.ignore_unmanaged);
+    let Some(computed) = planned(outcome, args.format, Report::Drift)? else {
+        return Ok(Exit::Failure);
+    };
+    print_plan(&computed.plan, args.format, Report::Drift)?;
+    let exit = commands::plan::drift_exit(&computed);
+    commands::plan::skip_teardown(*computed);
+    Ok(exit)
+}
+
+/// `apply`'s refusal: the report (in JSON), and why on stderr.
+fn refuse(args: &ApplyArgs, plan: &crate::plan::Plan, message: &str) -> Result<Exit, Error> {
+    if args.format == ApplyFormat::Json {
+        render::apply::json(&mut std::io::stdout().lock(), plan, &[])?;
+    }
+    eprintln!("error: {message}");
+    Ok(Exit::Failure)
+}
+
+/// Asks for confirmation on a terminal, after the whole plan, on the plan's own stream
+/// (so a pipe keeps them in order) unless that stream is a file nobody reads while typing.
+fn confirmed(ready: &Ready) -> Result<bool, Error> {
+    let question = render::apply::question(ready.counts, &ready.computed.plan.admin_url);
+    let mut stdout = std::io::stdout().lock();
+    stdout.flush()?;
+    #[cfg(unix)]
+    let stdout_is_file = std::fs::metadata("/dev/stdout").is_ok_and(|m| m.is_file());
+    #[cfg(not(unix))]
+    let stdout_is_file = false;
+    if stdout_is_file {
+        eprint!("{question}");
+        std::io::stderr().flush()?;
+    } else {
+        write!(stdout, "{question}")?;
+        stdout.flush()?;
+    }
+    drop(stdout);
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// `apply`.
+pub(crate) fn apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit, Error> {
+    let mut manifests = args.manifests.manifests();
+    if args.manifests.dir.is_none() && args.plan.is_some() {
+        manifests.dir = Default::default(); // the saved plan's
+    }
+    let options = ApplyOptions {
+        saved_plan: args.plan.clone(),
+        converge: args.converge.options(),
+    };
+    let runtime = commands::runtime()?;
+    let connection = args.connection.options();
+    let mut ready =
+        match commands::apply::prepare(&manifests, &connection, env, &options, &runtime)? {
+            Start::Invalid(prepared) => {
+                report_findings(&shown(prepared.diagnostics.iter()), &prepared)?;
+                return Ok(Exit::Failure);
+            }
+            Start::Ready(ready) => ready,
+        };
+    report_findings(&ready.computed.findings(), &ready.computed.prepared)?;
+    let human = args.format == ApplyFormat::Human;
+    let plan = &ready.computed.plan;
+    if human {
+        print_plan(plan, PlanFormat::Human, Report::Plan)?;
+    }
+    if let Some(refusal) = &ready.refusal {
+        return refuse(args, plan, &render::apply::refusal(refusal));
+    }
+    if ready.jobs.is_empty() {
+        let mut out = std::io::stdout().lock();
+        match human {
+            true => render::apply::nothing_to_do(&mut out, plan)?,
+            false => render::apply::json(&mut out, plan, &[])?,
+        }
+        return Ok(Exit::Success);
+    }
+    if !args.auto_approve && !ready.from_saved_plan {
+        if !std::io::stdin().is_terminal() {
+            return refuse(args, plan, render::apply::NEEDS_APPROVAL);
+        }
+        if !confirmed(&ready)? {
+            return refuse(args, &ready.computed.plan, render::apply::CANCELLED);
+        }
+    }
+    execute(args, &mut ready, &runtime)
+}
+
+/// Runs the jobs and reports.
+fn execute(
+    args: &ApplyArgs,
+    ready: &mut Ready,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Exit, Error> {
+    let human = args.format == ApplyFormat::Human;
+    let secrets = args
+        .secrets_out
+        .as_deref()
+        .map(SecretsFile::create)
+        .transpose()?;
+    let concurrency = usize::from(args.concurrency);
+    if human {
+        render::apply::starting(&mut std::io::stdout().lock(), ready.counts, concurrency)?;
+    }
+    let bar = human && ready.jobs.len() >= 20 && std::io::stderr().is_terminal();
+    let progress = render::apply::Progress { bar, lines: human };
+    let counts = ready.counts;
+    let report =
+        commands::apply::execute(ready, concurrency, secrets, Box::new(progress), runtime)?;
+    let mut out = std::io::stdout().lock();
+    if human {
+        render::apply::secrets_notes(&mut out, &report)?;
+    }
+    if let Some(error) = &report.secrets_error {
+        eprintln!("error: {error}");
+    }
+    let results = &report.results;
+    let diagnostics: Vec<_> = results.iter().flat_map(|r| r.diagnostics.clone()).collect();
+    if !diagnostics.is_empty() {
+        let prepared = &ready.computed.prepared;
+        let findings = shown(prepared.diagnostics.iter().chain(&diagnostics));
+        report_findings(&findings, prepared)?;
+    }
+    match human {
+        true => render::apply::human(&mut out, results, counts, bar)?,
+        false => render::apply::json(&mut out, &ready.computed.plan, results)?,
+    }
+    Ok(if report.converged() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}
+
+/// `export`.
+pub(crate) fn export(args: &ExportArgs) -> Result<Exit, Error> {
+    let options = commands::export::ExportOptions {
+        out: args.out.clone(),
+        select: args.select.clone(),
+        include_system: args.include_system,
+        with_secrets_to: args.with_secrets_to.clone(),
+        force: args.force,
+    };
+    let exported = commands::export::export(&options, &args.connection.options())?;
+    if let Some(mismatch) = &exported.version_mismatch {
+        eprintln!(
+            "warning[boruta-version-mismatch]: {}",
+            crate::render::escape::neutral(mismatch)
+        );
+    }
+    render::export::summary(&mut std::io::stdout().lock(), &exported)?;
+    Ok(Exit::Success)
+}

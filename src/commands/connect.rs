@@ -1,0 +1,138 @@
+//! The connection to boruta as the caller configured it (flags and `BORUTA_*` variables,
+//! or an environment file): checked before anything is sent, turned into a
+//! [`fetch::Connection`] that requests exactly the scopes the run needs. Where requests go
+//! and which credentials they carry come only from here, never from a manifest or a saved
+//! plan.
+
+use crate::error::Error;
+use crate::fetch::{self, Credentials, Settings, TokenAuth};
+use crate::kinds::client::fields::Version;
+use crate::kinds::client::SystemIds;
+use secrecy::SecretString;
+use std::path::{Path, PathBuf};
+
+/// A client secret file is short: a FIFO or a huge file there is a mistake, not a secret.
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// The connection settings of a run.
+#[derive(Debug, Clone)]
+pub struct ConnectionOptions {
+    /// Base URL of the admin API (the listener serving `/api`).
+    pub admin_url: Option<String>,
+    /// The OAuth token endpoint.
+    pub token_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub access_token: Option<String>,
+    pub token_auth: TokenAuth,
+    pub ca_cert: Option<PathBuf>,
+    pub allow_insecure_http: bool,
+    /// Per-request timeout, seconds.
+    pub timeout: u64,
+    pub max_retries: u32,
+    pub max_response_bytes: u64,
+    /// Id of boruta's protected admin-UI client.
+    pub admin_client_id: String,
+    /// `--boruta-version`, when given.
+    pub boruta_version: Option<Version>,
+}
+
+impl Default for ConnectionOptions {
+    fn default() -> Self {
+        ConnectionOptions {
+            admin_url: None,
+            token_url: None,
+            client_id: None,
+            client_secret: None,
+            client_secret_file: None,
+            access_token: None,
+            token_auth: TokenAuth::Basic,
+            ca_cert: None,
+            allow_insecure_http: false,
+            timeout: 30,
+            max_retries: 4,
+            max_response_bytes: fetch::DEFAULT_MAX_RESPONSE_BYTES,
+            admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
+            boruta_version: None,
+        }
+    }
+}
+
+fn read_secret_file(path: &Path) -> Result<String, Error> {
+    let mut text =
+        crate::bounded::read_text(path, MAX_SECRET_FILE_BYTES).map_err(|source| Error::File {
+            what: "--client-secret-file",
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+impl ConnectionOptions {
+    /// The settings every server command needs, present.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.admin_url.is_none() {
+            return Err(Error::Usage(
+                "no admin URL: set --admin-url or BORUTA_ADMIN_URL (the listener serving /api)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The credentials, from the secret, its file, or a pre-issued token.
+    fn credentials(&self) -> Result<Credentials, Error> {
+        let secret = match (&self.client_secret_file, &self.client_secret) {
+            (Some(path), _) => Some(read_secret_file(path)?),
+            (None, Some(secret)) => Some(secret.clone()),
+            (None, None) => None,
+        };
+        match (&self.client_id, secret, &self.access_token) {
+            (Some(id), Some(secret), _) => Ok(Credentials::ClientCredentials {
+                client_id: id.clone(),
+                secret: SecretString::from(secret),
+                auth: self.token_auth,
+            }),
+            (_, _, Some(token)) => Ok(Credentials::AccessToken(SecretString::from(token.clone()))),
+            (Some(_), None, None) => Err(Error::Usage(
+                "BORUTA_CLIENT_ID is set but no secret: set BORUTA_CLIENT_SECRET or --client-secret-file".into(),
+            )),
+            (None, _, None) => Err(Error::Usage(
+                "no credentials: set BORUTA_CLIENT_ID and BORUTA_CLIENT_SECRET (or --client-secret-file), or BORUTA_ACCESS_TOKEN".into(),
+            )),
+        }
+    }
+
+    /// A connection requesting `scopes`.
+    pub fn connect(&self, scopes: Vec<String>) -> Result<fetch::Connection, Error> {
+        let credentials = self.credentials()?;
+        self.check()?;
+        let settings = Settings {
+            admin_url: self.admin_url.clone().unwrap_or_default(),
+            token_url: self.token_url.clone(),
+            credentials,
+            ca_cert: self.ca_cert.clone(),
+            allow_insecure_http: self.allow_insecure_http,
+            timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            max_retries: self.max_retries,
+            max_response_bytes: self.max_response_bytes,
+            proxies: fetch::ProxyEnv::from_process(),
+        };
+        Ok(fetch::Connection::new(settings, scopes)?)
+    }
+
+    /// The clients that are the server's own or this run's.
+    pub fn system_ids(&self) -> SystemIds {
+        SystemIds {
+            admin_client_id: self.admin_client_id.clone(),
+            self_client_id: self.client_id.clone(),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! `export`: the server's clients as manifests, written to a directory (adopting an
+//! existing server), with their secrets as environment references and, when asked, their
+//! values in a private file for the migration.
+
+use super::connect::ConnectionOptions;
+use crate::error::Error;
+use crate::kinds::client::ClientRecord;
+use secrecy::ExposeSecret;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What `export` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    pub out: PathBuf,
+    /// Only these clients (names, `*` globs, ids).
+    pub select: Vec<String>,
+    pub include_system: bool,
+    /// Write the secrets to this new file (mode 0600).
+    pub with_secrets_to: Option<PathBuf>,
+    /// Overwrite manifests that exist.
+    pub force: bool,
+}
+
+/// What `export` wrote.
+pub struct Exported {
+    pub files: Vec<PathBuf>,
+    pub notes: Vec<String>,
+    pub skipped_system: usize,
+    /// The environment variables the manifests read their secrets from.
+    pub variables: Vec<String>,
+    pub secrets_file: Option<PathBuf>,
+    /// `--boruta-version` contradicts what the server renders.
+    pub version_mismatch: Option<String>,
+}
+
+/// Reads the server once and writes its clients as manifests.
+pub fn export(options: &ExportOptions, connection: &ConnectionOptions) -> Result<Exported, Error> {
+    let scopes = vec![crate::api::SCOPE_CLIENTS.to_string()];
+    let client = connection.connect(scopes)?;
+    let listed = super::runtime()?.block_on(client.list_clients())?;
+    let system = connection.system_ids();
+    let version = crate::api::choose_version(connection.boruta_version, &listed);
+    let is_system = |c: &ClientRecord| system.kind_of(c).is_some();
+    let selected = |client: &ClientRecord| {
+        options.select.is_empty()
+            || options
+                .select
+                .iter()
+                .any(|s| crate::plan::selects(s, client.name.as_deref(), &client.id))
+    };
+    for selector in &options.select {
+        let found = listed
+            .iter()
+            .any(|c| crate::plan::selects(selector, c.name.as_deref(), &c.id));
+        if !found {
+            return Err(Error::Usage(format!(
+                "--select {}: no client with this name or id on the server",
+                crate::render::escape::neutral(selector)
+            )));
+        }
+    }
+    let chosen: Vec<&ClientRecord> = listed.iter().filter(|c| selected(c)).collect();
+    let skipped_system = if options.include_system {
+        0
+    } else {
+        chosen.iter().filter(|c| is_system(c)).count()
+    };
+    let clients: Vec<_> = chosen
+        .into_iter()
+        .filter(|c| options.include_system || !is_system(c))
+        .map(ClientRecord::to_map)
+        .collect();
+    let export = crate::export::export(&clients, version.version);
+    write(options, &export)?;
+    Ok(Exported {
+        files: export
+            .files
+            .iter()
+            .map(|f| options.out.join(&f.file_name))
+            .collect(),
+        notes: export.notes,
+        skipped_system,
+        variables: export.secrets.iter().map(|(v, _)| v.clone()).collect(),
+        secrets_file: options.with_secrets_to.clone(),
+        version_mismatch: version.mismatch,
+    })
+}
+
+/// Writes the manifests (and the secrets file), refusing to overwrite without `--force`.
+fn write(options: &ExportOptions, export: &crate::export::Export) -> Result<(), Error> {
+    let out = &options.out;
+    std::fs::create_dir_all(out).map_err(|source| Error::Write {
+        what: "the export directory",
+        path: out.clone(),
+        source,
+    })?;
+    if !options.force {
+        let existing: Vec<String> = export
+            .files
+            .iter()
+            .filter(|f| out.join(&f.file_name).exists())
+            .map(|f| f.file_name.clone())
+            .collect();
+        if !existing.is_empty() {
+            return Err(Error::Usage(format!(
+                "{} already holds {}: refusing to overwrite (use --force, or export to an empty directory)",
+                out.display(),
+                existing.join(", ")
+            )));
+        }
+    }
+    if let Some(path) = &options.with_secrets_to {
+        write_secrets(path, &export.secrets)?;
+    }
+    for file in &export.files {
+        let path = out.join(&file.file_name);
+        std::fs::write(&path, &file.content).map_err(|source| Error::Write {
+            what: "the manifest",
+            path,
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// `VAR='secret'` lines in a new file with mode 0600 (`set -a; . FILE` loads them).
+fn write_secrets(path: &Path, secrets: &[(String, secrecy::SecretString)]) -> Result<(), Error> {
+    let mut file = super::create_private_file(path, "--with-secrets-to")?;
+    let failed = |source| Error::Write {
+        what: "--with-secrets-to",
+        path: path.to_path_buf(),
+        source,
+    };
+    for (variable, secret) in secrets {
+        let quoted = secret.expose_secret().replace('\'', "'\\''");
+        writeln!(file, "{variable}='{quoted}'").map_err(failed)?;
+    }
+    file.sync_all().map_err(failed)
+}

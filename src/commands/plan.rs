@@ -1,0 +1,328 @@
+//! `plan` and `drift` (and the first half of `apply`): load and validate the manifests,
+//! connect with the least scopes, read the server once (while validating), compare, and
+//! build the plan. Returns data; the command line renders it.
+
+use super::connect::ConnectionOptions;
+use super::prepare::{Manifests, Prepared};
+use crate::diff::{Diff, Observed};
+use crate::error::{Error, Exit};
+use crate::findings::Code;
+use crate::kinds::client::fields::Version;
+use crate::kinds::client::{Clients, SystemIds};
+use crate::kinds::ObjectKind;
+use crate::load::Environment;
+use crate::plan::{Options, Plan, Purpose, Target};
+use crate::source::{has_errors, sort_diagnostics, Diagnostic, Severity};
+use crate::validate;
+
+/// Everything `plan`, `drift` and `apply` compute before deciding anything.
+pub struct Computed {
+    pub prepared: Prepared,
+    pub observed: Observed,
+    pub system: SystemIds,
+    pub diff: Diff,
+    pub plan: Plan,
+    pub connection: std::sync::Arc<crate::fetch::Connection>,
+    /// The boruta version the plan assumed.
+    pub version: Version,
+}
+
+impl Computed {
+    /// True when the plan has an error (a refused update, a delete without
+    /// `--allow-delete`, a conflict, ...): `apply` refuses it whole.
+    pub fn refused(&self) -> bool {
+        has_errors(&self.diff.diagnostics)
+    }
+
+    /// The findings a person reads on stderr: the manifests' and the comparison's, notes
+    /// excepted (those are `validate`'s business).
+    pub fn findings(&self) -> Vec<Diagnostic> {
+        shown(
+            self.prepared
+                .diagnostics
+                .iter()
+                .chain(&self.diff.diagnostics),
+        )
+    }
+}
+
+/// Findings for stderr: every one but notes, sorted.
+pub fn shown<'a>(findings: impl Iterator<Item = &'a Diagnostic>) -> Vec<Diagnostic> {
+    let mut shown: Vec<Diagnostic> = findings
+        .filter(|d| d.severity != Severity::Note)
+        .cloned()
+        .collect();
+    sort_diagnostics(&mut shown);
+    shown
+}
+
+/// Either a plan, or the manifests' findings that prevent one.
+pub enum Outcome {
+    Planned(Box<Computed>),
+    Invalid(Box<Prepared>),
+}
+
+/// The least scopes the manifests need.
+fn scopes_for(needs: validate::Needs) -> Vec<String> {
+    let mut scopes = vec![ObjectKind::Client.write_scope().to_string()];
+    if needs.identity_providers {
+        scopes.push(crate::api::SCOPE_IDENTITY_PROVIDERS.to_string());
+    }
+    scopes
+}
+
+/// Reads the server: one list of clients, plus scopes / identity providers when needed.
+async fn observe(
+    connection: &crate::fetch::Connection,
+    needs: validate::Needs,
+) -> Result<Observed, Error> {
+    // The three reads are independent: send them together.
+    let scopes = async {
+        match needs.scopes {
+            true => connection.list_scopes().await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let identity_providers = async {
+        match needs.identity_providers {
+            true => connection.list_identity_providers().await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let (clients, scopes, identity_providers) =
+        tokio::join!(connection.list_clients(), scopes, identity_providers);
+    Ok(Observed {
+        clients: clients?,
+        scopes: scopes?,
+        identity_providers: identity_providers?,
+    })
+}
+
+/// Load, validate, read the server, compare and plan.
+pub async fn compute(
+    manifests: &Manifests,
+    options: &ConnectionOptions,
+    env: &dyn Environment,
+    plan_options: &Options,
+    purpose: Purpose,
+) -> Result<Outcome, Error> {
+    let started = std::time::Instant::now();
+    // Settings the user forgot are said first, before any manifest finding.
+    options.check()?;
+    let mut loaded = manifests.load(env, Severity::Error);
+    let policy = manifests.policy(&mut loaded);
+    let sources = loaded.sources;
+    if has_errors(&loaded.diagnostics) {
+        // Unreadable or malformed files: stop before the network.
+        let prepared = Prepared::new(loaded.diagnostics, sources, Vec::new(), Default::default());
+        return Ok(Outcome::Invalid(Box::new(prepared)));
+    }
+    let needs = validate::scan_needs(&loaded.documents);
+    let connection = options.connect(scopes_for(needs))?;
+    // Validation is CPU work and the server read is mostly waiting: do both at once. The
+    // read is discarded when the manifests turn out to be invalid.
+    let (documents, waivers) = (loaded.documents, loaded.waivers);
+    let for_validation = waivers.clone();
+    let validation =
+        tokio::task::spawn_blocking(move || validate::validate(documents, &for_validation));
+    let observed = observe(&connection, needs).await;
+    let validated = validation.await.map_err(|e| Error::Other(Box::new(e)))?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "validated and read"
+    );
+    let mut prepared = Prepared::new(loaded.diagnostics, sources, waivers, validated);
+    if has_errors(&prepared.diagnostics) {
+        return Ok(Outcome::Invalid(Box::new(prepared)));
+    }
+    let observed = observed?;
+    // What the server's version does not support, or defaults differently, is known now.
+    let version = crate::api::choose_version(options.boruta_version, &observed.clients);
+    prepared.judge(&policy, version.version);
+    if let Some(mismatch) = &version.mismatch {
+        let warning = Diagnostic::new(Code::BorutaVersionMismatch, mismatch.clone(), None);
+        prepared.diagnostics.push(warning);
+    }
+    prepared.check_waivers();
+    if has_errors(&prepared.diagnostics) {
+        return Ok(Outcome::Invalid(Box::new(prepared)));
+    }
+    // Every manifest is judged; only the selected ones are planned.
+    select(&mut prepared.validated.clients, &plan_options.select)?;
+    let system = options.system_ids();
+    let context = crate::kinds::client::compare::Context::new(&observed, &system, version.version);
+    let mut diff =
+        crate::diff::compare::<Clients>(&prepared.validated.clients, &observed.clients, &context)?;
+    refuse_legacy_creates(&prepared, &mut diff);
+    let target = Target {
+        admin_url: connection.admin_url(),
+        scopes: connection.scopes(),
+        version: &version,
+        manifests_dir: &manifests.dir.to_string_lossy(),
+        options: plan_options,
+        purpose,
+    };
+    let (mut plan, plan_findings) = crate::plan::build(&diff, &target, &prepared.sources);
+    diff.diagnostics.extend(plan_findings);
+    // The document carries every finding: the manifests' and the comparison's.
+    let mut findings: Vec<_> = prepared
+        .diagnostics
+        .iter()
+        .chain(&diff.diagnostics)
+        .cloned()
+        .collect();
+    sort_diagnostics(&mut findings);
+    plan.diagnostics = findings;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "plan built");
+    Ok(Outcome::Planned(Box::new(Computed {
+        prepared,
+        observed,
+        system,
+        diff,
+        plan,
+        connection: std::sync::Arc::new(connection),
+        version: version.version,
+    })))
+}
+
+/// `--select`: keeps the manifests a pattern names. A pattern that names none is a mistake
+/// (a typo would otherwise plan nothing and succeed).
+fn select(clients: &mut Vec<validate::ClientSpec>, patterns: &[String]) -> Result<(), Error> {
+    if patterns.is_empty() {
+        return Ok(());
+    }
+    let names = |pattern: &String, c: &validate::ClientSpec| {
+        crate::plan::selects(pattern, Some(&c.name), &c.id.to_string())
+    };
+    if let Some(unmatched) = patterns
+        .iter()
+        .find(|p| !clients.iter().any(|c| names(p, c)))
+    {
+        return Err(Error::Usage(format!(
+            "--select {}: no manifest has this name or id",
+            crate::render::escape::neutral(unmatched)
+        )));
+    }
+    clients.retain(|c| patterns.iter().any(|p| names(p, c)));
+    Ok(())
+}
+
+/// A waived legacy value is acceptable on an existing client only: a client that holds one
+/// and would be created fails the plan (boruta would refuse the create).
+fn refuse_legacy_creates(prepared: &Prepared, diff: &mut Diff) {
+    let mut refused = Vec::new();
+    for desired in &prepared.validated.clients {
+        let id = desired.id.to_string();
+        let entry = diff.object(ObjectKind::Client, &id);
+        if entry.is_none_or(|e| e.action != crate::diff::Action::Create) {
+            continue;
+        }
+        let found = crate::policy::waivers::legacy_waived_within(
+            &prepared.diagnostics,
+            &desired.file,
+            desired.lines.0 as usize,
+            desired.lines.1 as usize,
+        );
+        if let Some(location) = found {
+            refused.push(Diagnostic::new(
+                Code::RefusedOnCreate,
+                format!(
+                    "client `{}` does not exist on the server, and the legacy value waived here is one boruta refuses on create: fix the value, or create the client with a value boruta accepts",
+                    desired.name
+                ),
+                Some(location.clone()),
+            ));
+        }
+    }
+    diff.diagnostics.extend(refused);
+}
+
+/// `plan`: the plan of `apply` with the same options.
+pub fn plan(
+    manifests: &Manifests,
+    connection: &ConnectionOptions,
+    env: &dyn Environment,
+    options: &Options,
+) -> Result<Outcome, Error> {
+    super::runtime()?.block_on(compute(manifests, connection, env, options, Purpose::Apply))
+}
+
+/// `plan`'s exit code: 1 when the plan has errors, 2 (with `--detailed-exitcode`) when
+/// apply would change something.
+pub fn plan_exit(computed: &Computed, detailed_exitcode: bool) -> Exit {
+    if computed.refused() {
+        Exit::Failure
+    } else if detailed_exitcode && computed.plan.summary.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    }
+}
+
+/// `drift`: the same comparison as a report (nothing is refused); unmanaged clients do not
+/// count with `ignore_unmanaged`.
+pub fn drift(
+    manifests: &Manifests,
+    connection: &ConnectionOptions,
+    env: &dyn Environment,
+    select: &[String],
+    ignore_unmanaged: bool,
+) -> Result<Outcome, Error> {
+    let options = Options {
+        select: select.to_vec(),
+        ..Default::default()
+    };
+    let outcome = super::runtime()?.block_on(compute(
+        manifests,
+        connection,
+        env,
+        &options,
+        Purpose::Report,
+    ))?;
+    Ok(match outcome {
+        Outcome::Planned(mut computed) if ignore_unmanaged => {
+            computed.plan.unmanaged.retain(|u| u.system.is_some());
+            computed.plan.summary.unmanaged = 0;
+            Outcome::Planned(computed)
+        }
+        other => other,
+    })
+}
+
+/// `drift`'s exit code: 1 on errors, 2 when the server differs from git.
+pub fn drift_exit(computed: &Computed) -> Exit {
+    let s = computed.plan.summary;
+    if computed.refused() {
+        Exit::Failure
+    } else if s.drift + s.create + s.delete + s.conflict + s.unmanaged > 0 {
+        Exit::Changes
+    } else {
+        Exit::Success
+    }
+}
+
+/// Writes the plan for `apply --plan` (JSON, no secrets).
+pub fn save(plan: &Plan, path: &std::path::Path) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(plan).map_err(|e| Error::Other(Box::new(e)))?;
+    std::fs::write(path, text + "\n").map_err(|source| Error::Write {
+        what: "the plan to",
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The process ends right after the report: freeing 100,000 typed manifests and server
+/// records one by one only costs time. The connection's secrets are dropped (and so
+/// zeroized by secrecy) before the rest is leaked.
+pub fn skip_teardown(computed: Computed) {
+    let Computed {
+        prepared,
+        observed,
+        diff,
+        plan,
+        connection,
+        ..
+    } = computed;
+    drop(connection);
+    std::mem::forget((prepared, observed, diff, plan));
+}

@@ -1,0 +1,247 @@
+//! What `apply` says: the confirmation question, one line per client as it finishes (or a
+//! progress bar on a terminal), the closing report in text or JSON, why nothing was done,
+//! and what a signal does. Every text from the server or a manifest is neutralised.
+
+use super::escape::neutral;
+use crate::apply::{ClientResult, Outcome};
+use crate::commands::apply::{Counts, Refusal, Report};
+use crate::plan::{self, Plan, Stale};
+use std::io::{self, Write};
+
+/// The kinds of job present, with a verb form each (base form, -ing form).
+fn phrase(counts: Counts, progressive: bool) -> String {
+    let kinds = [
+        (counts.create, ["create", "creating"]),
+        (counts.update, ["update", "updating"]),
+        (counts.delete, ["delete", "deleting"]),
+    ];
+    let form = usize::from(progressive);
+    let parts: Vec<String> = kinds
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, verbs)| format!("{} {n}", verbs[form]))
+        .collect();
+    let text = match parts.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{} client(s)", first.to_uppercase(), chars.as_str()),
+        None => text,
+    }
+}
+
+/// The confirmation question: "Create 2 and update 1 client(s) on URL? ...".
+pub fn question(counts: Counts, admin_url: &str) -> String {
+    format!(
+        "\n{} on {}? Only 'yes' is accepted: ",
+        phrase(counts, false),
+        neutral(admin_url)
+    )
+}
+
+/// The line before the progress: "Creating 2 and updating 1 client(s), at most 8 at a time:".
+pub fn starting(out: &mut dyn Write, counts: Counts, concurrency: usize) -> io::Result<()> {
+    writeln!(
+        out,
+        "\n{}, at most {concurrency} at a time:",
+        phrase(counts, true)
+    )
+}
+
+/// When there is nothing to do.
+pub fn nothing_to_do(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+    writeln!(out, "\nNothing to create.")?;
+    let drifted = plan.summary.drift;
+    if drifted > 0 {
+        writeln!(out, "{drifted} client(s) drifted from git: `apply --update` would correct them (see the plan above).")?;
+    }
+    Ok(())
+}
+
+/// Why nothing was done.
+pub fn refusal(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::PlanHasErrors => "the plan has errors (see above): nothing was changed".into(),
+        Refusal::OtherServer { saved, now } => format!(
+            "the saved plan was made against {}, not {}: nothing was changed",
+            neutral(saved),
+            neutral(now)
+        ),
+        Refusal::Stale(problems) => {
+            let mut lines =
+                vec!["the saved plan is stale; nothing was changed. Make a new plan:".to_string()];
+            for problem in problems {
+                lines.push(match problem {
+                    Stale::ManifestsChanged => {
+                        "  - the manifests changed since the plan was made".into()
+                    }
+                    Stale::ServerChanged(name, id, what) => {
+                        format!("  - client `{}` ({}): {what}", neutral(name), neutral(id))
+                    }
+                    Stale::DesiredChanged(name, id) => format!(
+                        "  - client `{}` ({}) is declared differently now",
+                        neutral(name),
+                        neutral(id)
+                    ),
+                });
+            }
+            lines.join("\n")
+        }
+    }
+}
+
+/// Without a terminal and without `--auto-approve`.
+pub const NEEDS_APPROVAL: &str = "refusing to apply without confirmation: stdin is not a terminal. Review the plan and pass --auto-approve: nothing was changed";
+/// An answer other than `yes`.
+pub const CANCELLED: &str = "apply cancelled: nothing was changed";
+
+/// One client's outcome.
+pub fn result_line(r: &ClientResult) -> String {
+    let (name, id) = (neutral(&r.name), neutral(&r.id));
+    let reason = neutral(r.reason.as_deref().unwrap_or(""));
+    let (glyph, text) = match r.outcome {
+        Outcome::Created => ("+", format!("{name} ({id}) created")),
+        Outcome::Updated => ("~", format!("{name} ({id}) updated")),
+        Outcome::Deleted => ("-", format!("{name} ({id}) deleted")),
+        Outcome::AlreadyPresent => ("=", format!("{name} ({id}) already present: {reason}")),
+        Outcome::AlreadyAbsent => ("=", format!("{name} ({id}) already absent: {reason}")),
+        Outcome::Failed => ("✗", format!("{name} ({id}) failed: {reason}")),
+        Outcome::NotAttempted => ("·", format!("{name} ({id}) not attempted")),
+    };
+    format!("{glyph} {text}")
+}
+
+/// One line per client as it finishes, or a progress bar on a terminal (20 jobs or more).
+pub struct Progress {
+    pub bar: bool,
+    pub lines: bool,
+}
+
+impl crate::commands::apply::Reporter for Progress {
+    fn finished(&mut self, result: &ClientResult, done: usize, total: usize) {
+        if self.bar {
+            let width = 30;
+            let filled = done * width / total.max(1);
+            eprint!(
+                "\r[{}{}] {done}/{total}",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+            let _ = io::stderr().flush();
+        } else if self.lines {
+            println!("  {}", result_line(result));
+        }
+    }
+
+    fn done(&mut self) {
+        if self.bar {
+            eprintln!();
+        }
+    }
+}
+
+/// How many clients ended each way (the JSON report's `summary`).
+#[derive(serde::Serialize)]
+struct Tally {
+    created: usize,
+    updated: usize,
+    deleted: usize,
+    already_present: usize,
+    already_absent: usize,
+    failed: usize,
+    not_attempted: usize,
+}
+
+impl Tally {
+    fn of(results: &[ClientResult]) -> Tally {
+        let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
+        Tally {
+            created: count(Outcome::Created),
+            updated: count(Outcome::Updated),
+            deleted: count(Outcome::Deleted),
+            already_present: count(Outcome::AlreadyPresent),
+            already_absent: count(Outcome::AlreadyAbsent),
+            failed: count(Outcome::Failed),
+            not_attempted: count(Outcome::NotAttempted),
+        }
+    }
+}
+
+/// The notes about generated secrets, after the progress.
+pub fn secrets_notes(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    if report.generated_without_file > 0 {
+        writeln!(
+            out,
+            "boruta generated the secret of {} client(s). It is not printed: read it with GET /api/clients/<id> (scope clients:manage:all), or run apply with --secrets-out FILE next time.",
+            report.generated_without_file
+        )?;
+    }
+    if let Some(path) = &report.secrets_file {
+        writeln!(
+            out,
+            "secrets of the created clients written to {} (mode 0600)",
+            neutral(&path.display().to_string())
+        )?;
+    }
+    Ok(())
+}
+
+/// The closing report; after a progress bar, the clients whose outcome was not the one
+/// planned. Kinds the run had no job of are left out of the counts.
+pub fn human(
+    out: &mut dyn Write,
+    results: &[ClientResult],
+    jobs: Counts,
+    progress_bar_used: bool,
+) -> io::Result<()> {
+    if progress_bar_used {
+        let planned = [Outcome::Created, Outcome::Updated, Outcome::Deleted];
+        for r in results.iter().filter(|r| !planned.contains(&r.outcome)) {
+            writeln!(out, "  {}", result_line(r))?;
+        }
+    }
+    let c = Tally::of(results);
+    let mut parts = vec![format!("{} created", c.created)];
+    if jobs.update > 0 {
+        parts.push(format!("{} updated", c.updated));
+    }
+    if jobs.delete > 0 {
+        parts.push(format!("{} deleted", c.deleted));
+    }
+    parts.push(format!("{} already present", c.already_present));
+    if jobs.delete > 0 {
+        parts.push(format!("{} already absent", c.already_absent));
+    }
+    parts.push(format!("{} failed", c.failed));
+    parts.push(format!("{} not attempted", c.not_attempted));
+    writeln!(out, "\nApply: {}.", parts.join(", "))?;
+    if c.failed + c.not_attempted > 0 {
+        writeln!(out, "Nothing reported as done is undone. Fix the failures and run apply again: it converges.")?;
+    }
+    Ok(())
+}
+
+/// The JSON report: the plan, every client's outcome, and counts.
+pub fn json(out: &mut dyn Write, plan: &Plan, results: &[ClientResult]) -> io::Result<()> {
+    let document = serde_json::json!({
+        "format_version": plan::PLAN_FORMAT_VERSION,
+        "plan": plan,
+        "results": results,
+        "summary": Tally::of(results),
+    });
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
+/// The first SIGINT/SIGTERM.
+pub fn first_signal(name: &str) {
+    eprintln!("\n{name} received: no new create starts; waiting for the creates in flight (send it again to exit at once)");
+}
+
+/// The second one: the process exits now.
+pub fn second_signal(name: &str) {
+    eprintln!("{name} received again: exiting now. Creates in flight have an unknown outcome: run apply again, it converges");
+}

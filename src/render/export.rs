@@ -1,0 +1,34 @@
+//! What `export` says: the files it wrote, its notes, what it skipped, and where the
+//! manifests' secrets come from.
+
+use super::escape::neutral;
+use crate::commands::export::Exported;
+use std::io::{self, Write};
+
+pub fn summary(out: &mut dyn Write, exported: &Exported) -> io::Result<()> {
+    for path in &exported.files {
+        writeln!(out, "wrote {}", neutral(&path.display().to_string()))?;
+    }
+    for note in &exported.notes {
+        writeln!(out, "note: {}", neutral(note))?;
+    }
+    if exported.skipped_system > 0 {
+        writeln!(out, "skipped {} system client(s) (admin UI, public client, this tool's own); --include-system exports them", exported.skipped_system)?;
+    }
+    if !exported.variables.is_empty() {
+        let source = match &exported.secrets_file {
+            Some(path) => format!(
+                "their values are in {}",
+                neutral(&path.display().to_string())
+            ),
+            None => "--with-secrets-to FILE writes their values for a migration".to_string(),
+        };
+        writeln!(
+            out,
+            "the manifests read their secrets from {} environment variable(s): {} ({source})",
+            exported.variables.len(),
+            exported.variables.join(", ")
+        )?;
+    }
+    writeln!(out, "exported {} client(s)", exported.files.len())
+}
