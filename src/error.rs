@@ -7,7 +7,7 @@
 //! | 1 | error (invalid manifests, server or network failure, refused apply, partial apply) |
 //! | 2 | changes present (`plan --detailed-exitcode`) or drift found (`drift`) |
 
-use crate::render::escape::neutral;
+use crate::escape::neutral;
 use std::fmt;
 
 /// Exit codes, named.

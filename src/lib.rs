@@ -12,6 +12,7 @@ pub mod source;
 pub mod findings;
 pub mod sync;
 pub mod bounded;
+pub mod escape;
 pub mod kinds;
 pub mod api;
 pub mod error;

@@ -294,7 +294,7 @@ pub(crate) fn export(args: &ExportArgs) -> Result<Exit, Error> {
     if let Some(mismatch) = &exported.version_mismatch {
         eprintln!(
             "warning[boruta-version-mismatch]: {}",
-            crate::render::escape::neutral(mismatch)
+            crate::escape::neutral(mismatch)
         );
     }
     render::export::summary(&mut std::io::stdout().lock(), &exported)?;

@@ -56,7 +56,7 @@ pub fn export(options: &ExportOptions, connection: &ConnectionOptions) -> Result
         if !found {
             return Err(Error::Usage(format!(
                 "--select {}: no client with this name or id on the server",
-                crate::render::escape::neutral(selector)
+                crate::escape::neutral(selector)
             )));
         }
     }

@@ -200,7 +200,7 @@ fn select(clients: &mut Vec<validate::ClientSpec>, patterns: &[String]) -> Resul
     {
         return Err(Error::Usage(format!(
             "--select {}: no manifest has this name or id",
-            crate::render::escape::neutral(unmatched)
+            crate::escape::neutral(unmatched)
         )));
     }
     clients.retain(|c| patterns.iter().any(|p| names(p, c)));

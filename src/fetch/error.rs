@@ -91,7 +91,7 @@ pub fn hint(status: u16, path: &str, who: Authenticated, scopes: &str, retries: 
         }
         404 => "is --admin-url the admin listener (the one serving /api)?".to_string(),
         406 => "the server refused the Accept header".to_string(),
-        429 | 502 | 503 | 504 => format!(
+        s if super::retry::is_transient(s) => format!(
             "the server is overloaded or unavailable; retried {retries} time(s); try again later"
         ),
         500..=599 => "the server failed; see its logs".to_string(),

@@ -6,7 +6,7 @@
 use super::error::FetchError;
 use super::retry::Sender;
 use super::settings::{check_url, client_builder, ProxyEnv};
-use crate::render::escape::percent_encode;
+use crate::escape::percent_encode_segment;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use std::sync::atomic::AtomicBool;
@@ -163,7 +163,7 @@ impl GitHub {
 
     /// Creates `label` unless it exists.
     pub async fn ensure_label(&self, label: &str, description: &str) -> Result<(), FetchError> {
-        let path = format!("/labels/{}", percent_encode(label, b""));
+        let path = format!("/labels/{}", percent_encode_segment(label));
         if self
             .call(reqwest::Method::GET, &path, None)
             .await?
@@ -181,7 +181,7 @@ impl GitHub {
         let issues = self
             .list(&format!(
                 "/issues?state=open&labels={}",
-                percent_encode(label, b"")
+                percent_encode_segment(label)
             ))
             .await?;
         Ok(issues

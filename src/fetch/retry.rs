@@ -7,7 +7,7 @@
 //! cancellation check and the body limit belong inside the loop.
 
 use super::error::FetchError;
-use crate::render::escape::neutral;
+use crate::escape::neutral;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -180,7 +180,8 @@ fn tls_failure(e: &reqwest::Error) -> Option<String> {
 }
 
 /// Statuses worth retrying: rate limited, or a gateway/server that is briefly unavailable.
-fn is_transient(status: u16) -> bool {
+/// The one list: the hints of `error` and `token` ask it too.
+pub fn is_transient(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
 }
 

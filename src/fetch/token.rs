@@ -166,7 +166,7 @@ impl TokenSource {
             "unsupported_grant_type" => "add `client_credentials` to the client's `supported_grant_types`".to_string(),
             "invalid_target" => "the client has `authorized_resources`, so boruta requires a `resource` with every token request: use a client without authorized_resources".to_string(),
             _ if status == 404 => "--token-url must be the OAuth listener's /oauth/token URL".to_string(),
-            _ if matches!(status, 429 | 502 | 503 | 504) => format!("the token endpoint is overloaded or unavailable; retried {} time(s); try again later", sender.max_retries),
+            _ if super::retry::is_transient(status) => format!("the token endpoint is overloaded or unavailable; retried {} time(s); try again later", sender.max_retries),
             _ => "check --token-url and the server's logs".to_string(),
         };
         Err(FetchError::Token {

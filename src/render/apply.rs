@@ -2,9 +2,9 @@
 //! progress bar on a terminal), the closing report in text or JSON, why nothing was done,
 //! and what a signal does. Every text from the server or a manifest is neutralised.
 
-use super::escape::neutral;
 use crate::apply::{ClientResult, Outcome};
 use crate::commands::apply::{Counts, Refusal, Report};
+use crate::escape::neutral;
 use crate::plan::{self, Plan, Stale};
 use std::io::{self, Write};
 
@@ -102,16 +102,19 @@ pub const CANCELLED: &str = "apply cancelled: nothing was changed";
 pub fn result_line(r: &ClientResult) -> String {
     let (name, id) = (neutral(&r.name), neutral(&r.id));
     let reason = neutral(r.reason.as_deref().unwrap_or(""));
-    let (glyph, text) = match r.outcome {
-        Outcome::Created => ("+", format!("{name} ({id}) created")),
-        Outcome::Updated => ("~", format!("{name} ({id}) updated")),
-        Outcome::Deleted => ("-", format!("{name} ({id}) deleted")),
-        Outcome::AlreadyPresent => ("=", format!("{name} ({id}) already present: {reason}")),
-        Outcome::AlreadyAbsent => ("=", format!("{name} ({id}) already absent: {reason}")),
-        Outcome::Failed => ("✗", format!("{name} ({id}) failed: {reason}")),
-        Outcome::NotAttempted => ("·", format!("{name} ({id}) not attempted")),
+    let text = match r.outcome {
+        Outcome::Created => format!("{name} ({id}) created"),
+        Outcome::Updated => format!("{name} ({id}) updated"),
+        Outcome::Deleted => format!("{name} ({id}) deleted"),
+        Outcome::AlreadyPresent => format!("{name} ({id}) already present: {reason}"),
+        Outcome::AlreadyAbsent => format!("{name} ({id}) already absent: {reason}"),
+        Outcome::Failed => format!("{name} ({id}) failed: {reason}"),
+        Outcome::NotAttempted => format!("{name} ({id}) not attempted"),
     };
-    format!("{glyph} {text}")
+    format!(
+        "{} {text}",
+        super::marks::sign(super::marks::outcome(r.outcome)).glyph
+    )
 }
 
 /// One line per client as it finishes, or a progress bar on a terminal (20 jobs or more).

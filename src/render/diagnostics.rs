@@ -1,8 +1,8 @@
 //! Findings as rustc-like text with the source line and a caret under the value, as a
 //! stable JSON document, or as GitHub workflow commands that annotate a pull request.
 
-use super::escape::{neutral, neutral_line};
 use super::Style;
+use crate::escape::{neutral, neutral_line};
 use crate::source::{Diagnostic, Severity, SourceMap};
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -52,11 +52,8 @@ pub fn human(
     style: Style,
 ) -> io::Result<()> {
     for d in diagnostics {
-        let (color, label) = match d.severity {
-            Severity::Error => ("1;31", "error"),
-            Severity::Warning => ("1;33", "warning"),
-            Severity::Note => ("1;36", "note"),
-        };
+        let look = super::marks::severity(d.severity);
+        let (color, label) = (look.colour, look.label);
         let waived = d
             .waived
             .as_ref()
@@ -158,10 +155,10 @@ pub fn json(out: &mut dyn Write, diagnostics: &[Diagnostic], counts: Counts) -> 
 /// GitHub workflow commands (`::error file=..,line=..,col=..,title=CODE::message`).
 pub fn github(out: &mut dyn Write, diagnostics: &[Diagnostic]) -> io::Result<()> {
     for d in diagnostics {
-        let level = match (d.severity, &d.waived) {
-            (_, Some(_)) | (Severity::Note, None) => "notice",
-            (Severity::Error, None) => "error",
-            (Severity::Warning, None) => "warning",
+        // A waived finding is a notice: it must not fail the check run.
+        let level = match &d.waived {
+            Some(_) => super::marks::severity(Severity::Note).github,
+            None => super::marks::severity(d.severity).github,
         };
         let mut props = Vec::new();
         if let Some(loc) = &d.location {

@@ -1,8 +1,8 @@
 //! What `export` says: the files it wrote, its notes, what it skipped, and where the
 //! manifests' secrets come from.
 
-use super::escape::neutral;
 use crate::commands::export::Exported;
+use crate::escape::neutral;
 use std::io::{self, Write};
 
 pub fn summary(out: &mut dyn Write, exported: &Exported) -> io::Result<()> {

@@ -23,8 +23,12 @@ pub enum Sign {
     Problem,
     /// A fact: unverifiable fields, unmanaged clients.
     Info,
-    /// A system client (never counted, never touched).
+    /// A system client (never counted, never touched); an action not attempted.
     System,
+    /// Nothing to do: already as declared.
+    Same,
+    /// An action that failed.
+    Failed,
 }
 
 /// One line, `depth` levels deep (0: a client, 1: its fields, 2: parts of a value).

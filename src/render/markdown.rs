@@ -2,7 +2,7 @@
 //! we did not write must not become links, emphasis, HTML or a closed code fence), code
 //! fences that their content cannot close, and the findings table.
 
-use super::escape::neutral;
+use crate::escape::neutral;
 use crate::plan::Plan;
 use crate::source::{Diagnostic, Severity};
 
@@ -75,11 +75,9 @@ fn table(title: &str, shown: &[&Diagnostic]) -> String {
         count(Severity::Warning)
     );
     for d in shown {
-        let level = match (&d.waived, d.severity) {
-            (Some(_), _) => "waived",
-            (None, Severity::Error) => "❌ error",
-            (None, Severity::Warning) => "⚠️ warning",
-            (None, Severity::Note) => "note",
+        let level = match &d.waived {
+            Some(_) => "waived",
+            None => super::marks::severity(d.severity).markdown,
         };
         let place = d
             .location

@@ -6,9 +6,9 @@
 pub mod apply;
 pub mod demo;
 pub mod diagnostics;
-pub mod escape;
 pub mod export;
 pub mod lines;
+pub mod marks;
 pub mod markdown;
 pub mod plan;
 pub mod sarif;

@@ -4,11 +4,12 @@
 //! plan fails, the JSON and Markdown formats still print a document saying why, so a
 //! pull request never keeps showing an old plan.
 
-use super::escape::neutral;
 use super::lines::{self, Line, Sign};
 use super::markdown::{self, fence, md};
+use super::marks;
 use super::Style;
 use crate::diff::Action;
+use crate::escape::neutral;
 use crate::plan::Plan;
 use crate::source::{Diagnostic, Severity};
 use std::io::{self, Write};
@@ -25,43 +26,26 @@ fn title(report: Report) -> &'static str {
     }
 }
 
-fn glyph(sign: Sign) -> &'static str {
-    match sign {
-        Sign::Add => "+",
-        Sign::Remove => "-",
-        Sign::Change => "~",
-        Sign::Keep => " ",
-        Sign::Problem => "!",
-        Sign::Info => "?",
-        Sign::System => "·",
-    }
-}
-
-fn colour(sign: Sign) -> &'static str {
-    match sign {
-        Sign::Add => "32",
-        Sign::Remove | Sign::Problem => "31",
-        Sign::Change => "33",
-        Sign::Info => "36",
-        Sign::Keep | Sign::System => "0",
-    }
-}
-
 fn human_line(out: &mut dyn Write, line: &Line, style: Style) -> io::Result<()> {
     let indent = " ".repeat(2 + 4 * line.depth);
     let text = neutral(&line.text);
     match line.sign {
-        Sign::Keep | Sign::System => writeln!(out, "{indent}{} {text}", glyph(line.sign)),
-        sign if line.depth == 2 => writeln!(
-            out,
-            "{indent}{}",
-            style.paint(colour(sign), &format!("{} {text}", glyph(sign)))
-        ),
-        sign => writeln!(
-            out,
-            "{indent}{} {text}",
-            style.paint(colour(sign), glyph(sign))
-        ),
+        Sign::Keep | Sign::System => {
+            writeln!(out, "{indent}{} {text}", marks::sign(line.sign).glyph)
+        }
+        sign if line.depth == 2 => {
+            let mark = marks::sign(sign);
+            let painted = style.paint(mark.colour, &format!("{} {text}", mark.glyph));
+            writeln!(out, "{indent}{painted}")
+        }
+        sign => {
+            let mark = marks::sign(sign);
+            writeln!(
+                out,
+                "{indent}{} {text}",
+                style.paint(mark.colour, mark.glyph)
+            )
+        }
     }
 }
 
@@ -142,30 +126,13 @@ fn heading(report: Report) -> &'static str {
 }
 
 /// One client's section: a summary line that opens to a `diff` block.
-fn action_word(action: Action) -> (&'static str, &'static str) {
-    match action {
-        Action::Create => ("+", "create"),
-        Action::Update => ("~", "update"),
-        Action::Delete => ("-", "delete"),
-        Action::Drift => ("~", "drift"),
-        Action::Conflict => ("!", "conflict"),
-        Action::InSync => ("=", "ignored drift"),
-        Action::Absent => ("=", "absent"),
-    }
-}
-
 fn markdown_client(client: &crate::plan::PlannedClient) -> String {
-    let (sign, what) = action_word(client.action);
+    let (sign, what) = marks::action(client.action);
+    let sign = marks::sign(sign).glyph;
     let text: Vec<String> = lines::fields(client)
         .iter()
         .map(|line| {
-            let first = match line.sign {
-                Sign::Add => '+',
-                Sign::Remove => '-',
-                Sign::Change | Sign::Problem => '!',
-                Sign::Keep => ' ',
-                Sign::Info | Sign::System => '#',
-            };
+            let first = marks::sign(line.sign).diff;
             let indent = "  ".repeat(line.depth.saturating_sub(1));
             format!("{first} {indent}{}", neutral(&line.text))
         })
@@ -243,7 +210,7 @@ pub fn markdown(
         let rows: Vec<String> = changed
             .iter()
             .map(|c| {
-                let action = action_word(c.action).1;
+                let action = marks::action(c.action).1;
                 format!(
                     "| {action} | {} | <code>{}</code> | <code>{}:{}</code> |\n",
                     md(&c.name),

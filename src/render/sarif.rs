@@ -13,11 +13,7 @@ use std::io::{self, Write};
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 fn level(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Note => "note",
-    }
+    super::marks::severity(severity).sarif
 }
 
 fn policy_rule(rule: &Rule) -> Value {
@@ -51,7 +47,7 @@ fn strip_backticks(text: &str) -> String {
 /// A relative path as a URI reference (`/`-separated, percent-encoded where needed); an
 /// absolute one as a `file://` URI.
 fn uri_of(path: &str) -> String {
-    let encoded = super::escape::percent_encode(path, b"/");
+    let encoded = crate::escape::percent_encode_path(path);
     if path.starts_with('/') {
         format!("file://{encoded}")
     } else {
@@ -77,7 +73,7 @@ pub fn document(diagnostics: &[Diagnostic]) -> Value {
                 "ruleId": d.code,
                 "ruleIndex": index,
                 "level": level(d.severity),
-                "message": {"text": super::escape::neutral(&d.message)},
+                "message": {"text": crate::escape::neutral(&d.message)},
             });
             if let Some(loc) = &d.location {
                 result["locations"] = json!([{

@@ -190,25 +190,10 @@ pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem)
 fn suggestion(key: &str) -> String {
     let best = schema::client_field_names()
         .into_iter()
-        .map(|name| (edit_distance(key, &name), name))
+        .map(|name| (strsim::levenshtein(key, &name), name))
         .min();
     match best {
         Some((d, name)) if d <= 3 && d < key.len() => format!("; did you mean `{name}`?"),
         _ => String::new(),
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }

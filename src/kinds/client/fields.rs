@@ -205,8 +205,12 @@ pub fn jwt_verification_algs(version: Version, asymmetric: bool) -> &'static [&'
 pub const RESPONSE_MODES: [&str; 2] = ["post", "direct_post"];
 /// `key_pair_type.type` values boruta can generate keys for.
 pub const KEY_TYPES: [&str; 3] = ["rsa", "ec", "universal"];
-/// `key_pair_type.curve` values boruta can generate (its schema also lets `P-512` through,
-/// which crashes the key generator; contract §5.4).
+/// The curves boruta's key generator (JOSE) knows: a create with another curve gets
+/// `private_key: private_key_type is invalid`, with P-512 it crashes (contract §5.4).
+pub const GENERATOR_CURVES: [&str; 3] = ["P-256", "P-384", "P-521"];
+/// `key_pair_type.curve` values a client can be created with: the generator's curves that
+/// boruta's loose schema (`^P-256|P-384|P-512$`) lets through; P-521 is refused by the
+/// schema before the generator sees it (contract §5.2).
 pub const CURVES: [&str; 2] = ["P-256", "P-384"];
 
 impl CreateDefault {

@@ -541,7 +541,7 @@ pub fn key_generation(kpt: &Map<String, Value>) -> KeyGeneration {
             }
         }
         Some("ec") => match text("curve") {
-            Some("P-256" | "P-384" | "P-521") => KeyGeneration::Possible,
+            Some(curve) if fields::GENERATOR_CURVES.contains(&curve) => KeyGeneration::Possible,
             Some("P-512") => KeyGeneration::Crashes,
             Some(_) | None => KeyGeneration::Impossible,
         },
@@ -631,6 +631,17 @@ fn check_types(input: &Map<String, Value>, version: Version, out: &mut Vec<RuleV
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn creatable_curves_are_the_generators_that_the_schema_lets_through() {
+        for curve in fields::GENERATOR_CURVES {
+            assert_eq!(
+                loose_curve_pattern(curve),
+                fields::CURVES.contains(&curve),
+                "{curve}"
+            );
+        }
+    }
 
     #[test]
     fn redirect_uri_examples_from_the_contract() {

@@ -9,21 +9,30 @@
 //! escaped, Rust style (`\n`, `\u{1b}`); everything else is kept. JSON output is not
 //! touched: it is exact JSON, escaped by the serializer. Also here: percent-encoding, for
 //! text that goes into a URI (a GitHub label, a SARIF artifact path).
+//!
+//! A module of its own, below `render`: the renderers use it, and so do the two places
+//! that print outside them, the log lines of `fetch` and the error chain `main` prints.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
 
-/// `text` percent-encoded for a URI: RFC 3986's unreserved characters, and the bytes
-/// `keep` accepts, stay; every other byte of its UTF-8 becomes `%XX`.
-pub fn percent_encode(text: &str, keep: &[u8]) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            b if keep.contains(&b) => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+/// RFC 3986's unreserved characters: everything else is percent-encoded.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// The same, keeping `/` (a relative path).
+const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
+
+/// `text` percent-encoded as one URI path segment (a GitHub label).
+pub fn percent_encode_segment(text: &str) -> String {
+    utf8_percent_encode(text, UNRESERVED).to_string()
+}
+
+/// `text` percent-encoded as a relative URI path (a SARIF artifact location).
+pub fn percent_encode_path(text: &str) -> String {
+    utf8_percent_encode(text, PATH).to_string()
 }
 
 /// The bidirectional formatting characters (marks, embeddings, overrides, isolates).
