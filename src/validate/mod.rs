@@ -315,26 +315,45 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
         ));
         return;
     }
-    if let Some((key, value)) = node.entry("secret") {
-        // A `${env:..}` / `${file:..}` line shows the reference, not the secret.
-        if value.origin == Origin::Literal {
-            let lines = value.as_str().map_or(1, |s| s.lines().count().max(1));
-            for line in key.loc.line..=value.loc.line + lines {
-                out.redacted_lines.insert((key.loc.file.clone(), line));
-            }
-        }
-    }
+    redact_secret_lines(&node, out);
     check_duplicate_keys(&node, true, out);
     check_identity_origins(&node, out);
     let json = node.to_json();
-    let mut reported: BTreeSet<String> = BTreeSet::new();
-    for violation in schema::check(SchemaKind::Client, &json) {
-        let field = violation
-            .pointer
-            .split('/')
-            .nth(1)
-            .unwrap_or("")
-            .to_string();
+    let reported = check_schema(&node, &json, out);
+    if let Value::Object(map) = &json {
+        check_rules(&node, map, &reported, out);
+    }
+    check_server_generated(&node, out);
+    crate::policy::waivers::waive(&mut out.diagnostics[before..], waivers);
+    let has_error = out.diagnostics[before..].iter().any(Diagnostic::is_error);
+    if has_error {
+        return;
+    }
+    if let Some(client) = typed(node, &json, out) {
+        out.clients.push(client);
+    }
+}
+
+/// Source lines holding a literal secret are never quoted (a `${env:..}` / `${file:..}`
+/// line shows the reference, not the secret).
+fn redact_secret_lines(node: &Node, out: &mut Validated) {
+    let Some((key, value)) = node.entry(FieldId::Secret.name()) else {
+        return;
+    };
+    if value.origin == Origin::Literal {
+        let lines = value.as_str().map_or(1, |s| s.lines().count().max(1));
+        for line in key.loc.line..=value.loc.line + lines {
+            out.redacted_lines.insert((key.loc.file.clone(), line));
+        }
+    }
+}
+
+/// The JSON Schema's findings; returns the fields they are about (boruta's rules then
+/// say nothing more about those).
+fn check_schema(node: &Node, json: &Value, out: &mut Validated) -> BTreeSet<String> {
+    let mut reported = BTreeSet::new();
+    for violation in schema::check(SchemaKind::Client, json) {
+        let field = violation.pointer.split('/').nth(1).unwrap_or("");
         // An unresolved reference is reported by the loader; its text is not the value.
         if node
             .at_pointer(&violation.pointer)
@@ -342,62 +361,72 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
         {
             continue;
         }
-        let diagnostic = schema_diagnostic(&node, &violation.pointer, &violation.problem);
         // A finding about the whole object (a missing or unknown field) does not hide the
         // other findings about that object's fields.
-        if !matches!(
+        let whole_object = matches!(
             violation.problem,
             Problem::UnknownField(_) | Problem::MissingField(_)
-        ) || !field.is_empty()
-        {
-            reported.insert(field);
+        );
+        if !whole_object || !field.is_empty() {
+            reported.insert(field.to_string());
         }
+        let diagnostic = schema_diagnostic(node, &violation.pointer, &violation.problem);
         out.diagnostics.push(diagnostic);
     }
-    if let Value::Object(map) = &json {
-        // The fields of every version: what only some versions accept is `check_version`'s.
-        let violations = rules::check_client(map, Mode::Create, Version::Master);
-        for v in &violations {
-            if reported.contains(v.subject) {
-                continue;
-            }
-            // "cannot generate a key" repeats a more precise key_pair_type finding.
-            let repeats =
-                v.field == "private_key" && violations.iter().any(|o| o.field == "key_pair_type");
-            if repeats {
-                continue;
-            }
-            let pointer = match v.index {
-                Some(i) => format!("/{}/{i}", v.subject),
-                None => format!("/{}", v.subject),
-            };
-            let target = node
-                .at_pointer(&pointer)
-                .or_else(|| node.at_pointer(&format!("/{}", v.subject)));
-            if target.is_some_and(Node::any_unresolved) {
-                continue;
-            }
-            let loc = target.map_or_else(|| node.loc.clone(), |n| n.loc.clone());
-            let detail = if target.is_some_and(|n| n.sensitive()) {
-                format!(
-                    "{} is invalid (its substituted value is not shown)",
-                    v.subject
-                )
-            } else {
-                v.detail.clone()
-            };
-            out.diagnostics
-                .push(Diagnostic::new(v.code, detail, Some(loc)));
+    reported
+}
+
+/// boruta's own rules (of every version: what only some versions accept is
+/// `check_version`'s), at the values they are about.
+fn check_rules(
+    node: &Node,
+    map: &serde_json::Map<String, Value>,
+    reported: &BTreeSet<String>,
+    out: &mut Validated,
+) {
+    let violations = rules::check_client(map, Mode::Create, Version::Master);
+    let key_pair_type = FieldId::KeyPairType.name();
+    for v in &violations {
+        // "cannot generate a key" repeats a more precise key_pair_type finding.
+        let repeats =
+            v.field == "private_key" && violations.iter().any(|o| o.field == key_pair_type);
+        if reported.contains(v.subject) || repeats {
+            continue;
         }
-        if let Some(Value::Object(kpt)) = map.get("key_pair_type") {
-            if rules::key_generation(kpt) == rules::KeyGeneration::NeedsRegistrar {
-                out.diagnostics.push(Diagnostic::new(Code::UniversalKeyType,
-                    "key type `universal` makes boruta call an external DID registrar on create; the create fails when it is unreachable",
-                    node.at_pointer("/key_pair_type/type").map(|n| n.loc.clone()),
-                ));
-            }
+        let whole = format!("/{}", v.subject);
+        let pointer = v
+            .index
+            .map_or_else(|| whole.clone(), |i| format!("{whole}/{i}"));
+        let target = node
+            .at_pointer(&pointer)
+            .or_else(|| node.at_pointer(&whole));
+        if target.is_some_and(Node::any_unresolved) {
+            continue;
+        }
+        let loc = target.map_or_else(|| node.loc.clone(), |n| n.loc.clone());
+        let detail = if target.is_some_and(|n| n.sensitive()) {
+            format!(
+                "{} is invalid (its substituted value is not shown)",
+                v.subject
+            )
+        } else {
+            v.detail.clone()
+        };
+        out.diagnostics
+            .push(Diagnostic::new(v.code, detail, Some(loc)));
+    }
+    if let Some(Value::Object(kpt)) = map.get(key_pair_type) {
+        if rules::key_generation(kpt) == rules::KeyGeneration::NeedsRegistrar {
+            out.diagnostics.push(Diagnostic::new(Code::UniversalKeyType,
+                "key type `universal` makes boruta call an external DID registrar on create; the create fails when it is unreachable",
+                node.at_pointer("/key_pair_type/type").map(|n| n.loc.clone()),
+            ));
         }
     }
+}
+
+/// Fields boruta generates itself are ignored on create: declaring one only drifts.
+fn check_server_generated(node: &Node, out: &mut Validated) {
     for field in fields::manifest_fields().filter(|f| f.server_generated()) {
         let field = field.name;
         if let Some((key, _)) = node.entry(field) {
@@ -407,12 +436,11 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
             ));
         }
     }
-    crate::policy::waivers::waive(&mut out.diagnostics[before..], waivers);
-    let has_error = out.diagnostics[before..].iter().any(Diagnostic::is_error);
-    if has_error {
-        return;
-    }
-    let manifest: ClientManifest = match ClientManifest::deserialize(&json) {
+}
+
+/// The typed model of a manifest that passed every check; the YAML tree is dropped.
+fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
+    let manifest = match ClientManifest::deserialize(json) {
         Ok(m) => m,
         Err(e) => {
             // The schema and the types agree, so this is a bug, reported rather than hidden.
@@ -421,43 +449,31 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
                 format!("the manifest could not be read: {e}"),
                 Some(node.loc.clone()),
             ));
-            return;
+            return None;
         }
     };
     let (id, id_explicit) = match &manifest.id {
-        Some(id) => match Uuid::parse_str(id) {
-            Ok(uuid) => (uuid, true),
-            Err(_) => return,
-        },
+        Some(id) => (Uuid::parse_str(id).ok()?, true),
         None => {
             let id = derived_client_id(&manifest.name);
             out.diagnostics.push(Diagnostic::new(Code::DerivedId,
                 format!("no `id`: the id {id} is derived from the name; pin it with `id: {id}` so a rename cannot create a new client"),
-                node.entry("name").map(|(k, _)| k.loc.clone()),
+                node.entry(FieldId::Name.name()).map(|(k, _)| k.loc.clone()),
             ));
             (id, false)
         }
     };
-    // The typed manifest proved the types; from here on the client is its typed model,
-    // and the YAML tree is dropped.
-    let ClientManifest {
-        name,
-        identity_provider,
-        authorized_scopes,
-        lifecycle,
-        ..
-    } = manifest;
-    let Some(ignore_changes) = check_lifecycle(&node, out) else {
-        return;
-    };
+    let ignore_changes = check_lifecycle(&node, out)?;
     let lifecycle = Lifecycle {
-        ensure: lifecycle.and_then(|l| l.ensure).unwrap_or_default(),
+        ensure: manifest
+            .lifecycle
+            .and_then(|l| l.ensure)
+            .unwrap_or_default(),
         ignore_changes,
     };
-    let lines = (node.loc.line, node.last_line());
     let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let NodeValue::Map(pairs) = &node.value else {
-        return;
+        return None;
     };
     let fields = pairs
         .iter()
@@ -466,18 +482,18 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
             Some(Declared::read(field, key, value))
         })
         .collect();
-    out.clients.push(ClientSpec {
+    Some(ClientSpec {
         id,
         id_explicit,
-        name,
+        name: manifest.name,
         file: node.loc.file.clone(),
-        lines: (narrow(lines.0), narrow(lines.1)),
+        lines: (narrow(node.loc.line), narrow(node.last_line())),
         at: Pos::of(&node.loc),
-        identity_provider,
-        authorized_scopes,
+        identity_provider: manifest.identity_provider,
+        authorized_scopes: manifest.authorized_scopes,
         lifecycle,
         fields,
-    });
+    })
 }
 
 fn check_uniqueness(out: &mut Validated) {

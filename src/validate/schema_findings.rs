@@ -50,140 +50,149 @@ fn value_code(field: &str) -> Code {
     fields::get(field).map_or(Code::InvalidValue, |f| f.invalid_code)
 }
 
+/// What a schema violation is about: the offending value, where, and how to quote it.
+struct Subject<'a> {
+    field: &'a str,
+    path: String,
+    node: Option<&'a Node>,
+    under_secret: bool,
+    shown: String,
+}
+
 pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem) -> Diagnostic {
     let field = pointer.split('/').nth(1).unwrap_or("");
-    let path = pointer.trim_start_matches('/').replace('/', ".");
     let node = client.at_pointer(pointer);
     let loc = node.map_or_else(|| client.loc.clone(), |n| n.loc.clone());
-    let under_secret = field == "secret";
-    let shown = describe(node, under_secret);
+    let under_secret = field == fields::FieldId::Secret.name();
+    let subject = Subject {
+        field,
+        path: pointer.trim_start_matches('/').replace('/', "."),
+        node,
+        under_secret,
+        shown: describe(node, under_secret),
+    };
+    let Subject { path, shown, .. } = &subject;
+    let within = |path: &str| match path {
+        "" => String::new(),
+        path => format!(" in `{path}`"),
+    };
     let (code, message) = match problem {
         Problem::UnknownField(key) => {
             let loc = client
                 .key_at_pointer(pointer, key)
-                .map_or(loc.clone(), |k| k.loc.clone());
+                .map_or(loc, |k| k.loc.clone());
             let hint = if pointer.is_empty() {
                 suggestion(key)
             } else {
                 String::new()
             };
-            let at = if path.is_empty() {
-                String::new()
-            } else {
-                format!(" in `{path}`")
-            };
-            return Diagnostic::new(
-                Code::UnknownField,
-                format!("unknown field `{key}`{at}{hint}"),
-                Some(loc),
-            );
+            let message = format!("unknown field `{key}`{}{hint}", within(path));
+            return Diagnostic::new(Code::UnknownField, message, Some(loc));
         }
-        Problem::MissingField(key) => {
-            let at = if path.is_empty() {
-                String::new()
-            } else {
-                format!(" in `{path}`")
-            };
-            (
-                Code::MissingField,
-                format!("missing required field `{key}`{at}"),
-            )
-        }
-        Problem::WrongType { expected } => {
-            let found = node.map_or("nothing", kind_name);
-            let yaml11 = node.and_then(Node::as_str).is_some_and(|s| {
-                matches!(
-                    s.to_ascii_lowercase().as_str(),
-                    "yes" | "no" | "on" | "off" | "y" | "n"
-                )
-            });
-            let hint = if expected == "boolean" && yaml11 && !under_secret {
-                " (YAML 1.2 reads yes/no/on/off as strings: write true or false)"
-            } else if expected == "integer"
-                && node
-                    .and_then(Node::as_str)
-                    .is_some_and(|s| s.parse::<i64>().is_ok())
-            {
-                " (remove the quotes)"
-            } else if expected == "string"
-                && matches!(
-                    node.map(|n| &n.value),
-                    Some(NodeValue::Int(_) | NodeValue::Float(_))
-                )
-            {
-                " (quote it)"
-            } else {
-                ""
-            };
-            let expected = match expected.as_str() {
-                "array" => "a list",
-                "object" => "a mapping",
-                "integer" => "an integer",
-                "boolean" => "a boolean",
-                "string" => "a string",
-                other => other,
-            };
-            let hidden = under_secret || node.is_some_and(Node::sensitive);
-            let shown = if hidden {
-                " (not shown: it is sensitive)".to_string()
-            } else if matches!(
-                node.map(|n| &n.value),
-                Some(NodeValue::Seq(_) | NodeValue::Map(_))
-            ) || node.is_none()
-            {
-                String::new()
-            } else {
-                format!(" {shown}")
-            };
-            (
-                Code::InvalidType,
-                format!("`{path}` must be {expected}, found {found}{shown}{hint}"),
-            )
-        }
+        Problem::MissingField(key) => (
+            Code::MissingField,
+            format!("missing required field `{key}`{}", within(path)),
+        ),
+        Problem::WrongType { expected } => wrong_type(&subject, expected),
         Problem::NotOneOf { options } => (
             value_code(field),
             format!("`{path}`: {shown} is not one of: {}", options.join(", ")),
         ),
         Problem::OutOfRange { min, max } => {
-            let range = format!(
-                "{}..{}",
-                min.as_deref().unwrap_or(""),
-                max.as_deref().unwrap_or("")
-            );
+            let (min, max) = (min.as_deref().unwrap_or(""), max.as_deref().unwrap_or(""));
             let code = if field.ends_with("_ttl") {
                 Code::TtlOutOfRange
             } else {
                 Code::InvalidValue
             };
-            (code, format!("`{path}` {shown} is out of range {range}"))
+            (
+                code,
+                format!("`{path}` {shown} is out of range {min}..{max}"),
+            )
         }
-        Problem::PatternMismatch { pattern } => {
-            if pattern == crate::kinds::client::manifest::UUID_PATTERN {
-                (
-                    Code::InvalidUuid,
-                    format!("`{path}`: {shown} is not a UUID"),
-                )
-            } else if pattern == r"\S" {
-                (Code::EmptyValue, format!("`{path}` must not be blank"))
-            } else if pattern == r"^\S+$" {
-                (
-                    Code::InvalidScopeName,
-                    format!(
-                        "`{path}`: {shown} contains whitespace (boruta silently drops such scopes)"
-                    ),
-                )
-            } else {
-                (
-                    value_code(field),
-                    format!("`{path}`: {shown} must be a whole number written as a string"),
-                )
-            }
-        }
+        Problem::PatternMismatch { pattern } => pattern_mismatch(&subject, pattern),
         Problem::TooShort => (Code::EmptyValue, format!("`{path}` must not be empty")),
         Problem::NeedsIdOrName => (Code::MissingField, format!("`{path}` needs `id` or `name`")),
         Problem::Other(text) => (Code::SchemaViolation, format!("`{path}`: {text}")),
     };
     Diagnostic::new(code, message, Some(loc))
+}
+
+/// A value of the wrong type, with the hint for YAML's usual traps.
+fn wrong_type(subject: &Subject<'_>, expected: &str) -> (Code, String) {
+    let Subject {
+        path,
+        node,
+        under_secret,
+        ..
+    } = subject;
+    let found = node.map_or("nothing", kind_name);
+    let text = node.and_then(|n| n.as_str());
+    let yaml11 = text.is_some_and(|s| {
+        matches!(
+            s.to_ascii_lowercase().as_str(),
+            "yes" | "no" | "on" | "off" | "y" | "n"
+        )
+    });
+    let number = matches!(
+        node.map(|n| &n.value),
+        Some(NodeValue::Int(_) | NodeValue::Float(_))
+    );
+    let hint = match expected {
+        "boolean" if yaml11 && !under_secret => {
+            " (YAML 1.2 reads yes/no/on/off as strings: write true or false)"
+        }
+        "integer" if text.is_some_and(|s| s.parse::<i64>().is_ok()) => " (remove the quotes)",
+        "string" if number => " (quote it)",
+        _ => "",
+    };
+    let expected = match expected {
+        "array" => "a list",
+        "object" => "a mapping",
+        "integer" => "an integer",
+        "boolean" => "a boolean",
+        "string" => "a string",
+        other => other,
+    };
+    let composite = matches!(
+        node.map(|n| &n.value),
+        Some(NodeValue::Seq(_) | NodeValue::Map(_))
+    );
+    let shown = if *under_secret || node.is_some_and(|n| n.sensitive()) {
+        " (not shown: it is sensitive)".to_string()
+    } else if composite || node.is_none() {
+        String::new()
+    } else {
+        format!(" {}", subject.shown)
+    };
+    (
+        Code::InvalidType,
+        format!("`{path}` must be {expected}, found {found}{shown}{hint}"),
+    )
+}
+
+/// A string that does not match its pattern: a UUID, a non-blank text, a scope name, a
+/// number written as a string.
+fn pattern_mismatch(subject: &Subject<'_>, pattern: &str) -> (Code, String) {
+    let Subject { path, shown, .. } = subject;
+    if pattern == crate::kinds::client::manifest::UUID_PATTERN {
+        (
+            Code::InvalidUuid,
+            format!("`{path}`: {shown} is not a UUID"),
+        )
+    } else if pattern == r"\S" {
+        (Code::EmptyValue, format!("`{path}` must not be blank"))
+    } else if pattern == r"^\S+$" {
+        (
+            Code::InvalidScopeName,
+            format!("`{path}`: {shown} contains whitespace (boruta silently drops such scopes)"),
+        )
+    } else {
+        (
+            value_code(subject.field),
+            format!("`{path}`: {shown} must be a whole number written as a string"),
+        )
+    }
 }
 
 /// "; did you mean `x`?" for a misspelt top-level field.
