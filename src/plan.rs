@@ -325,9 +325,11 @@ pub fn staleness(saved: &Plan, fresh: &Plan) -> Vec<Stale> {
     if saved.manifests_digest != fresh.manifests_digest {
         problems.push(Stale::ManifestsChanged);
     }
+    let fresh_by_id: std::collections::HashMap<&str, &PlannedClient> =
+        fresh.clients.iter().map(|c| (c.id.as_str(), c)).collect();
     for planned in saved.clients.iter().filter(|c| c.acts()) {
         let (name, id) = (planned.name.clone(), planned.id.clone());
-        match fresh.clients.iter().find(|c| c.id == planned.id) {
+        match fresh_by_id.get(planned.id.as_str()) {
             Some(now) if now.fingerprint != planned.fingerprint => {
                 let what = match (planned.action, now.action) {
                     (Action::Create, Action::Create) => "its server record changed",

@@ -217,13 +217,14 @@ fn jobs(computed: &Computed, planned: &HashSet<&str>) -> Vec<Job> {
         .iter()
         .map(|s| (s.id.to_string(), s))
         .collect();
+    let entries = computed.diff.by_identity();
     let mut jobs = Vec::new();
     for planned_client in &computed.plan.clients {
         let id = planned_client.id.as_str();
         if !planned_client.acts() || !planned.contains(id) {
             continue;
         }
-        let entry = computed.diff.object(ObjectKind::Client, id);
+        let entry = entries.get(&(ObjectKind::Client, id)).copied();
         let (Some(c), Some(desired)) = (entry, specs.get(id).copied()) else {
             continue;
         };

@@ -211,9 +211,10 @@ fn select(clients: &mut Vec<validate::ClientSpec>, patterns: &[String]) -> Resul
 /// and would be created fails the plan (boruta would refuse the create).
 fn refuse_legacy_creates(prepared: &Prepared, diff: &mut Diff) {
     let mut refused = Vec::new();
+    let entries = diff.by_identity();
     for desired in &prepared.validated.clients {
         let id = desired.id.to_string();
-        let entry = diff.object(ObjectKind::Client, &id);
+        let entry = entries.get(&(ObjectKind::Client, id.as_str()));
         if entry.is_none_or(|e| e.action != crate::diff::Action::Create) {
             continue;
         }
@@ -234,6 +235,7 @@ fn refuse_legacy_creates(prepared: &Prepared, diff: &mut Diff) {
             ));
         }
     }
+    drop(entries);
     diff.diagnostics.extend(refused);
 }
 

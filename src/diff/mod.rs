@@ -150,9 +150,12 @@ impl Diff {
         self.diagnostics.extend(other.diagnostics);
     }
 
-    /// The entry of the object `kind`/`id`.
-    pub fn object(&self, kind: ObjectKind, id: &str) -> Option<&ObjectDiff> {
-        self.objects.iter().find(|o| o.kind == kind && o.id == id)
+    /// The entries by kind and id (an index: lookups by identity, never by position).
+    pub fn by_identity(&self) -> std::collections::HashMap<(ObjectKind, &str), &ObjectDiff> {
+        self.objects
+            .iter()
+            .map(|o| ((o.kind, o.id.as_str()), o))
+            .collect()
     }
 }
 
