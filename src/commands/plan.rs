@@ -109,33 +109,19 @@ pub async fn compute(
     let started = std::time::Instant::now();
     // Settings the user forgot are said first, before any manifest finding.
     options.check()?;
-    let mut loaded = manifests.load(env, Severity::Error);
-    let policy = manifests.policy(&mut loaded);
-    let sources = loaded.sources;
-    if has_errors(&loaded.diagnostics) {
-        // Unreadable or malformed files: stop before the network.
-        let prepared = Prepared::new(loaded.diagnostics, sources, Vec::new(), Default::default());
-        return Ok(Outcome::Invalid(Box::new(prepared)));
+    let loaded = tokio::task::block_in_place(|| manifests.prepare(env, Severity::Error));
+    if loaded.failed() {
+        // Unreadable or malformed files: what the loader found, before the network.
+        return Ok(Outcome::Invalid(Box::new(loaded.into_failure())));
     }
-    let needs = validate::scan_needs(&loaded.documents);
-    let connection = options.connect(scopes_for(needs))?;
-    // Validation is CPU work and the server read is mostly waiting: do both at once. The
-    // read is discarded when the manifests turn out to be invalid.
-    let (documents, waivers) = (loaded.documents, loaded.waivers);
-    let for_validation = waivers.clone();
-    let validation =
-        tokio::task::spawn_blocking(move || validate::validate(documents, &for_validation));
-    let observed = observe(&connection, needs).await;
-    let validated = validation.await.map_err(|e| Error::Other(Box::new(e)))?;
-    tracing::debug!(
-        ms = started.elapsed().as_millis() as u64,
-        "validated and read"
-    );
-    let mut prepared = Prepared::new(loaded.diagnostics, sources, waivers, validated);
+    let (mut prepared, policy, needs) = loaded.into_prepared();
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "validated");
     if has_errors(&prepared.diagnostics) {
         return Ok(Outcome::Invalid(Box::new(prepared)));
     }
-    let observed = observed?;
+    let connection = options.connect(scopes_for(needs))?;
+    let observed = observe(&connection, needs).await?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "server read");
     // What the server's version does not support, or defaults differently, is known now.
     let version = crate::api::choose_version(options.boruta_version, &observed.clients);
     prepared.judge(&policy, version.version);

@@ -5,8 +5,8 @@
 use crate::kinds::client::fields::Version;
 use crate::load::{self, Environment};
 use crate::policy::Policy;
-use crate::source::{sort_diagnostics, Diagnostic, Severity, SourceMap, Waiver};
-use crate::validate::{self, Validated};
+use crate::source::{has_errors, sort_diagnostics, Diagnostic, Severity, SourceMap, Waiver};
+use crate::validate::{self, Needs, Validated};
 use std::path::PathBuf;
 
 /// Where the manifests are, where `${file:..}` may read, and which policy file applies.
@@ -43,16 +43,64 @@ impl Manifests {
         policy
     }
 
-    /// Loads the manifests; unset `${env:..}` variables are reported with `unset`.
-    pub fn load(&self, env: &dyn Environment, unset: Severity) -> load::Loaded {
-        load::load(
-            &self.dir,
-            &load::Options {
-                env,
-                file_roots: &self.file_roots,
-                unset_variable: unset,
-            },
-        )
+    /// Loads and validates the manifests (each file validated as soon as it is read, on
+    /// every core), with the policy in force and what the manifests need of the server.
+    /// Unset `${env:..}` variables are reported with `unset`.
+    pub fn prepare(&self, env: &dyn Environment, unset: Severity) -> Loaded {
+        let mut loaded = load::Loaded::default();
+        let policy = self.policy(&mut loaded);
+        let options = load::Options {
+            env,
+            file_roots: &self.file_roots,
+            unset_variable: unset,
+        };
+        let (files, parts) = load::load_each(&self.dir, &options, &|documents, waivers| {
+            let needs = validate::scan_needs(&documents);
+            (needs, validate::validate_file(documents, waivers))
+        });
+        loaded.sources.extend(files.sources);
+        loaded.diagnostics.extend(files.diagnostics);
+        let needs = parts
+            .iter()
+            .fold(Needs::default(), |all, (n, _)| all.or(*n));
+        let validated = validate::finish(parts.into_iter().map(|(_, v)| v).collect());
+        Loaded {
+            loader: loaded.diagnostics,
+            sources: loaded.sources,
+            waivers: files.waivers,
+            validated,
+            policy,
+            needs,
+        }
+    }
+}
+
+/// The manifests, loaded and validated (not yet judged).
+pub struct Loaded {
+    /// The loader's findings (files, YAML, substitution, the policy file).
+    pub loader: Vec<Diagnostic>,
+    pub sources: SourceMap,
+    pub waivers: Vec<Waiver>,
+    pub validated: Validated,
+    pub policy: Policy,
+    pub needs: Needs,
+}
+
+impl Loaded {
+    /// A file could not be read or parsed (the network commands stop there).
+    pub fn failed(&self) -> bool {
+        has_errors(&self.loader)
+    }
+
+    /// Every finding so far, in one list.
+    pub fn into_prepared(self) -> (Prepared, Policy, Needs) {
+        let prepared = Prepared::new(self.loader, self.sources, self.waivers, self.validated);
+        (prepared, self.policy, self.needs)
+    }
+
+    /// Only the loader's findings: what stops a run before anything is judged.
+    pub fn into_failure(self) -> Prepared {
+        Prepared::new(self.loader, self.sources, Vec::new(), Validated::default())
     }
 }
 

@@ -46,16 +46,8 @@ pub fn validate(
     } else {
         Severity::Warning
     };
-    let mut loaded = manifests.load(env, unset);
-    let policy = manifests.policy(&mut loaded);
-    let validated = crate::validate::validate(loaded.documents, &loaded.waivers);
+    let (mut prepared, policy, _) = manifests.prepare(env, unset).into_prepared();
     let version = options.boruta_version.unwrap_or(Version::LATEST_RELEASE);
-    let mut prepared = Prepared::new(
-        loaded.diagnostics,
-        loaded.sources,
-        loaded.waivers,
-        validated,
-    );
     prepared.judge(&policy, version);
     prepared.check_waivers();
     let Prepared {

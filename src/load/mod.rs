@@ -45,8 +45,9 @@ pub struct Loaded {
     pub waivers: Vec<Waiver>,
 }
 
-/// Where `${env:NAME}` values come from. Tests and the demo can supply their own.
-pub trait Environment {
+/// Where `${env:NAME}` values come from. Tests and the demo can supply their own. Files
+/// are loaded on every core, so it is shared between threads.
+pub trait Environment: Sync {
     fn var(&self, name: &str) -> Option<String>;
 }
 
@@ -99,6 +100,62 @@ impl Roots {
 
 /// Loads every manifest below `path` (a directory, or a single file).
 pub fn load(path: &Path, options: &Options<'_>) -> Loaded {
+    let (mut loaded, documents) = load_each(path, options, &|documents, _| documents);
+    loaded.documents = documents.into_iter().flatten().collect();
+    loaded
+}
+
+/// Loads every manifest below `path` on every core, handing each file's documents (with
+/// the file's waivers) to `each` as soon as the file is read, so that no more than a few
+/// files' YAML trees exist at once. Returns everything else that was read (sources,
+/// findings, waivers; `documents` is empty) and what `each` returned, in file order.
+pub fn load_each<R: Send>(
+    path: &Path,
+    options: &Options<'_>,
+    each: &(dyn Fn(Vec<Document>, &[Waiver]) -> R + Sync),
+) -> (Loaded, Vec<R>) {
+    let (mut loaded, files, roots) = discover_files(path, options);
+    let Some(roots) = roots else {
+        return (loaded, Vec::new());
+    };
+    let one = |found: &discover::Found| {
+        let mut file = load_file(found, &roots, options);
+        let documents = std::mem::take(&mut file.documents);
+        let result = each(documents, &file.waivers);
+        (file, result)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = files.len().div_ceil(threads).max(64);
+    let parts: Vec<(Loaded, R)> = if files.len() <= chunk {
+        files.iter().map(one).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| scope.spawn(|| part.iter().map(one).collect::<Vec<_>>()))
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
+    let mut results = Vec::with_capacity(parts.len());
+    for (file, result) in parts {
+        loaded.sources.extend(file.sources);
+        loaded.diagnostics.extend(file.diagnostics);
+        loaded.waivers.extend(file.waivers);
+        results.push(result);
+    }
+    (loaded, results)
+}
+
+/// The files to load, and the roots reads are confined to (`None` when one cannot be
+/// resolved; the finding says why).
+fn discover_files(
+    path: &Path,
+    options: &Options<'_>,
+) -> (Loaded, Vec<discover::Found>, Option<Roots>) {
     let mut loaded = Loaded::default();
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
@@ -108,7 +165,7 @@ pub fn load(path: &Path, options: &Options<'_>) -> Loaded {
                 format!("cannot read {}: {}", path.display(), io_reason(&e)),
                 None,
             ));
-            return loaded;
+            return (loaded, Vec::new(), None);
         }
     };
     let single_file = !meta.is_dir();
@@ -120,7 +177,7 @@ pub fn load(path: &Path, options: &Options<'_>) -> Loaded {
         path
     };
     let Some(roots) = roots(root_dir, options.file_roots, &mut loaded.diagnostics) else {
-        return loaded;
+        return (loaded, Vec::new(), None);
     };
     let files = if single_file {
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -138,10 +195,7 @@ pub fn load(path: &Path, options: &Options<'_>) -> Loaded {
             None,
         ));
     }
-    for file in files {
-        load_file(&file, &roots, options, &mut loaded);
-    }
-    loaded
+    (loaded, files, Some(roots))
 }
 
 /// The canonical roots, or `None` (with a finding) when one cannot be resolved.
@@ -173,17 +227,20 @@ fn roots(manifests: &Path, extra: &[PathBuf], diagnostics: &mut Vec<Diagnostic>)
     })
 }
 
-fn load_file(found: &discover::Found, roots: &Roots, options: &Options<'_>, loaded: &mut Loaded) {
+/// One file, read and parsed.
+fn load_file(found: &discover::Found, roots: &Roots, options: &Options<'_>) -> Loaded {
+    let mut loaded = Loaded::default();
     let file = display_path(&found.display);
     let text = match read_text(&found.canonical, &file, MAX_FILE_BYTES, "a manifest file") {
         Ok(text) => text,
         Err(finding) => {
             loaded.diagnostics.push(finding);
-            return;
+            return loaded;
         }
     };
     let base = found.display.parent().unwrap_or(Path::new("."));
-    add_text(&file, &text, base, roots, options, loaded);
+    add_text(&file, &text, base, roots, options, &mut loaded);
+    loaded
 }
 
 /// The UTF-8 text of a regular file of at most `limit` bytes, or the finding that says why

@@ -36,8 +36,7 @@ pub struct Validated {
     pub redacted_lines: BTreeSet<(Arc<str>, usize)>,
 }
 
-/// Which server lists the manifests need, read from the raw documents so the server can
-/// be read while the manifests are being validated.
+/// Which server lists the manifests need, read from the raw documents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Needs {
     /// Some client names its identity provider (the list, and its scope, are needed).
@@ -47,6 +46,16 @@ pub struct Needs {
 }
 
 /// Scans the documents for what [`Needs`] describes.
+impl Needs {
+    /// What either needs.
+    pub fn or(self, other: Needs) -> Needs {
+        Needs {
+            identity_providers: self.identity_providers || other.identity_providers,
+            scopes: self.scopes || other.scopes,
+        }
+    }
+}
+
 pub fn scan_needs(documents: &[Document]) -> Needs {
     let mut needs = Needs::default();
     let mut visit = |client: &Node| {
@@ -75,9 +84,27 @@ pub fn scan_needs(documents: &[Document]) -> Needs {
 /// `waivers` are the manifests' `# boruta-gitops:allow` comments: a waived legacy value
 /// does not keep its client from being validated.
 pub fn validate(documents: Vec<Document>, waivers: &[Waiver]) -> Validated {
+    finish(vec![validate_file(documents, waivers)])
+}
+
+/// Validates the documents of one file, without the checks across the manifest set
+/// ([`finish`] makes those once every file is validated).
+pub fn validate_file(documents: Vec<Document>, waivers: &[Waiver]) -> Validated {
     let mut out = Validated::default();
     for doc in documents {
         validate_document(doc.root, waivers, &mut out);
+    }
+    out
+}
+
+/// Joins the files' validations, in file order, and checks across the manifest set
+/// (duplicate names and ids).
+pub fn finish(parts: Vec<Validated>) -> Validated {
+    let mut out = Validated::default();
+    for mut part in parts {
+        out.clients.append(&mut part.clients);
+        out.diagnostics.append(&mut part.diagnostics);
+        out.redacted_lines.append(&mut part.redacted_lines);
     }
     check_uniqueness(&mut out);
     out
