@@ -13,6 +13,7 @@ pub mod github;
 mod redact;
 mod retry;
 mod settings;
+mod stream;
 mod token;
 
 pub use error::FetchError;
@@ -24,7 +25,7 @@ use crate::api::{self, ErrorBody};
 use crate::kinds::client::ClientRecord;
 use error::{hint, summarise_body, Authenticated};
 use redact::Redactions;
-use retry::{Answer, Sender};
+use retry::{Answer, Reply, Sender};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use std::sync::atomic::AtomicBool;
@@ -140,6 +141,24 @@ impl Connection {
         body: Option<&Value>,
         what: &str,
     ) -> Result<Answer, FetchError> {
+        match self.admin_reply(method, path, body, what, false).await? {
+            Reply::Whole(answer) => Ok(answer),
+            Reply::Open(_) => Err(FetchError::Decode {
+                what: what.to_string(),
+                reason: "an answer kept open that was not asked for".into(),
+            }),
+        }
+    }
+
+    /// [`Connection::admin`], keeping a `200`'s body open when `keep_open`.
+    async fn admin_reply(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+        keep_open: bool,
+    ) -> Result<Reply, FetchError> {
         let url = format!("{}{path}", self.admin_url);
         let renewable = self.who() == Authenticated::ClientCredentials;
         let mut token = self
@@ -161,7 +180,10 @@ impl Connection {
                     None => request,
                 }
             };
-            let answer = self.sender.send(what, &build).await?;
+            let answer = match self.sender.send_keeping(what, &build, keep_open).await? {
+                Reply::Whole(answer) => answer,
+                open @ Reply::Open(_) => return Ok(open),
+            };
             unknown_outcome |= answer.unknown_outcome;
             tracing::debug!(method = %method, path, status = answer.status, "admin API answered");
             if answer.status == 401 && renewable && !renewed {
@@ -174,10 +196,10 @@ impl Connection {
                     .await?;
                 continue;
             }
-            return Ok(Answer {
+            return Ok(Reply::Whole(Answer {
                 unknown_outcome,
                 ..answer
-            });
+            }));
         }
     }
 
@@ -227,10 +249,38 @@ impl Connection {
         Ok(data.data)
     }
 
-    /// Every client (one request), read into typed records.
+    /// Every client (one request), read into typed records as the answer arrives: the
+    /// list of 100,000 clients (about 180 MB of JSON) is never held whole.
     pub async fn list_clients(&self) -> Result<Vec<ClientRecord>, FetchError> {
-        self.get_list("/api/clients", "listing clients (GET /api/clients)")
+        let (path, what) = ("/api/clients", "listing clients (GET /api/clients)");
+        let mut attempt = 0;
+        loop {
+            let reply = self
+                .admin_reply(reqwest::Method::GET, path, None, what, true)
+                .await?;
+            let response = match reply {
+                Reply::Open(response) => response,
+                Reply::Whole(Answer { status, body, .. }) => {
+                    return Err(self.server_error(what, path, status, &body))
+                }
+            };
+            match stream::decode::<api::Data<Vec<ClientRecord>>>(
+                response,
+                self.sender.max_body,
+                what,
+            )
             .await
+            {
+                Ok(data) => return Ok(data.data),
+                // The body broke off: a read can be asked again.
+                Err(e @ FetchError::Network { .. }) if attempt < self.sender.max_retries => {
+                    tracing::warn!("{}; retrying", crate::escape::neutral(&e.to_string()));
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Every scope (one request).

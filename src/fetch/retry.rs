@@ -22,6 +22,13 @@ pub struct Answer {
     pub unknown_outcome: bool,
 }
 
+/// What a request got: an answer read whole, or a `200` whose body the caller streams.
+#[derive(Debug)]
+pub enum Reply {
+    Whole(Answer),
+    Open(reqwest::Response),
+}
+
 /// Sends requests with the retry policy.
 pub struct Sender {
     pub http: reqwest::Client,
@@ -62,6 +69,35 @@ impl Sender {
         what: &str,
         build: &(dyn Fn() -> reqwest::RequestBuilder + Sync),
     ) -> Result<Answer, FetchError> {
+        match self.send_keeping(what, build, false).await? {
+            Reply::Whole(answer) => Ok(answer),
+            // Not asked for: read it whole like any other answer.
+            Reply::Open(response) => match read_body(response, self.max_body).await {
+                Ok(body) => Ok(Answer {
+                    status: 200,
+                    body,
+                    unknown_outcome: false,
+                }),
+                Err(BodyError::TooLarge) => Err(FetchError::TooLarge {
+                    what: what.to_string(),
+                    limit: self.max_body,
+                }),
+                Err(BodyError::Transport(e)) => Err(FetchError::Network {
+                    what: what.to_string(),
+                    reason: format!("reading the answer: {}", describe_transport(&e)),
+                }),
+            },
+        }
+    }
+
+    /// Like [`Sender::send`], but a `200` is returned with its body unread when
+    /// `keep_open` (a list read as it arrives); other answers are read whole.
+    pub async fn send_keeping(
+        &self,
+        what: &str,
+        build: &(dyn Fn() -> reqwest::RequestBuilder + Sync),
+        keep_open: bool,
+    ) -> Result<Reply, FetchError> {
         let mut attempt: u32 = 0;
         let mut unknown_outcome = false;
         loop {
@@ -99,14 +135,16 @@ impl Sender {
                     unknown_outcome |= matches!(status, 502 | 504);
                     if is_transient(status) && !last {
                         (retry_after(&response), format!("HTTP {status}"))
+                    } else if keep_open && status == 200 {
+                        return Ok(Reply::Open(response));
                     } else {
                         match read_body(response, self.max_body).await {
                             Ok(body) => {
-                                return Ok(Answer {
+                                return Ok(Reply::Whole(Answer {
                                     status,
                                     body,
                                     unknown_outcome,
-                                })
+                                }))
                             }
                             Err(BodyError::TooLarge) => {
                                 return Err(FetchError::TooLarge {
@@ -195,7 +233,7 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-fn describe_transport(e: &reqwest::Error) -> String {
+pub(super) fn describe_transport(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {

@@ -2,7 +2,7 @@
 //! catalogue knows, keyed by [`FieldId`]. The list of every client is deserialized
 //! straight into these records (no JSON tree, no raw text kept), so a server of 100,000
 //! clients costs the records and nothing else. Members boruta may add later are ignored:
-//! the catalogue says what the tool compares.
+//! the catalogue says what the tool compares. A `public_key` is kept as its digest.
 
 use super::fields::FieldId;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -73,6 +73,11 @@ impl ClientRecord {
     }
 }
 
+/// What a record keeps of a rendered `public_key` (compare a key pair's with it).
+pub fn public_key_digest(pem: &str) -> String {
+    format!("sha256:{}", crate::diff::digest(pem))
+}
+
 /// Collects members as they are read.
 #[derive(Default)]
 struct Builder {
@@ -95,6 +100,13 @@ impl Builder {
                     .get("id")
                     .and_then(Value::as_str)
                     .map(str::to_ascii_lowercase)
+            }
+            FieldId::PublicKey => {
+                // A PEM of about 450 bytes, only ever compared: its digest is enough.
+                let digest = value.as_str().map(public_key_digest);
+                self.members
+                    .push((field, digest.map_or(Value::Null, Value::String)));
+                return;
             }
             _ => {}
         }
@@ -148,7 +160,8 @@ mod tests {
         let record: ClientRecord = serde_json::from_str(text).unwrap();
         assert_eq!(record.id, "a");
         assert_eq!(record.identity_provider_id.as_deref(), Some("b"));
-        assert_eq!(record.get(FieldId::PublicKey), Some(&Value::from("a\nb")));
+        let digest = public_key_digest("a\nb");
+        assert_eq!(record.get(FieldId::PublicKey), Some(&Value::from(digest)));
         assert!(!record.to_map().contains_key("unknown"));
         let same = ClientRecord::from_map(&serde_json::from_str(text).unwrap()).unwrap();
         assert_eq!(same.fingerprint(), record.fingerprint());
