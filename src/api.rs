@@ -175,6 +175,17 @@ pub mod token_messages {
         "Requested resource must be an absolute URI without a fragment.";
 }
 
+/// A global key pair as `GET /api/key-pairs` renders it (boruta-server
+/// `apps/boruta_admin/lib/boruta_admin_web/views/key_pair_view.ex`, 3be6cb4f; the same at
+/// 0.10.5). Readable with `clients:manage:all`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPair {
+    pub id: String,
+    pub public_key: String,
+    #[serde(default)]
+    pub is_default: bool,
+}
+
 /// Which boruta the server is, as far as its answers tell, and how that was decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionChoice {

@@ -27,10 +27,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Maps a boruta 422 field error (field, message) back to the manifest's value.
-pub type Locator = Box<dyn Fn(&str, &str) -> crate::source::Location + Send + Sync>;
+pub type Locator = std::sync::Arc<dyn Fn(&str, &str) -> crate::source::Location + Send + Sync>;
 /// The fields where a server record differs from the manifest (empty: it is the client
 /// the manifest describes; ignored fields never count).
-pub type Differ = Box<dyn Fn(&Map<String, Value>) -> Vec<String> + Send + Sync>;
+pub type Differ = std::sync::Arc<dyn Fn(&Map<String, Value>) -> Vec<String> + Send + Sync>;
 
 /// What a job does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,9 +38,11 @@ pub enum Work {
     /// `POST /api/clients`; `generated_secret` when the manifest declares no secret.
     Create { generated_secret: bool },
     /// `PATCH /api/clients/{id}` changing `fields`, then `regenerate_key_pair` if asked.
+    /// `resend_only`: nothing but write-only fields, re-sent as git declares them.
     Update {
         fields: Vec<String>,
         regenerate_key_pair: bool,
+        resend_only: bool,
     },
     /// `DELETE /api/clients/{id}`.
     Delete,
@@ -77,6 +79,9 @@ impl Job {
 pub enum Outcome {
     Created,
     Updated,
+    /// Write-only fields sent again as git declares them (nothing else changed).
+    #[serde(rename = "re-sent")]
+    Resent,
     Deleted,
     /// It already existed as described (another run created it, or an earlier attempt of
     /// this one whose answer was lost).
@@ -279,7 +284,15 @@ async fn run_job(connection: &Connection, job: &Job) -> (ClientResult, bool) {
         Work::Update {
             fields,
             regenerate_key_pair,
-        } => update(connection, job, fields, *regenerate_key_pair, result).await,
+            resend_only,
+        } => {
+            let (mut result, stop) =
+                update(connection, job, fields, *regenerate_key_pair, result).await;
+            if *resend_only && result.outcome == Outcome::Updated {
+                result.outcome = Outcome::Resent;
+            }
+            (result, stop)
+        }
         Work::Delete => delete(connection, job, result).await,
     }
 }

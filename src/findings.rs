@@ -142,7 +142,10 @@ codes! {
     IdentityProviderNameMismatch = "identity-provider-name-mismatch", Warning, Server, "`id` and `name` are both given and disagree with the server";
     NameTakenOnServer = "name-taken-on-server", Warning, Server, "a client with an explicit new id has the name of an existing one";
     RejectedByServer = "rejected-by-server", Error, Server, "boruta answered 422 to a create; points at the value it rejected";
-    KeyPairNotFound = "key-pair-not-found", Error, Server, "boruta answered 404 to a create: its `key_pair_id` names no key pair";
+    KeyPairNotFound = "key-pair-not-found", Error, Server, "`key_pair_id` names no global key pair on the server (boruta answers 404 to a create, and to an update after saving its other fields)";
+    KeyPairUnverifiable = "key-pair-unverifiable", Warning, Server, "the key pairs could not be read, so whether an existing client holds its `key_pair_id`'s key is unknown: it is not sent (`--send-key-pair-id` sends it)";
+    IdentityProviderRestart = "identity-provider-restart", Warning, Server, "an update changes a client's identity provider on boruta 0.9.0 to 0.10.0, which cache the old one until they restart";
+    NotConverged = "not-converged", Error, Server, "after apply, the server's record of a client it wrote still differs from the manifest (read back with one more list)";
     ServerIgnoredId = "server-ignored-id", Error, Server, "boruta (or something in between) answered 201 with another id or name than the one sent: apply stops starting creates";
     // The security rules (policy::catalogue has their rationale and references).
     ImplicitGrant = "implicit-grant", Error, Security, "`implicit` in `supported_grant_types`";

@@ -30,6 +30,10 @@ pub struct Options {
     /// Only these manifests (names, `*` globs, or ids); empty: all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub select: Vec<String>,
+    /// Send `key_pair_id` for these clients (names, globs, ids) when the key pairs cannot
+    /// be read to check whether they already hold it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub send_key_pair_id: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -76,6 +80,16 @@ pub struct PlannedClient {
     /// Declared write-only fields that boruta never renders back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unverifiable: Vec<String>,
+    /// For an update or a re-send: the write-only fields it sends, git's values (they
+    /// cannot be compared: boruta never renders them back).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resend: Vec<FieldChange>,
+    /// For a client declaring `key_pair_id`: whether it holds that key pair's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_pair: Option<crate::diff::KeyPairCheck>,
+    /// For a blocked client: what it would have been (create, update, delete, re-send).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<Action>,
     /// For a conflict: the server client that already has this name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflicting_id: Option<String>,
@@ -97,7 +111,7 @@ impl PlannedClient {
     pub fn acts(&self) -> bool {
         matches!(
             self.action,
-            Action::Create | Action::Update | Action::Delete
+            Action::Create | Action::Update | Action::Delete | Action::Resend
         )
     }
 }
@@ -115,6 +129,13 @@ pub struct Summary {
     /// Unmanaged clients that are not system clients.
     pub unmanaged: usize,
     pub system: usize,
+    /// Clients whose write-only fields an update re-sends, with nothing else to change
+    /// (counted apart: not a change for exit codes).
+    #[serde(default)]
+    pub resend: usize,
+    /// Creates, updates, deletes and re-sends that cannot be made.
+    #[serde(default)]
+    pub blocked: usize,
 }
 
 impl Summary {
@@ -185,6 +206,21 @@ fn digest_of(body: &serde_json::Map<String, Value>) -> String {
     diff::digest(&diff::canonical(&Value::Object(body.clone())))
 }
 
+/// Counts one client in the summary.
+fn count(summary: &mut Summary, action: Action) {
+    let counter = match action {
+        Action::Create => &mut summary.create,
+        Action::Update => &mut summary.update,
+        Action::Delete => &mut summary.delete,
+        Action::Drift => &mut summary.drift,
+        Action::InSync | Action::Absent => &mut summary.in_sync,
+        Action::Conflict => &mut summary.conflict,
+        Action::Resend => &mut summary.resend,
+        Action::Blocked => &mut summary.blocked,
+    };
+    *counter += 1;
+}
+
 /// Builds the plan from a diff, and the findings its options add (refused updates, a
 /// delete without `--allow-delete`).
 pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Vec<Diagnostic>) {
@@ -193,24 +229,28 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
     let mut findings = Vec::new();
     let mut clients = Vec::new();
     for c in &diff.objects {
-        let action = match (c.action, &c.update) {
+        let mut action = match (c.action, &c.update) {
             (Action::Drift, Some(_)) if options.update => Action::Update,
+            (Action::InSync, Some(_)) if options.update && !c.resend.is_empty() => Action::Resend,
             (action, _) => action,
         };
-        match action {
-            Action::Create => summary.create += 1,
-            Action::Update => summary.update += 1,
-            Action::Delete => summary.delete += 1,
-            Action::Drift => summary.drift += 1,
-            Action::InSync | Action::Absent => summary.in_sync += 1,
-            Action::Conflict => summary.conflict += 1,
-        }
-        let update = c.update.as_ref().filter(|_| action == Action::Update);
-        if let Some(update) = update {
-            findings.extend(update.refusals.iter().cloned());
-        }
+        let sends = matches!(action, Action::Update | Action::Resend);
+        let update = c.update.as_ref().filter(|_| sends);
+        let refusals = update.map_or(&[][..], |u| u.refusals.as_slice());
+        findings.extend(refusals.iter().cloned());
         let refused = target.purpose == Purpose::Apply && !options.allow_delete;
-        if action == Action::Delete && refused {
+        let delete_refused = action == Action::Delete && refused;
+        let acts = matches!(
+            action,
+            Action::Create | Action::Update | Action::Delete | Action::Resend
+        );
+        let blocked =
+            (acts && (c.blocked || !refusals.is_empty() || delete_refused)).then_some(action);
+        if blocked.is_some() {
+            action = Action::Blocked;
+        }
+        count(&mut summary, action);
+        if delete_refused {
             findings.push(Diagnostic::new(Code::DeleteNotAllowed,
                 format!(
                     "`{}` ({}) is declared `ensure: absent` and exists: deleting it needs --allow-delete, on plan and apply (the whole plan is refused without it)",
@@ -221,7 +261,7 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
         }
         let desired_digest = match action {
             Action::Create => Some(digest_of(&c.create_body)),
-            Action::Update => update.map(|u| digest_of(&u.body)),
+            Action::Update | Action::Resend => update.map(|u| digest_of(&u.body)),
             _ => None,
         };
         clients.push(PlannedClient {
@@ -233,6 +273,9 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
             fields: c.fields.clone(),
             secret: c.secret,
             unverifiable: c.unverifiable.clone(),
+            resend: if sends { c.resend.clone() } else { Vec::new() },
+            key_pair: c.key_pair,
+            blocked,
             conflicting_id: c.conflicting_id.clone(),
             regenerate_key_pair: update.is_some_and(|u| u.regenerate_key_pair),
             fingerprint: c.fingerprint.clone(),

@@ -216,6 +216,7 @@ fn converge(update: bool) -> ConvergeArgs {
         update,
         allow_delete: false,
         select: SelectArgs { select: Vec::new() },
+        send_key_pair_id: Vec::new(),
     }
 }
 

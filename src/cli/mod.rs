@@ -156,6 +156,11 @@ pub struct ConvergeArgs {
     pub allow_delete: bool,
     #[command(flatten)]
     pub select: SelectArgs,
+    /// Send `key_pair_id` to this existing client (name, `*` glob, or id; repeatable) when
+    /// the key pairs cannot be read to check whether it already holds that key: boruta
+    /// replaces the key of a client that holds it with a random one.
+    #[arg(long, value_name = "NAME_OR_ID")]
+    pub send_key_pair_id: Vec<String>,
 }
 
 impl ConvergeArgs {
@@ -164,6 +169,7 @@ impl ConvergeArgs {
             update: self.update,
             allow_delete: self.allow_delete,
             select: self.select.select.clone(),
+            send_key_pair_id: self.send_key_pair_id.clone(),
         }
     }
 }

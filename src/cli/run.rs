@@ -131,6 +131,7 @@ pub(crate) fn plan(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, Error
         return Ok(Exit::Failure);
     };
     print_plan(&computed.plan, args.format, Report::Plan)?;
+    tracing::debug!("plan printed");
     if let Some(path) = &args.out {
         commands::plan::save(&computed.plan, path)?;
         eprintln!("plan saved to {}", path.display());
@@ -262,6 +263,9 @@ fn execute(
     }
     if let Some(error) = &report.secrets_error {
         eprintln!("error: {error}");
+    }
+    if let Some(error) = &report.read_back_error {
+        eprintln!("error: {}", render::apply::read_back_failed(error));
     }
     let results = &report.results;
     let diagnostics: Vec<_> = results.iter().flat_map(|r| r.diagnostics.clone()).collect();

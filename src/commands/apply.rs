@@ -40,6 +40,7 @@ pub struct ApplyOptions {
 pub struct Counts {
     pub create: usize,
     pub update: usize,
+    pub resend: usize,
     pub delete: usize,
 }
 
@@ -49,6 +50,9 @@ impl Counts {
         for job in jobs {
             match job.work {
                 Work::Create { .. } => counts.create += 1,
+                Work::Update {
+                    resend_only: true, ..
+                } => counts.resend += 1,
                 Work::Update { .. } => counts.update += 1,
                 Work::Delete => counts.delete += 1,
             }
@@ -206,6 +210,7 @@ fn jobs(computed: &Computed, planned: &HashSet<&str>) -> Vec<Job> {
         clients: Vec::new(),
         scopes: computed.observed.scopes.clone(),
         identity_providers: computed.observed.identity_providers.clone(),
+        key_pairs: computed.observed.key_pairs.clone(),
     });
     let system = Arc::new(computed.system.clone());
     let version = computed.version;
@@ -235,16 +240,18 @@ fn jobs(computed: &Computed, planned: &HashSet<&str>) -> Vec<Job> {
                 },
                 c.create_body.clone(),
             ),
-            (Action::Update, Some(update)) => (
+            (Action::Update | Action::Resend, Some(update)) => (
                 Work::Update {
                     fields: c
                         .fields
                         .iter()
                         .filter(|f| !f.ignored)
+                        .chain(&c.resend)
                         .map(|f| f.field.clone())
                         .chain(update.body.contains_key("secret").then(|| "secret".into()))
                         .collect(),
                     regenerate_key_pair: update.regenerate_key_pair,
+                    resend_only: planned_client.action == Action::Resend,
                 },
                 update.body.clone(),
             ),
@@ -264,8 +271,8 @@ fn jobs(computed: &Computed, planned: &HashSet<&str>) -> Vec<Job> {
             name: c.name.clone(),
             work,
             body,
-            locate: Box::new(move |field, message| locate_field(&for_locate, field, message)),
-            differs: Box::new(move |record| {
+            locate: Arc::new(move |field, message| locate_field(&for_locate, field, message)),
+            differs: Arc::new(move |record| {
                 differing_fields(&for_diff, record, &observed, &system, version)
             }),
         });
@@ -336,6 +343,8 @@ pub trait Reporter: Send {
 /// What the run did.
 pub struct Report {
     pub results: Vec<ClientResult>,
+    /// The list after the writes could not be read (the writes were made).
+    pub read_back_error: Option<String>,
     /// `--secrets-out` could not be written (after the clients were created).
     pub secrets_error: Option<String>,
     /// Clients whose generated secret was not written anywhere (no `--secrets-out`).
@@ -347,7 +356,9 @@ pub struct Report {
 impl Report {
     /// True when every client ended as planned and every secret was written.
     pub fn converged(&self) -> bool {
-        self.results.iter().all(|r| r.outcome.converged()) && self.secrets_error.is_none()
+        self.results.iter().all(|r| r.outcome.converged())
+            && self.secrets_error.is_none()
+            && self.read_back_error.is_none()
     }
 }
 
@@ -466,22 +477,81 @@ pub fn execute(
         secrets_error: None,
         generated_without_file: 0,
     })?);
-    let results = runtime.block_on(crate::apply::apply(
-        connection,
+    let verify: HashMap<String, Verify> = jobs
+        .iter()
+        .filter(|j| j.work != Work::Delete)
+        .map(|j| (j.id.clone(), (j.differs.clone(), j.locate.clone())))
+        .collect();
+    let mut results = runtime.block_on(crate::apply::apply(
+        connection.clone(),
         jobs,
         concurrency,
         progress.clone(),
     ));
+    let read_back_error = runtime.block_on(read_back(&connection, &verify, &mut results));
     let mut reporting = progress.finish();
     if let Some(reporting) = reporting.as_mut() {
         reporting.reporter.done();
     }
     Ok(Report {
         results,
+        read_back_error,
         secrets_error: reporting.as_ref().and_then(|r| r.secrets_error.clone()),
         generated_without_file: reporting.map_or(0, |r| r.generated_without_file),
         secrets_file,
     })
+}
+
+/// After the writes, the server is listed once more and every client written is compared
+/// with git on every field boruta renders: an answer can acknowledge what was not stored
+/// (a proxy that strips a member, a server that drops it). A client that did not converge
+/// fails, naming the fields; the error of the read itself is returned.
+/// How a written client is checked, and where a field of it is in its manifest.
+type Verify = (crate::apply::Differ, crate::apply::Locator);
+
+async fn read_back(
+    connection: &crate::fetch::Connection,
+    verify: &HashMap<String, Verify>,
+    results: &mut [ClientResult],
+) -> Option<String> {
+    let written = |r: &ClientResult| {
+        matches!(
+            r.outcome,
+            Ended::Created | Ended::Updated | Ended::Resent | Ended::AlreadyPresent
+        ) && verify.contains_key(&r.id)
+    };
+    if !results.iter().any(written) {
+        return None;
+    }
+    let records = match connection.list_clients().await {
+        Ok(records) => records,
+        Err(e) => return Some(e.to_string()),
+    };
+    let by_id: HashMap<&str, &ClientRecord> = records.iter().map(|r| (r.id.as_str(), r)).collect();
+    for result in results.iter_mut().filter(|r| written(r)) {
+        let (differs, locate) = &verify[&result.id];
+        let differing = match by_id.get(result.id.as_str()) {
+            Some(record) => differs(&record.to_map()),
+            None => vec!["(the whole client: it is not on the server)".to_string()],
+        };
+        if differing.is_empty() {
+            continue;
+        }
+        let fields: Vec<String> = differing.iter().map(|f| format!("`{f}`")).collect();
+        let message = format!(
+            "boruta acknowledged the write, but the server's record read back after apply still differs from the manifest: {}",
+            fields.join(", ")
+        );
+        let at = locate(&differing[0], "");
+        result.diagnostics.push(crate::source::Diagnostic::new(
+            crate::findings::Code::NotConverged,
+            message.clone(),
+            Some(at),
+        ));
+        result.outcome = Ended::Failed;
+        result.reason = Some(message);
+    }
+    None
 }
 
 /// SIGINT and SIGTERM (a cancelled CI job): the first stops new requests and lets those in

@@ -89,12 +89,25 @@ async fn observe(
             false => Ok(None),
         }
     };
-    let (clients, scopes, identity_providers) =
-        tokio::join!(connection.list_clients(), scopes, identity_providers);
+    // A server without the key pairs a check needs is no reason to stop: what it cannot
+    // check is not sent, and said.
+    let key_pairs = async {
+        match needs.key_pairs {
+            true => Some(connection.list_key_pairs().await.map_err(|e| e.to_string())),
+            false => None,
+        }
+    };
+    let (clients, scopes, identity_providers, key_pairs) = tokio::join!(
+        connection.list_clients(),
+        scopes,
+        identity_providers,
+        key_pairs
+    );
     Ok(Observed {
         clients: clients?,
         scopes: scopes?,
         identity_providers: identity_providers?,
+        key_pairs,
     })
 }
 
@@ -136,7 +149,9 @@ pub async fn compute(
     // Every manifest is judged; only the selected ones are planned.
     select(&mut prepared.validated.clients, &plan_options.select)?;
     let system = options.system_ids();
-    let context = crate::kinds::client::compare::Context::new(&observed, &system, version.version);
+    let mut context =
+        crate::kinds::client::compare::Context::new(&observed, &system, version.version);
+    context.send_key_pair_id = &plan_options.send_key_pair_id;
     let mut diff =
         crate::diff::compare::<Clients>(&prepared.validated.clients, &observed.clients, &context)?;
     refuse_legacy_creates(&prepared, &mut diff);
@@ -196,7 +211,7 @@ fn select(clients: &mut Vec<validate::ClientSpec>, patterns: &[String]) -> Resul
 /// A waived legacy value is acceptable on an existing client only: a client that holds one
 /// and would be created fails the plan (boruta would refuse the create).
 fn refuse_legacy_creates(prepared: &Prepared, diff: &mut Diff) {
-    let mut refused = Vec::new();
+    let (mut refused, mut refused_ids) = (Vec::new(), Vec::new());
     let entries = diff.by_identity();
     for desired in &prepared.validated.clients {
         let id = desired.id.to_string();
@@ -211,6 +226,7 @@ fn refuse_legacy_creates(prepared: &Prepared, diff: &mut Diff) {
             desired.lines.1 as usize,
         );
         if let Some(location) = found {
+            refused_ids.push(id.clone());
             refused.push(Diagnostic::new(
                 Code::RefusedOnCreate,
                 format!(
@@ -222,6 +238,14 @@ fn refuse_legacy_creates(prepared: &Prepared, diff: &mut Diff) {
         }
     }
     drop(entries);
+    let blocked: std::collections::HashSet<&str> = refused_ids.iter().map(String::as_str).collect();
+    for entry in diff
+        .objects
+        .iter_mut()
+        .filter(|e| blocked.contains(e.id.as_str()))
+    {
+        entry.blocked = true;
+    }
     diff.diagnostics.extend(refused);
 }
 

@@ -19,6 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Default, Clone)]
 pub struct Observed {
     pub clients: Vec<ClientRecord>,
+    /// The global key pairs, when some manifest declares `key_pair_id`, or why they could
+    /// not be read.
+    pub key_pairs: Option<Result<Vec<crate::api::KeyPair>, String>>,
     /// Present when some manifest declares `authorized_scopes`.
     pub scopes: Option<Vec<Map<String, Value>>>,
     /// Present when some manifest names an identity provider.
@@ -38,6 +41,36 @@ pub enum Action {
     Conflict,
     /// Declared absent, and absent.
     Absent,
+    /// In sync on every field boruta renders; `apply --update` re-sends the declared
+    /// write-only fields, which boruta never renders back and so cannot be compared.
+    Resend,
+    /// A create, update, delete or re-send that cannot be made (boruta would refuse it, or
+    /// the plan's options do not allow it): shown with its reason, never performed.
+    Blocked,
+}
+
+/// Whether an existing client holds the key of the global key pair its manifest names
+/// (`key_pair_id`). boruta rotates a client's key to a fresh random one when it is sent
+/// the key pair it already holds (contract §4.4), so `key_pair_id` is only sent when the
+/// client does not hold that key, or when the user asks and it cannot be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyPairCheck {
+    /// The client's public key is the key pair's: not sent.
+    Held,
+    /// The client's public key is another: sent (boruta copies the key pair's keys).
+    NotHeld,
+    /// The key pairs could not be read: not sent.
+    Unverifiable,
+    /// Could not be checked, and `--send-key-pair-id` asks for it: sent.
+    Asked,
+}
+
+impl KeyPairCheck {
+    /// True when an update sends `key_pair_id`.
+    pub fn sends(self) -> bool {
+        matches!(self, KeyPairCheck::NotHeld | KeyPairCheck::Asked)
+    }
 }
 
 /// One differing (or, for a create, declared) field. Values are display values: a
@@ -89,7 +122,15 @@ pub struct ObjectDiff {
     pub action: Action,
     pub fields: Vec<FieldChange>,
     pub secret: Option<SecretState>,
+    /// Declared fields the server never renders back (they cannot be compared).
     pub unverifiable: Vec<String>,
+    /// Of those, what an update of the existing object sends: git's values, re-asserted.
+    pub resend: Vec<FieldChange>,
+    /// For a client declaring `key_pair_id`: whether it holds that key pair's key.
+    pub key_pair: Option<KeyPairCheck>,
+    /// The comparison found an error about this object (an unknown identity provider, a
+    /// key pair that does not exist): whatever it would do is blocked.
+    pub blocked: bool,
     /// sha256 of the server's record, or of its absence, for objects the plan touches
     /// (not in sync); a saved plan is refused when it no longer matches.
     pub fingerprint: Option<String>,
@@ -97,8 +138,31 @@ pub struct ObjectDiff {
     pub create_body: Map<String, Value>,
     /// For a conflict: the server client that has this name.
     pub conflicting_id: Option<String>,
-    /// For a drift: the update that would correct it.
+    /// For an existing object that drifted or has write-only fields: the update.
     pub update: Option<UpdatePlan>,
+}
+
+impl ObjectDiff {
+    /// A comparison not made yet: a create, with nothing else known.
+    pub fn new(kind: ObjectKind, id: String, name: String, location: Location) -> ObjectDiff {
+        ObjectDiff {
+            kind,
+            id,
+            name,
+            location,
+            action: Action::Create,
+            fields: Vec::new(),
+            secret: None,
+            unverifiable: Vec::new(),
+            resend: Vec::new(),
+            key_pair: None,
+            blocked: false,
+            fingerprint: None,
+            create_body: Map::new(),
+            conflicting_id: None,
+            update: None,
+        }
+    }
 }
 
 /// A server object that belongs to boruta or to this run: never changed, never deleted.
@@ -324,20 +388,10 @@ mod tests {
             } else {
                 Action::Create
             };
-            let entry = ObjectDiff {
-                kind: ObjectKind::Client,
-                id: spec.0.clone(),
-                name: spec.1.clone(),
-                location: Location::file_start(&std::sync::Arc::from("m.yaml")),
-                action,
-                fields: Vec::new(),
-                secret: None,
-                unverifiable: Vec::new(),
-                fingerprint: None,
-                create_body: Map::new(),
-                conflicting_id: None,
-                update: None,
-            };
+            let location = Location::file_start(&std::sync::Arc::from("m.yaml"));
+            let mut entry =
+                ObjectDiff::new(ObjectKind::Client, spec.0.clone(), spec.1.clone(), location);
+            entry.action = action;
             (entry, Vec::new())
         }
 

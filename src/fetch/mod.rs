@@ -289,6 +289,12 @@ impl Connection {
             .await
     }
 
+    /// Every global key pair (one request; `clients:manage:all`).
+    pub async fn list_key_pairs(&self) -> Result<Vec<api::KeyPair>, FetchError> {
+        self.get_list("/api/key-pairs", "listing key pairs (GET /api/key-pairs)")
+            .await
+    }
+
     /// Every identity provider (one request; needs identity-providers:manage:all).
     pub async fn list_identity_providers(&self) -> Result<Vec<Map<String, Value>>, FetchError> {
         self.get_list(

@@ -13,6 +13,10 @@ fn phrase(counts: Counts, progressive: bool) -> String {
     let kinds = [
         (counts.create, ["create", "creating"]),
         (counts.update, ["update", "updating"]),
+        (
+            counts.resend,
+            ["re-send", "re-sending the write-only fields of"],
+        ),
         (counts.delete, ["delete", "deleting"]),
     ];
     let form = usize::from(progressive);
@@ -53,6 +57,12 @@ pub fn starting(out: &mut dyn Write, counts: Counts, concurrency: usize) -> io::
 
 /// When there is nothing to do.
 pub fn nothing_to_do(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+    if plan.options.update {
+        return writeln!(
+            out,
+            "\nNothing to change: the server matches the manifests."
+        );
+    }
     writeln!(out, "\nNothing to create.")?;
     let drifted = plan.summary.drift;
     if drifted > 0 {
@@ -105,6 +115,7 @@ pub fn result_line(r: &ClientResult) -> String {
     let text = match r.outcome {
         Outcome::Created => format!("{name} ({id}) created"),
         Outcome::Updated => format!("{name} ({id}) updated"),
+        Outcome::Resent => format!("{name} ({id}) write-only fields re-sent"),
         Outcome::Deleted => format!("{name} ({id}) deleted"),
         Outcome::AlreadyPresent => format!("{name} ({id}) already present: {reason}"),
         Outcome::AlreadyAbsent => format!("{name} ({id}) already absent: {reason}"),
@@ -151,6 +162,8 @@ impl crate::commands::apply::Reporter for Progress {
 struct Tally {
     created: usize,
     updated: usize,
+    #[serde(rename = "re_sent")]
+    resent: usize,
     deleted: usize,
     already_present: usize,
     already_absent: usize,
@@ -164,6 +177,7 @@ impl Tally {
         Tally {
             created: count(Outcome::Created),
             updated: count(Outcome::Updated),
+            resent: count(Outcome::Resent),
             deleted: count(Outcome::Deleted),
             already_present: count(Outcome::AlreadyPresent),
             already_absent: count(Outcome::AlreadyAbsent),
@@ -201,7 +215,12 @@ pub fn human(
     progress_bar_used: bool,
 ) -> io::Result<()> {
     if progress_bar_used {
-        let planned = [Outcome::Created, Outcome::Updated, Outcome::Deleted];
+        let planned = [
+            Outcome::Created,
+            Outcome::Updated,
+            Outcome::Resent,
+            Outcome::Deleted,
+        ];
         for r in results.iter().filter(|r| !planned.contains(&r.outcome)) {
             writeln!(out, "  {}", result_line(r))?;
         }
@@ -210,6 +229,9 @@ pub fn human(
     let mut parts = vec![format!("{} created", c.created)];
     if jobs.update > 0 {
         parts.push(format!("{} updated", c.updated));
+    }
+    if jobs.resend > 0 {
+        parts.push(format!("{} re-sent", c.resent));
     }
     if jobs.delete > 0 {
         parts.push(format!("{} deleted", c.deleted));
@@ -237,6 +259,14 @@ pub fn json(out: &mut dyn Write, plan: &Plan, results: &[ClientResult]) -> io::R
     });
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)
+}
+
+/// The list read after the writes failed.
+pub fn read_back_failed(error: &str) -> String {
+    format!(
+        "the clients could not be read back after apply ({}): the writes reported above were made, but whether they all took is unknown; run plan to see where the server stands",
+        neutral(error)
+    )
 }
 
 /// The first SIGINT/SIGTERM.

@@ -3,8 +3,9 @@
 //! renderer puts the sign in a `diff` block's first column; neither parses the other's
 //! output. Texts are raw here: each renderer neutralises them for its medium.
 
-use crate::diff::{Action, FieldChange, SecretState};
+use crate::diff::{Action, FieldChange, KeyPairCheck, SecretState};
 use crate::kinds::client::fields::Compare;
+use crate::kinds::client::fields::FieldId;
 use crate::plan::{Plan, PlannedClient};
 use serde_json::Value;
 
@@ -27,6 +28,8 @@ pub enum Sign {
     System,
     /// Nothing to do: already as declared.
     Same,
+    /// Sent again as git declares it (a write-only field: not verifiable).
+    Resend,
     /// An action that failed.
     Failed,
 }
@@ -95,6 +98,22 @@ pub fn header(client: &PlannedClient, report: Report) -> Line {
             "is in sync, but for ignored changes".to_string(),
         ),
         (Action::Absent, _) => (Sign::Keep, "is absent, as declared".to_string()),
+        (Action::Resend, _) => (
+            Sign::Resend,
+            "will re-send its write-only fields (boruta never renders them back: not verifiable)"
+                .to_string(),
+        ),
+        (Action::Blocked, _) => {
+            let what = match client.blocked {
+                Some(Action::Delete) => "deleted",
+                Some(Action::Update | Action::Resend) => "updated",
+                _ => "created",
+            };
+            (
+                Sign::Problem,
+                format!("is blocked: it cannot be {what} as declared (see the errors)"),
+            )
+        }
     };
     Line::new(0, sign, format!("{name} ({id}) {what}  [{place}]"))
 }
@@ -113,6 +132,11 @@ pub fn shown(client: &PlannedClient) -> bool {
 /// The field lines under a client's header.
 pub fn fields(client: &PlannedClient) -> Vec<Line> {
     let mut out = Vec::new();
+    if client.blocked == Some(Action::Create) {
+        // Nothing of it will exist: its fields would only mislead (an unresolved
+        // identity provider shows as null).
+        return out;
+    }
     let width = client
         .fields
         .iter()
@@ -157,14 +181,50 @@ pub fn fields(client: &PlannedClient) -> Vec<Line> {
             "then POST regenerate_key_pair: boruta keeps the old key until asked for one of the new type",
         ));
     }
-    for field in &client.unverifiable {
+    write_only(client, width, &mut out);
+    out
+}
+
+/// The write-only fields: re-sent (with `--update`) or unverifiable, and `key_pair_id`.
+fn write_only(client: &PlannedClient, width: usize, out: &mut Vec<Line>) {
+    let key_pair_id = FieldId::KeyPairId.name();
+    for change in client.resend.iter().filter(|c| c.field != key_pair_id) {
+        let field = &change.field;
+        let value = match change.sensitive {
+            true => "(sensitive)".to_string(),
+            false => show(&change.desired),
+        };
         out.push(Line::new(
             1,
-            Sign::Info,
-            format!("{field:<width$}   unverifiable: boruta never renders it back"),
+            Sign::Resend,
+            format!("{field:<width$} = {value}   re-sent: boruta never renders it back"),
         ));
     }
-    out
+    if client.resend.is_empty() {
+        for field in client.unverifiable.iter().filter(|f| *f != key_pair_id) {
+            out.push(Line::new(
+                1,
+                Sign::Info,
+                format!("{field:<width$}   unverifiable: boruta never renders it back (apply --update re-sends it)"),
+            ));
+        }
+    }
+    let Some(check) = client.key_pair else {
+        return;
+    };
+    let sent = client.resend.iter().any(|c| c.field == key_pair_id);
+    let (sign, text) = match (check, sent) {
+        (KeyPairCheck::Held, _) => (Sign::Same, "held: the client holds this key pair's key (not sent: boruta would replace it with a random one)"),
+        (KeyPairCheck::Unverifiable, _) => (Sign::Info, "not sent: whether the client holds this key pair's key cannot be checked"),
+        (KeyPairCheck::NotHeld, true) => (Sign::Change, "sent: the client does not hold this key pair's key (boruta copies the key pair's keys into it)"),
+        (KeyPairCheck::Asked, true) => (Sign::Change, "sent, as --send-key-pair-id asks (boruta copies the key pair's keys into it)"),
+        (_, false) => (Sign::Change, "the client does not hold this key pair's key (apply --update sends it)"),
+    };
+    out.push(Line::new(
+        1,
+        sign,
+        format!("{key_pair_id:<width$}   {text}"),
+    ));
 }
 
 fn created_field(change: &FieldChange, width: usize, out: &mut Vec<Line>) {
@@ -292,13 +352,16 @@ pub fn unmanaged(plan: &Plan) -> Vec<Line> {
         .collect()
 }
 
-/// The counts of what apply does, by verb: creates always, updates and deletes when
-/// there are any or the plan's options allow them.
+/// The counts of what apply does, by verb: creates always, updates, re-sends and deletes
+/// when there are any or the plan's options allow them, and what is blocked.
 pub fn actions(plan: &Plan) -> Vec<(&'static str, usize)> {
     let (s, options) = (&plan.summary, &plan.options);
     let mut out = vec![("create", s.create)];
     if s.update > 0 || options.update {
         out.push(("update", s.update));
+    }
+    if s.resend > 0 || options.update {
+        out.push(("re-send", s.resend));
     }
     if s.delete > 0 || options.allow_delete {
         out.push(("delete", s.delete));
@@ -310,10 +373,13 @@ pub fn actions(plan: &Plan) -> Vec<(&'static str, usize)> {
 /// are any, or when the plan's options allow them).
 pub fn summary_line(plan: &Plan, report: Report) -> String {
     let s = &plan.summary;
-    let changes: Vec<String> = actions(plan)
+    let mut changes: Vec<String> = actions(plan)
         .iter()
         .map(|(verb, n)| format!("{n} to {verb}"))
         .collect();
+    if s.blocked > 0 {
+        changes.push(format!("{} blocked", s.blocked));
+    }
     let changes = changes.join(", ");
     let body = format!(
         "{changes}, {} drifted, {} in sync, {} unmanaged ({} system), {} conflict(s)",

@@ -102,6 +102,34 @@ fn table(title: &str, shown: &[&Diagnostic]) -> String {
     text
 }
 
+/// The clients whose write-only fields `apply --update` re-sends, and nothing else, in one
+/// collapsed list.
+pub fn resent(plan: &Plan) -> String {
+    let resent: Vec<_> = plan
+        .clients
+        .iter()
+        .filter(|c| c.action == crate::diff::Action::Resend)
+        .collect();
+    if resent.is_empty() {
+        return String::new();
+    }
+    let mut text = format!(
+        "<details><summary>apply --update re-sends the write-only fields of {} client(s): boruta never renders them back, so git's values are sent, not compared</summary>\n\n",
+        resent.len()
+    );
+    for c in resent {
+        let fields: Vec<String> = c.resend.iter().map(|f| md(&f.field)).collect();
+        text.push_str(&format!(
+            "- {} <code>{}</code>: {}\n",
+            md(&c.name),
+            md(&c.id),
+            fields.join(", ")
+        ));
+    }
+    text.push_str("\n</details>\n\n");
+    text
+}
+
 /// The unmanaged clients, collapsed.
 pub fn unmanaged(plan: &Plan) -> String {
     let unmanaged: Vec<_> = plan

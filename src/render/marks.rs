@@ -69,6 +69,7 @@ pub fn sign(sign: Sign) -> Mark {
         Sign::Info => ("?", '#', "36"),
         Sign::System => ("·", '#', "0"),
         Sign::Same => ("=", ' ', "0"),
+        Sign::Resend => ("↻", '#', "36"),
         Sign::Failed => ("✗", '!', "31"),
     };
     Mark {
@@ -88,6 +89,8 @@ pub fn action(action: Action) -> (Sign, &'static str) {
         Action::Conflict => (Sign::Problem, "conflict"),
         Action::InSync => (Sign::Same, "ignored drift"),
         Action::Absent => (Sign::Same, "absent"),
+        Action::Resend => (Sign::Resend, "re-send"),
+        Action::Blocked => (Sign::Problem, "blocked"),
     }
 }
 
@@ -96,6 +99,7 @@ pub fn outcome(outcome: Outcome) -> Sign {
     match outcome {
         Outcome::Created => Sign::Add,
         Outcome::Updated => Sign::Change,
+        Outcome::Resent => Sign::Resend,
         Outcome::Deleted => Sign::Remove,
         Outcome::AlreadyPresent | Outcome::AlreadyAbsent => Sign::Same,
         Outcome::Failed => Sign::Failed,

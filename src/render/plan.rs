@@ -178,6 +178,9 @@ pub fn markdown(
     }
     let s = &plan.summary;
     let mut columns = lines::actions(plan);
+    if s.blocked > 0 {
+        columns.push(("blocked", s.blocked));
+    }
     columns.extend([
         ("drift", s.drift),
         ("in sync", s.in_sync),
@@ -195,9 +198,15 @@ pub fn markdown(
     ));
     head.push_str(&markdown::findings(&plan.diagnostics));
     let tail = format!("{}\n", summary_line(plan, report));
-    let changed: Vec<_> = plan.clients.iter().filter(|c| lines::shown(c)).collect();
+    // A client with nothing but write-only fields to re-send is one line of a collapsed
+    // list, not a section: an unchanged repository's comment stays short.
+    let changed: Vec<_> = plan
+        .clients
+        .iter()
+        .filter(|c| lines::shown(c) && c.action != Action::Resend)
+        .collect();
     let sections: Vec<String> = changed.iter().map(|c| markdown_client(c)).collect();
-    let unmanaged = markdown::unmanaged(plan);
+    let unmanaged = markdown::resent(plan) + &markdown::unmanaged(plan);
     let full: usize =
         head.len() + tail.len() + unmanaged.len() + sections.iter().map(String::len).sum::<usize>();
     let mut text = head;

@@ -43,6 +43,9 @@ pub struct Needs {
     pub identity_providers: bool,
     /// Some client declares `authorized_scopes` (the scope list is needed).
     pub scopes: bool,
+    /// Some client declares `key_pair_id` (the key pairs are needed to tell whether an
+    /// existing client holds it).
+    pub key_pairs: bool,
 }
 
 /// Scans the documents for what [`Needs`] describes.
@@ -52,6 +55,7 @@ impl Needs {
         Needs {
             identity_providers: self.identity_providers || other.identity_providers,
             scopes: self.scopes || other.scopes,
+            key_pairs: self.key_pairs || other.key_pairs,
         }
     }
 }
@@ -63,7 +67,8 @@ pub fn scan_needs(documents: &[Document]) -> Needs {
             .get("identity_provider")
             .and_then(|i| i.get("name"))
             .is_some();
-        needs.scopes |= client.get("authorized_scopes").is_some();
+        needs.scopes |= client.get(FieldId::AuthorizedScopes.name()).is_some();
+        needs.key_pairs |= client.get(FieldId::KeyPairId.name()).is_some();
     };
     for doc in documents {
         match doc.root.get("configuration").and_then(|c| c.get("client")) {

@@ -347,7 +347,7 @@ fn authentication_failure_stops_the_run() {
     assert_eq!(outcomes, ["failed", "not-attempted", "not-attempted"]);
     assert_eq!(
         json["summary"],
-        json!({"created": 0, "updated": 0, "deleted": 0, "already_present": 0, "already_absent": 0, "failed": 1, "not_attempted": 2})
+        json!({"created": 0, "updated": 0, "re_sent": 0, "deleted": 0, "already_present": 0, "already_absent": 0, "failed": 1, "not_attempted": 2})
     );
 }
 

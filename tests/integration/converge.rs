@@ -139,7 +139,7 @@ fn update_of_every_field_kind_sends_only_the_changed_fields_and_converges() {
     assert!(plan.stdout.contains(&expected), "{}", plan.stdout);
     assert!(plan
         .stdout
-        .contains("Plan: 0 to create, 1 to update, 0 drifted, 0 in sync"));
+        .contains("Plan: 0 to create, 1 to update, 0 to re-send, 0 drifted, 0 in sync"));
     assert!(!plan.stdout.contains("rotated-by-hand") && !plan.stdout.contains("api-secret-1"));
     server.sandbox.clear_requests();
 

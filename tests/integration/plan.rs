@@ -193,7 +193,7 @@ boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.
           - CCCC
           + BBBB
             -----END PUBLIC KEY-----
-      ? metadata         unverifiable: boruta never renders it back
+      ? metadata         unverifiable: boruta never renders it back (apply --update re-sends it)
   · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
   · boruta-gitops sandbox bootstrap ({BOOTSTRAP_ID}) system client: the client this run authenticates as
   · public client ({}) system client: boruta's public client
@@ -452,7 +452,7 @@ Plan: 0 to create, 1 drifted, 1 in sync, 0 unmanaged (3 system), 0 conflict(s).
     assert_eq!(json["format_version"], 1);
     assert_eq!(
         json["summary"],
-        json!({"create": 0, "update": 0, "delete": 0, "drift": 1, "in_sync": 1, "conflict": 0, "unmanaged": 0, "system": 3})
+        json!({"create": 0, "update": 0, "delete": 0, "drift": 1, "in_sync": 1, "conflict": 0, "unmanaged": 0, "system": 3, "resend": 0, "blocked": 0})
     );
     let api = &json["clients"][0];
     assert_eq!(api["action"], "drift");

@@ -9,7 +9,8 @@ use super::fields::{Compare, FieldId, Version};
 use super::{ClientRecord, ClientSpec};
 use crate::api;
 use crate::diff::{
-    absence, digest, Action, FieldChange, ObjectDiff, Observed, SecretState, SystemKind,
+    absence, digest, Action, FieldChange, KeyPairCheck, ObjectDiff, Observed, SecretState,
+    SystemKind,
 };
 use crate::findings::Code;
 use crate::kinds::{Kind, ObjectKind};
@@ -53,6 +54,11 @@ pub struct Context<'a> {
     pub system: &'a SystemIds,
     pub scopes: Lookup<'a>,
     pub idps: Lookup<'a>,
+    /// The global key pairs (`key_pair_id`), or why they could not be read.
+    pub key_pairs: Option<&'a Result<Vec<crate::api::KeyPair>, String>>,
+    /// `--send-key-pair-id`: the clients (names, globs, ids) whose `key_pair_id` is sent
+    /// when it cannot be checked.
+    pub send_key_pair_id: &'a [String],
 }
 
 impl<'a> Context<'a> {
@@ -62,6 +68,8 @@ impl<'a> Context<'a> {
             system,
             scopes: Lookup::new(observed.scopes.as_deref()),
             idps: Lookup::new(observed.identity_providers.as_deref()),
+            key_pairs: observed.key_pairs.as_ref(),
+            send_key_pair_id: &[],
         }
     }
 }
@@ -120,64 +128,140 @@ fn compare_one(
 ) -> (ObjectDiff, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let id = d.id.to_string();
-    let server = listed;
-    let create_body = super::wire::create_body(d, &context.scopes, &context.idps, &mut diagnostics);
     let location = d.locate(FieldId::Name, "");
-    let mut entry = ObjectDiff {
-        kind: ObjectKind::Client,
-        id: id.clone(),
-        name: d.name.clone(),
-        location: location.clone(),
-        action: Action::Create,
-        fields: Vec::new(),
-        secret: None,
-        unverifiable: Vec::new(),
-        fingerprint: None,
-        create_body,
-        conflicting_id: None,
-        update: None,
-    };
+    let mut entry = ObjectDiff::new(ObjectKind::Client, id.clone(), d.name.clone(), location);
+    entry.create_body =
+        super::wire::create_body(d, &context.scopes, &context.idps, &mut diagnostics);
     if d.absent() {
         declared_absent(&mut entry, listed, context, &mut diagnostics);
-        return (entry, diagnostics);
-    }
-    if server.is_none() && !namesakes.is_empty() {
-        if d.id_explicit {
-            diagnostics.push(Diagnostic::new(Code::NameTakenOnServer,
-                format!("the server already has a client named `{}` (id {}); creating {id} makes a second client with this name", d.name, namesakes.join(", ")),
-                Some(location),
-            ));
-        } else {
-            let other = namesakes[0].to_string();
-            diagnostics.push(Diagnostic::new(Code::Conflict,
-                format!("the server already has a client named `{}` with id {other}, and this manifest's derived id {id} is absent: pin `id: {other}` to adopt that client (or rename this one)", d.name),
-                Some(location),
-            ));
-            entry.action = Action::Conflict;
-            entry.fingerprint = Some(absence(&id));
-            entry.conflicting_id = Some(other);
-            return (entry, diagnostics);
-        }
-    }
-    compare_fields(d, &mut entry, server, context);
-    let drifted =
-        entry.fields.iter().any(|f| !f.ignored) || entry.secret == Some(SecretState::Changed);
-    entry.action = match server {
-        None => Action::Create,
-        Some(_) if drifted => Action::Drift,
-        Some(_) => Action::InSync,
-    };
-    if entry.action != Action::InSync {
-        entry.fingerprint = Some(listed.map_or_else(|| absence(&id), ClientRecord::fingerprint));
-        if let (Action::Drift, Some(listed)) = (entry.action, listed) {
-            entry.update = Some(super::wire::update_plan(d, &entry, listed, context));
-        }
+    } else if listed.is_none() && !namesakes.is_empty() {
+        namesake(d, &mut entry, namesakes, &mut diagnostics);
+    } else {
+        compare_present(d, &mut entry, listed, context, &mut diagnostics);
     }
     if entry.action != Action::Create {
         // Only a create sends it; 100,000 in-sync clients need not keep theirs.
         entry.create_body = Map::new();
     }
+    entry.blocked = diagnostics.iter().any(Diagnostic::is_error);
     (entry, diagnostics)
+}
+
+/// No client of this id, but one of this name: a second client with the name (an explicit
+/// id), or a conflict (a derived id: pin the existing one's).
+fn namesake(
+    d: &ClientSpec,
+    entry: &mut ObjectDiff,
+    namesakes: &[&str],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let id = &entry.id;
+    let location = Some(entry.location.clone());
+    if d.id_explicit {
+        diagnostics.push(Diagnostic::new(Code::NameTakenOnServer,
+            format!("the server already has a client named `{}` (id {}); creating {id} makes a second client with this name", d.name, namesakes.join(", ")),
+            location,
+        ));
+        return;
+    }
+    let other = namesakes[0].to_string();
+    diagnostics.push(Diagnostic::new(Code::Conflict,
+        format!("the server already has a client named `{}` with id {other}, and this manifest's derived id {id} is absent: pin `id: {other}` to adopt that client (or rename this one)", d.name),
+        location,
+    ));
+    entry.action = Action::Conflict;
+    entry.fingerprint = Some(absence(id));
+    entry.conflicting_id = Some(other);
+}
+
+/// A client that should exist: a create, or a comparison field by field.
+fn compare_present(
+    d: &ClientSpec,
+    entry: &mut ObjectDiff,
+    listed: Option<&ClientRecord>,
+    context: &Context<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    compare_fields(d, entry, listed, context);
+    let Some(listed) = listed else {
+        entry.action = Action::Create;
+        entry.fingerprint = Some(absence(&entry.id));
+        return;
+    };
+    if let Some(declared) = d
+        .get(FieldId::KeyPairId)
+        .filter(|_| !d.ignores(FieldId::KeyPairId))
+    {
+        let check = key_pair(d, declared, listed, context, diagnostics);
+        if check.sends() {
+            entry.resend.push(FieldChange {
+                field: FieldId::KeyPairId.name().to_string(),
+                server: Value::Null,
+                desired: declared.value.clone(),
+                sensitive: false,
+                ignored: false,
+            });
+        }
+        entry.key_pair = Some(check);
+    }
+    let drifted = entry.fields.iter().any(|f| !f.ignored)
+        || entry.secret == Some(SecretState::Changed)
+        || entry.key_pair.is_some_and(KeyPairCheck::sends);
+    entry.action = if drifted {
+        Action::Drift
+    } else {
+        Action::InSync
+    };
+    if drifted || !entry.resend.is_empty() {
+        entry.fingerprint = Some(listed.fingerprint());
+        entry.update = Some(super::wire::update_plan(d, entry, listed, context));
+    }
+}
+
+/// Whether the client holds the key of the key pair its manifest names (contract §4.4).
+fn key_pair(
+    d: &ClientSpec,
+    declared: &super::spec::Declared,
+    listed: &ClientRecord,
+    context: &Context<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> KeyPairCheck {
+    let wanted = declared.value.as_str().unwrap_or_default();
+    let at = Some(d.location(declared.at));
+    let pairs = match context.key_pairs {
+        Some(Ok(pairs)) => pairs,
+        unreadable => {
+            let asked = context
+                .send_key_pair_id
+                .iter()
+                .any(|p| crate::plan::selects(p, Some(&d.name), &d.id.to_string()));
+            if asked {
+                return KeyPairCheck::Asked;
+            }
+            let why = match unreadable {
+                Some(Err(reason)) => reason.clone(),
+                _ => "they were not read".to_string(),
+            };
+            diagnostics.push(Diagnostic::new(Code::KeyPairUnverifiable,
+                format!("whether `{}` holds key pair {wanted}'s key cannot be checked ({why}): key_pair_id is not sent, since boruta replaces the key of a client that already holds it with a random one; if it does not hold it, pass --send-key-pair-id {}", d.name, d.name),
+                at,
+            ));
+            return KeyPairCheck::Unverifiable;
+        }
+    };
+    let Some(pair) = pairs.iter().find(|p| p.id.eq_ignore_ascii_case(wanted)) else {
+        diagnostics.push(Diagnostic::new(Code::KeyPairNotFound,
+            format!("no global key pair has id {wanted} on the server: boruta would save the update's other fields, then answer 404"),
+            at,
+        ));
+        return KeyPairCheck::Unverifiable;
+    };
+    let held = super::record::public_key_digest(&pair.public_key);
+    if listed.get(FieldId::PublicKey).and_then(Value::as_str) == Some(held.as_str()) {
+        KeyPairCheck::Held
+    } else {
+        KeyPairCheck::NotHeld
+    }
 }
 
 /// `lifecycle: {ensure: absent}`: a delete when the client exists (never of a system
@@ -208,7 +292,7 @@ fn declared_absent(
     }
 }
 
-/// Fills `fields`, `secret` and `unverifiable` of `entry`.
+/// Fills `fields`, `secret`, `unverifiable` and `resend` of `entry`.
 fn compare_fields(
     d: &ClientSpec,
     entry: &mut ObjectDiff,
@@ -230,8 +314,24 @@ fn compare_fields(
             continue;
         };
         let created = server.is_none();
+        let hidden = declared.sensitive || declared.unresolved;
         if !created && !field.rendered.includes(context.version) {
             entry.unverifiable.push(field.name.to_string());
+            // Re-sent as git declares it, as no comparison can say it changed; never an
+            // ignored field, never key_pair_id (re-sending one rotates the key).
+            if field.id != FieldId::KeyPairId && !d.ignores(field.id) {
+                entry.resend.push(FieldChange {
+                    field: field.name.to_string(),
+                    server: Value::Null,
+                    desired: if hidden {
+                        Value::Null
+                    } else {
+                        desired_wire.clone()
+                    },
+                    sensitive: hidden,
+                    ignored: false,
+                });
+            }
             continue;
         }
         if field.compare == Compare::Secret {
@@ -261,7 +361,6 @@ fn compare_fields(
             &context.scopes,
             &context.idps,
         );
-        let hidden = declared.sensitive || declared.unresolved;
         entry.fields.push(FieldChange {
             field: field.name.to_string(),
             server: if hidden || created {

@@ -112,7 +112,13 @@ pub(crate) fn update_plan(
     context: &Context<'_>,
 ) -> UpdatePlan {
     let mut body = Map::new();
-    for change in entry.fields.iter().filter(|f| !f.ignored) {
+    // The changed fields, and the write-only ones no comparison can vouch for.
+    let sent = entry
+        .fields
+        .iter()
+        .filter(|f| !f.ignored)
+        .chain(&entry.resend);
+    for change in sent {
         if let Some(value) = entry.create_body.get(&change.field) {
             body.insert(change.field.clone(), value.clone());
         }
