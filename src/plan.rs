@@ -273,7 +273,11 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
             fields: c.fields.clone(),
             secret: c.secret,
             unverifiable: c.unverifiable.clone(),
-            resend: if sends { c.resend.clone() } else { Vec::new() },
+            resend: if sends && blocked.is_none() {
+                c.resend.clone()
+            } else {
+                Vec::new()
+            },
             key_pair: c.key_pair,
             blocked,
             conflicting_id: c.conflicting_id.clone(),

@@ -214,6 +214,24 @@ pub fn human(
     jobs: Counts,
     progress_bar_used: bool,
 ) -> io::Result<()> {
+    let unconverged: Vec<&ClientResult> = results
+        .iter()
+        .filter(|r| {
+            r.diagnostics
+                .iter()
+                .any(|d| d.code == crate::findings::Code::NotConverged)
+        })
+        .collect();
+    if !unconverged.is_empty() {
+        writeln!(
+            out,
+            "Read back after apply: {} client(s) did not converge:",
+            unconverged.len()
+        )?;
+        for r in &unconverged {
+            writeln!(out, "  {}", result_line(r))?;
+        }
+    }
     if progress_bar_used {
         let planned = [
             Outcome::Created,

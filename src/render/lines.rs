@@ -140,7 +140,9 @@ pub fn fields(client: &PlannedClient) -> Vec<Line> {
     let width = client
         .fields
         .iter()
+        .chain(&client.resend)
         .map(|f| f.field.len())
+        .chain(client.unverifiable.iter().map(String::len))
         .max()
         .unwrap_or(0)
         .max(6);

@@ -25,4 +25,5 @@ mod tls;
 mod untrusted;
 mod validate;
 mod versions;
+mod writeonly;
 mod workflows;

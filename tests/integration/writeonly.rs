@@ -1,0 +1,243 @@
+//! Every declared field converges (issue #18): write-only fields reach the server through
+//! `apply --update` and are said beforehand by `plan --update`; a change boruta would
+//! refuse is blocked in every format, never counted as a change; and apply reads back what
+//! it wrote. The sandbox's request log is the witness.
+
+use crate::support::{Output, Server, Workspace, DEFAULT_IDP};
+use serde_json::{json, Value};
+
+const API_ID: &str = "2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11";
+
+/// A backend client declaring two write-only fields (resources, metadata).
+fn manifest(resource: &str, team: &str) -> String {
+    format!(
+        "id: {API_ID}\nname: invoices-api\nconfidential: true\nsupported_grant_types: [client_credentials]\naccess_token_ttl: 300\nauthorized_resources:\n  - {resource}\nmetadata:\n  team: {team}\nidentity_provider:\n  name: {DEFAULT_IDP}\n"
+    )
+}
+
+fn workspace(server: &Server, manifest: &str) -> Workspace {
+    server.connect(Workspace::new().file("invoices-api.yaml", manifest))
+}
+
+fn ok(out: &Output) {
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+}
+
+/// The stored fields of a client, write-only ones included (the sandbox keeps them as
+/// boruta does; its answers never render them).
+fn stored(server: &Server, field: &str) -> Value {
+    server
+        .sandbox
+        .with_state(|s| s.clients[API_ID].fields[field].clone())
+}
+
+/// The bodies of the PATCH requests the sandbox received.
+fn patches(server: &Server) -> Vec<Value> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["client"].clone())
+        .collect()
+}
+
+/// The lines of a plan between its header block and its summary line.
+fn body(plan: &Output, server: &Server) -> String {
+    let text = server.scrub(&plan.stdout);
+    let start = text.find("\n\n").expect("a header") + 2;
+    text[start..].to_string()
+}
+
+#[test]
+fn a_write_only_change_in_git_reaches_the_server_and_drift_stays_quiet() {
+    let server = Server::start();
+    let ws = workspace(&server, &manifest("https://old.example.com/api", "red"));
+    ok(&ws.run(&["apply", "manifests", "--auto-approve"]));
+    server.sandbox.clear_requests();
+    let ws = workspace(&server, &manifest("https://new.example.com/api", "blue"));
+    std::fs::write(
+        ws.manifests().join("invoices-api.yaml"),
+        manifest("https://new.example.com/api", "blue"),
+    )
+    .unwrap();
+
+    // Without --update nothing is sent, and the plan says what apply --update would do.
+    let plan = ws.run(&["plan", "manifests", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = ws.run(&["plan", "manifests", "--update", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "a re-send is not a change: {}", plan.stderr);
+    assert_eq!(
+        body(&plan, &server),
+        format!(
+            "  ↻ invoices-api ({API_ID}) will re-send its write-only fields (boruta never renders them back: not verifiable)  [manifests/invoices-api.yaml:2]
+      ↻ authorized_resources = [\"https://new.example.com/api\"]   re-sent: boruta never renders it back
+      ↻ metadata             = {{\"team\":\"blue\"}}   re-sent: boruta never renders it back
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 0 to create, 0 to update, 1 to re-send, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"
+        )
+    );
+    let json = ws
+        .run(&["plan", "manifests", "--update", "--format", "json"])
+        .json();
+    let client = &json["clients"][0];
+    assert_eq!(client["action"], "resend");
+    assert_eq!(
+        client["resend"],
+        json!([
+            {"field": "authorized_resources", "server": null, "desired": ["https://new.example.com/api"]},
+            {"field": "metadata", "server": null, "desired": {"team": "blue"}},
+        ])
+    );
+    assert_eq!(json["summary"]["resend"], 1);
+    assert_eq!(patches(&server), [] as [Value; 0], "plan sends nothing");
+
+    let applied = ws.run(&["apply", "manifests", "--update", "--auto-approve"]);
+    ok(&applied);
+    assert!(
+        applied.stdout.contains(&format!(
+            "  ↻ invoices-api ({API_ID}) write-only fields re-sent\n\nApply: 0 created, 1 re-sent, 0 already present, 0 failed, 0 not attempted.\n"
+        )),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(
+        patches(&server),
+        [json!({
+            "authorized_resources": ["https://new.example.com/api"],
+            "metadata": {"team": "blue"},
+            "authorized_scopes": [],
+        })]
+    );
+    assert_eq!(
+        stored(&server, "authorized_resources"),
+        json!(["https://new.example.com/api"])
+    );
+    assert_eq!(stored(&server, "metadata"), json!({"team": "blue"}));
+
+    // The server now holds git's values, which nothing can read back: drift is quiet.
+    let drift = ws.run(&["drift", "manifests"]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+
+    // A pull request that changes nothing gets one collapsed line, not a section.
+    let comment = ws.run(&["plan", "manifests", "--update", "--format", "markdown"]);
+    ok(&comment);
+    assert!(
+        comment.stdout.contains(&format!(
+            "<details><summary>apply --update re-sends the write-only fields of 1 client(s): boruta never renders them back, so git's values are sent, not compared</summary>\n\n- invoices-api <code>{API_ID}</code>: authorized\\_resources, metadata\n\n</details>\n"
+        )),
+        "{}",
+        comment.stdout
+    );
+    assert!(
+        !comment.stdout.contains("<details><summary><code>"),
+        "{}",
+        comment.stdout
+    );
+}
+
+#[test]
+fn a_client_with_an_unknown_identity_provider_is_blocked_not_created() {
+    let server = Server::start();
+    let text =
+        manifest("https://new.example.com/api", "blue").replace(DEFAULT_IDP, "No such provider");
+    let ws = workspace(&server, &text);
+    let plan = ws.run(&["plan", "manifests"]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    let text = body(&plan, &server);
+    assert!(
+        text.starts_with(&format!(
+            "  ! invoices-api ({API_ID}) is blocked: it cannot be created as declared (see the errors)  [manifests/invoices-api.yaml:2]\n  · "
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Plan: 0 to create, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).\n"),
+        "{text}"
+    );
+    let json = ws.run(&["plan", "manifests", "--format", "json"]).json();
+    assert_eq!(json["clients"][0]["action"], "blocked");
+    assert_eq!(json["clients"][0]["blocked"], "create");
+    assert_eq!(json["summary"]["create"], 0);
+    assert_eq!(json["summary"]["blocked"], 1);
+    let comment = ws.run(&["plan", "manifests", "--format", "markdown"]);
+    assert!(
+        comment.stdout.contains("| create | blocked | drift |")
+            && comment.stdout.contains("| 0 | 1 | 0 |"),
+        "{}",
+        comment.stdout
+    );
+    assert!(
+        comment.stdout.contains(&format!(
+            "<code>!</code> <b>invoices-api</b> (blocked) <code>{API_ID}</code>"
+        )),
+        "{}",
+        comment.stdout
+    );
+    let applied = ws.run(&["apply", "manifests", "--auto-approve"]);
+    assert_eq!(applied.code, 1);
+    assert_eq!(server.count("POST", "/api/clients"), 0);
+}
+
+#[test]
+fn an_update_boruta_refuses_is_blocked_not_counted() {
+    let server = Server::start();
+    let ws = workspace(&server, &manifest("https://a.example.com/api", "red"));
+    ok(&ws.run(&["apply", "manifests", "--auto-approve"]));
+    std::fs::write(
+        ws.manifests().join("invoices-api.yaml"),
+        manifest("https://a.example.com/api", "red")
+            .replace("access_token_ttl: 300", "access_token_ttl: 900"),
+    )
+    .unwrap();
+    let plan = ws.run(&["plan", "manifests", "--update", "--format", "json"]);
+    assert_eq!(plan.code, 1);
+    let json = plan.json();
+    assert_eq!(json["clients"][0]["action"], "blocked");
+    assert_eq!(json["clients"][0]["blocked"], "update");
+    assert_eq!(json["summary"]["update"], 0);
+    let human = ws.run(&["plan", "manifests", "--update"]);
+    assert!(
+        human.stdout.contains(&format!(
+            "  ! invoices-api ({API_ID}) is blocked: it cannot be updated as declared (see the errors)  [manifests/invoices-api.yaml:2]\n      ~ access_token_ttl     = 300 -> 900\n      ? authorized_resources   unverifiable: boruta never renders it back (apply --update re-sends it)\n"
+        )),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn apply_reads_back_and_fails_a_client_the_server_acknowledged_but_did_not_store() {
+    let server = Server::start();
+    server.sandbox.add_fault(
+        "POST /api/clients strip-field=metadata strip-field=access_token_ttl"
+            .parse()
+            .unwrap(),
+    );
+    let ws = workspace(&server, &manifest("https://a.example.com/api", "red"));
+    let out = ws.run(&["apply", "manifests", "--auto-approve"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let reason = "boruta acknowledged the write, but the server's record read back after apply still differs from the manifest: `access_token_ttl`";
+    assert!(
+        out.stdout.contains(&format!(
+            "Read back after apply: 1 client(s) did not converge:\n  ✗ invoices-api ({API_ID}) failed: {reason}\n\nApply: 0 created, 0 already present, 1 failed, 0 not attempted.\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "error[not-converged]: {reason}\n  --> manifests/invoices-api.yaml:5:19\n"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        server.count("GET", "/api/clients"),
+        2,
+        "one list before, one after"
+    );
+}
