@@ -194,13 +194,16 @@ pub struct VersionChoice {
     pub how: String,
     /// Set when the answers contradict what the user said.
     pub mismatch: Option<String>,
+    /// Whether the server caches a client's identity provider until it restarts (0.9.0 to
+    /// 0.10.0); `None` when its answers cannot tell the patch release.
+    pub identity_provider_cache_defect: Option<bool>,
 }
 
 /// Finds out the version from the clients the server rendered: boruta's master renders
 /// `trusted_hosts` on every client; 0.9 and 0.10 do not (and behave the same for clients).
 /// `told` (`--boruta-version`) wins, with a warning when the answers disagree.
 pub fn choose_version(
-    told: Option<crate::kinds::client::fields::Version>,
+    told: Option<crate::kinds::client::fields::Named>,
     clients: &[crate::kinds::client::ClientRecord],
 ) -> VersionChoice {
     use crate::kinds::client::fields::{FieldId, Version};
@@ -211,7 +214,8 @@ pub fn choose_version(
         Version::V0_10
     };
     match told {
-        Some(version) => {
+        Some(named) => {
+            let version = named.version;
             let mismatch = (version.is_release() != seen.is_release()).then(|| {
                 if renders_trusted_hosts {
                     format!("--boruta-version {version} was given, but the server's clients carry `trusted_hosts`, as boruta's master renders them")
@@ -223,6 +227,7 @@ pub fn choose_version(
                 version,
                 how: "--boruta-version".to_string(),
                 mismatch,
+                identity_provider_cache_defect: named.identity_provider_cache_defect,
             }
         }
         None => VersionChoice {
@@ -234,6 +239,7 @@ pub fn choose_version(
                     .to_string()
             },
             mismatch: None,
+            identity_provider_cache_defect: (!seen.is_release()).then_some(false),
         },
     }
 }

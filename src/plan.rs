@@ -206,6 +206,27 @@ fn digest_of(body: &serde_json::Map<String, Value>) -> String {
     diff::digest(&diff::canonical(&Value::Object(body.clone())))
 }
 
+/// An update that changes a client's identity provider, on a boruta that caches it (0.9.0
+/// to 0.10.0) or that may: the change shows only after boruta restarts.
+fn identity_provider_restart(
+    c: &crate::diff::ObjectDiff,
+    version: &crate::api::VersionChoice,
+) -> Option<Diagnostic> {
+    let field = crate::kinds::client::fields::FieldId::IdentityProvider.name();
+    let changes = c.fields.iter().any(|f| f.field == field && !f.ignored);
+    let message = match version.identity_provider_cache_defect {
+        _ if !changes => return None,
+        Some(false) => return None,
+        Some(true) => format!("boruta {} caches the identity provider of `{}` and keeps using the old one after this update until it restarts (fixed in 0.10.1): restart boruta after apply", version.version, c.name),
+        None => format!("if this server runs boruta 0.9.0 to 0.10.0, it caches the identity provider of `{}` and keeps using the old one after this update until it restarts (fixed in 0.10.1): restart boruta after apply, or pass --boruta-version with the exact release", c.name),
+    };
+    Some(Diagnostic::new(
+        Code::IdentityProviderRestart,
+        message,
+        Some(c.location.clone()),
+    ))
+}
+
 /// Counts one client in the summary.
 fn count(summary: &mut Summary, action: Action) {
     let counter = match action {
@@ -250,6 +271,9 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
             action = Action::Blocked;
         }
         count(&mut summary, action);
+        if action == Action::Update {
+            findings.extend(identity_provider_restart(c, target.version));
+        }
         if delete_refused {
             findings.push(Diagnostic::new(Code::DeleteNotAllowed,
                 format!(

@@ -305,13 +305,18 @@ pub struct ConnectionArgs {
     /// Id of boruta's protected admin-UI client (a system client).
     #[arg(long, env = "BORUTA_ADMIN_OAUTH_CLIENT_ID", default_value = crate::api::ADMIN_UI_CLIENT_ID)]
     pub admin_client_id: String,
-    /// The boruta version of the server: 0.9, 0.10 or master. Default: found out from the
-    /// clients the server renders (master renders `trusted_hosts`, releases do not).
-    #[arg(long, env = "BORUTA_VERSION", value_parser = parse_version)]
-    pub boruta_version: Option<Version>,
+    /// The boruta version of the server: 0.9, 0.10 (or a release, e.g. 0.10.5) or master.
+    /// Default: found out from the clients the server renders (master renders
+    /// `trusted_hosts`, releases do not).
+    #[arg(long, env = "BORUTA_VERSION", value_parser = parse_named)]
+    pub boruta_version: Option<crate::kinds::client::fields::Named>,
 }
 
 fn parse_version(text: &str) -> Result<Version, String> {
+    text.parse()
+}
+
+fn parse_named(text: &str) -> Result<crate::kinds::client::fields::Named, String> {
     text.parse()
 }
 

@@ -6,7 +6,7 @@
 
 use crate::error::Error;
 use crate::fetch::{self, Credentials, Settings, TokenAuth};
-use crate::kinds::client::fields::Version;
+use crate::kinds::client::fields::Named;
 use crate::kinds::client::SystemIds;
 use secrecy::SecretString;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ pub struct ConnectionOptions {
     /// Id of boruta's protected admin-UI client.
     pub admin_client_id: String,
     /// `--boruta-version`, when given.
-    pub boruta_version: Option<Version>,
+    pub boruta_version: Option<Named>,
 }
 
 impl Default for ConnectionOptions {

@@ -241,3 +241,35 @@ fn apply_reads_back_and_fails_a_client_the_server_acknowledged_but_did_not_store
         "one list before, one after"
     );
 }
+
+#[test]
+fn an_identity_provider_change_warns_that_boruta_before_0_10_1_must_restart() {
+    let server = Server::start();
+    let ws = workspace(&server, &manifest("https://a.example.com/api", "red"));
+    ok(&ws.run(&["apply", "manifests", "--auto-approve"]));
+    let partners = manifest("https://a.example.com/api", "red")
+        .replace(DEFAULT_IDP, "Partners identity provider");
+    std::fs::write(ws.manifests().join("invoices-api.yaml"), partners).unwrap();
+    let warning = |version: Option<&str>| {
+        let mut args = vec!["plan", "manifests", "--update"];
+        if let Some(version) = version {
+            args.extend(["--boruta-version", version]);
+        }
+        let out = ws.run(&args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stderr
+            .lines()
+            .find(|l| l.starts_with("warning[identity-provider-restart]"))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        warning(Some("0.10.0")).as_deref(),
+        Some("warning[identity-provider-restart]: boruta 0.10 caches the identity provider of `invoices-api` and keeps using the old one after this update until it restarts (fixed in 0.10.1): restart boruta after apply")
+    );
+    assert!(warning(Some("0.9.2")).is_some());
+    assert_eq!(warning(Some("0.10.5")), None);
+    assert_eq!(
+        warning(None).as_deref(),
+        Some("warning[identity-provider-restart]: if this server runs boruta 0.9.0 to 0.10.0, it caches the identity provider of `invoices-api` and keeps using the old one after this update until it restarts (fixed in 0.10.1): restart boruta after apply, or pass --boruta-version with the exact release")
+    );
+}

@@ -79,6 +79,36 @@ impl std::str::FromStr for Version {
     }
 }
 
+/// A version as a user names it (`--boruta-version`, `BORUTA_VERSION`): how it behaves for
+/// clients, and whether it has the identity-provider cache defect, which patch releases
+/// differ on: 0.9.0 to 0.10.0 cache a client's identity provider and keep the old one
+/// after a change until they restart; 0.10.1 fixed it (boruta-server ffa4afbb,
+/// `apps/boruta_identity/lib/boruta_identity/identity_providers.ex`; contract §6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Named {
+    pub version: Version,
+    /// `None`: the name does not say which patch release (`0.10`).
+    pub identity_provider_cache_defect: Option<bool>,
+}
+
+impl std::str::FromStr for Named {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let version: Version = text.parse()?;
+        let patch = text.trim().trim_start_matches('v');
+        let identity_provider_cache_defect = match (version, patch) {
+            (Version::V0_9, _) | (_, "0.10.0") => Some(true),
+            (Version::V0_10, "0.10") => None,
+            _ => Some(false),
+        };
+        Ok(Named {
+            version,
+            identity_provider_cache_defect,
+        })
+    }
+}
+
 /// Which versions have something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Since {
