@@ -1,11 +1,13 @@
 //! boruta-gitops: manage the OAuth clients of a boruta server from YAML manifests in git.
 //!
 //! The pipeline, in module order:
-//! `load` (files -> positioned YAML documents) -> `validate` (schema + boruta's `rules`
-//! -> desired clients and findings) -> `fetch` (the admin API: one list call) -> `diff`
-//! (desired vs observed) -> `plan` -> `apply` (creates only) -> `render`.
-//! `export` runs the other way (server -> manifests). `sandbox` is a loopback imitation of
-//! boruta sharing `api` and `rules` with the client. Only `cli` knows the order of the stages.
+//! `load` (files -> positioned YAML documents) -> `validate` (schema, boruta's rules and
+//! the security policy -> typed models of each object `kind`, and findings) -> `fetch` (the
+//! admin API: one list call per kind) -> `diff` (desired vs observed, per kind) -> `plan`
+//! -> `apply` (creates, updates, deletes, in dependency order) -> `render`. `export` runs
+//! the other way (server -> manifests). `sandbox` is a loopback imitation of boruta sharing
+//! `api` and the kinds' rules with the client. `commands` knows the order of the stages;
+//! `cli` only turns flags into its options and its results into output.
 
 // Vocabulary shared by every stage.
 pub mod source;

@@ -66,13 +66,15 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Run a loopback imitation of boruta (token endpoint + admin API) for CI and demos.
     Sandbox(SandboxArgs),
-    /// Compare the manifests with the server and show what `apply` would create.
+    /// Compare the manifests with the server and show what `apply` with the same flags would
+    /// do: create, and with --update update, with --allow-delete delete.
     Plan(PlanArgs),
     /// For scheduled jobs: exit 2 when the server no longer matches git.
     Drift(DriftArgs),
-    /// Create the clients the plan shows as missing (never changes or deletes anything).
+    /// Do what the plan shows: create missing clients; with --update put drifted ones back
+    /// as git declares them; with --allow-delete delete those declared absent.
     Apply(ApplyArgs),
-    /// Run validate, plan, apply, plan and drift against a built-in sandbox.
+    /// Run validate, plan, apply, drift and apply --update against a built-in sandbox.
     Demo(DemoArgs),
     /// Write the server's clients as manifests (adopting an existing server).
     Export(ExportArgs),
@@ -124,19 +126,22 @@ pub struct ExportArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
-    /// Apply this saved plan (`plan --out`); refused if the server or the manifests changed since.
+    /// Apply this saved plan (`plan --out`), from the manifest directory it records unless
+    /// DIR is given; refused if the server or the manifests changed since.
     #[arg(long)]
     pub plan: Option<PathBuf>,
     /// Do not ask for confirmation (CI).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Creates in flight at once.
+    /// Requests in flight at once (creates, updates, deletes).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Write `{id, name, secret}` of each client created in this run to this new file
     /// (JSON Lines, mode 0600; refuses to overwrite).
     #[arg(long)]
     pub secrets_out: Option<PathBuf>,
+    /// Output format: human (the plan, then each client's outcome), or json (the plan, the
+    /// outcomes and their counts as one document).
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     pub format: ApplyFormat,
     #[command(flatten)]
@@ -238,8 +243,7 @@ pub struct DemoArgs {
 /// Where the manifests are, and where `${file:..}` may read.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ManifestArgs {
-    /// Directory of manifests (searched recursively) or a single file [default: manifests;
-    /// with `apply --plan`: the plan's]
+    /// Directory of manifests (searched recursively) or a single file [default: manifests]
     pub dir: Option<PathBuf>,
     /// Another directory `${file:..}` values may be read from (repeatable), e.g. secrets
     /// mounted by Kubernetes or a CI secret store; values read from it are sensitive.
@@ -254,8 +258,7 @@ pub struct ManifestArgs {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectionArgs {
-    /// Base URL of boruta's admin API (the listener serving /api) [with `apply --plan`:
-    /// the plan's]
+    /// Base URL of boruta's admin API (the listener serving /api)
     #[arg(long, env = "BORUTA_ADMIN_URL")]
     pub admin_url: Option<String>,
     /// boruta's OAuth token endpoint (served by the OAuth listener, not the admin one).
@@ -342,6 +345,7 @@ pub enum PlanFormat {
 pub struct PlanArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
     pub format: PlanFormat,
     /// Exit 0 when apply (with the same flags) would change nothing, 2 when it would, 1 on
@@ -361,6 +365,7 @@ pub struct PlanArgs {
 pub struct DriftArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
     pub format: PlanFormat,
     /// Do not count unmanaged clients as drift.

@@ -63,3 +63,63 @@ fn usage_errors_exit_nonzero_with_a_message() {
         "error: no admin URL: set --admin-url or BORUTA_ADMIN_URL (the listener serving /api)\n"
     );
 }
+
+/// Every command's (and subcommand's) name path, read from the command line's definition,
+/// so a command added later is covered too.
+fn command_paths() -> Vec<Vec<String>> {
+    fn walk(command: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(path.clone());
+        for sub in command.get_subcommands() {
+            let mut deeper = path.clone();
+            deeper.push(sub.get_name().to_string());
+            walk(sub, deeper, out);
+        }
+    }
+    let mut out = Vec::new();
+    let cli = <boruta_gitops::cli::Cli as clap::CommandFactory>::command();
+    walk(&cli, Vec::new(), &mut out);
+    out.retain(|p| p.last().map(String::as_str) != Some("help"));
+    out
+}
+
+/// The exact `--help` of every command is committed under tests/snapshots/help/, so help
+/// cannot go stale without a test failing (issue #18). `UPDATE_SNAPSHOTS=1 cargo test help`
+/// rewrites them; review the diff.
+#[test]
+fn every_commands_help_is_as_committed() {
+    let dir = crate::runner::repo().join("tests/snapshots/help");
+    let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+    let mut stale = Vec::new();
+    for path in command_paths() {
+        let name = if path.is_empty() {
+            "boruta-gitops".to_string()
+        } else {
+            path.join("-")
+        };
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let out = Workspace::new().env("COLUMNS", "100").run(&args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        let file = dir.join(format!("{name}.txt"));
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&file, &out.stdout).unwrap();
+            continue;
+        }
+        match std::fs::read_to_string(&file) {
+            Ok(expected) if expected == out.stdout => {}
+            Ok(expected) => stale.push(format!(
+                "`{}` differs from {}:\n--- expected\n{expected}\n--- actual\n{}",
+                args.join(" "),
+                file.display(),
+                out.stdout
+            )),
+            Err(_) => stale.push(format!("{} is missing", file.display())),
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "{}\n(UPDATE_SNAPSHOTS=1 cargo test help rewrites the snapshots)",
+        stale.join("\n")
+    );
+}
