@@ -12,6 +12,7 @@
 use crate::kinds::client::fields::{self, Export as ExportPolicy, Kind, Version};
 use crate::policy::waivers;
 use crate::schema::SCHEMA_BASE;
+use saphyr::{Mapping, Scalar, Yaml, YamlEmitter};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -170,13 +171,20 @@ fn manifest(
 ) -> String {
     let defaults = fields::create_defaults(version);
     let mut text = format!("# yaml-language-server: $schema={SCHEMA_BASE}/client.schema.json\n# Exported by boruta-gitops from the server's client {id}.\n");
-    text.push_str(&format!("id: {id}\n"));
+    let unread: Vec<&str> = fields::manifest_fields()
+        .filter(|f| f.write_only(version))
+        .map(|f| f.name)
+        .collect();
     text.push_str(&format!(
-        "name: {}\n",
-        scalar(&Value::String(name.to_string()))
+        "# Not exported: boruta never renders {} back. Declare the ones this client uses;\n# apply --update then sends them.\n",
+        unread.join(", ")
     ));
+    let mut written: Vec<(&str, Value)> = vec![
+        ("id", Value::String(id.to_string())),
+        ("name", Value::String(name.to_string())),
+    ];
     if let Some(variable) = secret_variable {
-        text.push_str(&format!("secret: ${{env:{variable}}}\n"));
+        written.push(("secret", Value::String(format!("${{env:{variable}}}"))));
     }
     for field in fields::rendered(version) {
         if field.export == ExportPolicy::Special {
@@ -229,8 +237,9 @@ fn manifest(
         if value.is_null() || is_default {
             continue;
         }
-        write_field(&mut text, field.name, &value, 0);
+        written.push((field.name, value));
     }
+    text.push_str(&emit(written));
     text
 }
 
@@ -312,94 +321,42 @@ fn add_waivers(text: String, findings: &[crate::source::Diagnostic], reason: &st
     out
 }
 
-/// A scalar as YAML: plain when that cannot be read as anything else (by a YAML 1.2 or a
-/// YAML 1.1 reader), double-quoted otherwise (JSON escapes are valid YAML).
-fn scalar(value: &Value) -> String {
+/// A JSON value as a YAML node.
+fn yaml(value: &Value) -> Yaml<'static> {
     match value {
-        Value::String(s) if plain_is_safe(s) => s.clone(),
-        other => other.to_string(),
+        Value::Null => Yaml::Value(Scalar::Null),
+        Value::Bool(b) => Yaml::Value(Scalar::Boolean(*b)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Yaml::Value(Scalar::Integer(i)),
+            None => Yaml::Value(Scalar::FloatingPoint(n.as_f64().unwrap_or_default().into())),
+        },
+        Value::String(s) => Yaml::Value(Scalar::String(s.clone().into())),
+        Value::Array(items) => Yaml::Sequence(items.iter().map(yaml).collect()),
+        Value::Object(map) => Yaml::Mapping(
+            map.iter()
+                .map(|(k, v)| (Yaml::Value(Scalar::String(k.clone().into())), yaml(v)))
+                .collect(),
+        ),
     }
 }
 
-fn plain_is_safe(s: &str) -> bool {
-    let reserved = [
-        "null", "true", "false", "yes", "no", "on", "off", "y", "n", "~",
-    ];
-    s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:@+".contains(c))
-        && !s.ends_with(':')
-        && !reserved.contains(&s.to_ascii_lowercase().as_str())
-        && s.parse::<f64>().is_err()
-}
-
-/// A multi-line string that a literal block keeps byte for byte.
-fn literal_block(text: &str) -> bool {
-    text.contains('\n')
-        && !text.contains('\r')
-        && !text.contains('\t')
-        && text.lines().all(|l| !l.starts_with(' ') && !l.is_empty())
-        && !text.ends_with("\n\n")
-}
-
-fn write_field(text: &mut String, key: &str, value: &Value, indent: usize) {
-    let pad = " ".repeat(indent);
-    match value {
-        Value::String(s) if literal_block(s) => {
-            let chomp = if s.ends_with('\n') { "" } else { "-" };
-            text.push_str(&format!("{pad}{key}: |{chomp}\n"));
-            for line in s.lines() {
-                text.push_str(&format!("{pad}  {line}\n"));
-            }
-        }
-        Value::Array(items) if items.is_empty() => text.push_str(&format!("{pad}{key}: []\n")),
-        Value::Object(map) if map.is_empty() => text.push_str(&format!("{pad}{key}: {{}}\n")),
-        Value::Array(items) => {
-            text.push_str(&format!("{pad}{key}:\n"));
-            for item in items {
-                match item {
-                    Value::Object(map) if !map.is_empty() => {
-                        let mut first = true;
-                        for (k, v) in map {
-                            let mut entry = String::new();
-                            write_field(&mut entry, &yaml_key(k), v, indent + 4);
-                            let entry = entry.trim_start().to_string();
-                            let lead = if first {
-                                format!("{pad}  - ")
-                            } else {
-                                format!("{pad}    ")
-                            };
-                            text.push_str(&lead);
-                            text.push_str(&entry);
-                            first = false;
-                        }
-                    }
-                    other => text.push_str(&format!("{pad}  - {}\n", scalar(other))),
-                }
-            }
-        }
-        Value::Object(map) => {
-            text.push_str(&format!("{pad}{key}:\n"));
-            for (k, v) in map {
-                write_field(text, &yaml_key(k), v, indent + 2);
-            }
-        }
-        other => text.push_str(&format!("{pad}{key}: {}\n", scalar(other))),
+/// The fields as YAML block text (saphyr's emitter: it quotes what a YAML 1.1 or 1.2
+/// reader would read as another type, and writes multi-line text as literal blocks).
+fn emit(fields: Vec<(&str, Value)>) -> String {
+    if fields.is_empty() {
+        return String::new();
     }
-}
-
-/// Keys of free-form objects (metadata) are quoted unless plainly safe.
-fn yaml_key(key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && !key.starts_with('-');
-    if plain {
-        key.to_string()
-    } else {
-        Value::String(key.to_string()).to_string()
-    }
+    let mapping: Mapping<'static> = fields
+        .into_iter()
+        .map(|(k, v)| (Yaml::Value(Scalar::String(k.to_string().into())), yaml(&v)))
+        .collect();
+    let mut out = String::new();
+    let mut emitter = YamlEmitter::new(&mut out);
+    emitter.multiline(true);
+    // Writing into a String cannot fail.
+    let _ = emitter.dump(&Yaml::Mapping(mapping));
+    let text = out.strip_prefix("---\n").unwrap_or(&out).to_string();
+    text + "\n"
 }
 
 #[cfg(test)]

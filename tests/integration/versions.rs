@@ -320,7 +320,7 @@ fn exports_of_legacy_values_validate_and_plan_empty_on_every_version() {
         let ws = ws.env("BORUTA_SECRET_LEGACY", &secret_of(&server, "legacy"));
         let text = std::fs::read_to_string(ws.manifests().join("legacy.yaml")).unwrap();
         assert!(
-            text.contains("  # boruta-gitops:allow invalid-redirect-uri legacy value held by the server; boruta refuses it for a new client\n  - myapp:/cb\n"),
+            text.contains("  # boruta-gitops:allow invalid-redirect-uri legacy value held by the server; boruta refuses it for a new client\n  - \"myapp:/cb\"\n"),
             "{version}:\n{text}"
         );
         let out = ws.run(&[
