@@ -82,6 +82,7 @@ codes! {
     NoManifests = "no-manifests", Error, Manifests, "no `*.yaml`/`*.yml` file was found";
     // The shape of a manifest.
     NotAMapping = "not-a-mapping", Error, Manifests, "a document or client is not a mapping";
+    ForeignDocument = "foreign-document", Error, Manifests, "a document with `apiVersion` (a Kubernetes or kustomize file) among the manifests: keep it out with `--exclude`";
     DuplicateKey = "duplicate-key", Error, Manifests, "a key appears twice in one mapping";
     UnknownField = "unknown-field", Error, Manifests, "a field the schema does not know (with a \"did you mean\")";
     MissingField = "missing-field", Error, Manifests, "`name` or `identity_provider` missing; a reference without `id`/`name`; null where boruta needs a value";

@@ -148,28 +148,8 @@ impl Summary {
 /// True when a `--select` pattern names this client: its id (any case), or its name, where
 /// `*` matches any run of characters.
 pub fn selects(pattern: &str, name: Option<&str>, id: &str) -> bool {
-    if pattern.eq_ignore_ascii_case(id) {
-        return true;
-    }
-    let Some(name) = name else {
-        return false;
-    };
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = name.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
+    pattern.eq_ignore_ascii_case(id)
+        || name.is_some_and(|name| crate::source::glob_matches(pattern, name))
 }
 
 /// Digest of the manifest files, independent of the order they were read in.

@@ -127,6 +127,7 @@ impl Commands {
             dir: Some(dir.to_path_buf()),
             file_roots: Vec::new(),
             policy: None,
+            exclude: Vec::new(),
         }
     }
 

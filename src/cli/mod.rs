@@ -189,6 +189,7 @@ impl ManifestArgs {
                 .unwrap_or_else(|| PathBuf::from(crate::commands::DEFAULT_DIR)),
             file_roots: self.file_roots.clone(),
             policy: self.policy.clone(),
+            exclude: self.exclude.clone(),
         }
     }
 }
@@ -254,6 +255,11 @@ pub struct ManifestArgs {
     /// .boruta-policy.yaml in DIR, when present]
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Files below DIR that are not manifests (Kubernetes or kustomize files, say): a
+    /// pattern on the path relative to DIR, where `*` matches any characters, `/` included
+    /// (repeatable; `--exclude 'k8s/*'`).
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone, clap::Args)]

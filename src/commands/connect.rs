@@ -95,11 +95,16 @@ impl ConnectionOptions {
             (None, None) => None,
         };
         match (&self.client_id, secret, &self.access_token) {
-            (Some(id), Some(secret), _) => Ok(Credentials::ClientCredentials {
+            (Some(id), Some(secret), token) => {
+                if token.is_some() {
+                    tracing::warn!("both client credentials (BORUTA_CLIENT_ID and a secret) and BORUTA_ACCESS_TOKEN are set: the client credentials are used, the access token is ignored");
+                }
+                Ok(Credentials::ClientCredentials {
                 client_id: id.clone(),
                 secret: SecretString::from(secret),
-                auth: self.token_auth,
-            }),
+                    auth: self.token_auth,
+                })
+            }
             (_, _, Some(token)) => Ok(Credentials::AccessToken(SecretString::from(token.clone()))),
             (Some(_), None, None) => Err(Error::Usage(
                 "BORUTA_CLIENT_ID is set but no secret: set BORUTA_CLIENT_SECRET or --client-secret-file".into(),

@@ -18,6 +18,8 @@ pub struct Manifests {
     pub file_roots: Vec<PathBuf>,
     /// `--policy FILE`; without it, `DIR/.boruta-policy.yaml` when present.
     pub policy: Option<PathBuf>,
+    /// `--exclude`: files below the directory that are not manifests.
+    pub exclude: Vec<String>,
 }
 
 impl Manifests {
@@ -53,6 +55,7 @@ impl Manifests {
             env,
             file_roots: &self.file_roots,
             unset_variable: unset,
+            exclude: &self.exclude,
         };
         let (files, parts) = load::load_each(&self.dir, &options, &|documents, waivers| {
             let needs = validate::scan_needs(&documents);

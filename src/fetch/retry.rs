@@ -237,7 +237,7 @@ pub(super) fn describe_transport(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
-        "could not connect".to_string()
+        connect_failure(e)
     } else if cause_of::<hyper::Error>(e).is_some_and(hyper::Error::is_incomplete_message) {
         "the server closed the connection before the answer was complete".to_string()
     } else {
@@ -251,8 +251,80 @@ pub(super) fn describe_transport(e: &reqwest::Error) -> String {
     }
 }
 
+/// Why a connection was not made: a host name that does not resolve says so (it is not
+/// the server refusing), anything else is "could not connect".
+fn connect_failure(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut lookup = None;
+    let mut next = e.source();
+    while let Some(cause) = next {
+        // hyper-util's connector names the step that failed: "dns error".
+        if cause.to_string() == "dns error" {
+            let mut deepest = cause;
+            while let Some(inner) = deepest.source() {
+                deepest = inner;
+            }
+            lookup = Some(deepest.to_string());
+        }
+        next = cause.source();
+    }
+    match lookup {
+        Some(reason) => format!(
+            "could not connect: the host name does not resolve ({reason}); check the URL's host"
+        ),
+        None => "could not connect".to_string(),
+    }
+}
+
 /// Exponential backoff with full jitter: up to 200 ms, 400 ms, 800 ms, ... capped at 10 s.
 pub fn backoff(attempt: u32) -> Duration {
     let cap = 200u64.saturating_mul(1u64 << attempt.min(16)).min(10_000);
     Duration::from_millis(rand::random_range(cap / 2..=cap))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connect_failure;
+
+    /// An error with a cause, as connectors nest them.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn a_host_name_that_does_not_resolve_is_said_so() {
+        let lookup = "failed to lookup address information: Name or service not known";
+        let chain = Layer(
+            "client error (Connect)",
+            Some(Box::new(Layer(
+                "client error (Connect)",
+                Some(Box::new(Layer(
+                    "dns error",
+                    Some(Box::new(Layer(
+                        "error resolving DNS",
+                        Some(Box::new(Layer(lookup, None))),
+                    ))),
+                ))),
+            ))),
+        );
+        assert_eq!(
+            connect_failure(&chain),
+            format!("could not connect: the host name does not resolve ({lookup}); check the URL's host")
+        );
+        let refused = Layer(
+            "client error (Connect)",
+            Some(Box::new(Layer("Connection refused", None))),
+        );
+        assert_eq!(connect_failure(&refused), "could not connect");
+    }
 }

@@ -35,27 +35,76 @@ fn at(path: &Path) -> Option<Location> {
     Some(Location::file_start(&display_path(path)))
 }
 
-/// Every `*.yaml` / `*.yml` below `dir` (whose canonical form is `root`), sorted by the
-/// displayed path, each real file once.
-pub fn discover(dir: &Path, root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<Found> {
-    let mut visited: HashSet<PathBuf> = HashSet::from([root.to_path_buf()]);
-    let mut pending = vec![(dir.to_path_buf(), root.to_path_buf())];
-    let mut found = Vec::new();
-    let mut loops: Vec<PathBuf> = Vec::new();
-    while let Some((shown_dir, real_dir)) = pending.pop() {
-        let entries = match std::fs::read_dir(&real_dir) {
+/// The walk's state: what was found, what was visited, the links that loop.
+struct Walk<'a> {
+    dir: &'a Path,
+    root: &'a Path,
+    /// `--exclude` patterns, matched against paths relative to `dir`.
+    exclude: &'a [String],
+    visited: HashSet<PathBuf>,
+    pending: Vec<(PathBuf, PathBuf)>,
+    found: Vec<Found>,
+    loops: Vec<PathBuf>,
+    diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+/// Every `*.yaml` / `*.yml` below `dir` (whose canonical form is `root`) that no
+/// `exclude` pattern names, sorted by the displayed path, each real file once.
+pub fn discover(
+    dir: &Path,
+    root: &Path,
+    exclude: &[String],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Found> {
+    let mut walk = Walk {
+        dir,
+        root,
+        exclude,
+        visited: HashSet::from([root.to_path_buf()]),
+        pending: vec![(dir.to_path_buf(), root.to_path_buf())],
+        found: Vec::new(),
+        loops: Vec::new(),
+        diagnostics,
+    };
+    while let Some((shown_dir, real_dir)) = walk.pending.pop() {
+        walk.directory(&shown_dir, &real_dir);
+    }
+    walk.report_loops();
+    let mut found = walk.found;
+    found.sort_by(|a, b| a.display.cmp(&b.display));
+    let mut seen = HashSet::new();
+    found.retain(|f| seen.insert(f.canonical.clone()));
+    found
+}
+
+impl Walk<'_> {
+    /// True for a manifest's name that no `--exclude` pattern names.
+    fn wanted(&self, name: &str, shown: &Path) -> bool {
+        if !is_manifest_name(name) {
+            return false;
+        }
+        let relative = shown.strip_prefix(self.dir).unwrap_or(shown);
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        !self
+            .exclude
+            .iter()
+            .any(|pattern| crate::source::glob_matches(pattern, &relative))
+    }
+
+    fn directory(&mut self, shown_dir: &Path, real_dir: &Path) {
+        let entries = match std::fs::read_dir(real_dir) {
             Ok(entries) => entries,
             Err(e) => {
-                diagnostics.push(Diagnostic::new(
+                self.diagnostics.push(Diagnostic::new(
                     Code::UnreadableFile,
                     format!(
                         "cannot read directory {}: {}",
-                        display_path(&shown_dir),
+                        display_path(shown_dir),
                         io_reason(&e)
                     ),
                     None,
                 ));
-                continue;
+                return;
             }
         };
         let mut names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
@@ -63,83 +112,90 @@ pub fn discover(dir: &Path, root: &Path, diagnostics: &mut Vec<Diagnostic>) -> V
         for name in names {
             let text = name.to_string_lossy();
             // Hidden entries (.git, editor swap files) are never manifests.
-            if text.starts_with('.') {
-                continue;
-            }
-            let shown = shown_dir.join(&name);
-            let real = real_dir.join(&name);
-            let Ok(meta) = std::fs::symlink_metadata(&real) else {
-                continue;
-            };
-            let wanted = is_manifest_name(&text);
-            if !meta.file_type().is_symlink() {
-                if meta.is_dir() {
-                    if visited.insert(real.clone()) {
-                        pending.push((shown, real));
-                    }
-                } else if wanted {
-                    found.push(Found {
-                        display: shown,
-                        canonical: real,
-                    });
-                }
-                continue;
-            }
-            let target = match std::fs::canonicalize(&real) {
-                Ok(target) => target,
-                Err(e) => {
-                    if wanted {
-                        diagnostics.push(Diagnostic::new(
-                            Code::UnreadableFile,
-                            format!("cannot read this symbolic link's target: {}", io_reason(&e)),
-                            at(&shown),
-                        ));
-                    }
-                    continue;
-                }
-            };
-            if !target.starts_with(root) {
-                // Only the link's own path is named: its target may itself be a secret.
-                if wanted || target.is_dir() {
-                    diagnostics.push(Diagnostic::new(Code::SymlinkOutsideRoot,
-                        "this symbolic link points outside the manifest directory; it is not followed and nothing of its target is read",
-                        at(&shown),
-                    ));
-                }
-                continue;
-            }
-            if target.is_dir() {
-                if visited.insert(target.clone()) {
-                    pending.push((shown, target));
-                } else {
-                    loops.push(shown);
-                }
-            } else if wanted {
-                found.push(Found {
-                    display: shown,
-                    canonical: target,
-                });
+            if !text.starts_with('.') {
+                self.entry(&text, shown_dir.join(&name), real_dir.join(&name));
             }
         }
     }
-    if let Some(first) = loops.first() {
-        let shown: Vec<String> = loops
+
+    fn entry(&mut self, name: &str, shown: PathBuf, real: PathBuf) {
+        let Ok(meta) = std::fs::symlink_metadata(&real) else {
+            return;
+        };
+        let wanted = self.wanted(name, &shown);
+        if !meta.file_type().is_symlink() {
+            if meta.is_dir() {
+                if self.visited.insert(real.clone()) {
+                    self.pending.push((shown, real));
+                }
+            } else if wanted {
+                self.found.push(Found {
+                    display: shown,
+                    canonical: real,
+                });
+            }
+            return;
+        }
+        self.link(wanted, shown, &real);
+    }
+
+    /// A symbolic link: followed only when it stays inside the root.
+    fn link(&mut self, wanted: bool, shown: PathBuf, real: &Path) {
+        let target = match std::fs::canonicalize(real) {
+            Ok(target) => target,
+            Err(e) => {
+                if wanted {
+                    self.diagnostics.push(Diagnostic::new(
+                        Code::UnreadableFile,
+                        format!("cannot read this symbolic link's target: {}", io_reason(&e)),
+                        at(&shown),
+                    ));
+                }
+                return;
+            }
+        };
+        if !target.starts_with(self.root) {
+            // Only the link's own path is named: its target may itself be a secret.
+            if wanted || target.is_dir() {
+                self.diagnostics.push(Diagnostic::new(Code::SymlinkOutsideRoot,
+                    "this symbolic link points outside the manifest directory; it is not followed and nothing of its target is read",
+                    at(&shown),
+                ));
+            }
+            return;
+        }
+        if target.is_dir() {
+            if self.visited.insert(target.clone()) {
+                self.pending.push((shown, target));
+            } else {
+                self.loops.push(shown);
+            }
+        } else if wanted {
+            self.found.push(Found {
+                display: shown,
+                canonical: target,
+            });
+        }
+    }
+
+    fn report_loops(&mut self) {
+        let Some(first) = self.loops.first() else {
+            return;
+        };
+        let shown: Vec<String> = self
+            .loops
             .iter()
             .take(5)
             .map(|l| display_path(l).to_string())
             .collect();
-        let more = if loops.len() > 5 { ", ..." } else { "" };
-        diagnostics.push(Diagnostic::new(Code::SymlinkLoop,
+        let more = if self.loops.len() > 5 { ", ..." } else { "" };
+        self.diagnostics.push(Diagnostic::new(Code::SymlinkLoop,
             format!(
                 "{} symbolic link(s) lead to a directory already read and are not followed: {}{more}",
-                loops.len(),
+                self.loops.len(),
                 shown.join(", ")
             ),
             at(first),
         ));
     }
-    found.sort_by(|a, b| a.display.cmp(&b.display));
-    let mut seen = HashSet::new();
-    found.retain(|f| seen.insert(f.canonical.clone()));
-    found
 }

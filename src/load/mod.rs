@@ -68,6 +68,8 @@ pub struct Options<'a> {
     pub file_roots: &'a [PathBuf],
     /// `Error` in plan/apply/drift; `Warning` in `validate`, which runs offline.
     pub unset_variable: Severity,
+    /// Files not to read (`--exclude`): patterns on paths relative to the directory.
+    pub exclude: &'a [String],
 }
 
 impl<'a> Options<'a> {
@@ -77,6 +79,7 @@ impl<'a> Options<'a> {
             env,
             file_roots: &[],
             unset_variable: Severity::Error,
+            exclude: &[],
         }
     }
 }
@@ -186,7 +189,12 @@ fn discover_files(
             canonical,
         }]
     } else {
-        discover::discover(path, &roots.manifests, &mut loaded.diagnostics)
+        discover::discover(
+            path,
+            &roots.manifests,
+            options.exclude,
+            &mut loaded.diagnostics,
+        )
     };
     if files.is_empty() && !crate::source::has_errors(&loaded.diagnostics) {
         loaded.diagnostics.push(Diagnostic::new(

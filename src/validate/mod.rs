@@ -123,6 +123,15 @@ fn validate_document(root: Node, waivers: &[Waiver], out: &mut Validated) {
         ));
         return;
     };
+    if let Some((key, value)) = root.entry("apiVersion") {
+        let shown = value.as_str().map(|v| format!(": {v}")).unwrap_or_default();
+        out.diagnostics.push(Diagnostic::new(
+            Code::ForeignDocument,
+            format!("this document has `apiVersion{shown}`: it is not a boruta-gitops manifest (a Kubernetes or kustomize file?); keep it out with --exclude"),
+            Some(key.loc.clone()),
+        ));
+        return;
+    }
     let is_configuration = pairs
         .iter()
         .any(|(k, _)| matches!(k.as_str(), Some("version" | "configuration")));

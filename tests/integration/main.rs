@@ -11,6 +11,7 @@ mod fakes;
 mod help;
 mod hostile;
 mod install;
+mod newcomer;
 mod openapi;
 mod plan;
 mod policy;
