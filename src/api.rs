@@ -206,8 +206,8 @@ pub fn choose_version(
     told: Option<crate::kinds::client::fields::Named>,
     clients: &[crate::kinds::client::ClientRecord],
 ) -> VersionChoice {
-    use crate::kinds::client::fields::{FieldId, Version};
-    let renders_trusted_hosts = clients.iter().any(|c| c.renders(FieldId::TrustedHosts));
+    use crate::kinds::client::fields::Version;
+    let renders_trusted_hosts = clients.iter().any(|c| c.renders_trusted_hosts);
     let seen = if renders_trusted_hosts {
         Version::Master
     } else {

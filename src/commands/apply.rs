@@ -523,7 +523,8 @@ async fn read_back(
     if !results.iter().any(written) {
         return None;
     }
-    let records = match connection.list_clients().await {
+    let all = crate::kinds::client::fields::FieldSet::ALL;
+    let records = match connection.list_clients(all).await {
         Ok(records) => records,
         Err(e) => return Some(e.to_string()),
     };

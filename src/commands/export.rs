@@ -38,7 +38,8 @@ pub struct Exported {
 pub fn export(options: &ExportOptions, connection: &ConnectionOptions) -> Result<Exported, Error> {
     let scopes = vec![crate::api::SCOPE_CLIENTS.to_string()];
     let client = connection.connect(scopes)?;
-    let listed = super::runtime()?.block_on(client.list_clients())?;
+    let all = crate::kinds::client::fields::FieldSet::ALL;
+    let listed = super::runtime()?.block_on(client.list_clients(all))?;
     let system = connection.system_ids();
     let version = crate::api::choose_version(connection.boruta_version, &listed);
     let is_system = |c: &ClientRecord| system.kind_of(c).is_some();

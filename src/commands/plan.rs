@@ -7,7 +7,7 @@ use super::prepare::{Manifests, Prepared};
 use crate::diff::{Diff, Observed};
 use crate::error::{Error, Exit};
 use crate::findings::Code;
-use crate::kinds::client::fields::Version;
+use crate::kinds::client::fields::{FieldId, FieldSet, Version};
 use crate::kinds::client::{Clients, SystemIds};
 use crate::kinds::ObjectKind;
 use crate::load::Environment;
@@ -75,6 +75,7 @@ fn scopes_for(needs: validate::Needs) -> Vec<String> {
 async fn observe(
     connection: &crate::fetch::Connection,
     needs: validate::Needs,
+    wanted: FieldSet,
 ) -> Result<Observed, Error> {
     // The three reads are independent: send them together.
     let scopes = async {
@@ -98,7 +99,7 @@ async fn observe(
         }
     };
     let (clients, scopes, identity_providers, key_pairs) = tokio::join!(
-        connection.list_clients(),
+        connection.list_clients(wanted),
         scopes,
         identity_providers,
         key_pairs
@@ -111,6 +112,51 @@ async fn observe(
     })
 }
 
+/// What the comparison reads of the server's clients: every field a manifest declares,
+/// and what updates and system clients need besides.
+fn wanted(clients: &[validate::ClientSpec], needs: validate::Needs) -> FieldSet {
+    let mut always = FieldSet::of(&[
+        FieldId::IdentityProvider,
+        FieldId::AuthorizedScopes,
+        FieldId::KeyPairType,
+        FieldId::PublicClientId,
+    ]);
+    if needs.key_pairs {
+        // Whether a client holds its key pair's key is told by its public key.
+        always = always.with(FieldId::PublicKey);
+    }
+    clients
+        .iter()
+        .flat_map(|c| c.fields.iter())
+        .fold(always, |set, d| set.with(d.field))
+}
+
+/// Logs, at debug level, how long each stage of a plan took and the memory it left resident:
+/// the figures BENCHMARKS.md quotes come from here.
+struct Stages(std::time::Instant);
+
+impl Stages {
+    fn start() -> Self {
+        Stages(std::time::Instant::now())
+    }
+
+    fn done(&self, stage: &'static str) {
+        let ms = self.0.elapsed().as_millis() as u64;
+        tracing::debug!(ms, rss_mib = rss_mib(), "{stage}");
+    }
+}
+
+/// The resident memory, in MiB (0 where /proc is absent).
+fn rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_string();
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
 /// Load, validate, read the server, compare and plan.
 pub async fn compute(
     manifests: &Manifests,
@@ -119,7 +165,7 @@ pub async fn compute(
     plan_options: &Options,
     purpose: Purpose,
 ) -> Result<Outcome, Error> {
-    let started = std::time::Instant::now();
+    let stages = Stages::start();
     // Settings the user forgot are said first, before any manifest finding.
     options.check()?;
     let loaded = tokio::task::block_in_place(|| manifests.prepare(env, Severity::Error));
@@ -128,16 +174,18 @@ pub async fn compute(
         return Ok(Outcome::Invalid(Box::new(loaded.into_failure())));
     }
     let (mut prepared, policy, needs) = loaded.into_prepared();
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "validated");
+    stages.done("validated");
     if has_errors(&prepared.diagnostics) {
         return Ok(Outcome::Invalid(Box::new(prepared)));
     }
     let connection = options.connect(scopes_for(needs))?;
-    let observed = observe(&connection, needs).await?;
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "server read");
+    let wanted = wanted(&prepared.validated.clients, needs);
+    let observed = observe(&connection, needs, wanted).await?;
+    stages.done("server read");
     // What the server's version does not support, or defaults differently, is known now.
     let version = crate::api::choose_version(options.boruta_version, &observed.clients);
     prepared.judge(&policy, version.version);
+    stages.done("judged");
     if let Some(mismatch) = &version.mismatch {
         let warning = Diagnostic::new(Code::BorutaVersionMismatch, mismatch.clone(), None);
         prepared.diagnostics.push(warning);
@@ -154,6 +202,7 @@ pub async fn compute(
     context.send_key_pair_id = &plan_options.send_key_pair_id;
     let mut diff =
         crate::diff::compare::<Clients>(&prepared.validated.clients, &observed.clients, &context)?;
+    stages.done("compared");
     refuse_legacy_creates(&prepared, &mut diff);
     let target = Target {
         admin_url: connection.admin_url(),
@@ -174,7 +223,7 @@ pub async fn compute(
         .collect();
     sort_diagnostics(&mut findings);
     plan.diagnostics = findings;
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "plan built");
+    stages.done("plan built");
     Ok(Outcome::Planned(Box::new(Computed {
         prepared,
         observed,

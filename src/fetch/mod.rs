@@ -22,6 +22,7 @@ pub use retry::backoff;
 pub use settings::{Credentials, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES};
 
 use crate::api::{self, ErrorBody};
+use crate::kinds::client::fields::FieldSet;
 use crate::kinds::client::ClientRecord;
 use error::{hint, summarise_body, Authenticated};
 use redact::Redactions;
@@ -251,7 +252,8 @@ impl Connection {
 
     /// Every client (one request), read into typed records as the answer arrives: the
     /// list of 100,000 clients (about 180 MB of JSON) is never held whole.
-    pub async fn list_clients(&self) -> Result<Vec<ClientRecord>, FetchError> {
+    /// Only the `wanted` members are kept (the record's fingerprint covers them all).
+    pub async fn list_clients(&self, wanted: FieldSet) -> Result<Vec<ClientRecord>, FetchError> {
         let (path, what) = ("/api/clients", "listing clients (GET /api/clients)");
         let mut attempt = 0;
         loop {
@@ -264,14 +266,9 @@ impl Connection {
                     return Err(self.server_error(what, path, status, &body))
                 }
             };
-            match stream::decode::<api::Data<Vec<ClientRecord>>>(
-                response,
-                self.sender.max_body,
-                what,
-            )
-            .await
-            {
-                Ok(data) => return Ok(data.data),
+            let parse = move |element: &[u8]| ClientRecord::parse(element, wanted);
+            match stream::each_element(response, self.sender.max_body, what, parse).await {
+                Ok(records) => return Ok(records),
                 // The body broke off: a read can be asked again.
                 Err(e @ FetchError::Network { .. }) if attempt < self.sender.max_retries => {
                     tracing::warn!("{}; retrying", crate::escape::neutral(&e.to_string()));

@@ -366,6 +366,13 @@ macro_rules! field_ids {
             pub const fn name(self) -> &'static str {
                 match self { $(FieldId::$variant => $name,)* }
             }
+
+            /// The field of an admin API member name (the one place names are read: the
+            /// wire and the manifest keys). A `match`: the compiler dispatches on length,
+            /// which matters for 100,000 records of 33 members.
+            pub fn parse(name: &str) -> Option<FieldId> {
+                match name { $($name => Some(FieldId::$variant),)* _ => None }
+            }
         }
     };
 }
@@ -419,11 +426,28 @@ impl FieldId {
     pub fn spec(self) -> &'static Field {
         &FIELDS[self as usize]
     }
+}
 
-    /// The field of an admin API member name (the one place names are read: the wire and
-    /// the manifest keys).
-    pub fn parse(name: &str) -> Option<FieldId> {
-        FieldId::ALL.iter().copied().find(|f| f.name() == name)
+/// A set of fields: those a run needs of the server's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FieldSet(u64);
+
+impl FieldSet {
+    /// Every field.
+    pub const ALL: FieldSet = FieldSet(u64::MAX);
+
+    /// The set of `fields`.
+    pub fn of(fields: &[FieldId]) -> FieldSet {
+        fields.iter().fold(FieldSet(0), |set, f| set.with(*f))
+    }
+
+    /// This set and `field`.
+    pub fn with(self, field: FieldId) -> FieldSet {
+        FieldSet(self.0 | 1 << field as u32)
+    }
+
+    pub fn contains(self, field: FieldId) -> bool {
+        self.0 & (1 << field as u32) != 0
     }
 }
 
@@ -793,6 +817,13 @@ fn build_defaults(version: Version) -> serde_json::Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_field_fits_a_field_set() {
+        assert!(FieldId::ALL.len() <= 64);
+        let set = FieldSet::of(&[FieldId::Id, FieldId::Jwk]);
+        assert!(set.contains(FieldId::Jwk) && !set.contains(FieldId::Name));
+    }
 
     #[test]
     fn the_catalogue_is_in_field_id_order() {
