@@ -105,7 +105,10 @@ pub struct ExportArgs {
     /// Directory to write the manifests to (created if absent).
     #[arg(long)]
     pub out: PathBuf,
-    /// Export only these clients (name, `*` glob of names, or id; repeatable).
+    /// Which objects: clients, scopes (into a `scopes/` folder), or both.
+    #[arg(long, value_enum, default_value_t = KindChoice::All)]
+    pub kind: KindChoice,
+    /// Export only these clients and scopes (name, `*` glob of names, or id; repeatable).
     #[arg(long = "select")]
     pub select: Vec<String>,
     /// Also export the system clients (admin UI, public client, this tool's own client).
@@ -461,9 +464,18 @@ pub struct SchemaArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindChoice {
+    Client,
+    Scope,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SchemaChoice {
     /// One client per YAML document.
     Client,
+    /// One scope per YAML document (`kind: Scope`).
+    Scope,
     /// boruta's configuration-file form.
     Configuration,
 }
@@ -498,6 +510,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Schema(args) => {
             let kind = match args.kind {
                 SchemaChoice::Client => SchemaKind::Client,
+                SchemaChoice::Scope => SchemaKind::Scope,
                 SchemaChoice::Configuration => SchemaKind::Configuration,
             };
             std::io::stdout()

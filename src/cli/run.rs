@@ -4,7 +4,7 @@
 
 use super::{
     style_for, style_for_stdout, ApplyArgs, ApplyFormat, DriftArgs, ExportArgs, FindingsFormat,
-    PlanArgs, PlanFormat, ValidateArgs,
+    KindChoice, PlanArgs, PlanFormat, ValidateArgs,
 };
 use crate::commands::apply::{ApplyOptions, Ready, SecretsFile, Start};
 use crate::commands::plan::{shown, Computed, Outcome};
@@ -25,7 +25,7 @@ pub(crate) fn validate(args: &ValidateArgs, env: &dyn Environment) -> Result<Exi
         boruta_version: args.boruta_version,
     };
     let v = commands::validate::validate(&args.manifests.manifests(), options, env);
-    let counts = Counts::of(&v.diagnostics, v.clients, v.files);
+    let counts = Counts::of(&v.diagnostics, v.objects, v.files);
     // Buffered: stdout flushes at every newline, a syscall per line of 10,000 findings.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let findings = &v.diagnostics;
@@ -52,8 +52,9 @@ fn report_findings(findings: &[Diagnostic], prepared: &Prepared) -> Result<(), E
     if findings.is_empty() {
         return Ok(());
     }
-    let (clients, files) = (prepared.validated.clients.len(), prepared.sources.len());
-    let counts = Counts::of(findings, clients, files);
+    let validated = &prepared.validated;
+    let objects = (validated.clients.len(), validated.scopes.len());
+    let counts = Counts::of(findings, objects, prepared.sources.len());
     let style = style_for(std::io::stderr().is_terminal());
     let redacted = &prepared.validated.redacted_lines;
     let mut err = std::io::stderr().lock();
@@ -289,6 +290,11 @@ fn execute(
 pub(crate) fn export(args: &ExportArgs) -> Result<Exit, Error> {
     let options = commands::export::ExportOptions {
         out: args.out.clone(),
+        kind: match args.kind {
+            KindChoice::Client => commands::export::ExportKind::Client,
+            KindChoice::Scope => commands::export::ExportKind::Scope,
+            KindChoice::All => commands::export::ExportKind::All,
+        },
         select: args.select.clone(),
         include_system: args.include_system,
         with_secrets_to: args.with_secrets_to.clone(),

@@ -24,7 +24,8 @@ pub struct Validation {
     pub sources: SourceMap,
     /// Source lines that hold a literal secret: never quoted.
     pub redacted_lines: BTreeSet<(Arc<str>, usize)>,
-    pub clients: usize,
+    /// How many clients and scopes were validated.
+    pub objects: (usize, usize),
     pub files: usize,
 }
 
@@ -62,6 +63,6 @@ pub fn validate(
         files: sources.len(),
         sources,
         redacted_lines: validated.redacted_lines,
-        clients: validated.clients.len(),
+        objects: (validated.clients.len(), validated.scopes.len()),
     }
 }

@@ -130,7 +130,7 @@ pub fn resent(plan: &Plan) -> String {
     text
 }
 
-/// The unmanaged clients, collapsed.
+/// The unmanaged clients and scopes, collapsed.
 pub fn unmanaged(plan: &Plan) -> String {
     let unmanaged: Vec<_> = plan
         .unmanaged
@@ -140,13 +140,16 @@ pub fn unmanaged(plan: &Plan) -> String {
     if unmanaged.is_empty() {
         return String::new();
     }
+    let scopes = unmanaged.iter().any(|u| !u.kind.is_client());
     let mut text = format!(
-        "<details><summary>{} unmanaged client(s)</summary>\n\n",
-        unmanaged.len()
+        "<details><summary>{} unmanaged {}</summary>\n\n",
+        unmanaged.len(),
+        if scopes { "object(s)" } else { "client(s)" }
     );
     for u in unmanaged {
+        let noun = if u.kind.is_client() { "" } else { "scope " };
         text.push_str(&format!(
-            "- {} <code>{}</code>\n",
+            "- {noun}{} <code>{}</code>\n",
             md(u.name.as_deref().unwrap_or("(no name)")),
             md(&u.id)
         ));

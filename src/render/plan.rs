@@ -10,6 +10,7 @@ use super::marks;
 use super::Style;
 use crate::diff::Action;
 use crate::escape::neutral;
+use crate::kinds::ObjectKind;
 use crate::plan::Plan;
 use crate::source::{Diagnostic, Severity};
 use std::io::{self, Write};
@@ -67,19 +68,18 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
     if !plan.options.select.is_empty() {
         writeln!(
             out,
-            "  Partial plan: only the manifests --select {} chose; the server's other clients are left out.",
+            "  Partial plan: only the manifests --select {} chose; the server's other clients and scopes are left out.",
             neutral(&plan.options.select.join(", "))
         )?;
     }
     let unmanaged = plan.unmanaged.iter().any(|u| u.system.is_none());
     let settled = plan
-        .clients
-        .iter()
+        .objects()
         .all(|c| matches!(c.action, Action::InSync | Action::Absent));
     if !unmanaged && settled {
         writeln!(out, "  No changes: the server matches the manifests.")?;
     }
-    for client in plan.clients.iter().filter(|c| lines::shown(c)) {
+    for client in plan.objects().filter(|c| lines::shown(c)) {
         human_line(out, &lines::header(client, report), style)?;
         for line in lines::fields(client) {
             human_line(out, &line, style)?;
@@ -126,7 +126,7 @@ fn heading(report: Report) -> &'static str {
 }
 
 /// One client's section: a summary line that opens to a `diff` block.
-fn markdown_client(client: &crate::plan::PlannedClient) -> String {
+fn markdown_client(client: &crate::plan::PlannedObject) -> String {
     let (sign, what) = marks::action(client.action);
     let sign = marks::sign(sign).glyph;
     let text: Vec<String> = lines::fields(client)
@@ -137,8 +137,12 @@ fn markdown_client(client: &crate::plan::PlannedClient) -> String {
             format!("{first} {indent}{}", neutral(&line.text))
         })
         .collect();
+    let noun = match client.kind {
+        ObjectKind::Client => "",
+        ObjectKind::Scope => "scope ",
+    };
     let mut section = format!(
-        "<details><summary><code>{sign}</code> <b>{}</b> ({what}) <code>{}</code></summary>\n\n<code>{}:{}</code>\n\n",
+        "<details><summary><code>{sign}</code> {noun}<b>{}</b> ({what}) <code>{}</code></summary>\n\n<code>{}:{}</code>\n\n",
         md(&client.name),
         md(&client.id),
         md(&client.file),
@@ -147,8 +151,13 @@ fn markdown_client(client: &crate::plan::PlannedClient) -> String {
     if client.action == Action::Conflict {
         let other = client.conflicting_id.as_deref().unwrap_or("?");
         section.push_str(&format!(
-            "The server already has a client with this name under another id, and this manifest has no `id`: its derived id is absent. To adopt the existing client, pin <code>id: {}</code> in the manifest; to make a new one, rename it.\n\n",
-            md(other)
+            "{} To adopt the existing {kind}, pin <code>id: {}</code> in the manifest; to make a new one, rename it.\n\n",
+            match client.kind {
+                ObjectKind::Client => "The server already has a client with this name under another id, and this manifest has no `id`: its derived id is absent.",
+                ObjectKind::Scope => "The server already has a scope with this name under another id (scope names are unique).",
+            },
+            md(other),
+            kind = client.kind
         ));
     }
     if !text.is_empty() {
@@ -201,8 +210,7 @@ pub fn markdown(
     // A client with nothing but write-only fields to re-send is one line of a collapsed
     // list, not a section: an unchanged repository's comment stays short.
     let changed: Vec<_> = plan
-        .clients
-        .iter()
+        .objects()
         .filter(|c| lines::shown(c) && c.action != Action::Resend)
         .collect();
     let sections: Vec<String> = changed.iter().map(|c| markdown_client(c)).collect();

@@ -20,6 +20,7 @@ mod reliability;
 mod runner;
 mod sandbox;
 mod schema;
+mod scopes;
 mod secrets;
 mod support;
 mod tls;

@@ -72,6 +72,13 @@ impl<'a> Context<'a> {
             send_key_pair_id: &[],
         }
     }
+
+    /// Resolves `authorized_scopes` against `scopes` (the scopes as they will be once the
+    /// run's scope writes are made) rather than the server's.
+    pub fn with_scopes(mut self, scopes: Option<&'a [Map<String, Value>]>) -> Self {
+        self.scopes = Lookup::new(scopes);
+        self
+    }
 }
 
 /// OAuth clients, as an object kind.
