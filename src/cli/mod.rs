@@ -78,11 +78,50 @@ pub enum Command {
     Demo(DemoArgs),
     /// Write the server's clients as manifests (adopting an existing server).
     Export(ExportArgs),
+    /// Reconcile continuously: the `apply` of the same flags every --interval and on
+    /// POST /reconcile, with /healthz, /readyz and Prometheus /metrics.
+    Serve(ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell) on stdout.
     Completions(CompletionsArgs),
     /// What the GitHub Action does on GitHub: the plan comment, the drift issue.
     #[command(subcommand)]
     Github(github::GithubCommand),
+}
+
+/// `serve`. The manifest and connection flags are `apply`'s, so each cycle is the `apply`
+/// the same flags would run (`--auto-approve` implied).
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// Where /healthz, /readyz, /metrics and POST /reconcile listen. Loopback by default:
+    /// serving on every interface (0.0.0.0:9464, in a container) is an explicit choice.
+    #[arg(long, value_name = "ADDR:PORT", default_value = crate::serve::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// Time between cycles (30s, 5m, 1h; at least 1s), moved by up to 10 % at random.
+    /// After a failed cycle the next comes sooner: 1s, doubling, up to the interval.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::serve::parse_interval)]
+    pub interval: std::time::Duration,
+    /// Plan every cycle and record the state in the metrics; never write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Requests in flight at once (creates, updates, deletes).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Log format on stderr: text, or json (one object per line, for log pipelines).
+    /// Without RUST_LOG, one line per cycle and warnings.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub converge: ConvergeArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -495,6 +534,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Apply(args) => run::apply(&args, &ProcessEnv),
         Command::Demo(args) => demo::run(&args),
         Command::Export(args) => run::export(&args),
+        Command::Serve(args) => run::serve(&args),
         Command::Github(command) => github::run(&command),
         Command::Completions(args) => {
             let shell = match args.shell {

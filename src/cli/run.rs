@@ -4,7 +4,7 @@
 
 use super::{
     style_for, style_for_stdout, ApplyArgs, ApplyFormat, DriftArgs, ExportArgs, FindingsFormat,
-    KindChoice, PlanArgs, PlanFormat, ValidateArgs,
+    KindChoice, PlanArgs, PlanFormat, ServeArgs, ValidateArgs,
 };
 use crate::commands::apply::{ApplyOptions, Ready, SecretsFile, Start};
 use crate::commands::plan::{shown, Computed, Outcome};
@@ -309,4 +309,29 @@ pub(crate) fn export(args: &ExportArgs) -> Result<Exit, Error> {
     }
     render::export::summary(&mut std::io::stdout().lock(), &exported)?;
     Ok(Exit::Success)
+}
+
+/// `serve`.
+pub(crate) fn serve(args: &ServeArgs) -> Result<Exit, Error> {
+    let variable = crate::serve::TOKEN_VARIABLE;
+    let trigger_token = match std::env::var(variable) {
+        Ok(token) => Some(secrecy::SecretString::from(token)),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(Error::Usage(format!("{variable} is not UTF-8 text")))
+        }
+    };
+    let options = crate::serve::Options {
+        settings: crate::serve::Settings {
+            manifests: args.manifests.manifests(),
+            connection: args.connection.options(),
+            converge: args.converge.options(),
+            concurrency: usize::from(args.concurrency),
+            dry_run: args.dry_run,
+        },
+        listen: args.listen,
+        interval: args.interval,
+        trigger_token,
+    };
+    crate::serve::run(options, std::sync::Arc::new(crate::load::ProcessEnv))
 }

@@ -537,10 +537,22 @@ pub fn execute(
     reporter: Box<dyn Reporter>,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Report, Error> {
+    watch_signals(runtime, ready.computed.connection.cancellation());
+    execute_unwatched(ready, concurrency, secrets, reporter, runtime)
+}
+
+/// [`execute`] without its signal watcher, for a caller that owns the signals (`serve`)
+/// and stops new requests itself through the connection's cancellation flag.
+pub fn execute_unwatched(
+    ready: &mut Ready,
+    concurrency: usize,
+    secrets: Option<SecretsFile>,
+    reporter: Box<dyn Reporter>,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Report, Error> {
     let jobs = std::mem::take(&mut ready.jobs);
     let secrets_file = secrets.as_ref().map(|s| s.path.clone());
     let connection = ready.computed.connection.clone();
-    watch_signals(runtime, connection.cancellation());
     let progress = Arc::new(Progress::start(Reporting {
         reporter,
         total: jobs.len(),
