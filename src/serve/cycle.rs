@@ -342,3 +342,78 @@ fn writes(plan: &Plan, results: &[ObjectResult]) -> Vec<(WriteAction, WriteResul
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn plan() -> Plan {
+        let object = |id: &str, action: &str| json!({"id": id, "name": id, "file": "m.yaml", "line": 1, "action": action});
+        let mut blocked = object("blocked-create", "blocked");
+        blocked["blocked"] = json!("create");
+        serde_json::from_value(json!({
+            "format_version": 1, "tool_version": "0", "admin_url": "http://x",
+            "scopes_requested": [], "manifests_digest": "", "summary": {
+                "create": 0, "drift": 0, "in_sync": 0, "conflict": 0, "unmanaged": 0, "system": 0
+            },
+            "clients": [
+                object("in-sync", "in-sync"), object("absent", "absent"),
+                object("resend", "resend"), object("created", "create"),
+                object("create-failed", "create"), object("conflict", "conflict"),
+                object("drift", "drift"), object("update", "update"),
+                object("delete", "delete"), blocked,
+            ],
+            "scopes": [{"kind": "scope", "id": "s", "name": "s", "file": "s.yaml", "line": 1, "action": "create"}],
+            "unmanaged": [
+                {"id": "by-hand", "name": "by-hand"},
+                {"id": "admin", "name": "admin", "system": "admin-ui"},
+                {"kind": "scope", "id": "old", "name": "old"},
+            ],
+        }))
+        .unwrap()
+    }
+
+    fn result(id: &str, outcome: Outcome) -> ObjectResult {
+        ObjectResult {
+            kind: ObjectKind::Client,
+            id: id.into(),
+            name: id.into(),
+            outcome,
+            reason: None,
+            diagnostics: Vec::new(),
+            secret: None,
+            secret_generated: false,
+        }
+    }
+
+    #[test]
+    fn each_object_is_counted_in_its_state_after_the_writes() {
+        let plan = plan();
+        let before = objects(&plan, &[]);
+        let states = |in_sync, missing, drifted, unmanaged| States {
+            in_sync,
+            missing,
+            drifted,
+            unmanaged,
+        };
+        assert_eq!(before.clients, states(3, 4, 3, 1));
+        assert_eq!(before.scopes, states(0, 1, 0, 1));
+        let results = [
+            result("created", Outcome::Created),
+            result("create-failed", Outcome::Failed),
+            result("update", Outcome::Updated),
+            result("delete", Outcome::NotAttempted),
+        ];
+        assert_eq!(objects(&plan, &results).clients, states(5, 3, 2, 1));
+        assert_eq!(
+            writes(&plan, &results),
+            [
+                (WriteAction::Create, WriteResult::Success),
+                (WriteAction::Create, WriteResult::Error),
+                (WriteAction::Update, WriteResult::Success),
+                (WriteAction::Delete, WriteResult::NotAttempted),
+            ]
+        );
+    }
+}
