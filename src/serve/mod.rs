@@ -20,11 +20,14 @@ mod metrics;
 mod schedule;
 mod trigger;
 
-pub use control::{Control, Triggered, Wake};
-pub use cycle::{Cycle, Findings, Objects, Settings, States, WriteAction, WriteResult};
-pub use metrics::Metrics;
-pub use schedule::{next_wait, parse_interval, MAX_INTERVAL, MIN_INTERVAL};
-pub use trigger::{TriggerToken, TOKEN_VARIABLE};
+pub use cycle::Settings;
+pub use schedule::{parse_interval, MAX_INTERVAL, MIN_INTERVAL};
+pub use trigger::TOKEN_VARIABLE;
+
+use control::{Control, Wake};
+use cycle::Cycle;
+use metrics::Metrics;
+use trigger::TriggerToken;
 
 use crate::error::{Error, Exit};
 use crate::load::Environment;
