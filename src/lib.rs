@@ -1,4 +1,5 @@
-//! boruta-gitops: manage the OAuth clients of a boruta server from YAML manifests in git.
+//! boruta-gitops: manage the OAuth clients and scopes of boruta servers from YAML manifests
+//! in git.
 //!
 //! The pipeline, in module order:
 //! `load` (files -> positioned YAML documents) -> `validate` (schema, boruta's rules and
@@ -19,7 +20,8 @@ pub mod kinds;
 pub mod api;
 pub mod error;
 
-// The stages, in pipeline order.
+// The stages, in pipeline order (`env` chooses the server and the variables first).
+pub mod env;
 pub mod load;
 pub mod schema;
 pub mod policy;

@@ -6,7 +6,8 @@
 
 use super::{
     run as command, ApplyArgs, ApplyFormat, ConnectionArgs, ConvergeArgs, DemoArgs, DriftArgs,
-    FindingsFormat, ManifestArgs, PlanArgs, PlanFormat, SelectArgs, TokenAuthArg, ValidateArgs,
+    EnvArgs, FindingsFormat, ManifestArgs, PlanArgs, PlanFormat, SelectArgs, TokenAuthArg,
+    ValidateArgs,
 };
 use crate::error::{Error, Exit};
 use crate::load::{Environment, ProcessEnv};
@@ -121,6 +122,14 @@ struct Commands {
     dir: PathBuf,
 }
 
+/// The demo runs against its own sandbox, not an environment.
+fn no_environment() -> EnvArgs {
+    EnvArgs {
+        env: None,
+        env_dir: PathBuf::from(crate::env::DEFAULT_DIR),
+    }
+}
+
 impl Commands {
     fn at(dir: &Path) -> ManifestArgs {
         ManifestArgs {
@@ -137,6 +146,8 @@ impl Commands {
             format: FindingsFormat::Human,
             require_env: false,
             boruta_version: None,
+            environment: no_environment(),
+            all_envs: false,
         };
         command::validate(&args, &self.env)
     }
@@ -148,6 +159,8 @@ impl Commands {
             detailed_exitcode: true,
             out: None,
             converge: converge(false),
+            environment: no_environment(),
+            all_envs: false,
             connection: self.connection.clone(),
         };
         command::plan(&args, &self.env)
@@ -162,6 +175,7 @@ impl Commands {
             secrets_out: None,
             format: ApplyFormat::Human,
             converge: converge(update),
+            environment: no_environment(),
             connection: self.connection.clone(),
         };
         command::apply(&args, &self.env)
@@ -173,6 +187,7 @@ impl Commands {
             format: PlanFormat::Human,
             ignore_unmanaged: false,
             select: SelectArgs { select: Vec::new() },
+            environment: no_environment(),
             connection: self.connection.clone(),
         };
         command::drift(&args, &self.env)

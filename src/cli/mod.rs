@@ -10,6 +10,7 @@ use crate::schema::{self, SchemaKind};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod demo;
+mod environments;
 mod github;
 mod run;
 use std::io::{IsTerminal, Write};
@@ -122,6 +123,8 @@ pub struct ExportArgs {
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
+    pub environment: EnvArgs,
+    #[command(flatten)]
     pub connection: ConnectionArgs,
 }
 
@@ -149,6 +152,8 @@ pub struct ApplyArgs {
     pub format: ApplyFormat,
     #[command(flatten)]
     pub converge: ConvergeArgs,
+    #[command(flatten)]
+    pub environment: EnvArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -193,6 +198,7 @@ impl ManifestArgs {
             file_roots: self.file_roots.clone(),
             policy: self.policy.clone(),
             exclude: self.exclude.clone(),
+            environment: None,
         }
     }
 }
@@ -218,6 +224,33 @@ impl ConnectionArgs {
             admin_client_id: self.admin_client_id.clone(),
             boruta_version: self.boruta_version,
         }
+    }
+}
+
+/// Which environment (server, credentials, variables) a command runs for.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EnvArgs {
+    /// The environment: `--env-dir`/NAME.yaml names its server, credentials, boruta
+    /// version, `${var:..}` values and manifests. Flags and BORUTA_* variables override it.
+    #[arg(long = "env", value_name = "NAME", env = "BORUTA_GITOPS_ENV")]
+    pub env: Option<String>,
+    /// Where the environment files are.
+    #[arg(long, value_name = "DIR", default_value = crate::env::DEFAULT_DIR)]
+    pub env_dir: PathBuf,
+}
+
+impl EnvArgs {
+    /// The environment chosen, read and checked.
+    pub(crate) fn load(
+        &self,
+        env: &dyn crate::load::Environment,
+        purpose: crate::env::Use,
+    ) -> Result<Option<std::sync::Arc<crate::env::EnvFile>>, Error> {
+        let Some(name) = &self.env else {
+            return Ok(None);
+        };
+        let file = crate::env::load(&self.env_dir, name, env, purpose)?;
+        Ok(Some(std::sync::Arc::new(file)))
     }
 }
 
@@ -340,7 +373,7 @@ pub enum TokenAuthArg {
     Post,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum PlanFormat {
     /// Terraform-like text.
     Human,
@@ -362,10 +395,16 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Save the plan (JSON, no secrets) for `apply --plan`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all_envs")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub converge: ConvergeArgs,
+    #[command(flatten)]
+    pub environment: EnvArgs,
+    /// Plan every environment of --env-dir, each against its own server with its own
+    /// credentials: one document (one pull-request comment), the worst exit code.
+    #[arg(long, conflicts_with = "env")]
+    pub all_envs: bool,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -382,6 +421,8 @@ pub struct DriftArgs {
     pub ignore_unmanaged: bool,
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub environment: EnvArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -442,6 +483,12 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
     pub format: FindingsFormat,
+    #[command(flatten)]
+    pub environment: EnvArgs,
+    /// Render every manifest for every environment of --env-dir (offline: no server, no
+    /// credentials); each finding names its environment.
+    #[arg(long, conflicts_with = "env")]
+    pub all_envs: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -494,7 +541,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Drift(args) => run::drift(&args, &ProcessEnv),
         Command::Apply(args) => run::apply(&args, &ProcessEnv),
         Command::Demo(args) => demo::run(&args),
-        Command::Export(args) => run::export(&args),
+        Command::Export(args) => run::export(&args, &ProcessEnv),
         Command::Github(command) => github::run(&command),
         Command::Completions(args) => {
             let shell = match args.shell {

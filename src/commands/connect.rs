@@ -133,6 +133,42 @@ impl ConnectionOptions {
         Ok(fetch::Connection::new(settings, scopes)?)
     }
 
+    /// Takes what the caller left unset from an environment file: its server, its
+    /// credentials when the caller gave none (never half from each), its boruta version.
+    pub fn with_environment(mut self, environment: &crate::env::EnvFile) -> Self {
+        self.admin_url = self.admin_url.or_else(|| environment.admin_url.clone());
+        self.token_url = self.token_url.or_else(|| environment.token_url.clone());
+        let has_credentials = self.client_id.is_some()
+            || self.client_secret.is_some()
+            || self.client_secret_file.is_some()
+            || self.access_token.is_some();
+        if !has_credentials {
+            self.client_id = environment.client_id.clone();
+            self.client_secret = environment
+                .client_secret
+                .as_ref()
+                .map(|s| secrecy::ExposeSecret::expose_secret(s).to_string());
+        }
+        self.boruta_version = self.boruta_version.or(environment.boruta_version);
+        self
+    }
+
+    /// The server and credential settings the caller set (flags or `BORUTA_*`): with every
+    /// environment at once, each must come from its own file.
+    pub fn overrides(&self) -> Vec<&'static str> {
+        [
+            ("BORUTA_ADMIN_URL", self.admin_url.is_some()),
+            ("BORUTA_TOKEN_URL", self.token_url.is_some()),
+            ("BORUTA_CLIENT_ID", self.client_id.is_some()),
+            ("BORUTA_CLIENT_SECRET", self.client_secret.is_some()),
+            ("--client-secret-file", self.client_secret_file.is_some()),
+            ("BORUTA_ACCESS_TOKEN", self.access_token.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+
     /// The clients that are the server's own or this run's.
     pub fn system_ids(&self) -> SystemIds {
         SystemIds {

@@ -6,6 +6,7 @@ mod comment;
 mod converge;
 mod conventions;
 mod demo;
+mod environments;
 mod export;
 mod fakes;
 mod help;
