@@ -112,6 +112,7 @@ fn connection(sandbox: &Sandbox) -> ConnectionArgs {
         max_response_bytes: crate::fetch::DEFAULT_MAX_RESPONSE_BYTES,
         admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
         boruta_version: None,
+        issuer: None,
     }
 }
 

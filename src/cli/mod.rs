@@ -223,6 +223,7 @@ impl ConnectionArgs {
             max_response_bytes: self.max_response_bytes,
             admin_client_id: self.admin_client_id.clone(),
             boruta_version: self.boruta_version,
+            issuer: self.issuer.clone(),
         }
     }
 }
@@ -355,6 +356,10 @@ pub struct ConnectionArgs {
     /// `trusted_hosts`, releases do not).
     #[arg(long, env = "BORUTA_VERSION", value_parser = parse_named)]
     pub boruta_version: Option<crate::kinds::client::fields::Named>,
+    /// boruta's OAuth issuer (BORUTA_OAUTH_BASE_URL on the server), which tells its public
+    /// client. Default: --token-url without `/oauth/token`.
+    #[arg(long, env = "BORUTA_ISSUER")]
+    pub issuer: Option<String>,
 }
 
 fn parse_version(text: &str) -> Result<Version, String> {

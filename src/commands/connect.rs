@@ -36,6 +36,8 @@ pub struct ConnectionOptions {
     pub admin_client_id: String,
     /// `--boruta-version`, when given.
     pub boruta_version: Option<Named>,
+    /// `--issuer`: boruta's OAuth issuer, when it is not the token URL's base.
+    pub issuer: Option<String>,
 }
 
 impl Default for ConnectionOptions {
@@ -55,6 +57,7 @@ impl Default for ConnectionOptions {
             max_response_bytes: fetch::DEFAULT_MAX_RESPONSE_BYTES,
             admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
             boruta_version: None,
+            issuer: None,
         }
     }
 }
@@ -171,9 +174,15 @@ impl ConnectionOptions {
 
     /// The clients that are the server's own or this run's.
     pub fn system_ids(&self) -> SystemIds {
+        let from_token_url = self
+            .token_url
+            .as_deref()
+            .and_then(|url| url.trim_end_matches('/').strip_suffix("/oauth/token"))
+            .map(str::to_string);
         SystemIds {
             admin_client_id: self.admin_client_id.clone(),
             self_client_id: self.client_id.clone(),
+            issuer: self.issuer.clone().or(from_token_url),
         }
     }
 }
