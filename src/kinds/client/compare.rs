@@ -38,6 +38,7 @@ impl SystemIds {
         match &self.issuer {
             Some(issuer) => client
                 .get(FieldId::PublicClientId)
+                .as_ref()
                 .and_then(Value::as_str)
                 .is_some_and(|id| trimmed(id) == trimmed(issuer)),
             None => {
@@ -282,7 +283,12 @@ fn key_pair(
         return KeyPairCheck::Unverifiable;
     };
     let held = super::record::public_key_digest(&pair.public_key);
-    if listed.get(FieldId::PublicKey).and_then(Value::as_str) == Some(held.as_str()) {
+    if listed
+        .get(FieldId::PublicKey)
+        .as_ref()
+        .and_then(Value::as_str)
+        == Some(held.as_str())
+    {
         KeyPairCheck::Held
     } else {
         KeyPairCheck::NotHeld
@@ -327,7 +333,6 @@ fn compare_fields(
     let member = |field: FieldId| -> Value {
         server
             .and_then(|record| record.get(field))
-            .cloned()
             .unwrap_or(Value::Null)
     };
     for declared in d.fields.iter() {
