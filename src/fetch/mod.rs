@@ -20,7 +20,7 @@ mod token;
 
 pub use error::FetchError;
 pub use redact::{Redactions, SUBSTRING_MIN as REDACT_SUBSTRING_MIN};
-pub use retry::{backoff, Answer};
+pub use retry::{backoff, is_transient, Answer};
 pub use settings::{Credentials, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES};
 
 use crate::api::{self, ErrorBody};

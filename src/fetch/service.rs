@@ -44,11 +44,20 @@ pub struct ServiceSettings<'a> {
     pub proxies: &'a ProxyEnv,
 }
 
-/// A header sent with every request.
+/// A header sent with every request: its name (lower case), the setting its value comes
+/// from (for messages), and the value.
 pub enum Header {
     /// A credential: marked sensitive, never shown.
-    Secret(&'static str, SecretString),
-    Plain(&'static str, String),
+    Secret {
+        name: &'static str,
+        setting: &'static str,
+        value: SecretString,
+    },
+    Plain {
+        name: &'static str,
+        setting: &'static str,
+        value: String,
+    },
 }
 
 /// A client of one service.
@@ -77,16 +86,26 @@ impl Service {
             .map_err(|e| FetchError::Config(format!("cannot build the HTTP client: {e}")))?;
         let mut map = reqwest::header::HeaderMap::new();
         for header in headers {
-            let (name, value, sensitive) = match &header {
-                Header::Secret(name, value) => (*name, value.expose_secret(), true),
-                Header::Plain(name, value) => (*name, value.as_str(), false),
+            let (name, setting, value, sensitive) = match &header {
+                Header::Secret {
+                    name,
+                    setting,
+                    value,
+                } => (*name, *setting, value.expose_secret(), true),
+                Header::Plain {
+                    name,
+                    setting,
+                    value,
+                } => (*name, *setting, value.as_str(), false),
             };
             let refused = || {
                 FetchError::Config(format!(
-                    "the value of {name} holds characters an HTTP header cannot carry (a line break?)"
+                    "{setting} holds characters an HTTP header cannot carry (a line break?)"
                 ))
             };
-            let name = reqwest::header::HeaderName::from_static(name);
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                FetchError::Config(format!("`{name}` is not an HTTP header name"))
+            })?;
             let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|_| refused())?;
             value.set_sensitive(sensitive);
             map.insert(name, value);
