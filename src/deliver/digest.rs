@@ -157,7 +157,11 @@ mod tests {
         let endpoint = Some("https://id.example.com/oauth/token");
         let state = |read: Result<Option<Current>, StoreError>| compare(&read, &expected);
         assert_eq!(
-            state(Ok(Some(stored(Some("c-1"), Some("server-secret"), endpoint)))),
+            state(Ok(Some(stored(
+                Some("c-1"),
+                Some("server-secret"),
+                endpoint
+            )))),
             Delivery::InSync
         );
         assert_eq!(state(Ok(None)), Delivery::Missing);
@@ -171,7 +175,11 @@ mod tests {
             Delivery::Outdated(Mismatch::AnotherSecret)
         );
         assert_eq!(
-            state(Ok(Some(stored(Some("c-2"), Some("server-secret"), endpoint)))),
+            state(Ok(Some(stored(
+                Some("c-2"),
+                Some("server-secret"),
+                endpoint
+            )))),
             Delivery::Outdated(Mismatch::AnotherClient)
         );
         assert_eq!(

@@ -28,7 +28,7 @@ pub enum StoreError {
     },
     /// 400 "check-and-set parameter did not match the current version": someone wrote a
     /// newer version since it was read.
-    #[error("writing {location} to the secret store at {address}: refused by check-and-set: another writer changed it since version {expected} was read. Run again: the newer version is read and compared first")]
+    #[error("writing {location} to the secret store at {address}: refused by check-and-set: its latest version is no longer {expected} (0: none), another writer got there first. Run again: the newer version is read and compared first")]
     CasMismatch {
         address: String,
         location: String,

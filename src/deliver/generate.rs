@@ -84,6 +84,36 @@ mod tests {
     use secrecy::ExposeSecret;
 
     #[test]
+    fn generated_secrets_are_86_alphanumerics_each_new_and_use_every_character() {
+        let secrets: Vec<String> = (0..1000)
+            .map(|_| new_client_secret().unwrap().expose_secret().to_string())
+            .collect();
+        for secret in &secrets {
+            assert_eq!(secret.len(), SECRET_LENGTH);
+            assert!(
+                secret.bytes().all(|b| b.is_ascii_alphanumeric()),
+                "{secret}"
+            );
+        }
+        let distinct: std::collections::BTreeSet<&String> = secrets.iter().collect();
+        assert_eq!(distinct.len(), secrets.len());
+        // 86,000 characters: each of the 62 is expected about 1,387 times; one that never
+        // comes (or comes rarely) would mean a broken mapping.
+        let mut counts = [0u32; 256];
+        for byte in secrets.iter().flat_map(|s| s.bytes()) {
+            counts[usize::from(byte)] += 1;
+        }
+        for &c in SECRET_ALPHABET {
+            let n = counts[usize::from(c)];
+            assert!(
+                (1100..1700).contains(&n),
+                "{} came {n} times",
+                char::from(c)
+            );
+        }
+    }
+
+    #[test]
     fn bytes_past_the_unbiased_limit_are_dropped() {
         assert_eq!(UNBIASED_LIMIT, 248);
         let mut out = String::new();

@@ -242,7 +242,12 @@ impl KvClient {
             let paths: Vec<String> = batch.iter().map(Location::api_path).collect();
             let body = json!({ "paths": paths });
             let answer = self
-                .call(Method::Post, "/v1/sys/capabilities-self", Some(&body), &what)
+                .call(
+                    Method::Post,
+                    "/v1/sys/capabilities-self",
+                    Some(&body),
+                    &what,
+                )
                 .await?;
             if answer.status != 200 {
                 let hint = "VAULT_TOKEN is unknown or expired (any valid token may ask sys/capabilities-self): issue a new one";
@@ -362,10 +367,7 @@ impl KvClient {
                 if no_errors {
                     return Ok(None);
                 }
-                let hint = format!(
-                    "is `{}` a KV version 2 mount?",
-                    location.mount()
-                );
+                let hint = format!("is `{}` a KV version 2 mount?", location.mount());
                 Err(self.failure(&what, &answer, &hint, None))
             }
             _ => {
@@ -406,7 +408,10 @@ impl KvClient {
                 let body = self.json(&what, &answer.body)?;
                 self.version(&what, &body["data"]["version"])
             }
-            400 if error_texts(&answer.body).iter().any(|e| e.contains(CAS_MISMATCH)) => {
+            400 if error_texts(&answer.body)
+                .iter()
+                .any(|e| e.contains(CAS_MISMATCH)) =>
+            {
                 if answer.unknown_outcome {
                     if let Some(current) = self.read(location).await? {
                         let ours = current.data.as_ref().is_some_and(|s| s.holds(data));
@@ -468,11 +473,13 @@ impl KvClient {
         if let Some(sent) = sent {
             redactions.add(sent.clone());
         }
-        let errors = error_texts(&answer.body);
+        // OpenBao wraps messages in multi-line lists ("1 error occurred:\n\t* ..."): one line.
+        let errors = error_texts(&answer.body).join("; ");
+        let errors: Vec<&str> = errors.split_whitespace().collect();
         let detail = if errors.is_empty() {
             String::new()
         } else {
-            format!(": \"{}\"", redactions.scrub(&errors.join("; ")))
+            format!(": \"{}\"", redactions.scrub(&errors.join(" ")))
         };
         let (address, what) = (self.address().to_string(), what.to_string());
         let hint = hint.to_string();

@@ -103,9 +103,8 @@ impl Service {
                     "{setting} holds characters an HTTP header cannot carry (a line break?)"
                 ))
             };
-            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                FetchError::Config(format!("`{name}` is not an HTTP header name"))
-            })?;
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| FetchError::Config(format!("`{name}` is not an HTTP header name")))?;
             let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|_| refused())?;
             value.set_sensitive(sensitive);
             map.insert(name, value);
