@@ -1,5 +1,5 @@
 //! An HTTP client for a JSON API other than boruta's (a secret store's), on the one HTTP
-//! stack of the project: the proxy rule and timeouts of [`client_builder`], no redirects,
+//! stack of the project: the proxy rule and timeouts of `client_builder`, no redirects,
 //! TLS with an optional private CA, the one retry loop and bounded bodies. Its callers
 //! (`deliver`) speak the API; they never name reqwest, so swapping it touches `fetch` only.
 //!
