@@ -6,7 +6,8 @@
 //! the security policy -> typed models of each object `kind`, and findings) -> `fetch` (the
 //! admin API: one list call per kind) -> `diff` (desired vs observed, per kind) -> `plan`
 //! -> `apply` (creates, updates, deletes, in dependency order) -> `render`. `export` runs
-//! the other way (server -> manifests). `sandbox` is a loopback imitation of boruta sharing
+//! the other way (server -> manifests). `deliver` writes client secrets to the secret store
+//! the applications read (Vault/OpenBao KV v2). `sandbox` is a loopback imitation of boruta sharing
 //! `api` and the kinds' rules with the client. `commands` knows the order of the stages;
 //! `cli` only turns flags into its options and its results into output.
 
@@ -27,6 +28,7 @@ pub mod schema;
 pub mod policy;
 pub mod validate;
 pub mod fetch;
+pub mod deliver;
 pub mod diff;
 pub mod plan;
 pub mod apply;
