@@ -19,6 +19,7 @@ mod readme;
 mod reliability;
 mod runner;
 mod sandbox;
+mod sandbox_scopes;
 mod schema;
 mod secrets;
 mod support;
