@@ -113,6 +113,8 @@ codes! {
     ProtectedScope = "protected-scope", Error, Manifests, "a scope manifest naming one of boruta's six protected management scopes";
     ScopeStillReferenced = "scope-still-referenced", Error, Manifests, "a scope declared absent that a client in git still names";
     UnsetVariable = "unset-variable", Error, Manifests, "`${env:NAME}` names an unset variable";
+    UnknownVariable = "unknown-variable", Error, Manifests, "`${var:NAME}` names a variable the environment does not define (or no environment is selected)";
+    InvalidEnvironment = "invalid-environment", Error, Manifests, "an environment file that cannot be read, or a key or value it may not hold";
     InvalidConfiguration = "invalid-configuration", Error, Manifests, "a configuration file without string `version: \"1.0\"` or `configuration` mapping";
     InvalidManifest = "invalid-manifest", Error, Manifests, "the manifest passed the schema but could not be read (a bug: please report)";
     SchemaViolation = "schema-violation", Error, Manifests, "any other schema violation";

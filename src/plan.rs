@@ -43,6 +43,9 @@ pub struct Plan {
     pub tool_version: String,
     /// The admin API the plan was computed against.
     pub admin_url: String,
+    /// The environment (`--env`) it was computed for; `apply --plan` refuses another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     /// The scopes requested for the token.
     pub scopes_requested: Vec<String>,
     /// The manifest directory the plan was made from (`apply --plan` reads it again).
@@ -196,6 +199,7 @@ pub enum Purpose {
 /// What a plan was computed against, and how.
 pub struct Target<'a> {
     pub admin_url: &'a str,
+    pub environment: Option<&'a str>,
     pub manifests_dir: &'a str,
     pub scopes: &'a [String],
     pub version: &'a crate::api::VersionChoice,
@@ -336,6 +340,7 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
         format_version: PLAN_FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         admin_url: target.admin_url.to_string(),
+        environment: target.environment.map(str::to_string),
         scopes_requested: target.scopes.to_vec(),
         manifests_dir: target.manifests_dir.to_string(),
         boruta_version: target.version.version.to_string(),

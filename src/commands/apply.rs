@@ -137,6 +137,10 @@ pub fn prepare(
         .as_deref()
         .map(read_saved_plan)
         .transpose()?;
+    if let Some(saved) = &saved {
+        let now = manifests.environment.as_ref().map(|e| e.name.as_str());
+        check_environment(saved.environment.as_deref(), now)?;
+    }
     let empty = plan::Options::default();
     if saved.is_some() && options.converge != empty {
         return Err(Error::Usage(
@@ -203,6 +207,21 @@ pub fn prepare(
         counts,
         from_saved_plan: saved.is_some(),
     })))
+}
+
+/// A saved plan is applied to the environment it was made for, and only there (before
+/// anything is sent: another environment's server must not see its requests).
+fn check_environment(saved: Option<&str>, now: Option<&str>) -> Result<(), Error> {
+    let why = match (saved, now) {
+        (a, b) if a == b => return Ok(()),
+        (Some(a), Some(b)) => format!("was made for environment `{a}`, not `{b}`: pass --env {a}"),
+        (Some(a), None) => format!("was made for environment `{a}`: pass --env {a}"),
+        (None, Some(b)) => format!("was made without an environment, not for `{b}`: drop --env"),
+        (None, None) => return Ok(()),
+    };
+    Err(Error::Usage(format!(
+        "the saved plan {why} (nothing was changed)"
+    )))
 }
 
 /// Why a saved plan cannot be applied any more, if it cannot.

@@ -212,6 +212,7 @@ pub async fn compute(
     refuse_legacy_creates(&prepared, &mut diff);
     let target = Target {
         admin_url: connection.admin_url(),
+        environment: manifests.environment.as_ref().map(|e| e.name.as_str()),
         scopes: connection.scopes(),
         version: &version,
         manifests_dir: &manifests.dir.to_string_lossy(),

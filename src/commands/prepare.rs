@@ -20,6 +20,8 @@ pub struct Manifests {
     pub policy: Option<PathBuf>,
     /// `--exclude`: files below the directory that are not manifests.
     pub exclude: Vec<String>,
+    /// `--env`: the environment whose variables and manifest selection apply.
+    pub environment: Option<std::sync::Arc<crate::env::EnvFile>>,
 }
 
 impl Manifests {
@@ -51,11 +53,23 @@ impl Manifests {
     pub fn prepare(&self, env: &dyn Environment, unset: Severity) -> Loaded {
         let mut loaded = load::Loaded::default();
         let policy = self.policy(&mut loaded);
+        let scope = self
+            .environment
+            .as_ref()
+            .map(|e| load::substitute::VarScope {
+                environment: &e.name,
+                vars: &e.vars,
+            });
         let options = load::Options {
             env,
             file_roots: &self.file_roots,
             unset_variable: unset,
             exclude: &self.exclude,
+            vars: scope.as_ref(),
+            select: self
+                .environment
+                .as_ref()
+                .map_or(&[], |e| e.select.as_slice()),
         };
         let (files, parts) = load::load_each(&self.dir, &options, &|documents, waivers| {
             let needs = validate::scan_needs(&documents);

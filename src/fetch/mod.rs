@@ -1,7 +1,8 @@
 //! The HTTP client of boruta, the only module that names reqwest. Along its seams:
 //! `settings` (checked once: URLs, CA, proxies, the HTTP client), `token` (the
 //! single-flight token source), `retry` (the one retry loop, bounded bodies), `redact`
-//! (secrets removed from server texts), `error` (what went wrong and what to do), and
+//! (secrets removed from server texts), `error` (what went wrong and what to do),
+//! `service` (the same stack for another JSON API: the secret store of `deliver`), and
 //! here the endpoint calls: the list reads (one `GET /api/clients` per run), and show,
 //! create, update and delete of any object kind, and key-pair regeneration.
 //!
@@ -12,13 +13,14 @@ mod error;
 pub mod github;
 mod redact;
 mod retry;
+pub mod service;
 mod settings;
 mod stream;
 mod token;
 
 pub use error::FetchError;
-pub use redact::SUBSTRING_MIN as REDACT_SUBSTRING_MIN;
-pub use retry::backoff;
+pub use redact::{Redactions, SUBSTRING_MIN as REDACT_SUBSTRING_MIN};
+pub use retry::{backoff, is_transient, Answer};
 pub use settings::{Credentials, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES};
 
 use crate::api::{self, ErrorBody};
@@ -26,8 +28,7 @@ use crate::kinds::client::fields::FieldSet;
 use crate::kinds::client::ClientRecord;
 use crate::kinds::ObjectKind;
 use error::{hint, summarise_body, Authenticated};
-use redact::Redactions;
-use retry::{Answer, Reply, Sender};
+use retry::{Reply, Sender};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use std::sync::atomic::AtomicBool;
@@ -101,6 +102,7 @@ impl Connection {
                 max_retries: checked.max_retries,
                 max_body: checked.max_response_bytes,
                 cancelled: Arc::new(AtomicBool::new(false)),
+                ca_setting: retry::CA_FLAG,
             },
             tokens: TokenSource::new(checked.token_url, checked.credentials, scopes),
             redactions,

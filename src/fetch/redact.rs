@@ -27,7 +27,7 @@ impl Redactions {
         }
     }
 
-    /// `text`, cut to [`MAX_SHOWN`] characters, with every secret removed.
+    /// `text`, cut to `MAX_SHOWN` characters, with every secret removed.
     pub fn scrub(&self, text: &str) -> String {
         let mut text: String = text.chars().take(MAX_SHOWN).collect();
         for secret in lock(&self.0).iter() {

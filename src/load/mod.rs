@@ -8,9 +8,10 @@
 //! manifest directory (and the `--file-root`s the user names) is ever read.
 
 mod discover;
-mod substitute;
+mod select;
+pub mod substitute;
 mod waivers;
-mod yaml;
+pub mod yaml;
 
 pub use substitute::{is_env_reference, MAX_SUBSTITUTED_FILE_BYTES};
 pub use waivers::MARKER as WAIVER_MARKER;
@@ -19,7 +20,7 @@ pub use yaml::{MAX_ALIAS_NODES, MAX_DEPTH};
 use crate::bounded::{read as read_regular, reason as io_reason, ReadError};
 use crate::findings::Code;
 use crate::source::{Diagnostic, Location, Node, NodeValue, Severity, SourceMap, Waiver};
-use discover::display_path;
+pub use discover::display_path;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -70,6 +71,11 @@ pub struct Options<'a> {
     pub unset_variable: Severity,
     /// Files not to read (`--exclude`): patterns on paths relative to the directory.
     pub exclude: &'a [String],
+    /// The selected environment's variables, for `${var:..}`.
+    pub vars: Option<&'a substitute::VarScope<'a>>,
+    /// The manifests the selected environment gets (names, `*` globs, ids); empty: all.
+    /// Documents of other manifests are dropped before substitution.
+    pub select: &'a [String],
 }
 
 impl<'a> Options<'a> {
@@ -80,6 +86,8 @@ impl<'a> Options<'a> {
             file_roots: &[],
             unset_variable: Severity::Error,
             exclude: &[],
+            vars: None,
+            select: &[],
         }
     }
 }
@@ -397,8 +405,12 @@ pub fn add_text(
         roots,
         base,
         unset_variable: options.unset_variable,
+        vars: options.vars,
     };
     for mut root in docs {
+        if !options.select.is_empty() && !select::keep(&mut root, options.select) {
+            continue;
+        }
         substitute::substitute(&mut root, &context, &mut loaded.diagnostics);
         loaded.documents.push(Document {
             file: file.clone(),

@@ -543,6 +543,9 @@ fn check_server_generated(node: &Node, out: &mut Validated) {
 fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
     let manifest = match ClientManifest::deserialize(json) {
         Ok(m) => m,
+        // A reference left unresolved (reported by the loader) is text where a number may
+        // belong: nothing to model until it resolves.
+        Err(_) if node.any_unresolved() => return None,
         Err(e) => {
             // The schema and the types agree, so this is a bug, reported rather than hidden.
             out.diagnostics.push(Diagnostic::new(

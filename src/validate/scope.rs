@@ -106,6 +106,7 @@ fn typed(
 ) -> Option<ScopeSpec> {
     let manifest = match ScopeManifest::deserialize(json) {
         Ok(m) => m,
+        Err(_) if node.any_unresolved() => return None,
         Err(e) => {
             out.diagnostics.push(Diagnostic::new(
                 Code::InvalidManifest,

@@ -19,13 +19,13 @@ use std::collections::HashMap;
 /// What scope comparisons read besides the two.
 pub struct Context<'a> {
     /// Scope id → names of the server's clients that hold it (a delete unlinks it).
-    holders: HashMap<&'a str, Vec<&'a str>>,
+    holders: HashMap<String, Vec<&'a str>>,
 }
 
 impl<'a> Context<'a> {
     /// `clients` are the server's (their `authorized_scopes` render `{id, name}`).
     pub fn new(clients: &'a [ClientRecord]) -> Self {
-        let mut holders: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut holders: HashMap<String, Vec<&str>> = HashMap::new();
         for client in clients {
             let Some(Value::Array(scopes)) = client.get(FieldId::AuthorizedScopes) else {
                 continue;
@@ -35,7 +35,7 @@ impl<'a> Context<'a> {
                 .filter_map(|s| s.get("id").and_then(Value::as_str))
             {
                 let name = client.name.as_deref().unwrap_or(&client.id);
-                holders.entry(id).or_default().push(name);
+                holders.entry(id.to_string()).or_default().push(name);
             }
         }
         holders.values_mut().for_each(|names| names.sort_unstable());
@@ -115,7 +115,7 @@ fn compare_one(
         (false, None) => entry.action = Action::Absent,
         (false, Some(_)) => {
             entry.action = Action::Delete;
-            entry.notes = delete_notes(context.holders.get(id.as_str()));
+            entry.notes = delete_notes(context.holders.get(&id));
         }
         (true, None) if !namesakes.is_empty() => {
             let other = namesakes[0].to_string();
