@@ -116,6 +116,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub converge: ConvergeArgs,
     #[command(flatten)]
+    pub environment: EnvArgs,
+    #[command(flatten)]
     pub connection: ConnectionArgs,
 }
 

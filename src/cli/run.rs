@@ -366,6 +366,14 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<Exit, Error> {
         settings: crate::serve::Settings {
             manifests: args.manifests.manifests(),
             connection: args.connection.options(),
+            environment: args
+                .environment
+                .env
+                .clone()
+                .map(|name| crate::serve::Chosen {
+                    dir: args.environment.env_dir.clone(),
+                    name,
+                }),
             converge: args.converge.options(),
             concurrency: usize::from(args.concurrency),
             dry_run: args.dry_run,

@@ -11,24 +11,53 @@ use crate::commands::apply::{self, ApplyOptions, Ready, Reporter, Start};
 use crate::commands::{ConnectionOptions, Manifests};
 use crate::diff::Action;
 use crate::error::Chain;
+use crate::error::Error;
 use crate::kinds::ObjectKind;
 use crate::load::Environment;
 use crate::plan::{Plan, PlannedObject};
 use crate::source::{Diagnostic, Severity};
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What every cycle does: `apply`'s inputs and options.
 #[derive(Clone)]
 pub struct Settings {
+    /// The manifests, before the environment's selection and variables.
     pub manifests: Manifests,
+    /// The flags' and `BORUTA_*` connection settings (they override the environment's).
     pub connection: ConnectionOptions,
+    /// `--env NAME`, read again every cycle (as DIR is).
+    pub environment: Option<Chosen>,
     /// `--update`, `--allow-delete`, `--select`, `--send-key-pair-id`.
     pub converge: crate::plan::Options,
     /// Requests in flight at once.
     pub concurrency: usize,
     /// Plan and record, never write.
     pub dry_run: bool,
+}
+
+/// `--env NAME` and `--env-dir DIR`.
+#[derive(Debug, Clone)]
+pub struct Chosen {
+    pub dir: PathBuf,
+    pub name: String,
+}
+
+impl Settings {
+    /// One cycle's manifests and connection: the environment file, when one is chosen, is
+    /// read again (a git-sync sidecar may have changed it), as `apply --env` reads it.
+    pub fn targeted(&self, env: &dyn Environment) -> Result<(Manifests, ConnectionOptions), Error> {
+        let (mut manifests, mut connection) = (self.manifests.clone(), self.connection.clone());
+        if let Some(chosen) = &self.environment {
+            let purpose = crate::env::Use::Connect;
+            let file = crate::env::load(&chosen.dir, &chosen.name, env, purpose)?;
+            connection = connection.with_environment(&file);
+            manifests.environment = Some(Arc::new(file));
+        }
+        Ok((manifests, connection))
+    }
 }
 
 /// How many objects of one kind are in each state after a cycle.
@@ -128,13 +157,9 @@ pub fn run(
         saved_plan: None,
         converge: settings.converge.clone(),
     };
-    let prepared = apply::prepare(
-        &settings.manifests,
-        &settings.connection,
-        env,
-        &options,
-        runtime,
-    );
+    let prepared = settings.targeted(env).and_then(|(manifests, connection)| {
+        apply::prepare(&manifests, &connection, env, &options, runtime)
+    });
     let mut cycle = match prepared {
         Err(error) => Cycle {
             failure: Some(crate::escape::neutral(&Chain(&error).to_string()).into_owned()),

@@ -20,7 +20,7 @@ mod metrics;
 mod schedule;
 mod trigger;
 
-pub use cycle::Settings;
+pub use cycle::{Chosen, Settings};
 pub use schedule::{parse_interval, MAX_INTERVAL, MIN_INTERVAL};
 pub use trigger::TOKEN_VARIABLE;
 
@@ -58,8 +58,9 @@ pub struct Options {
 /// when it cannot start (settings missing, the address taken): a failed cycle is counted
 /// and retried, never fatal.
 pub fn run(options: Options, env: Arc<dyn Environment + Send>) -> Result<Exit, Error> {
-    // Settings the user forgot are said now, not once per cycle forever.
-    options.settings.connection.check()?;
+    // Settings the user forgot, and an environment that cannot be read, are said now,
+    // not once per cycle forever.
+    options.settings.targeted(&*env)?.1.check()?;
     let listener = std::net::TcpListener::bind(options.listen)
         .and_then(|l| l.set_nonblocking(true).map(|_| l))
         .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", options.listen)))?;

@@ -3,7 +3,7 @@
 //! exit. Intervals are 1s (the shortest `serve` accepts) and every wait polls with a
 //! deadline; no test sleeps to synchronise.
 
-use crate::support::{Server, Workspace, BOOTSTRAP_SECRET, DEFAULT_IDP};
+use crate::support::{Server, Workspace, BOOTSTRAP_ID, BOOTSTRAP_SECRET, DEFAULT_IDP};
 use boruta_gitops::sandbox::Fault;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -28,6 +28,18 @@ fn workspace() -> Workspace {
     Workspace::new().file("app.yaml", manifest(ID, "app"))
 }
 
+/// `serve manifests --listen 127.0.0.1:0 ARGS`, connected to `server` by the `BORUTA_*`
+/// variables, the client's secret in the environment.
+fn serve_command(server: &Server, ws: &Workspace, args: &[&str]) -> std::process::Command {
+    let mut all = vec!["serve", "manifests", "--listen", "127.0.0.1:0"];
+    all.extend_from_slice(args);
+    let mut command = server.command(ws, &all);
+    command
+        .env("SERVE_TEST_SECRET", SECRET)
+        .env("NO_COLOR", "1");
+    command
+}
+
 /// A `serve` running in the background, its stderr collected as it comes.
 struct Serving {
     child: Child,
@@ -38,17 +50,16 @@ struct Serving {
 impl Serving {
     /// Starts `serve manifests --listen 127.0.0.1:0 ARGS` and waits for its address.
     fn start(server: &Server, ws: &Workspace, args: &[&str], envs: &[(&str, &str)]) -> Serving {
-        let mut all = vec!["serve", "manifests", "--listen", "127.0.0.1:0"];
-        all.extend_from_slice(args);
-        let mut command = server.command(ws, &all);
-        command
-            .env("SERVE_TEST_SECRET", SECRET)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        let mut command = serve_command(server, ws, args);
         for (key, value) in envs {
             command.env(key, value);
         }
+        Serving::spawn(command)
+    }
+
+    /// Starts `command` and waits for the address it listens on.
+    fn spawn(mut command: std::process::Command) -> Serving {
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("start serve");
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut pipe = child.stderr.take().unwrap();
@@ -296,6 +307,62 @@ fn serve_update_puts_drift_back() {
     assert_eq!(cycles[0], (1, 0, 1), "{log}");
     assert!(cycles.contains(&(0, 1, 1)), "{log}");
     assert_eq!(lines.last().unwrap()["message"], "stopped");
+    assert_no_secret(&server, &log);
+}
+
+/// `--env staging` takes the server, the credentials and the `${var:..}` values from
+/// environments/staging.yaml, read again every cycle (as DIR is): a variable changed in
+/// git reaches the server at the next cycle. An environment that does not exist stops
+/// serve before it listens.
+#[test]
+fn serve_env_reads_its_environment_every_cycle() {
+    let server = Server::start();
+    let environment = |domain: &str| {
+        format!(
+            "admin_url: {}\ntoken_url: {}\ncredentials:\n  client_id: {BOOTSTRAP_ID}\n  client_secret: ${{env:STAGING_SECRET}}\nvars:\n  domain: {domain}\n",
+            server.sandbox.base_url(),
+            server.sandbox.token_url()
+        )
+    };
+    let app = manifest(ID, "app").replace("app.example.com", "${var:domain}");
+    let ws = Workspace::new()
+        .file("app.yaml", app)
+        .at("environments/staging.yaml", environment("a.example.com"));
+    // Only the environment file says where the server is and who connects.
+    let command = |args: &[&str]| {
+        let mut command = serve_command(&server, &ws, args);
+        for flag in ["ADMIN_URL", "TOKEN_URL", "CLIENT_ID", "CLIENT_SECRET"] {
+            command.env_remove(format!("BORUTA_{flag}"));
+        }
+        command.env("STAGING_SECRET", BOOTSTRAP_SECRET);
+        command
+    };
+    let missing = command(&["--env", "production"]).output().unwrap();
+    assert_eq!(
+        (missing.status.code(), String::from_utf8_lossy(&missing.stderr).as_ref()),
+        (
+            Some(1),
+            "error: no environment `production`: environments/production.yaml does not exist (environments in environments: staging)\n"
+        )
+    );
+    let args = ["--env", "staging", "--update", "--interval", "1s"];
+    let mut serve = Serving::spawn(command(&args));
+    let uris = || {
+        server
+            .sandbox
+            .with_state(|s| s.clients.get(ID).map(|c| c.fields["redirect_uris"].clone()))
+    };
+    let at = |domain: &str| Some(serde_json::json!([format!("https://{domain}/cb")]));
+    serve.until("the client created for staging", |_| {
+        uris() == at("a.example.com")
+    });
+    let file = ws.path().join("environments/staging.yaml");
+    std::fs::write(file, environment("b.example.com")).unwrap();
+    serve.until("the changed variable applied", |_| {
+        uris() == at("b.example.com")
+    });
+    let (code, _, log) = serve.terminate();
+    assert_eq!(code, Some(0), "{log}");
     assert_no_secret(&server, &log);
 }
 
