@@ -367,13 +367,30 @@ fn serve_env_reads_its_environment_every_cycle() {
 }
 
 /// `--dry-run` reads and plans every cycle but never writes, and its metrics show where
-/// the server stands: one client missing, one drifted, one unmanaged.
+/// the server stands: one client and one scope missing, one of each drifted, one of each
+/// unmanaged.
 #[test]
 fn serve_dry_run_writes_nothing_and_the_metrics_show_the_state() {
     let server = Server::start();
     let drifted_id = "00000000-0000-4000-8000-00000000a002";
-    let ws = workspace().file("drifted.yaml", manifest(drifted_id, "drifted"));
+    const BILLING: &str = "00000000-0000-4000-8000-00000000b001";
+    const BY_HAND: &str = "00000000-0000-4000-8000-00000000b002";
+    let ws = workspace()
+        .file("drifted.yaml", manifest(drifted_id, "drifted"))
+        .file(
+            "reports.yaml",
+            "kind: Scope\nname: reports:read\nlabel: Reports\n",
+        )
+        .file(
+            "billing.yaml",
+            format!("kind: Scope\nid: {BILLING}\nname: billing:read\nlabel: Billing\n"),
+        );
     let idp = server.idp_id(DEFAULT_IDP);
+    for (id, name) in [(BILLING, "billing:read"), (BY_HAND, "by-hand:scope")] {
+        let scope = serde_json::json!({"scope": {"id": id, "name": name, "label": "Old"}});
+        let answer = server.sandbox.with_state(|s| s.create_scope(&scope));
+        assert_eq!(answer.status, 201);
+    }
     server.create(serde_json::json!({
         "id": drifted_id, "name": "drifted", "confidential": true, "secret": SECRET,
         "redirect_uris": ["https://elsewhere.example.com/cb"],
@@ -401,6 +418,10 @@ fn serve_dry_run_writes_nothing_and_the_metrics_show_the_state() {
         ("boruta_gitops_clients{state=\"missing\"}", 1.0),
         ("boruta_gitops_clients{state=\"drifted\"}", 1.0),
         ("boruta_gitops_clients{state=\"unmanaged\"}", 1.0),
+        ("boruta_gitops_scopes{state=\"in_sync\"}", 0.0),
+        ("boruta_gitops_scopes{state=\"missing\"}", 1.0),
+        ("boruta_gitops_scopes{state=\"drifted\"}", 1.0),
+        ("boruta_gitops_scopes{state=\"unmanaged\"}", 1.0),
         ("boruta_gitops_findings{severity=\"error\"}", 0.0),
         (
             "boruta_gitops_writes_total{action=\"create\",result=\"success\"}",
@@ -627,7 +648,10 @@ fn promtool(args: &[&str]) -> std::process::Command {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    assert!(found, "promtool not found: apt-get install prometheus");
+    assert!(
+        found,
+        "promtool not found: install it with `sudo apt-get install prometheus` (Debian, Ubuntu; .ci/run does)"
+    );
     let mut command = std::process::Command::new("promtool");
     command.args(args).current_dir(crate::runner::repo());
     command
