@@ -267,6 +267,61 @@ fn serve_survives_server_errors_then_creates_the_missing_client_and_is_ready() {
     assert_no_secret(&server, &log);
 }
 
+/// DIR is read again every cycle: manifests that do not validate fail the cycle (counted,
+/// their findings in the metrics and the log, nothing written, not ready); once git fixes
+/// them, the next cycle applies them.
+#[test]
+fn serve_counts_invalid_manifests_as_errors_and_applies_them_once_fixed() {
+    let server = Server::start();
+    let broken = manifest(ID, "app").replace("access_token_ttl: 3600", "access_token_ttl: soon");
+    let ws = Workspace::new().file("app.yaml", broken);
+    let mut serve = Serving::start(&server, &ws, &["--interval", "1s"], &[]);
+    serve.until("two failed cycles", |s| s.count(ERRORS) >= 2);
+    let errors = "boruta_gitops_findings{severity=\"error\"}";
+    assert_eq!(serve.metric(errors), Some(1.0));
+    assert_eq!(serve.get("/readyz").0, 503);
+    std::fs::write(ws.manifests().join("app.yaml"), manifest(ID, "app")).unwrap();
+    serve.until("the fixed manifest applied", |s| s.count(SUCCESSES) >= 1);
+    assert_eq!(server.ids_named("app"), [ID]);
+    assert_eq!(serve.metric(errors), Some(0.0));
+    assert_eq!(serve.get("/readyz").0, 200);
+    let (code, _, log) = serve.terminate();
+    assert_eq!(code, Some(0), "{log}");
+    let first: Vec<String> = log
+        .lines()
+        .skip(1)
+        .take(2)
+        .map(|l| untimed(l).to_string())
+        .collect();
+    assert_eq!(
+        first,
+        [
+            "WARN boruta_gitops::serve::cycle: manifests/app.yaml:7:19: error[invalid-type]: `access_token_ttl` must be an integer, found string `soon`",
+            "WARN boruta_gitops::serve: cycle 1 failed: the manifests have 1 error(s): nothing was written cycle=1 trigger=\"schedule\" result=\"error\" duration_ms=_ created=0 updated=0 deleted=0 failed=0 not_attempted=0 clients_in_sync=0 clients_missing=0 clients_drifted=0 clients_unmanaged=0 scopes_in_sync=0 scopes_missing=0 scopes_drifted=0 scopes_unmanaged=0 errors=1 warnings=0",
+        ],
+        "{log}"
+    );
+    // The one write is the fixed manifest's create.
+    let writes: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/") && r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(writes, ["POST /api/clients"]);
+}
+
+/// A text log line without its timestamp, its duration written `_`.
+fn untimed(line: &str) -> String {
+    let text = line.split_once("Z  ").map_or(line, |(_, rest)| rest);
+    let Some(at) = text.find("duration_ms=") else {
+        return text.to_string();
+    };
+    let value = at + "duration_ms=".len();
+    let end = value + text[value..].find(' ').unwrap_or(text.len() - value);
+    format!("{}_{}", &text[..value], &text[end..])
+}
+
 /// With `--update`, a client changed on the server behind git's back is put back; with
 /// `--log-format json` every log line is a JSON object, one per cycle with its counts.
 #[test]
