@@ -6,7 +6,7 @@
 //!
 //! Two threads: the cycle thread runs cycles one after another on its own tokio runtime
 //! (the commands block on theirs); the main thread serves HTTP and watches for signals on
-//! another, so a long cycle never delays a probe or a scrape. They share [`Control`].
+//! another, so a long cycle never delays a probe or a scrape. They share `Control`.
 //!
 //! A first SIGTERM or SIGINT stops the loop: no cycle starts, the one running stops
 //! between writes (requests in flight finish), and the process exits 0 once it has, or
