@@ -6,6 +6,7 @@ mod comment;
 mod converge;
 mod conventions;
 mod deliver;
+mod delivery;
 mod demo;
 mod environments;
 mod export;
