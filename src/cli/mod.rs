@@ -75,6 +75,9 @@ pub enum Command {
     /// Do what the plan shows: create missing clients; with --update put drifted ones back
     /// as git declares them; with --allow-delete delete those declared absent.
     Apply(ApplyArgs),
+    /// Give clients a new secret: written to their `secret_delivery` in the secret store
+    /// first, then sent to boruta.
+    Rotate(RotateArgs),
     /// Run validate, plan, apply, drift and apply --update against a built-in sandbox.
     Demo(DemoArgs),
     /// Write the server's clients as manifests (adopting an existing server).
@@ -152,6 +155,23 @@ pub struct ApplyArgs {
     pub format: ApplyFormat,
     #[command(flatten)]
     pub converge: ConvergeArgs,
+    #[command(flatten)]
+    pub environment: EnvArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// The client whose secret to rotate: its name (`*` matches any characters) or its id
+    /// (repeatable). Each must declare `secret_delivery` and no `secret`.
+    #[arg(long = "select", value_name = "NAME_OR_ID", required = true)]
+    pub select: Vec<String>,
+    /// Do not ask for confirmation (CI).
+    #[arg(long)]
+    pub auto_approve: bool,
     #[command(flatten)]
     pub environment: EnvArgs,
     #[command(flatten)]
@@ -545,6 +565,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Plan(args) => run::plan(&args, &ProcessEnv),
         Command::Drift(args) => run::drift(&args, &ProcessEnv),
         Command::Apply(args) => run::apply(&args, &ProcessEnv),
+        Command::Rotate(args) => run::rotate(&args, &ProcessEnv),
         Command::Demo(args) => demo::run(&args),
         Command::Export(args) => run::export(&args, &ProcessEnv),
         Command::Github(command) => github::run(&command),
