@@ -13,8 +13,8 @@
 
 use crate::apply::{DeliveryResult, FollowUp};
 use crate::deliver::{
-    compare, Current, Delivery, Expected, KvClient, Location, SecretData, SecretDigest,
-    StoreError, StoreSettings, Write,
+    compare, Current, Delivery, Expected, KvClient, Location, SecretData, SecretDigest, StoreError,
+    StoreSettings, Write,
 };
 use crate::diff::{Action, Diff, Observed};
 use crate::findings::Code;
@@ -73,11 +73,13 @@ impl Deliveries {
         let (client_id, token_endpoint) = (id.to_string(), self.token_endpoint.clone());
         Some(Arc::new(move |answered: Option<SecretString>| {
             let (store, location) = (store.clone(), location.clone());
-            let data = answered.or_else(|| fallback.clone()).map(|secret| SecretData {
-                client_id: client_id.clone(),
-                client_secret: secret,
-                token_endpoint: token_endpoint.clone(),
-            });
+            let data = answered
+                .or_else(|| fallback.clone())
+                .map(|secret| SecretData {
+                    client_id: client_id.clone(),
+                    client_secret: secret,
+                    token_endpoint: token_endpoint.clone(),
+                });
             Box::pin(async move { write(&store, location, cas, data).await })
         }))
     }
@@ -191,7 +193,10 @@ pub async fn survey(survey: Survey<'_>, plan: &mut Plan) -> (Deliveries, Vec<Dia
     };
     let reads = match &store {
         Ok(store) => read_all(store, &wanted).await,
-        Err(e) => wanted.iter().map(|w| (w.location.clone(), Err(e.clone()))).collect(),
+        Err(e) => wanted
+            .iter()
+            .map(|w| (w.location.clone(), Err(e.clone())))
+            .collect(),
     };
     deliveries.store = store.ok();
     let mut findings = Vec::new();
@@ -327,13 +332,11 @@ async fn read_all(store: &Arc<KvClient>, wanted: &[Wanted<'_>]) -> Reads {
     }
     // A read whose task stopped is unreadable, never silently missing.
     for want in wanted {
-        reads
-            .entry(want.location.clone())
-            .or_insert_with(|| {
-                Err(StoreError::Config(
-                    "the read stopped before it answered".into(),
-                ))
-            });
+        reads.entry(want.location.clone()).or_insert_with(|| {
+            Err(StoreError::Config(
+                "the read stopped before it answered".into(),
+            ))
+        });
     }
     reads
 }

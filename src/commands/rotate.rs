@@ -138,11 +138,14 @@ fn rotatable(computed: &Computed, client: &ClientSpec) -> Result<Rotating, Strin
     match planned.map(|p| p.action) {
         Some(Action::InSync | Action::Drift | Action::Resend) => {}
         Some(Action::Create) => {
-            return Err("it does not exist on the server yet: apply creates it and delivers its secret".into())
+            return Err(
+                "it does not exist on the server yet: apply creates it and delivers its secret"
+                    .into(),
+            )
         }
         _ => return Err("its plan has an error (see above)".into()),
     }
-    let place = client.location(client.at);
+    let place = client.location(client.name_at());
     Ok(Rotating {
         id,
         name: client.name.clone(),
@@ -203,7 +206,11 @@ async fn rotate_one(computed: &Computed, client: &Rotating) -> Ended {
 }
 
 /// Sends the new secret to boruta and checks that it holds it.
-async fn patch(computed: &Computed, client: &Rotating, secret: &SecretString) -> Result<(), String> {
+async fn patch(
+    computed: &Computed,
+    client: &Rotating,
+    secret: &SecretString,
+) -> Result<(), String> {
     let mut body = Map::new();
     body.insert(
         FieldId::Secret.name().into(),
@@ -224,13 +231,18 @@ async fn patch(computed: &Computed, client: &Rotating, secret: &SecretString) ->
                 .iter()
                 .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))
                 .collect();
-            return Err(format!("boruta refused the update (422): {}", parts.join("; ")));
+            return Err(format!(
+                "boruta refused the update (422): {}",
+                parts.join("; ")
+            ));
         }
     };
     let held = record.get(FieldId::Secret.name()).and_then(Value::as_str);
     match held {
         Some(held) if super::deliver::same_secret(secret, held) => Ok(()),
-        _ => Err("boruta answered 200, but the client it rendered does not hold the new secret".into()),
+        _ => Err(
+            "boruta answered 200, but the client it rendered does not hold the new secret".into(),
+        ),
     }
 }
 

@@ -237,9 +237,7 @@ fn delivery(client: &PlannedObject, width: usize) -> Option<Line> {
     let location = delivery.location();
     let detail = delivery.detail.as_deref().unwrap_or_default();
     let (sign, text) = match delivery.state {
-        DeliveryState::WithCreate => {
-            (Sign::Add, "written after the create".to_string())
-        }
+        DeliveryState::WithCreate => (Sign::Add, "written after the create".to_string()),
         DeliveryState::InSync => (Sign::Same, "delivered".to_string()),
         DeliveryState::Missing | DeliveryState::Outdated => {
             (Sign::Add, format!("{detail}: apply writes it"))
@@ -247,7 +245,11 @@ fn delivery(client: &PlannedObject, width: usize) -> Option<Line> {
         DeliveryState::Unreadable => (Sign::Problem, format!("cannot be checked: {detail}")),
     };
     let key = "secret_delivery";
-    Some(Line::new(1, sign, format!("{key:<width$} = {location}   {text}")))
+    Some(Line::new(
+        1,
+        sign,
+        format!("{key:<width$} = {location}   {text}"),
+    ))
 }
 
 /// The write-only fields: re-sent (with `--update`) or unverifiable, and `key_pair_id`.

@@ -48,7 +48,11 @@ pub fn check(node: &Node, reported: &BTreeSet<String>, out: &mut Validated) {
             return;
         }
     }
-    if [Some(path), mount].into_iter().flatten().any(Node::any_unresolved) {
+    if [Some(path), mount]
+        .into_iter()
+        .flatten()
+        .any(Node::any_unresolved)
+    {
         return; // the loader reported it
     }
     let mount_text = mount.and_then(Node::as_str).unwrap_or(DEFAULT_MOUNT);
