@@ -180,6 +180,7 @@ pub fn fields(client: &PlannedObject) -> Vec<Line> {
         .chain(&client.resend)
         .map(|f| f.field.len())
         .chain(client.unverifiable.iter().map(String::len))
+        .chain(client.delivery.as_ref().map(|_| DELIVERY_KEY.len()))
         .max()
         .unwrap_or(0)
         .max(6);
@@ -230,6 +231,9 @@ pub fn fields(client: &PlannedObject) -> Vec<Line> {
     out
 }
 
+/// The manifest key a delivery's line is named after.
+const DELIVERY_KEY: &str = "secret_delivery";
+
 /// The secret's delivery to the secret store: where, and whether apply writes it (never
 /// the secret).
 fn delivery(client: &PlannedObject, width: usize) -> Option<Line> {
@@ -244,7 +248,7 @@ fn delivery(client: &PlannedObject, width: usize) -> Option<Line> {
         }
         DeliveryState::Unreadable => (Sign::Problem, format!("cannot be checked: {detail}")),
     };
-    let key = "secret_delivery";
+    let key = DELIVERY_KEY;
     Some(Line::new(
         1,
         sign,

@@ -783,3 +783,56 @@ fn no_secret_and_no_vault_token_in_any_output_saved_plan_or_log() {
         }
     }
 }
+
+#[test]
+fn an_update_that_changes_a_declared_secret_delivers_the_new_one() {
+    let stack = Stack::start();
+    let ws = stack.workspace(&[("shipping.yaml", shipping())]);
+    ok(&ws.run(&["apply", "manifests", "--auto-approve"]));
+    let ws = ws.env("SHIPPING_SECRET", "a-new-declared-secret-77c0");
+    // Without --update boruta keeps its secret, and so does the store: only drift.
+    let plan = ws.run(&["plan", "manifests"]);
+    ok(&plan);
+    assert_eq!(
+        changes(&stack, &plan),
+        format!("  ~ shipping ({SHIPPING_ID}) has drifted (apply --update would correct it)  [manifests/shipping.yaml:2]
+      ~ secret          = (sensitive) changed
+      = secret_delivery = secret/apps/shipping   delivered
+
+Plan: 0 to create, 1 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+")
+    );
+    // With it, the store is compared with the secret the update sends.
+    let update = ws.run(&["plan", "manifests", "--update"]);
+    ok(&update);
+    assert_eq!(
+        changes(&stack, &update),
+        format!("  ~ shipping ({SHIPPING_ID}) will be updated  [manifests/shipping.yaml:2]
+      ~ secret          = (sensitive) will change
+      + secret_delivery = secret/apps/shipping   outdated (the path holds another secret than the server's): apply writes it
+
+Plan: 0 to create, 1 to update, 0 to re-send, 1 to deliver, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+")
+    );
+    let apply = ws.run(&["apply", "manifests", "--update", "--auto-approve"]);
+    ok(&apply);
+    assert_eq!(
+        after_plan(&stack, &apply),
+        format!(
+            "
+Updating 1 client(s), at most 8 at a time:
+  ~ shipping ({SHIPPING_ID}) updated; secret delivered to secret/apps/shipping (version 2)
+
+Apply: 0 created, 1 updated, 0 already present, 0 failed, 0 not attempted, 1 secret(s) delivered.
+"
+        )
+    );
+    assert_eq!(stack.boruta_secret(SHIPPING_ID), "a-new-declared-secret-77c0");
+    assert_eq!(
+        stack.stored("apps/shipping"),
+        Some((
+            2,
+            Some((SHIPPING_ID.to_string(), "a-new-declared-secret-77c0".to_string()))
+        ))
+    );
+}
