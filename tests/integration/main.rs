@@ -23,6 +23,7 @@ mod readme;
 mod reliability;
 mod runner;
 mod sandbox;
+mod sandbox_scopes;
 mod schema;
 mod scopes;
 mod secrets;
