@@ -6,7 +6,9 @@
 //! two failure points; and no secret or token in any output, saved plan or log.
 
 use crate::openbao::{free_port, runtime, OpenBao};
-use crate::support::{all_findings, Output, Server, Workspace, DEFAULT_IDP, IDP};
+use crate::support::{
+    all_findings, Output, Server, Workspace, BOOTSTRAP_ID, BOOTSTRAP_SECRET, DEFAULT_IDP, IDP,
+};
 use boruta_gitops::deliver::Location;
 use secrecy::ExposeSecret;
 
@@ -827,12 +829,102 @@ Apply: 0 created, 1 updated, 0 already present, 0 failed, 0 not attempted, 1 sec
 "
         )
     );
-    assert_eq!(stack.boruta_secret(SHIPPING_ID), "a-new-declared-secret-77c0");
+    assert_eq!(
+        stack.boruta_secret(SHIPPING_ID),
+        "a-new-declared-secret-77c0"
+    );
     assert_eq!(
         stack.stored("apps/shipping"),
         Some((
             2,
-            Some((SHIPPING_ID.to_string(), "a-new-declared-secret-77c0".to_string()))
+            Some((
+                SHIPPING_ID.to_string(),
+                "a-new-declared-secret-77c0".to_string()
+            ))
         ))
     );
+}
+
+/// An environment file for `server` whose `stage` variable is `stage`.
+fn stage_environment(server: &Server, stage: &str) -> String {
+    format!(
+        "admin_url: {}\ntoken_url: {}\ncredentials:\n  client_id: {BOOTSTRAP_ID}\n  client_secret: ${{env:STAGE_SECRET}}\nvars:\n  stage: {stage}\n",
+        server.sandbox.base_url(),
+        server.sandbox.token_url()
+    )
+}
+
+#[test]
+fn each_environment_delivers_to_its_own_path_and_rotates_there() {
+    let (staging, production) = (Server::start(), Server::start());
+    let bao = OpenBao::start();
+    let manifest = billing().replace("path: apps/billing", "path: apps/${var:stage}/billing");
+    let ws = Workspace::new()
+        .file("billing.yaml", manifest)
+        .at(
+            "environments/staging.yaml",
+            stage_environment(&staging, "staging"),
+        )
+        .at(
+            "environments/production.yaml",
+            stage_environment(&production, "production"),
+        )
+        .env("STAGE_SECRET", BOOTSTRAP_SECRET)
+        .env("VAULT_ADDR", &bao.address)
+        .env("VAULT_TOKEN", &bao.root_token);
+    ok(&ws.run(&["validate", "--all-envs"]));
+    let plan = ws.run(&["plan", "--all-envs", "--format", "json"]);
+    ok(&plan);
+    let plan = plan.json();
+    for stage in ["production", "staging"] {
+        assert_eq!(
+            plan[stage]["clients"][0]["delivery"],
+            serde_json::json!({"mount": "secret", "path": format!("apps/{stage}/billing"), "state": "with-create"}),
+            "{stage}"
+        );
+    }
+    let stored = |path: &str| {
+        let location = Location::new("secret", path).unwrap();
+        let current = runtime()
+            .block_on(bao.client(&bao.root_token).read(&location))
+            .unwrap();
+        current.map(|c| {
+            let data = c.data.unwrap();
+            (
+                c.version,
+                data.client_secret.unwrap().expose_secret().to_string(),
+            )
+        })
+    };
+    let held = |server: &Server| {
+        server.sandbox.with_state(|s| {
+            s.clients[BILLING_ID].fields["secret"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+    };
+    ok(&ws.run(&["apply", "--env", "staging", "--auto-approve"]));
+    assert_eq!(stored("apps/staging/billing"), Some((1, held(&staging))));
+    assert_eq!(stored("apps/production/billing"), None);
+    assert!(production.ids_named("billing").is_empty());
+
+    let rotate = ws.run(&[
+        "rotate",
+        "--env",
+        "staging",
+        "--select",
+        "billing",
+        "--auto-approve",
+    ]);
+    ok(&rotate);
+    assert_eq!(stored("apps/staging/billing"), Some((2, held(&staging))));
+    ok(&ws.run(&["apply", "--env", "production", "--auto-approve"]));
+    assert_eq!(
+        stored("apps/production/billing"),
+        Some((1, held(&production)))
+    );
+    assert_ne!(held(&production), held(&staging));
+    let settled = ws.run(&["plan", "--all-envs", "--detailed-exitcode"]);
+    assert_eq!(settled.code, 0, "{}\n{}", settled.stdout, settled.stderr);
 }
