@@ -77,6 +77,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Give clients a new secret: written to their `secret_delivery` in the secret store
     /// first, then sent to boruta.
+    #[command(after_help = STORE_HELP)]
     Rotate(RotateArgs),
     /// Run validate, plan, apply, drift and apply --update against a built-in sandbox.
     Demo(DemoArgs),
@@ -160,6 +161,10 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
+
+/// Where `rotate` (and a plan with `secret_delivery`) finds the secret store: the way
+/// Vault's own tools do, from the environment only.
+const STORE_HELP: &str = "The secret store (Vault or OpenBao, KV version 2) is found the way Vault's own tools find it: VAULT_ADDR (its address), VAULT_TOKEN (a token that may read, create and update the delivery paths), VAULT_CACERT (a private CA), VAULT_NAMESPACE.";
 
 #[derive(Debug, clap::Args)]
 pub struct RotateArgs {
