@@ -253,6 +253,21 @@ Apply: 2 created, 0 already present, 0 failed, 0 not attempted, 2 secret(s) deli
 "
         )
     );
+    // `secret_delivery` is boruta-gitops's own key: never sent to boruta.
+    let posted: Vec<String> = stack
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/clients")
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(posted.len(), 2);
+    for body in &posted {
+        assert!(
+            !body.contains("secret_delivery") && !body.contains("apps/"),
+            "{body}"
+        );
+    }
     let generated = stack.boruta_secret(BILLING_ID);
     assert_eq!(generated.len(), 86);
     assert_eq!(
@@ -647,6 +662,33 @@ fn rotate_leaves_boruta_untouched_when_the_store_refuses_the_new_secret() {
         "--auto-approve",
     ]));
     let first = stack.boruta_secret(BILLING_ID);
+    // A token whose policy does not grant `update`: refused before anything is written.
+    let read_only = stack.bao.token_with_policy(
+        "read-only",
+        "path \"secret/data/*\" { capabilities = [\"read\"] }\n",
+    );
+    let ws = stack.connect(Workspace::new().file("billing.yaml", billing()), &read_only);
+    stack.server.sandbox.clear_requests();
+    let rotate = ws.run(&[
+        "rotate",
+        "manifests",
+        "--select",
+        "billing",
+        "--auto-approve",
+    ]);
+    assert_eq!(rotate.code, 1, "{}", rotate.stdout);
+    assert_eq!(
+        stack.scrub(&rotate.stderr),
+        "error: nothing was rotated:
+  - the secret store at http://STORE would refuse 1 delivery write(s):
+    - VAULT_TOKEN may not write secret/apps/billing: grant `update` on `secret/data/apps/billing` in the token's policy (it has: read)
+"
+    );
+    assert_eq!(stack.boruta_writes(), Vec::<(String, String)>::new());
+    assert_eq!(
+        stack.stored("apps/billing"),
+        Some((1, Some((BILLING_ID.to_string(), first.clone()))))
+    );
     let refused = writes_refused(&stack.bao);
     let ws = stack.connect(Workspace::new().file("billing.yaml", billing()), &refused);
     stack.server.sandbox.clear_requests();
