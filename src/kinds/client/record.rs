@@ -32,9 +32,12 @@ pub struct ClientRecord {
     pub renders_trusted_hosts: bool,
 }
 
+/// What starts a kept public key's digest (a PEM starts with `-----BEGIN`).
+const DIGEST_PREFIX: &str = "sha256:";
+
 /// What a record keeps of a rendered `public_key` (compare a key pair's with it).
 pub fn public_key_digest(pem: &str) -> String {
-    format!("sha256:{}", crate::diff::digest(pem))
+    format!("{DIGEST_PREFIX}{}", crate::diff::digest(pem))
 }
 
 impl ClientRecord {
@@ -122,9 +125,16 @@ impl Builder {
         }
         let start = self.text.len();
         match field {
-            // A PEM of about 450 bytes, only ever compared: its digest is enough.
+            // A PEM of about 450 bytes, only ever compared: its digest is enough. A value
+            // already digested (`from_map` of a `to_map`, as apply's read-back does) is
+            // kept, so that the round trip gives the same record.
             FieldId::PublicKey => {
-                let digest = parse()?.as_str().map(public_key_digest);
+                let digest = parse()?
+                    .as_str()
+                    .map(|key| match key.starts_with(DIGEST_PREFIX) {
+                        true => key.to_string(),
+                        false => public_key_digest(key),
+                    });
                 self.text.push_str(&serde_json::json!(digest).to_string());
             }
             _ => self.text.push_str(raw),
@@ -199,8 +209,17 @@ mod tests {
         assert_eq!(all.id, "a");
         assert_eq!(all.identity_provider_id.as_deref(), Some("b"));
         let digest = public_key_digest("a\nb");
-        assert_eq!(all.get(FieldId::PublicKey), Some(Value::from(digest)));
+        assert_eq!(
+            all.get(FieldId::PublicKey),
+            Some(Value::from(digest.clone()))
+        );
         assert!(!all.to_map().contains_key("unknown"));
+        // apply's read-back compares a record rebuilt from its map: the digest is kept.
+        let again = ClientRecord::from_map(&all.to_map()).unwrap();
+        assert_eq!(
+            again.get(FieldId::PublicKey),
+            Some(Value::from(digest.clone()))
+        );
         let some = ClientRecord::parse(text.as_bytes(), FieldSet::of(&[FieldId::Pkce])).unwrap();
         assert_eq!(some.get(FieldId::Pkce), Some(Value::Bool(true)));
         assert_eq!(some.get(FieldId::KeyPairType), None);
