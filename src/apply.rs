@@ -204,7 +204,7 @@ impl Run {
 /// Runs every job with at most `concurrency` in flight. `cancelled` is the connection's
 /// cancellation flag: once set, no new job starts.
 ///
-/// Jobs run in phases ([`Phase`]): scope creates and updates, then clients, then scope
+/// Jobs run in phases (`Phase`): scope creates and updates, then clients, then scope
 /// deletes; a phase starts only when every job of the earlier ones succeeded.
 ///
 /// Creates and updates that make boruta create the same new scope never run at the same
