@@ -75,6 +75,10 @@ pub enum Command {
     /// Do what the plan shows: create missing clients; with --update put drifted ones back
     /// as git declares them; with --allow-delete delete those declared absent.
     Apply(ApplyArgs),
+    /// Give clients a new secret: written to their `secret_delivery` in the secret store
+    /// first, then sent to boruta.
+    #[command(after_help = STORE_HELP)]
+    Rotate(RotateArgs),
     /// Run validate, plan, apply, drift and apply --update against a built-in sandbox.
     Demo(DemoArgs),
     /// Write the server's clients as manifests (adopting an existing server).
@@ -193,6 +197,27 @@ pub struct ApplyArgs {
     pub format: ApplyFormat,
     #[command(flatten)]
     pub converge: ConvergeArgs,
+    #[command(flatten)]
+    pub environment: EnvArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// Where `rotate` (and a plan with `secret_delivery`) finds the secret store: the way
+/// Vault's own tools do, from the environment only.
+const STORE_HELP: &str = "The secret store (Vault or OpenBao, KV version 2) is found the way Vault's own tools find it: VAULT_ADDR (its address), VAULT_TOKEN (a token that may read, create and update the delivery paths), VAULT_CACERT (a private CA), VAULT_NAMESPACE.";
+
+#[derive(Debug, clap::Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// The client whose secret to rotate: its name (`*` matches any characters) or its id
+    /// (repeatable). Each must declare `secret_delivery` and no `secret`.
+    #[arg(long = "select", value_name = "NAME_OR_ID", required = true)]
+    pub select: Vec<String>,
+    /// Do not ask for confirmation (CI).
+    #[arg(long)]
+    pub auto_approve: bool,
     #[command(flatten)]
     pub environment: EnvArgs,
     #[command(flatten)]
@@ -586,6 +611,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Plan(args) => run::plan(&args, &ProcessEnv),
         Command::Drift(args) => run::drift(&args, &ProcessEnv),
         Command::Apply(args) => run::apply(&args, &ProcessEnv),
+        Command::Rotate(args) => run::rotate(&args, &ProcessEnv),
         Command::Demo(args) => demo::run(&args),
         Command::Export(args) => run::export(&args, &ProcessEnv),
         Command::Serve(args) => run::serve(&args),

@@ -409,6 +409,7 @@ mod tests {
             diagnostics: Vec::new(),
             secret: None,
             secret_generated: false,
+            delivery: None,
         }
     }
 

@@ -7,6 +7,7 @@ mod converge;
 mod conventions;
 mod deploy;
 mod deliver;
+mod delivery;
 mod demo;
 mod environments;
 mod export;
