@@ -344,7 +344,8 @@ fn states_of(objects: &mut Objects, kind: ObjectKind) -> &mut States {
     }
 }
 
-/// Each write (as the plan planned it) and how it ended.
+/// Each write to boruta (as the plan planned it) and how it ended. A secret delivered to
+/// the secret store without a boruta write (a client in sync) is not one.
 fn writes(plan: &Plan, results: &[ObjectResult]) -> Vec<(WriteAction, WriteResult)> {
     let planned: HashMap<(ObjectKind, &str), Action> = plan
         .objects()
@@ -352,18 +353,19 @@ fn writes(plan: &Plan, results: &[ObjectResult]) -> Vec<(WriteAction, WriteResul
         .collect();
     results
         .iter()
-        .map(|r| {
-            let action = match planned.get(&(r.kind, r.id.as_str())) {
-                Some(Action::Delete) => WriteAction::Delete,
-                Some(Action::Update | Action::Resend) => WriteAction::Update,
-                _ => WriteAction::Create,
+        .filter_map(|r| {
+            let action = match planned.get(&(r.kind, r.id.as_str()))? {
+                Action::Create => WriteAction::Create,
+                Action::Delete => WriteAction::Delete,
+                Action::Update | Action::Resend => WriteAction::Update,
+                _ => return None,
             };
             let result = match r.outcome {
                 Outcome::Failed => WriteResult::Error,
                 Outcome::NotAttempted => WriteResult::NotAttempted,
                 _ => WriteResult::Success,
             };
-            (action, result)
+            Some((action, result))
         })
         .collect()
 }
@@ -430,6 +432,7 @@ mod tests {
             result("create-failed", Outcome::Failed),
             result("update", Outcome::Updated),
             result("delete", Outcome::NotAttempted),
+            result("in-sync", Outcome::Delivered),
         ];
         assert_eq!(objects(&plan, &results).clients, states(5, 3, 2, 1));
         assert_eq!(
