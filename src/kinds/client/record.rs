@@ -37,6 +37,15 @@ pub fn public_key_digest(pem: &str) -> String {
     format!("sha256:{}", crate::diff::digest(pem))
 }
 
+/// A kept `public_key` digest read again (a record turned into a map and back, as apply's
+/// read-back does) stays what it is: digesting it twice would make a client that holds
+/// its key pair's key look as if it did not. No PEM has this form.
+fn is_public_key_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
 impl ClientRecord {
     /// The rendered value of `field`, if the server rendered it and it was kept.
     pub fn get(&self, field: FieldId) -> Option<Value> {
@@ -124,7 +133,12 @@ impl Builder {
         match field {
             // A PEM of about 450 bytes, only ever compared: its digest is enough.
             FieldId::PublicKey => {
-                let digest = parse()?.as_str().map(public_key_digest);
+                let digest = parse()?
+                    .as_str()
+                    .map(|key| match is_public_key_digest(key) {
+                        true => key.to_string(),
+                        false => public_key_digest(key),
+                    });
                 self.text.push_str(&serde_json::json!(digest).to_string());
             }
             _ => self.text.push_str(raw),
@@ -208,5 +222,18 @@ mod tests {
         let changed = text.replace("\"pkce\":true", "\"pkce\":false");
         let other = ClientRecord::parse(changed.as_bytes(), FieldSet::of(&[])).unwrap();
         assert_ne!(other.fingerprint(), all.fingerprint());
+    }
+
+    #[test]
+    fn a_record_read_back_from_its_map_keeps_the_same_public_key_digest() {
+        let text = r#"{"id":"A","name":"n","public_key":"-----BEGIN RSA PUBLIC KEY-----\nAAAA\n-----END RSA PUBLIC KEY-----\n"}"#;
+        let listed = ClientRecord::parse(text.as_bytes(), FieldSet::ALL).unwrap();
+        let again = ClientRecord::from_map(&listed.to_map()).unwrap();
+        assert_eq!(
+            again.get(FieldId::PublicKey),
+            Some(Value::from(public_key_digest(
+                "-----BEGIN RSA PUBLIC KEY-----\nAAAA\n-----END RSA PUBLIC KEY-----\n"
+            )))
+        );
     }
 }
