@@ -322,7 +322,10 @@ fn action_args(workflow: &str, job: &str, command: &str) -> String {
         .iter()
         .find(|s| s["with"]["command"] == command)
         .unwrap_or_else(|| panic!("no {command} step"));
-    step["with"]["args"].as_str().unwrap_or_default().to_string()
+    step["with"]["args"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
@@ -339,7 +342,9 @@ fn the_examples_apply_what_the_pull_requests_plan_showed() {
     );
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     assert!(
-        readme.contains("2. **`apply-on-main.yml`**: on push to `main`, `apply --update\n   --auto-approve`"),
+        readme.contains(
+            "2. **`apply-on-main.yml`**: on push to `main`, `apply --update\n   --auto-approve`"
+        ),
         "README's CI section names the example's flags"
     );
     let action = std::fs::read_to_string(repo().join("action.yml")).unwrap();
@@ -390,7 +395,11 @@ fn the_apply_workflow_applies_on_main() {
         "{}",
         merged.log()
     );
-    assert!(!merged.log().contains("Nothing to create."), "{}", merged.log());
+    assert!(
+        !merged.log().contains("Nothing to create."),
+        "{}",
+        merged.log()
+    );
     let stored = stage
         .server
         .sandbox

@@ -207,6 +207,37 @@ fn an_update_boruta_refuses_is_blocked_not_counted() {
         "{}",
         human.stdout
     );
+    assert!(
+        human.stdout.ends_with("Plan: 0 to create, 0 to update, 0 to re-send, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).\n"),
+        "{}",
+        human.stdout
+    );
+    let comment = ws.run(&["plan", "manifests", "--update", "--format", "markdown"]);
+    assert_eq!(comment.code, 1);
+    assert!(
+        comment.stdout.contains("| create | update | re-send | blocked | drift | in sync | unmanaged | system | conflict |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n| 0 | 0 | 0 | 1 | 0 | 0 | 0 | 3 | 0 |\n"),
+        "{}",
+        comment.stdout
+    );
+    assert!(
+        comment.stdout.contains(&format!(
+            "<code>!</code> <b>invoices-api</b> (blocked) <code>{API_ID}</code>"
+        )),
+        "{}",
+        comment.stdout
+    );
+    // apply refuses the plan: nothing is sent, nothing counted as updated.
+    server.sandbox.clear_requests();
+    let applied = ws.run(&["apply", "manifests", "--update", "--auto-approve"]);
+    assert_eq!(applied.code, 1);
+    assert!(
+        applied
+            .stderr
+            .contains("the plan has errors (see above): nothing was changed"),
+        "{}",
+        applied.stderr
+    );
+    assert!(patches(&server).is_empty());
 }
 
 #[test]
@@ -465,4 +496,53 @@ fn a_key_pair_id_that_cannot_be_checked_is_sent_only_when_asked() {
         [json!({"metadata": {"team": "red"}, "key_pair_id": default_id, "authorized_scopes": []})]
     );
     assert_eq!(rendered_public_key(&server), default_key);
+}
+
+#[test]
+fn apply_reads_back_an_update_and_fails_one_the_server_no_longer_holds() {
+    let server = Server::start();
+    let ws = workspace(&server, &manifest("https://a.example.com/api", "red"));
+    ok(&ws.run(&["apply", "manifests", "--auto-approve"]));
+    std::fs::write(
+        ws.manifests().join("invoices-api.yaml"),
+        manifest("https://a.example.com/api", "red")
+            .replace("access_token_ttl: 300", "access_token_ttl: 200"),
+    )
+    .unwrap();
+    // The update is acknowledged (its 200 answer shows the new TTL), then lost before the
+    // read-back's list (the second GET /api/clients of this run) is answered.
+    server.sandbox.clear_requests();
+    server
+        .sandbox
+        .add_fault("GET /api/clients nth=2 delay-ms=1500".parse().unwrap());
+    let child = server
+        .command(&ws, &["apply", "manifests", "--update", "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while server.count("GET", "/api/clients") < 2 {
+        assert!(started.elapsed().as_secs() < 20, "no read-back arrived");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(server.count("PATCH", &format!("/api/clients/{API_ID}")), 1);
+    server.update(API_ID, json!({"access_token_ttl": 300}));
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let reason = "boruta acknowledged the write, but the server's record read back after apply still differs from the manifest: `access_token_ttl`";
+    assert!(
+        stdout.contains(&format!(
+            "Read back after apply: 1 client(s) did not converge:\n  ✗ invoices-api ({API_ID}) failed: {reason}\n\nApply: 0 created, 0 updated, 0 already present, 1 failed, 0 not attempted.\n"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "error[not-converged]: {reason}\n  --> manifests/invoices-api.yaml:5:19\n"
+        )),
+        "{stderr}"
+    );
 }
