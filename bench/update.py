@@ -54,10 +54,10 @@ def timed_curl(created, config_dir):
         scopes = [{"id": s["id"]} for s in get(sandbox, token, "/api/scopes") if s["name"] in ("openid", "email")]
         config = os.path.join(config_dir, "patches.curl")
         with open(config, "w") as f:
-            f.write(f'header = "Authorization: Bearer {token}"\nheader = "content-type: application/json"\n')
             for i in range(count):
                 body = json.dumps({"client": {"pkce": False, "metadata": {"team": "blue"}, "authorized_scopes": scopes}})
-                f.write(f'next\nurl = "{sandbox.url}/api/clients/{measure.uuid_for(i)}"\nrequest = "PATCH"\n'
+                f.write("next\n" if i else "")
+                f.write(f'url = "{sandbox.url}/api/clients/{measure.uuid_for(i)}"\nrequest = "PATCH"\n'
                         f'header = "Authorization: Bearer {token}"\nheader = "content-type: application/json"\n'
                         f"data = {json.dumps(body)}\noutput = /dev/null\nwrite-out = \"%{{http_code}}\\n\"\n")
         start = time.perf_counter()
