@@ -10,8 +10,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# cargo builds where CARGO_TARGET_DIR says, when it is set.
-BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release", "boruta-gitops")
+BIN = os.path.join(ROOT, "target", "release", "boruta-gitops")
 IDP_NAME = "Default identity provider"
 
 
