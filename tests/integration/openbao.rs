@@ -109,6 +109,9 @@ impl OpenBao {
                 if answer.is_ok_and(|a| a.status() == 200) {
                     return true;
                 }
+                // The CA file may have been read while bao was still writing it (a loaded
+                // machine showed it): read it again on the next try.
+                client = None;
             }
             assert!(
                 Instant::now() < deadline,
