@@ -91,7 +91,10 @@ impl Connection {
         let redactions = Redactions::default();
         match &checked.credentials {
             Credentials::AccessToken(token) => redactions.add(token.clone()),
-            Credentials::ClientCredentials { secret, .. } => redactions.add(secret.clone()),
+            // Every form it is sent in, the Basic header's value included (issue #19).
+            Credentials::ClientCredentials {
+                client_id, secret, ..
+            } => redactions.add_basic(client_id, secret),
         }
         Ok(Connection {
             admin_url: checked.admin_url,

@@ -531,7 +531,7 @@ fn token_endpoint_refusing_the_scope() {
         .env("BORUTA_CLIENT_SECRET", "limited-secret");
     let out = ws.run(&["plan", "manifests"]);
     assert_eq!(out.code, 1);
-    let expected = format!("error: requesting a token with scopes `clients:manage:all identity-providers:manage:all` from {}/oauth/token: the token endpoint answered 400 (invalid_scope: Given scopes are unknown or unauthorized.). boruta grants all requested scopes or none: the client {id} needs `authorize_scope: true` and `clients:manage:all identity-providers:manage:all` in its `authorized_scopes`\n", server.sandbox.base_url());
+    let expected = format!("error: requesting a token with scopes `clients:manage:all identity-providers:manage:all` from {}/oauth/token: the token endpoint answered 400 (invalid_scope: “Given scopes are unknown or unauthorized.”). boruta grants all requested scopes or none: the client {id} needs `authorize_scope: true` and `clients:manage:all identity-providers:manage:all` in its `authorized_scopes`\n", server.sandbox.base_url());
     assert_eq!(out.stderr, expected);
     assert!(!out.stderr.contains("limited-secret"));
     // The same client suffices for manifests that name no identity provider.

@@ -1,0 +1,110 @@
+//! Trust boundaries, round two (issue #19): each attack of the red-team pass, reproduced
+//! as the attacker would run it (a pull-request author, someone who can create clients in
+//! boruta's admin UI, someone who can edit a CI artifact, a proxy that quotes requests),
+//! and what the tool does instead.
+
+use crate::support::{Server, Workspace, BOOTSTRAP_ID, IDP};
+use base64::Engine;
+use boruta_gitops::sandbox::{Config, Sandbox};
+
+/// A manifest that passes every rule.
+fn manifest(name: &str) -> String {
+    format!("name: {name}\nconfidential: true\naccess_token_ttl: 900\nsupported_grant_types: [client_credentials]\n{IDP}")
+}
+
+// 1. A token endpoint (or a proxy in front of it) that echoes the request.
+
+/// A secret whose URL-encoded and JSON forms differ from it.
+const ODD_SECRET: &str = "s3cret with spaces/+&=\"ü\"-0123456789";
+
+/// Every form in which the pipeline's secret travels: raw, inside the Basic value, alone
+/// in base64, URL-encoded in a form body, JSON-escaped.
+fn credential_forms(id: &str, secret: &str) -> Vec<String> {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let url_safe = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let form: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let json = serde_json::to_string(secret).unwrap();
+    vec![
+        secret.to_string(),
+        b64(&format!("{id}:{secret}")),
+        url_safe(&format!("{id}:{secret}")),
+        b64(secret),
+        form,
+        json.trim_matches('"').to_string(),
+    ]
+}
+
+#[test]
+fn a_token_endpoint_echoing_the_request_leaks_no_form_of_the_credentials() {
+    let sandbox = Sandbox::start(Config {
+        bootstrap_client_id: Some(BOOTSTRAP_ID.into()),
+        bootstrap_client_secret: Some(ODD_SECRET.into()),
+        ..Config::default()
+    })
+    .unwrap();
+    sandbox.add_fault("POST /oauth/token status=401 echo-request".parse().unwrap());
+    let ws = Workspace::new()
+        .file("a.yaml", manifest("a"))
+        .env("BORUTA_ADMIN_URL", sandbox.base_url())
+        .env("BORUTA_TOKEN_URL", &sandbox.token_url())
+        .env("BORUTA_CLIENT_ID", BOOTSTRAP_ID)
+        .env("BORUTA_CLIENT_SECRET", ODD_SECRET);
+    for auth in ["basic", "post"] {
+        let out = ws.run(&[
+            "plan",
+            "manifests",
+            "--format",
+            "markdown",
+            "--token-auth",
+            auth,
+        ]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        for form in credential_forms(BOOTSTRAP_ID, ODD_SECRET) {
+            assert!(
+                !out.stdout.contains(&form) && !out.stderr.contains(&form),
+                "{auth}: `{form}` leaked:\n{}\n{}",
+                out.stdout,
+                out.stderr
+            );
+        }
+        // What the proxy quoted, as the tool shows it: the Basic header's value redacted,
+        // cut at 200 characters with an ellipsis, in quotes.
+        let host = sandbox.base_url().trim_start_matches("http://").to_string();
+        let (authorization, length) = match auth {
+            "basic" => ("authorization: Basic (redacted); ", 58),
+            _ => ("", 173),
+        };
+        let quoted = format!("request rejected by policy; request headers: accept: application/json; {authorization}content-type: application/x-www-form-urlencoded; user-agent: boruta-gitops/{}; host: {host}; content-length: {length}; request body: grant_type=client_credentials", env!("CARGO_PKG_VERSION"));
+        let excerpt: String = quoted.chars().take(199).collect();
+        let url = sandbox.token_url();
+        assert_eq!(
+            out.stderr,
+            format!("error: requesting a token with scopes `clients:manage:all` from {url}: the token endpoint answered 401 (access_denied: “{excerpt}…”). check --token-url and the server's logs\n"),
+            "{auth}"
+        );
+    }
+}
+
+#[test]
+fn an_admin_api_echoing_the_request_leaks_no_bearer_token() {
+    let server = Server::start();
+    server
+        .sandbox
+        .add_fault("GET /api/clients status=400 echo-request".parse().unwrap());
+    let ws = server.connect(Workspace::new().file("a.yaml", manifest("a")));
+    let out = ws.run(&["plan", "manifests"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("; authorization: Bearer (redacted); user-agent: "),
+        "{}",
+        out.stderr
+    );
+    let tokens: Vec<String> = server
+        .sandbox
+        .with_state(|s| s.tokens.keys().cloned().collect());
+    assert!(!tokens.is_empty());
+    for token in tokens {
+        assert!(!out.stderr.contains(&token), "{}", out.stderr);
+    }
+}
