@@ -126,8 +126,9 @@ pub struct ExportArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
-    /// Apply this saved plan (`plan --out`), from the manifest directory it records unless
-    /// DIR is given; refused if the server or the manifests changed since.
+    /// Apply this saved plan (`plan --out`) to the configured server (--admin-url), from
+    /// DIR; refused before any request when the plan names another server or directory,
+    /// and when the server or the manifests changed since.
     #[arg(long)]
     pub plan: Option<PathBuf>,
     /// Do not ask for confirmation (CI).

@@ -190,10 +190,7 @@ fn confirmed(ready: &Ready) -> Result<bool, Error> {
 
 /// `apply`.
 pub(crate) fn apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let mut manifests = args.manifests.manifests();
-    if args.manifests.dir.is_none() && args.plan.is_some() {
-        manifests.dir = Default::default(); // the saved plan's
-    }
+    let manifests = args.manifests.manifests();
     let options = ApplyOptions {
         saved_plan: args.plan.clone(),
         converge: args.converge.options(),

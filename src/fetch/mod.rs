@@ -19,7 +19,9 @@ mod token;
 pub use error::FetchError;
 pub use redact::SUBSTRING_MIN as REDACT_SUBSTRING_MIN;
 pub use retry::backoff;
-pub use settings::{Credentials, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES};
+pub use settings::{
+    admin_base, Credentials, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES,
+};
 
 use crate::api::{self, ErrorBody};
 use crate::kinds::client::fields::FieldSet;

@@ -108,3 +108,77 @@ fn an_admin_api_echoing_the_request_leaks_no_bearer_token() {
         assert!(!out.stderr.contains(&token), "{}", out.stderr);
     }
 }
+
+// 3. A saved plan cannot choose where the admin token goes.
+
+/// A workspace planned against `server`, its plan saved in `plan.json` and then edited
+/// as someone who can change a CI artifact would: the server it names is `elsewhere`.
+fn edited_plan(server: &Server, elsewhere: &str) -> Workspace {
+    let ws = server.connect(Workspace::new().file("a.yaml", manifest("a")));
+    let out = ws.run(&["plan", "manifests", "--out", "plan.json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let path = ws.path().join("plan.json");
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    plan["admin_url"] = serde_json::Value::String(elsewhere.to_string());
+    std::fs::write(&path, plan.to_string()).unwrap();
+    server.sandbox.clear_requests();
+    ws
+}
+
+#[test]
+fn a_saved_plan_naming_another_server_gets_no_token() {
+    let server = Server::start();
+    let attacker = Server::start();
+    let ws = edited_plan(&server, attacker.sandbox.base_url());
+    // No admin URL configured: the plan's is not taken.
+    let out = ws
+        .command(&["apply", "--plan", "plan.json"])
+        .env_remove("BORUTA_ADMIN_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: the saved plan names the server {}, and no server is configured: set --admin-url or BORUTA_ADMIN_URL to the server this apply may change (a plan file never chooses where credentials go)\n",
+            attacker.sandbox.base_url()
+        )
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    // Another server configured: refused, naming both.
+    let out = ws.run(&["apply", "--plan", "plan.json"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: the saved plan names the server {}, not the configured {}: nothing was requested, nothing changed; make a new plan against the configured server\n",
+            attacker.sandbox.base_url(),
+            server.sandbox.base_url()
+        )
+    );
+    assert!(attacker.requests().is_empty(), "{:?}", attacker.calls());
+    assert!(
+        server.requests().is_empty(),
+        "no token request: {:?}",
+        server.calls()
+    );
+}
+
+#[test]
+fn a_saved_plan_reads_the_manifests_the_caller_names() {
+    let server = Server::start();
+    let ws = edited_plan(&server, server.sandbox.base_url());
+    let path = ws.path().join("plan.json");
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    plan["manifests_dir"] = serde_json::Value::String("/somewhere/else".into());
+    std::fs::write(&path, plan.to_string()).unwrap();
+    let out = ws.run(&["apply", "--plan", "plan.json"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "error: the saved plan was made from the manifests in /somewhere/else, and this apply reads manifests: give the directory the plan was made from as DIR, or make a new plan\n"
+    );
+    assert!(server.requests().is_empty(), "{:?}", server.calls());
+}
