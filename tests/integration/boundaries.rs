@@ -182,3 +182,64 @@ fn a_saved_plan_reads_the_manifests_the_caller_names() {
     );
     assert!(server.requests().is_empty(), "{:?}", server.calls());
 }
+
+// 5. The drift issue is the one this token wrote, not any issue with the label.
+
+#[test]
+fn the_drift_issue_is_only_one_the_token_wrote() {
+    use crate::fakes::{FakeGitHub, GITHUB_TOKEN, REPOSITORY};
+    let github = FakeGitHub::start();
+    // Anyone who may label issues plants one with the marker and the label.
+    let planted = "<!-- boruta-gitops drift -->\nAll good here, nothing to see.".to_string();
+    {
+        let mut state = github.state.lock().unwrap();
+        state.labels.push("boruta-drift".into());
+        state.issues.insert(
+            1,
+            (
+                "boruta drift: the server no longer matches git".into(),
+                planted.clone(),
+                vec!["boruta-drift".into()],
+                "open".into(),
+            ),
+        );
+        state.issue_authors.insert(1, "mallory".into());
+    }
+    let report = "<!-- boruta-gitops drift -->\n### boruta-gitops drift\n\nclient `a` drifted\n";
+    let ws = Workspace::new()
+        .env("GITHUB_TOKEN", GITHUB_TOKEN)
+        .env("GITHUB_REPOSITORY", REPOSITORY)
+        .env("GITHUB_API_URL", github.url());
+    std::fs::write(ws.path().join("drift.md"), report).unwrap();
+    let drift = |code: &str| {
+        ws.run(&[
+            "github",
+            "drift-issue",
+            "--report-file",
+            "drift.md",
+            "--exit-code",
+            code,
+        ])
+    };
+    let out = drift("2");
+    assert_eq!((out.code, out.stderr.as_str()), (0, "drift issue opened\n"));
+    let issues = github.state.lock().unwrap().issues.clone();
+    assert_eq!(
+        issues[&1].1, planted,
+        "the planted issue is not the channel"
+    );
+    assert_eq!(issues[&2].1, report);
+    let out = drift("2");
+    assert_eq!(out.stderr, "drift issue #2 updated\n");
+    // In sync again: the tool's issue is closed; the planted one is left alone.
+    let out = drift("0");
+    assert_eq!(out.stderr, "drift issue #2 closed\n");
+    let state = github.state.lock().unwrap();
+    assert_eq!(state.issues[&1].3, "open");
+    assert_eq!(state.issues[&2].3, "closed");
+    assert!(
+        state.comments.iter().all(|c| c.1 == 2),
+        "{:?}",
+        state.comments
+    );
+}
