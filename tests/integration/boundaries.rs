@@ -243,3 +243,77 @@ fn the_drift_issue_is_only_one_the_token_wrote() {
         state.comments
     );
 }
+
+// 6. Names cannot mention people or plant links in the pull-request comment.
+
+/// True when GitHub would turn something in `comment` into a mention or a link: an `@`
+/// right before a name, or a URL scheme or `www.` outside a code block or span.
+fn live_mentions_or_links(comment: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut in_fence = false;
+    for line in comment.lines() {
+        if line.starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        // Text outside <code>...</code>.
+        let mut outside = String::new();
+        for (i, part) in line.split("<code>").enumerate() {
+            outside.push_str(if i == 0 {
+                part
+            } else {
+                part.split_once("</code>").map_or("", |(_, rest)| rest)
+            });
+            outside.push(' ');
+        }
+        let chars: Vec<char> = outside.chars().collect();
+        for (i, c) in chars.iter().enumerate() {
+            if *c == '@' && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric()) {
+                found.push(line.to_string());
+            }
+        }
+        if outside.contains("://") || outside.to_lowercase().contains("www.") {
+            found.push(line.to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn names_in_the_comment_mention_nobody_and_link_nowhere() {
+    let server = Server::start();
+    // A client created in boruta's admin UI (unmanaged), and a manifest's name.
+    server.create(serde_json::json!({
+        "name": "svc @octo-org/admins see https://evil.example/x or www.evil.example",
+        "identity_provider": {"id": server.idp_id(crate::support::DEFAULT_IDP)}
+    }));
+    let ws = server
+        .connect(Workspace::new().file("a.yaml", manifest("acc mention @octo-org/security now")));
+    let out = ws.run(&["plan", "manifests", "--format", "markdown"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        live_mentions_or_links(&out.stdout),
+        Vec::<String>::new(),
+        "{}",
+        out.stdout
+    );
+    // Still readable: the names are all there, the `@` and the URL with a zero-width joiner.
+    let zwj = '\u{200d}';
+    assert!(
+        out.stdout.contains(&format!(
+            "<b>acc mention @{zwj}octo-org/security now</b> (create)"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "- svc @{zwj}octo-org/admins see https:{zwj}//evil.example/x or www{zwj}.evil.example <code>"
+        )),
+        "{}",
+        out.stdout
+    );
+}
