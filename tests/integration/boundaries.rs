@@ -317,3 +317,54 @@ fn names_in_the_comment_mention_nobody_and_link_nowhere() {
         out.stdout
     );
 }
+
+// 7. The action's `args` are split into words, never expanded as file names.
+
+#[test]
+fn the_actions_args_never_match_file_names() {
+    use std::os::unix::fs::PermissionsExt;
+    let action = crate::runner::yaml("action.yml");
+    let step = action["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "run")
+        .expect("the run step");
+    let script = step["run"].as_str().unwrap();
+    // A pull request adds a file named like a flag; `args: --select *` must not match it.
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("--allow-delete"), "").unwrap();
+    let bin = work.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("boruta-gitops");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\"; done\necho\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let temp = work.path().join("temp");
+    std::fs::create_dir(&temp).unwrap();
+    let out = std::process::Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+        .current_dir(work.path())
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("RUNNER_TEMP", &temp)
+        .env("GITHUB_OUTPUT", temp.join("output"))
+        .env("INPUT_COMMAND", "plan")
+        .env("INPUT_DIRECTORY", "manifests")
+        .env("INPUT_FORMAT", "human")
+        .env("INPUT_ARGS", "--select *  --update")
+        .env("INPUT_POLICY", "")
+        .env("INPUT_COMMENT_ON_PR", "false")
+        .env("INPUT_DRIFT_ISSUE", "false")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "[plan][manifests][--format][human][--select][*][--update]\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
