@@ -73,6 +73,7 @@ codes! {
     NotUtf8 = "not-utf8", Error, Manifests, "the file is not UTF-8 (points at the first bad byte)";
     EmptyFile = "empty-file", Error, Manifests, "the file holds no document";
     FileTooLarge = "file-too-large", Error, Manifests, "a manifest file larger than 16 MiB, or a `${file:..}` target larger than 1 MiB";
+    InputTooLarge = "input-too-large", Error, Manifests, "the manifest files and the `${file:..}` values they substitute together exceed the total input budget (`--max-input-bytes`, default 256 MiB): what is past it is not read";
     UnreadableFile = "unreadable-file", Error, Manifests, "a file (or `${file:..}` target) cannot be read";
     NotARegularFile = "not-a-regular-file", Error, Manifests, "a `*.yaml` that is a FIFO, socket or device, or a `${file:..}` target that is not a regular file: not read";
     SymlinkOutsideRoot = "symlink-outside-root", Error, Manifests, "a symbolic link whose target resolves outside the manifest directory: not followed, nothing of its target read";

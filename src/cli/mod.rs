@@ -191,6 +191,7 @@ impl ManifestArgs {
             file_roots: self.file_roots.clone(),
             policy: self.policy.clone(),
             exclude: self.exclude.clone(),
+            max_input_bytes: Some(self.max_input_bytes),
         }
     }
 }
@@ -261,6 +262,10 @@ pub struct ManifestArgs {
     /// (repeatable; `--exclude 'k8s/*'`).
     #[arg(long, value_name = "PATTERN")]
     pub exclude: Vec<String>,
+    /// The most bytes read from the manifest files and the `${file:..}` values they
+    /// substitute, together; past it, files and values are not read (`input-too-large`).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::load::MAX_TOTAL_INPUT_BYTES)]
+    pub max_input_bytes: u64,
 }
 
 #[derive(Debug, Clone, clap::Args)]

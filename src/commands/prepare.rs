@@ -20,6 +20,9 @@ pub struct Manifests {
     pub policy: Option<PathBuf>,
     /// `--exclude`: files below the directory that are not manifests.
     pub exclude: Vec<String>,
+    /// `--max-input-bytes`: what the manifests and their `${file:..}` values may total
+    /// (`None`: [`load::MAX_TOTAL_INPUT_BYTES`]).
+    pub max_input_bytes: Option<u64>,
 }
 
 impl Manifests {
@@ -56,6 +59,9 @@ impl Manifests {
             file_roots: &self.file_roots,
             unset_variable: unset,
             exclude: &self.exclude,
+            budget: load::Budget::with_limit(
+                self.max_input_bytes.unwrap_or(load::MAX_TOTAL_INPUT_BYTES),
+            ),
         };
         let (files, parts) = load::load_each(&self.dir, &options, &|documents, waivers| {
             let needs = validate::scan_needs(&documents);

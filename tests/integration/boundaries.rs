@@ -368,3 +368,91 @@ fn the_actions_args_never_match_file_names() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+// 4. Hostile input costs linear time, and the manifests have a total budget.
+
+/// The waiver scan's worst case of issue #19, about `megabytes` MB: one waiver above a
+/// block scalar whose lines get ever deeper, each followed by blank lines (the old scan
+/// went from every line to the end of the block: 15.7 s at 6 MB in a release build).
+pub fn deepening_block(megabytes: usize) -> String {
+    let mut text = format!("# boruta-gitops:allow implicit-grant hostile input\nname: hostile\n{IDP}metadata:\n  note: |\n");
+    let blanks = "\n".repeat(2000);
+    let mut depth = 4;
+    while text.len() < megabytes * 1_000_000 {
+        text.push_str(&" ".repeat(depth));
+        text.push_str("x\n");
+        text.push_str(&blanks);
+        depth += 1;
+    }
+    text
+}
+
+/// At 2 MB the old scan ran for over two minutes in a debug build; one pass takes well
+/// under a second.
+#[test]
+fn the_waiver_scan_is_linear() {
+    let ws = Workspace::new().file("hostile.yaml", deepening_block(2));
+    let (out, elapsed) = ws.run_within(
+        &["validate", "manifests", "--format", "json"],
+        std::time::Duration::from_secs(30),
+    );
+    assert!(
+        elapsed < std::time::Duration::from_secs(10),
+        "took {elapsed:?}"
+    );
+    // The waiver is read (and waives nothing here).
+    assert!(
+        out.stdout.contains("\"code\": \"unused-waiver\""),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn the_manifests_and_their_file_values_share_one_budget() {
+    // One 100 kB file named twenty times: each value is a copy, 2 MB in all.
+    let mut many = format!("name: many\n{IDP}metadata:\n");
+    for i in 0..20 {
+        many.push_str(&format!("  k{i}: ${{file:big.pem}}\n"));
+    }
+    let ws = Workspace::new()
+        .file("a.yaml", &many)
+        .file("b.yaml", manifest("b"))
+        .file("big.pem", "x".repeat(100_000));
+    let out = ws.run(&[
+        "validate",
+        "manifests",
+        "--format",
+        "json",
+        "--max-input-bytes",
+        "1000000",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let over: Vec<(String, u64)> = out.json()["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "input-too-large")
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // a.yaml and nine values fit in 1,000,000 bytes; the tenth value, the rest and b.yaml
+    // are not read.
+    let mut expected: Vec<(String, u64)> = (14..=24)
+        .map(|line| ("manifests/a.yaml".to_string(), line))
+        .collect();
+    expected.push(("manifests/b.yaml".to_string(), 1));
+    assert_eq!(over, expected);
+    let message = out.json()["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["file"] == "manifests/b.yaml")
+        .unwrap()["message"]
+        .clone();
+    assert_eq!(message, "this file is not read: the manifest files and the `${file:..}` values they substitute reach 1000000 bytes together, the total input budget (--max-input-bytes)");
+}
