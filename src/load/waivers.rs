@@ -107,6 +107,7 @@ fn parse(file: &Arc<str>, index: usize, line: &str, lines: (usize, usize)) -> Op
     }
     let rest = rest.trim();
     let (codes, reason) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let (until, reason) = expiry(reason);
     Some(Waiver {
         loc: Location {
             file: file.clone(),
@@ -119,14 +120,45 @@ fn parse(file: &Arc<str>, index: usize, line: &str, lines: (usize, usize)) -> Op
             .filter(|c| !c.is_empty())
             .map(str::to_string)
             .collect(),
-        reason: reason.trim().to_string(),
+        reason,
+        until,
         lines,
     })
+}
+
+/// The `until=DATE` word of a waiver's text, wherever it stands, and the reason without
+/// it (its words separated by single spaces).
+fn expiry(text: &str) -> (Option<String>, String) {
+    let mut until = None;
+    let mut words = Vec::new();
+    for word in text.split_whitespace() {
+        match word.strip_prefix("until=") {
+            Some(date) if until.is_none() => until = Some(date.to_string()),
+            _ => words.push(word),
+        }
+    }
+    (until, words.join(" "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expiry_is_read_wherever_it_stands() {
+        let text = "# boruta-gitops:allow implicit-grant until=2026-03-31 legacy  widget\nname: a\n# boruta-gitops:allow x the widget until=2026-01-01\npkce: true\n";
+        let found: Vec<(Option<String>, String)> = waivers(&Arc::from("m.yaml"), text)
+            .into_iter()
+            .map(|w| (w.until, w.reason))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Some("2026-03-31".into()), "legacy widget".into()),
+                (Some("2026-01-01".into()), "the widget".into())
+            ]
+        );
+    }
 
     fn covered(text: &str) -> Vec<(Vec<String>, String, (usize, usize))> {
         waivers(&Arc::from("m.yaml"), text)

@@ -72,6 +72,23 @@ pub fn fence(info: &str, lines: &[String]) -> String {
     out
 }
 
+/// A warning at the top of a comment when the policy in force is the manifest
+/// directory's own and relaxes built-in rules (`policy-relaxed` findings): the reviewer
+/// must see it before the plan, since the pull request under review may be what relaxed
+/// them. Empty otherwise.
+pub fn policy_banner(diagnostics: &[Diagnostic]) -> String {
+    let relaxed = diagnostics
+        .iter()
+        .filter(|d| d.code == crate::findings::Code::PolicyRelaxed)
+        .count();
+    if relaxed == 0 {
+        return String::new();
+    }
+    format!(
+        "> [!WARNING]\n> **The policy file in the manifest directory relaxes {relaxed} built-in rule setting(s)** (the <code>policy-relaxed</code> findings below say which): a pull request can change that file. Review it with the manifests, or have the pipeline pass the security team's policy (<code>--policy</code>).\n\n"
+    )
+}
+
 /// The errors and warnings (waived ones marked) as tables, or nothing: boruta's and the
 /// tool's findings first, then the security review (the policy rules' findings, each code
 /// linked to the RFC section it comes from).

@@ -170,6 +170,7 @@ pub fn markdown(
     full_plan_hint: &str,
 ) -> io::Result<()> {
     let mut head = format!("{}\n### {}\n\n", marker(report), heading(report));
+    head.push_str(&markdown::policy_banner(&plan.diagnostics));
     if !plan.options.select.is_empty() {
         head.push_str(&format!(
             "Partial plan: only the manifests <code>--select {}</code> chose.\n\n",
@@ -264,6 +265,7 @@ pub fn markdown_failure(
     findings: &[Diagnostic],
 ) -> io::Result<()> {
     let mut text = format!("{}\n### {} failed\n\n", marker(report), heading(report));
+    text.push_str(&markdown::policy_banner(findings));
     if !error.is_empty() {
         text.push_str(&fence("text", &[neutral(error).into_owned()]));
         text.push('\n');

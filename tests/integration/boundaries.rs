@@ -456,3 +456,240 @@ fn the_manifests_and_their_file_values_share_one_budget() {
         .clone();
     assert_eq!(message, "this file is not read: the manifest files and the `${file:..}` values they substitute reach 1000000 bytes together, the total input budget (--max-input-bytes)");
 }
+
+// 2. The policy belongs to the security team, not to the pull request.
+
+/// A client with the implicit and password grants, both waived by its author, as the
+/// red-team pull request did.
+const SELF_WAIVED: &str = "# boruta-gitops:allow implicit-grant,password-grant trust me\nid: 11111111-1111-4111-8111-111111111111\nname: legacy\naccess_token_ttl: 900\npkce: true\nsupported_grant_types: [authorization_code, implicit, password]\nidentity_provider:\n  name: Default identity provider\n";
+
+/// (code, severity, line, waived) of every finding of `validate --format json`.
+fn judged(out: &crate::support::Output) -> Vec<(String, String, u64, bool)> {
+    out.json()["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["severity"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap_or(0),
+                d.get("waived").is_some_and(|w| !w.is_null()),
+            )
+        })
+        .collect()
+}
+
+fn finding(code: &str, severity: &str, line: u64, waived: bool) -> (String, String, u64, bool) {
+    (code.into(), severity.into(), line, waived)
+}
+
+#[test]
+fn a_policy_can_make_a_rule_unwaivable() {
+    let ws = Workspace::new().file("legacy.yaml", SELF_WAIVED);
+    // The author's waiver holds under the built-in policy: every rule is waivable.
+    let out = ws.run(&["validate", "manifests", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    // The security team's policy, from a place the pull request does not control.
+    let policy = ws.path().join("security-policy.yaml");
+    std::fs::write(
+        &policy,
+        "rules:\n  implicit-grant: {severity: error, waivable: false}\n  password-grant:\n    waivable: false\n",
+    )
+    .unwrap();
+    let out = ws.run(&[
+        "validate",
+        "manifests",
+        "--format",
+        "json",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(
+        judged(&out),
+        [
+            finding("not-waivable", "error", 1, false),
+            finding("not-waivable", "error", 1, false),
+            finding("implicit-grant", "error", 6, false),
+            finding("password-grant", "error", 6, false),
+        ]
+    );
+    assert_eq!(out.json()["diagnostics"][0]["message"], "`implicit-grant` cannot be waived: the policy makes it unwaivable (`waivable: false`); fix the value, or ask the policy's owners");
+}
+
+#[test]
+fn waivers_expire() {
+    let dated = |until: &str| {
+        SELF_WAIVED.replace(
+            "trust me",
+            &format!("until={until} the legacy widget, gone in Q3"),
+        )
+    };
+    // Still in force: waived.
+    let ws = Workspace::new().file("legacy.yaml", dated("2999-12-31"));
+    let out = ws.run(&["validate", "manifests", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(
+        out.json()["diagnostics"][0]["waived"],
+        "the legacy widget, gone in Q3"
+    );
+    // Past its date: the findings count again, and the waiver says it expired.
+    let ws = Workspace::new().file("legacy.yaml", dated("2020-06-30"));
+    let out = ws.run(&["validate", "manifests", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(
+        judged(&out),
+        [
+            finding("waiver-expired", "warning", 1, false),
+            finding("implicit-grant", "error", 6, false),
+            finding("password-grant", "error", 6, false),
+        ]
+    );
+    assert_eq!(out.json()["diagnostics"][0]["message"], "this waiver of implicit-grant, password-grant expired on 2020-06-30: what it waived counts again; fix the value, or renew the waiver with a later date and a reason");
+    // Not a date.
+    let ws = Workspace::new().file("legacy.yaml", dated("2026-02-30"));
+    let out = ws.run(&["validate", "manifests", "--format", "json"]);
+    assert_eq!(
+        judged(&out)[0],
+        finding("invalid-waiver", "error", 1, false)
+    );
+}
+
+#[test]
+fn a_policy_can_require_every_waiver_to_expire() {
+    let ws = Workspace::new().file("legacy.yaml", SELF_WAIVED);
+    let policy = ws.path().join("security-policy.yaml");
+    std::fs::write(&policy, "waivers:\n  require_expiry: true\n").unwrap();
+    let policy = policy.to_str().unwrap();
+    let out = ws.run(&[
+        "validate",
+        "manifests",
+        "--format",
+        "json",
+        "--policy",
+        policy,
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(
+        judged(&out),
+        [
+            finding("waiver-without-expiry", "error", 1, false),
+            finding("implicit-grant", "error", 6, false),
+            finding("password-grant", "error", 6, false),
+        ]
+    );
+    let dated = SELF_WAIVED.replace("trust me", "until=2999-01-01 migration");
+    std::fs::write(ws.manifests().join("legacy.yaml"), dated).unwrap();
+    let out = ws.run(&[
+        "validate",
+        "manifests",
+        "--format",
+        "json",
+        "--policy",
+        policy,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+/// The red team's `.boruta-policy.yaml`, added to the manifest directory.
+const RELAXING_POLICY: &str = "rules:\n  implicit-grant: off\n  password-grant: warning\n  long-lived-access-token:\n    max_ttl: 86400\n  admin-scope-granted:\n    administration_clients: [legacy]\n  localhost-redirect-uri: error\n";
+
+#[test]
+fn a_policy_in_the_manifest_directory_says_what_it_relaxes() {
+    let ws = Workspace::new()
+        .file(
+            "legacy.yaml",
+            SELF_WAIVED.replace(
+                "# boruta-gitops:allow implicit-grant,password-grant trust me\n",
+                "",
+            ),
+        )
+        .file(".boruta-policy.yaml", RELAXING_POLICY);
+    let out = ws.run(&["validate", "manifests", "--format", "json"]);
+    let relaxed: Vec<(u64, String)> = out.json()["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "policy-relaxed")
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap(),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let says = |rule: &str, what: &str| {
+        format!("the policy file in the manifest directory relaxes `{rule}`: {what}. A pull request can change this file; pipelines pass the security team's policy with --policy (the Action's `policy` input) from a place the pull request does not control")
+    };
+    assert_eq!(
+        relaxed,
+        [
+            (2, says("implicit-grant", "off, not error")),
+            (3, says("password-grant", "warning, not error")),
+            (
+                5,
+                says("long-lived-access-token.max_ttl", "86400 s, not 3600 s")
+            ),
+            (
+                7,
+                says(
+                    "admin-scope-granted.administration_clients",
+                    "1 client(s) may hold boruta's management scopes, not none"
+                )
+            ),
+        ]
+    );
+    // The pipeline's own policy is not the pull request's: nothing to say.
+    let trusted = ws.path().join("trusted.yaml");
+    std::fs::write(&trusted, RELAXING_POLICY).unwrap();
+    let out = ws.run(&[
+        "validate",
+        "manifests",
+        "--format",
+        "json",
+        "--policy",
+        trusted.to_str().unwrap(),
+    ]);
+    assert!(!out.stdout.contains("policy-relaxed"), "{}", out.stdout);
+}
+
+#[test]
+fn the_plan_comment_says_first_that_the_policy_is_relaxed() {
+    let server = Server::start();
+    let ws = server.connect(Workspace::new().file("a.yaml", manifest("a")).file(
+        ".boruta-policy.yaml",
+        "rules:\n  implicit-grant: off\n  password-grant: note\n",
+    ));
+    let out = ws.run(&["plan", "manifests", "--format", "markdown"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("<!-- boruta-gitops plan -->\n### boruta-gitops plan\n\n> [!WARNING]\n> **The policy file in the manifest directory relaxes 2 built-in rule setting(s)** (the <code>policy-relaxed</code> findings below say which): a pull request can change that file. Review it with the manifests, or have the pipeline pass the security team's policy (<code>--policy</code>).\n\n| create |"),
+        "{}",
+        out.stdout
+    );
+    // Human and JSON say it too.
+    let out = ws.run(&["plan", "manifests", "--format", "json"]);
+    let json = out.json();
+    let codes: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "policy-relaxed",
+            "policy-relaxed",
+            "derived-id",
+            "secret-auth-preferred-asymmetric"
+        ]
+    );
+    let out = ws.run(&["plan", "manifests"]);
+    assert!(
+        out.stderr.contains("warning[policy-relaxed]: the policy file in the manifest directory relaxes `implicit-grant`: off, not error."),
+        "{}",
+        out.stderr
+    );
+}

@@ -118,6 +118,12 @@ struct Stage {
     workspace: tempfile::TempDir,
 }
 
+/// Where the pull-request example checks out the base branch's policy file.
+const BASE_POLICY: &str = "boruta-gitops-base/manifests/.boruta-policy.yaml";
+
+/// The security team's policy, as the base branch holds it.
+const TEAM_POLICY: &str = "rules:\n  implicit-grant: {severity: error, waivable: false}\n";
+
 const BILLING_SECRET: &str = "billing-secret-of-the-pipeline";
 const PORTAL_SECRET: &str = "portal-secret-of-the-pipeline";
 
@@ -130,6 +136,11 @@ impl Stage {
             let entry = entry.unwrap();
             std::fs::copy(entry.path(), manifests.join(entry.file_name())).unwrap();
         }
+        // What the example's checkout of the base branch's policy gives the job (the
+        // runner skips `uses:` steps other than this action's): the security team's policy.
+        let base = workspace.path().join(BASE_POLICY);
+        std::fs::create_dir_all(base.parent().unwrap()).unwrap();
+        std::fs::write(&base, TEAM_POLICY).unwrap();
         Stage {
             server: Server::start(),
             github: FakeGitHub::start(),
@@ -268,18 +279,64 @@ fn a_pull_request_from_a_fork_is_validated_without_secrets() {
         &stage.pull_request(false),
     );
     assert_succeeded(&run);
-    let validate = &run.steps[1];
+    let validate = &run.steps[2];
     assert!(!validate.skipped);
     assert!(
         validate.output.contains("::warning file=manifests/billing-api.yaml,line=7,col=9,title=unset-variable::environment variable BILLING_API_SECRET is not set here; plan, apply and drift will need it"),
         "{}",
         validate.output
     );
-    assert!(run.steps[2].skipped, "no plan without credentials");
+    assert!(run.steps[3].skipped, "no plan without credentials");
     assert!(stage.github.server.requests().is_empty());
     assert!(
         stage.server.requests().is_empty(),
         "no request reached boruta"
+    );
+}
+
+#[test]
+fn a_pull_request_is_judged_by_the_base_branch_policy_not_its_own() {
+    let stage = Stage::new();
+    // The red team's pull request: an implicit grant, waived by its author, and a policy
+    // file in the manifest directory that turns the rule off.
+    let manifests = stage.workspace.path().join("manifests");
+    std::fs::write(
+        manifests.join(".boruta-policy.yaml"),
+        "rules:\n  implicit-grant: off\n",
+    )
+    .unwrap();
+    std::fs::write(
+        manifests.join("legacy.yaml"),
+        "# boruta-gitops:allow implicit-grant trust me\nname: legacy\naccess_token_ttl: 900\npkce: true\nsupported_grant_types: [authorization_code, implicit]\nredirect_uris: [https://legacy.example.com/cb]\nidentity_provider:\n  name: Default identity provider\n",
+    )
+    .unwrap();
+    let run = run_job(
+        ".github/examples/pull-request.yml",
+        "plan",
+        &stage.pull_request(true),
+    );
+    assert!(run.failed, "{}", run.log());
+    let validate = &run.steps[2];
+    assert_eq!(validate.name, "Validate (annotations on the diff)");
+    let errors: Vec<&str> = validate
+        .output
+        .lines()
+        .filter(|l| l.starts_with("::error"))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "::error file=manifests/legacy.yaml,line=1,col=3,title=not-waivable::`implicit-grant` cannot be waived: the policy makes it unwaivable (`waivable: false`); fix the value, or ask the policy's owners",
+            "::error file=manifests/legacy.yaml,line=5,col=45,title=implicit-grant::the implicit grant returns tokens in the front channel, where they leak: RFC 9700 §2.1.2 says not to use it; use authorization_code with PKCE"
+        ],
+        "{}",
+        validate.output
+    );
+    // The pull request's own policy file was not even read.
+    assert!(
+        !validate.output.contains("policy-relaxed"),
+        "{}",
+        validate.output
     );
 }
 
