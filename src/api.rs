@@ -30,6 +30,20 @@ pub const ADMIN_SCOPES: [&str; 8] = [
     "logs:read:all",
 ];
 
+/// Scopes boruta refuses to update or delete (403 "write protected", contract §1.3).
+pub const PROTECTED_SCOPES: [&str; 6] = [
+    "users:manage:all",
+    "clients:manage:all",
+    "identity-providers:manage:all",
+    "scopes:manage:all",
+    "roles:manage:all",
+    "upstreams:manage:all",
+];
+
+/// Scopes boruta's seeds create besides [`ADMIN_SCOPES`] (boruta-server
+/// `apps/boruta_auth/priv/repo/boruta.seeds.exs` at 3be6cb4f): public OpenID scopes.
+pub const SEEDED_PUBLIC_SCOPES: [&str; 3] = ["openid", "email", "profile"];
+
 pub const SCOPE_READERS: [&str; 4] = [
     SCOPE_SCOPES,
     SCOPE_USERS,

@@ -1,7 +1,7 @@
 //! Executes the actions of a plan (creates, updates, deletes): bounded concurrency, retries
 //! (in `fetch`), idempotency (a create whose outcome was unknown and then meets "id has
 //! already been taken" is verified against the server instead of failing; a delete whose
-//! retry meets 404 was done by the lost attempt), and one outcome per client: created,
+//! retry meets 404 was done by the lost attempt), and one outcome per object: created,
 //! updated, deleted, already present/absent, failed (with the reason), or not attempted.
 //!
 //! An update is verified, never assumed: the client boruta renders after a `200`, or reads
@@ -19,6 +19,7 @@
 
 use crate::fetch::{Connection, Created, Deleted, FetchError, FieldErrors, Updated};
 use crate::findings::Code;
+use crate::kinds::ObjectKind;
 use crate::source::Diagnostic;
 use crate::sync::lock;
 use serde_json::{Map, Value};
@@ -35,21 +36,22 @@ pub type Differ = std::sync::Arc<dyn Fn(&Map<String, Value>) -> Vec<String> + Se
 /// What a job does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Work {
-    /// `POST /api/clients`; `generated_secret` when the manifest declares no secret.
+    /// `POST /api/<kind>s`; `generated_secret` when a client manifest declares no secret.
     Create { generated_secret: bool },
-    /// `PATCH /api/clients/{id}` changing `fields`, then `regenerate_key_pair` if asked.
+    /// `PATCH /api/<kind>s/{id}` changing `fields`, then `regenerate_key_pair` if asked.
     /// `resend_only`: nothing but write-only fields, re-sent as git declares them.
     Update {
         fields: Vec<String>,
         regenerate_key_pair: bool,
         resend_only: bool,
     },
-    /// `DELETE /api/clients/{id}`.
+    /// `DELETE /api/<kind>s/{id}`.
     Delete,
 }
 
 /// One action to perform.
 pub struct Job {
+    pub kind: ObjectKind,
     pub id: String,
     pub name: String,
     pub work: Work,
@@ -99,9 +101,11 @@ impl Outcome {
     }
 }
 
-/// What happened to one client.
+/// What happened to one object.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct ClientResult {
+pub struct ObjectResult {
+    #[serde(skip_serializing_if = "ObjectKind::is_client")]
+    pub kind: ObjectKind,
     pub id: String,
     pub name: String,
     pub outcome: Outcome,
@@ -121,7 +125,7 @@ pub struct ClientResult {
 /// Called as each client finishes (progress, secrets file). Called from the async
 /// runtime's workers: it must not block (hand the result to a thread).
 pub trait Observer: Send + Sync {
-    fn finished(&self, result: &ClientResult, done: usize, total: usize);
+    fn finished(&self, result: &ObjectResult, done: usize, total: usize);
 }
 
 /// Why a run stopped starting creates.
@@ -135,7 +139,7 @@ enum Stop {
 struct Run {
     connection: Arc<Connection>,
     observer: Arc<dyn Observer>,
-    results: Mutex<Vec<ClientResult>>,
+    results: Mutex<Vec<ObjectResult>>,
     stopped: Mutex<Option<Stop>>,
     cancelled: Arc<AtomicBool>,
     total: usize,
@@ -160,6 +164,9 @@ impl Run {
 /// Runs every job with at most `concurrency` in flight. `cancelled` is the connection's
 /// cancellation flag: once set, no new job starts.
 ///
+/// Jobs run in phases ([`Phase`]): scope creates and updates, then clients, then scope
+/// deletes; a phase starts only when every job of the earlier ones succeeded.
+///
 /// Creates and updates that make boruta create the same new scope never run at the same
 /// time: boruta would insert that scope twice, and the second request would fail with a
 /// 500 (unique index without constraint mapping, contract §13). The first such client is
@@ -169,9 +176,9 @@ pub async fn apply(
     jobs: Vec<Job>,
     concurrency: usize,
     observer: Arc<dyn Observer>,
-) -> Vec<ClientResult> {
+) -> Vec<ObjectResult> {
     let total = jobs.len();
-    let order: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+    let order: Vec<(ObjectKind, String)> = jobs.iter().map(|j| (j.kind, j.id.clone())).collect();
     let run = Arc::new(Run {
         cancelled: connection.cancellation(),
         connection,
@@ -180,24 +187,72 @@ pub async fn apply(
         stopped: Mutex::new(None),
         total,
     });
-    let mut pending: Vec<Job> = jobs;
-    while !pending.is_empty() && run.stop_reason().is_none() {
-        let (round, later) = next_round(pending);
-        pending = later;
-        run_round(&run, round, concurrency).await;
+    let mut held_back: Vec<(Job, &'static str)> = Vec::new();
+    for phase in Phase::split(jobs) {
+        let earlier_failed = lock(&run.results).iter().any(|r| !r.outcome.converged());
+        if earlier_failed || run.stop_reason().is_some() {
+            let reason = if earlier_failed {
+                Phase::HELD_BACK
+            } else {
+                run.not_attempted_reason()
+            };
+            held_back.extend(phase.into_iter().map(|job| (job, reason)));
+            continue;
+        }
+        let mut pending: Vec<Job> = phase;
+        while !pending.is_empty() && run.stop_reason().is_none() {
+            let (round, later) = next_round(pending);
+            pending = later;
+            run_round(&run, round, concurrency).await;
+        }
+        let reason = run.not_attempted_reason();
+        held_back.extend(pending.into_iter().map(|job| (job, reason)));
     }
     let mut finished = std::mem::take(&mut *lock(&run.results));
-    for job in pending {
-        finished.push(not_attempted(job, run.not_attempted_reason()));
+    for (job, reason) in held_back {
+        finished.push(not_attempted(job, reason));
     }
     // Report in plan order, whatever order the creates finished in.
-    let rank: std::collections::HashMap<&str, usize> = order
+    let rank: std::collections::HashMap<(ObjectKind, &str), usize> = order
         .iter()
         .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
+        .map(|(i, (kind, id))| ((*kind, id.as_str()), i))
         .collect();
-    finished.sort_by_key(|r| rank.get(r.id.as_str()).copied());
+    finished.sort_by_key(|r| rank.get(&(r.kind, r.id.as_str())).copied());
     finished
+}
+
+/// The order of writes across kinds: objects are written after those they reference and
+/// deleted after the objects that referenced them were updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    /// Scope creates and updates: a client may name a scope this run creates or renames.
+    Scopes,
+    /// Every client write.
+    Clients,
+    /// Scope deletes: after the clients that dropped them are updated.
+    ScopeDeletes,
+}
+
+impl Phase {
+    const HELD_BACK: &'static str = "not attempted: an earlier step of this apply failed (scopes are written before the clients that name them, and deleted after)";
+
+    fn of(job: &Job) -> Phase {
+        match (job.kind, &job.work) {
+            (ObjectKind::Scope, Work::Delete) => Phase::ScopeDeletes,
+            (ObjectKind::Scope, _) => Phase::Scopes,
+            (ObjectKind::Client, _) => Phase::Clients,
+        }
+    }
+
+    /// The jobs of each phase that has any, in phase order (plan order within one).
+    fn split(jobs: Vec<Job>) -> Vec<Vec<Job>> {
+        let mut phases: std::collections::BTreeMap<Phase, Vec<Job>> = Default::default();
+        for job in jobs {
+            phases.entry(Phase::of(&job)).or_default().push(job);
+        }
+        phases.into_values().collect()
+    }
 }
 
 /// The jobs that may run together now, and the rest: a job introducing a new scope name
@@ -217,8 +272,9 @@ fn next_round(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
     (now, later)
 }
 
-fn not_attempted(job: Job, reason: &str) -> ClientResult {
-    ClientResult {
+fn not_attempted(job: Job, reason: &str) -> ObjectResult {
+    ObjectResult {
+        kind: job.kind,
         id: job.id,
         name: job.name,
         outcome: Outcome::NotAttempted,
@@ -266,8 +322,9 @@ async fn run_round(run: &Arc<Run>, jobs: Vec<Job>, concurrency: usize) {
 }
 
 /// Performs one job; the flag says whether the run must stop starting jobs.
-async fn run_job(connection: &Connection, job: &Job) -> (ClientResult, bool) {
-    let result = ClientResult {
+async fn run_job(connection: &Connection, job: &Job) -> (ObjectResult, bool) {
+    let result = ObjectResult {
+        kind: job.kind,
         id: job.id.clone(),
         name: job.name.clone(),
         outcome: Outcome::Failed,
@@ -298,22 +355,22 @@ async fn run_job(connection: &Connection, job: &Job) -> (ClientResult, bool) {
 }
 
 /// A job's result, and whether the run must stop starting jobs.
-type Done = (ClientResult, bool);
+type Done = (ObjectResult, bool);
 
 /// A job ended by a transport or server failure: fatal ones stop the run.
-fn failed(mut result: ClientResult, e: FetchError) -> Done {
+fn failed(mut result: ObjectResult, e: FetchError) -> Done {
     let stop = e.is_fatal();
     result.reason = Some(e.to_string());
     (result, stop)
 }
 
-/// The label of a client in request descriptions.
+/// The label of an object in request descriptions.
 fn label(job: &Job) -> String {
     format!("`{}` ({})", job.name, job.id)
 }
 
 /// boruta's 422 field errors as findings at the manifest's values, and one summary line.
-fn rejected(job: &Job, errors: &FieldErrors, result: &mut ClientResult) -> String {
+fn rejected(job: &Job, errors: &FieldErrors, result: &mut ObjectResult) -> String {
     let mut parts = Vec::new();
     for (field, messages) in errors {
         for message in messages {
@@ -350,11 +407,14 @@ async fn update(
     job: &Job,
     fields: &[String],
     regenerate_key_pair: bool,
-    mut result: ClientResult,
+    mut result: ObjectResult,
 ) -> Done {
-    let gone = "the client no longer exists on the server (deleted since the plan was read): run plan again";
+    let gone = format!(
+        "the {} no longer exists on the server (deleted since the plan was read): run plan again",
+        job.kind
+    );
     let answer = match connection
-        .update_client(&job.id, &job.body, &label(job))
+        .update(job.kind, &job.id, &job.body, &label(job))
         .await
     {
         Ok(answer) => answer,
@@ -363,19 +423,19 @@ async fn update(
     let mut record = match answer {
         Updated::Saved(record) => record,
         Updated::NotFound => {
-            result.reason = Some(gone.into());
+            result.reason = Some(gone);
             return (result, false);
         }
         Updated::Rejected(errors) => {
             let summary = rejected(job, &errors, &mut result);
             // boruta may have saved the other fields before failing: say which took.
-            let after = match connection.show_client(&job.id).await {
+            let after = match connection.show(job.kind, &job.id).await {
                 Ok(Some(record)) => {
                     let (done, not) = took(fields, &(job.differs)(&record));
                     format!("read back: changed {done}; not changed {not}")
                 }
-                Ok(None) => "read back: the client no longer exists".to_string(),
-                Err(e) => format!("the client could not be read back ({e}): check it"),
+                Ok(None) => format!("read back: the {} no longer exists", job.kind),
+                Err(e) => format!("the {} could not be read back ({e}): check it", job.kind),
             };
             result.reason = Some(format!(
                 "boruta refused the update (422): {summary}; {after}"
@@ -387,7 +447,7 @@ async fn update(
         match connection.regenerate_key_pair(&job.id, &label(job)).await {
             Ok(Some(regenerated)) => record = regenerated,
             Ok(None) => {
-                result.reason = Some(gone.into());
+                result.reason = Some(gone);
                 return (result, false);
             }
             Err(e) => {
@@ -406,7 +466,8 @@ async fn update(
         let (done, not) = took(fields, &differing);
         let others: Vec<&String> = differing.iter().filter(|f| !fields.contains(f)).collect();
         let mut reason = format!(
-            "boruta answered 200 but the client still differs from the manifest: changed {done}; not changed {not}"
+            "boruta answered 200 but the {} still differs from the manifest: changed {done}; not changed {not}",
+            job.kind
         );
         if !others.is_empty() {
             reason.push_str(&format!("; now different: {}", field_list(&others)));
@@ -417,8 +478,8 @@ async fn update(
 }
 
 /// Performs one delete.
-async fn delete(connection: &Connection, job: &Job, mut result: ClientResult) -> Done {
-    match connection.delete_client(&job.id, &label(job)).await {
+async fn delete(connection: &Connection, job: &Job, mut result: ObjectResult) -> Done {
+    match connection.delete(job.kind, &job.id, &label(job)).await {
         Ok(Deleted::Deleted) => result.outcome = Outcome::Deleted,
         Ok(Deleted::AlreadyAbsent) => {
             result.outcome = Outcome::AlreadyAbsent;
@@ -430,14 +491,14 @@ async fn delete(connection: &Connection, job: &Job, mut result: ClientResult) ->
 }
 
 /// Performs one create.
-async fn create(connection: &Connection, job: &Job, mut result: ClientResult) -> Done {
+async fn create(connection: &Connection, job: &Job, mut result: ObjectResult) -> Done {
     let secret_of = |record: &Map<String, Value>| {
         record
             .get("secret")
             .and_then(Value::as_str)
             .map(|s| secrecy::SecretString::from(s.to_string()))
     };
-    match connection.create_client(&job.body, &label(job)).await {
+    match connection.create(job.kind, &job.body, &label(job)).await {
         Ok(Created::Created { id, name, secret }) => {
             let same_id = id
                 .as_deref()
@@ -456,8 +517,8 @@ async fn create(connection: &Connection, job: &Job, mut result: ClientResult) ->
                         .map_or("(none)".to_string(), |n| format!("`{n}`"))
                 );
                 let message = format!(
-                    "the server answered 201 but created {got} instead of id {} named `{}`: it ignored the requested id, so every retry would create another copy. No more creates are started; delete the stray client and check what sits between boruta-gitops and boruta",
-                    job.id, job.name
+                    "the server answered 201 but created {got} instead of id {} named `{}`: it ignored the requested id, so every retry would create another copy. No more creates are started; delete the stray {} and check what sits between boruta-gitops and boruta",
+                    job.id, job.name, job.kind
                 );
                 result.diagnostics.push(Diagnostic::new(
                     Code::ServerIgnoredId,
@@ -470,7 +531,7 @@ async fn create(connection: &Connection, job: &Job, mut result: ClientResult) ->
         }
         Ok(Created::IdTaken {
             after_unknown_outcome,
-        }) => match connection.show_client(&job.id).await {
+        }) => match connection.show(job.kind, &job.id).await {
             Ok(Some(record)) if (job.differs)(&record).is_empty() => {
                 // Our own earlier attempt committed, or another run created the same client.
                 result.outcome = if after_unknown_outcome {
@@ -486,8 +547,9 @@ async fn create(connection: &Connection, job: &Job, mut result: ClientResult) ->
             }
             Ok(Some(_)) => {
                 result.reason = Some(format!(
-                    "id {} is already used by a different client on the server: pin another id, or adopt that client",
-                    job.id
+                    "id {} is already used by a different {kind} on the server: pin another id, or adopt that {kind}",
+                    job.id,
+                    kind = job.kind
                 ));
             }
             Ok(None) => {
@@ -500,7 +562,7 @@ async fn create(connection: &Connection, job: &Job, mut result: ClientResult) ->
         },
         Ok(Created::Rejected(errors)) => {
             let summary = rejected(job, &errors, &mut result);
-            result.reason = Some(format!("boruta refused the client (422): {summary}"));
+            result.reason = Some(format!("boruta refused the {} (422): {summary}", job.kind));
         }
         Ok(Created::KeyPairNotFound) => {
             let message = "key pair not found: boruta answered 404 to the create; no global key pair (/api/key-pairs) has this id".to_string();

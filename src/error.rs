@@ -59,6 +59,9 @@ pub enum Error {
     Sandbox(#[from] crate::sandbox::SandboxError),
     #[error(transparent)]
     Diff(#[from] crate::diff::DiffError),
+    /// An environment file is missing or wrong (the text points at its values).
+    #[error(transparent)]
+    Environment(#[from] crate::env::EnvError),
     #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }

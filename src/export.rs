@@ -340,6 +340,57 @@ fn yaml(value: &Value) -> Yaml<'static> {
     }
 }
 
+/// The folder under the export directory that holds the scope manifests.
+pub const SCOPES_DIR: &str = "scopes";
+
+/// Exports `scopes` (the server's rendered scopes, filtered by the caller) as `kind: Scope`
+/// manifests under [`SCOPES_DIR`]. boruta's six protected scopes are never exported (it
+/// refuses any change to them); every other scope is, with its id pinned, its label
+/// (null included) and `public`, so the plan of the export is empty.
+pub fn export_scopes(scopes: &[Map<String, Value>]) -> Export {
+    let mut out = Export::default();
+    let text = |s: &Map<String, Value>, key: &str| {
+        s.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut scopes: Vec<&Map<String, Value>> = scopes
+        .iter()
+        .filter(|s| !crate::api::PROTECTED_SCOPES.contains(&text(s, "name").as_str()))
+        .collect();
+    scopes.sort_by_key(|s| text(s, "name"));
+    let mut used_files = BTreeSet::new();
+    for scope in scopes {
+        let (id, name) = (text(scope, "id").to_ascii_lowercase(), text(scope, "name"));
+        let short: String = id.chars().take(8).collect();
+        let mut stem = match slug(&name) {
+            stem if stem.is_empty() => format!("scope-{short}"),
+            stem => stem,
+        };
+        if !used_files.insert(stem.clone()) {
+            stem = format!("{stem}-{short}");
+            used_files.insert(stem.clone());
+        }
+        let mut written: Vec<(&str, Value)> = vec![
+            ("kind", Value::String("Scope".into())),
+            ("id", Value::String(id.clone())),
+            ("name", Value::String(name)),
+            ("label", scope.get("label").cloned().unwrap_or(Value::Null)),
+        ];
+        if scope.get("public") == Some(&Value::Bool(true)) {
+            written.push(("public", Value::Bool(true)));
+        }
+        let mut content = format!("# yaml-language-server: $schema={SCHEMA_BASE}/scope.schema.json\n# Exported by boruta-gitops from the server's scope {id}.\n");
+        content.push_str(&emit(written));
+        out.files.push(ExportedFile {
+            file_name: format!("{SCOPES_DIR}/{stem}.yaml"),
+            content,
+        });
+    }
+    out
+}
+
 /// The fields as YAML block text (saphyr's emitter: it quotes what a YAML 1.1 or 1.2
 /// reader would read as another type, and writes multi-line text as literal blocks).
 fn emit(fields: Vec<(&str, Value)>) -> String {

@@ -1,11 +1,13 @@
-//! boruta-gitops: manage the OAuth clients of a boruta server from YAML manifests in git.
+//! boruta-gitops: manage the OAuth clients and scopes of boruta servers from YAML manifests
+//! in git.
 //!
 //! The pipeline, in module order:
 //! `load` (files -> positioned YAML documents) -> `validate` (schema, boruta's rules and
 //! the security policy -> typed models of each object `kind`, and findings) -> `fetch` (the
 //! admin API: one list call per kind) -> `diff` (desired vs observed, per kind) -> `plan`
 //! -> `apply` (creates, updates, deletes, in dependency order) -> `render`. `export` runs
-//! the other way (server -> manifests). `sandbox` is a loopback imitation of boruta sharing
+//! the other way (server -> manifests). `deliver` writes client secrets to the secret store
+//! the applications read (Vault/OpenBao KV v2). `sandbox` is a loopback imitation of boruta sharing
 //! `api` and the kinds' rules with the client. `commands` knows the order of the stages;
 //! `cli` only turns flags into its options and its results into output.
 
@@ -19,12 +21,14 @@ pub mod kinds;
 pub mod api;
 pub mod error;
 
-// The stages, in pipeline order.
+// The stages, in pipeline order (`env` chooses the server and the variables first).
+pub mod env;
 pub mod load;
 pub mod schema;
 pub mod policy;
 pub mod validate;
 pub mod fetch;
+pub mod deliver;
 pub mod diff;
 pub mod plan;
 pub mod apply;

@@ -11,6 +11,7 @@
 
 use crate::diff::{self, Action, Diff, FieldChange, SecretState, Unmanaged};
 use crate::findings::Code;
+use crate::kinds::ObjectKind;
 use crate::source::{Diagnostic, SourceMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -42,6 +43,9 @@ pub struct Plan {
     pub tool_version: String,
     /// The admin API the plan was computed against.
     pub admin_url: String,
+    /// The environment (`--env`) it was computed for; `apply --plan` refuses another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     /// The scopes requested for the token.
     pub scopes_requested: Vec<String>,
     /// The manifest directory the plan was made from (`apply --plan` reads it again).
@@ -56,7 +60,10 @@ pub struct Plan {
     pub options: Options,
     /// sha256 over the manifest files (paths and contents).
     pub manifests_digest: String,
-    pub clients: Vec<PlannedClient>,
+    pub clients: Vec<PlannedObject>,
+    /// Scopes, when git declares some (`kind: Scope`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<PlannedObject>,
     pub unmanaged: Vec<Unmanaged>,
     pub summary: Summary,
     /// Every finding of the run: the manifests' and the comparison's. Not read back from a
@@ -66,7 +73,9 @@ pub struct Plan {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PlannedClient {
+pub struct PlannedObject {
+    #[serde(default, skip_serializing_if = "ObjectKind::is_client")]
+    pub kind: ObjectKind,
     pub id: String,
     pub name: String,
     pub file: String,
@@ -104,9 +113,24 @@ pub struct PlannedClient {
     /// the digest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_digest: Option<String>,
+    /// What else the action does (a scope delete also deletes users' grants of it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
-impl PlannedClient {
+impl Plan {
+    /// Every planned object, in the order apply writes them: scopes, then clients.
+    pub fn objects(&self) -> impl Iterator<Item = &PlannedObject> {
+        self.scopes.iter().chain(&self.clients)
+    }
+
+    /// True when apply writes objects of `kind`.
+    pub fn writes(&self, kind: ObjectKind) -> bool {
+        self.objects().any(|o| o.kind == kind && o.acts())
+    }
+}
+
+impl PlannedObject {
     /// True when `apply` acts on this client.
     pub fn acts(&self) -> bool {
         matches!(
@@ -175,6 +199,7 @@ pub enum Purpose {
 /// What a plan was computed against, and how.
 pub struct Target<'a> {
     pub admin_url: &'a str,
+    pub environment: Option<&'a str>,
     pub manifests_dir: &'a str,
     pub scopes: &'a [String],
     pub version: &'a crate::api::VersionChoice,
@@ -228,7 +253,7 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
     let options = target.options;
     let mut summary = Summary::default();
     let mut findings = Vec::new();
-    let mut clients = Vec::new();
+    let (mut clients, mut scopes) = (Vec::new(), Vec::new());
     for c in &diff.objects {
         let mut action = match (c.action, &c.update) {
             (Action::Drift, Some(_)) if options.update => Action::Update,
@@ -268,7 +293,8 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
             Action::Update | Action::Resend => update.map(|u| digest_of(&u.body)),
             _ => None,
         };
-        clients.push(PlannedClient {
+        let planned = PlannedObject {
+            kind: c.kind,
             id: c.id.clone(),
             name: c.name.clone(),
             file: c.location.file.to_string(),
@@ -288,7 +314,12 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
             regenerate_key_pair: update.is_some_and(|u| u.regenerate_key_pair),
             fingerprint: c.fingerprint.clone(),
             desired_digest,
-        });
+            notes: c.notes.clone(),
+        };
+        match c.kind {
+            ObjectKind::Scope => scopes.push(planned),
+            ObjectKind::Client => clients.push(planned),
+        }
     }
     // With --select the plan is partial: the other clients of the server are not its
     // business, system clients excepted (they are context).
@@ -309,6 +340,7 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
         format_version: PLAN_FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         admin_url: target.admin_url.to_string(),
+        environment: target.environment.map(str::to_string),
         scopes_requested: target.scopes.to_vec(),
         manifests_dir: target.manifests_dir.to_string(),
         boruta_version: target.version.version.to_string(),
@@ -316,6 +348,7 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
         options: options.clone(),
         manifests_digest: manifests_digest(sources),
         clients,
+        scopes,
         unmanaged,
         summary,
         diagnostics: Vec::new(),
@@ -363,10 +396,10 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stale {
     ManifestsChanged,
-    /// A client the plan touches changed on the server: (name, id, what changed).
-    ServerChanged(String, String, String),
-    /// A client the plan acts on is declared or resolved differently now.
-    DesiredChanged(String, String),
+    /// An object the plan touches changed on the server: (kind, name, id, what changed).
+    ServerChanged(ObjectKind, String, String, String),
+    /// An object the plan acts on is declared or resolved differently now.
+    DesiredChanged(ObjectKind, String, String),
 }
 
 /// Compares a saved plan with a fresh one computed from the same manifests and server
@@ -376,11 +409,13 @@ pub fn staleness(saved: &Plan, fresh: &Plan) -> Vec<Stale> {
     if saved.manifests_digest != fresh.manifests_digest {
         problems.push(Stale::ManifestsChanged);
     }
-    let fresh_by_id: std::collections::HashMap<&str, &PlannedClient> =
-        fresh.clients.iter().map(|c| (c.id.as_str(), c)).collect();
-    for planned in saved.clients.iter().filter(|c| c.acts()) {
+    let fresh_by_id: std::collections::HashMap<(ObjectKind, &str), &PlannedObject> = fresh
+        .objects()
+        .map(|c| ((c.kind, c.id.as_str()), c))
+        .collect();
+    for planned in saved.objects().filter(|c| c.acts()) {
         let (name, id) = (planned.name.clone(), planned.id.clone());
-        match fresh_by_id.get(planned.id.as_str()) {
+        match fresh_by_id.get(&(planned.kind, planned.id.as_str())) {
             Some(now) if now.fingerprint != planned.fingerprint => {
                 let what = match (planned.action, now.action) {
                     (Action::Create, Action::Create) => "its server record changed",
@@ -390,15 +425,20 @@ pub fn staleness(saved: &Plan, fresh: &Plan) -> Vec<Stale> {
                     }
                     _ => "it was changed on the server after the plan was made",
                 };
-                problems.push(Stale::ServerChanged(name, id, what.to_string()));
+                problems.push(Stale::ServerChanged(
+                    planned.kind,
+                    name,
+                    id,
+                    what.to_string(),
+                ));
             }
             Some(now)
                 if now.desired_digest != planned.desired_digest || now.action != planned.action =>
             {
-                problems.push(Stale::DesiredChanged(name, id));
+                problems.push(Stale::DesiredChanged(planned.kind, name, id));
             }
             Some(_) => {}
-            None => problems.push(Stale::DesiredChanged(name, id)),
+            None => problems.push(Stale::DesiredChanged(planned.kind, name, id)),
         }
     }
     problems

@@ -5,6 +5,7 @@
 //! committed `schemas/*.json` can be compared byte for byte with a fresh generation.
 
 use crate::kinds::client::manifest::{ClientManifest, ConfigurationFile};
+use crate::kinds::scope::manifest::ScopeManifest;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -18,6 +19,8 @@ pub const SCHEMA_BASE: &str =
 pub enum SchemaKind {
     /// One client per document.
     Client,
+    /// One scope per document (`kind: Scope`).
+    Scope,
     /// boruta's configuration-file form.
     Configuration,
 }
@@ -27,6 +30,7 @@ impl SchemaKind {
     pub fn file_name(self) -> &'static str {
         match self {
             SchemaKind::Client => "client.schema.json",
+            SchemaKind::Scope => "scope.schema.json",
             SchemaKind::Configuration => "configuration.schema.json",
         }
     }
@@ -37,6 +41,7 @@ pub fn generate(kind: SchemaKind) -> Value {
     let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
     let schema = match kind {
         SchemaKind::Client => generator.into_root_schema_for::<ClientManifest>(),
+        SchemaKind::Scope => generator.into_root_schema_for::<ScopeManifest>(),
         SchemaKind::Configuration => generator.into_root_schema_for::<ConfigurationFile>(),
     };
     let mut value = schema.to_value();
@@ -128,9 +133,11 @@ pub enum Problem {
 
 fn compiled(kind: SchemaKind) -> &'static jsonschema::Validator {
     static CLIENT: OnceLock<jsonschema::Validator> = OnceLock::new();
+    static SCOPE: OnceLock<jsonschema::Validator> = OnceLock::new();
     static CONFIG: OnceLock<jsonschema::Validator> = OnceLock::new();
     let cell = match kind {
         SchemaKind::Client => &CLIENT,
+        SchemaKind::Scope => &SCOPE,
         SchemaKind::Configuration => &CONFIG,
     };
     cell.get_or_init(|| {
@@ -216,17 +223,19 @@ fn range_partner(kind: SchemaKind, pointer: &str, keyword: &str) -> Option<Value
 
 fn generate_cached(kind: SchemaKind) -> &'static Value {
     static CLIENT: OnceLock<Value> = OnceLock::new();
+    static SCOPE: OnceLock<Value> = OnceLock::new();
     static CONFIG: OnceLock<Value> = OnceLock::new();
     let cell = match kind {
         SchemaKind::Client => &CLIENT,
+        SchemaKind::Scope => &SCOPE,
         SchemaKind::Configuration => &CONFIG,
     };
     cell.get_or_init(|| generate(kind))
 }
 
-/// Names of the top-level fields of the client manifest, for "did you mean" hints.
-pub fn client_field_names() -> Vec<String> {
-    generate_cached(SchemaKind::Client)
+/// Names of the top-level fields of a manifest kind, for "did you mean" hints.
+pub fn field_names(kind: SchemaKind) -> Vec<String> {
+    generate_cached(kind)
         .get("properties")
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())
@@ -284,11 +293,11 @@ mod tests {
     fn the_schema_agrees_with_the_field_catalogue() {
         let schema = generate(SchemaKind::Client);
         let properties = schema["properties"].as_object().unwrap();
-        // `lifecycle` is boruta-gitops's own key, not a boruta field.
+        // `kind` and `lifecycle` are boruta-gitops's own keys, not boruta fields.
         let in_schema: BTreeSet<&str> = properties
             .keys()
             .map(String::as_str)
-            .filter(|k| *k != "lifecycle")
+            .filter(|k| !matches!(*k, "kind" | "lifecycle"))
             .collect();
         let in_catalogue: BTreeSet<&str> = fields::manifest_fields().map(|f| f.name).collect();
         assert_eq!(in_schema, in_catalogue);

@@ -6,7 +6,8 @@
 
 use super::{
     run as command, ApplyArgs, ApplyFormat, ConnectionArgs, ConvergeArgs, DemoArgs, DriftArgs,
-    FindingsFormat, ManifestArgs, PlanArgs, PlanFormat, SelectArgs, TokenAuthArg, ValidateArgs,
+    EnvArgs, FindingsFormat, ManifestArgs, PlanArgs, PlanFormat, SelectArgs, TokenAuthArg,
+    ValidateArgs,
 };
 use crate::error::{Error, Exit};
 use crate::load::{Environment, ProcessEnv};
@@ -111,6 +112,7 @@ fn connection(sandbox: &Sandbox) -> ConnectionArgs {
         max_response_bytes: crate::fetch::DEFAULT_MAX_RESPONSE_BYTES,
         admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
         boruta_version: None,
+        issuer: None,
     }
 }
 
@@ -119,6 +121,14 @@ struct Commands {
     env: DemoEnv,
     connection: ConnectionArgs,
     dir: PathBuf,
+}
+
+/// The demo runs against its own sandbox, not an environment.
+fn no_environment() -> EnvArgs {
+    EnvArgs {
+        env: None,
+        env_dir: PathBuf::from(crate::env::DEFAULT_DIR),
+    }
 }
 
 impl Commands {
@@ -138,6 +148,8 @@ impl Commands {
             format: FindingsFormat::Human,
             require_env: false,
             boruta_version: None,
+            environment: no_environment(),
+            all_envs: false,
         };
         command::validate(&args, &self.env)
     }
@@ -149,6 +161,8 @@ impl Commands {
             detailed_exitcode: true,
             out: None,
             converge: converge(false),
+            environment: no_environment(),
+            all_envs: false,
             connection: self.connection.clone(),
         };
         command::plan(&args, &self.env)
@@ -163,6 +177,7 @@ impl Commands {
             secrets_out: None,
             format: ApplyFormat::Human,
             converge: converge(update),
+            environment: no_environment(),
             connection: self.connection.clone(),
         };
         command::apply(&args, &self.env)
@@ -174,6 +189,7 @@ impl Commands {
             format: PlanFormat::Human,
             ignore_unmanaged: false,
             select: SelectArgs { select: Vec::new() },
+            environment: no_environment(),
             connection: self.connection.clone(),
         };
         command::drift(&args, &self.env)

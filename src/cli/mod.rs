@@ -10,6 +10,7 @@ use crate::schema::{self, SchemaKind};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod demo;
+mod environments;
 mod github;
 mod run;
 use std::io::{IsTerminal, Write};
@@ -105,7 +106,10 @@ pub struct ExportArgs {
     /// Directory to write the manifests to (created if absent).
     #[arg(long)]
     pub out: PathBuf,
-    /// Export only these clients (name, `*` glob of names, or id; repeatable).
+    /// Which objects: clients, scopes (into a `scopes/` folder), or both.
+    #[arg(long, value_enum, default_value_t = KindChoice::All)]
+    pub kind: KindChoice,
+    /// Export only these clients and scopes (name, `*` glob of names, or id; repeatable).
     #[arg(long = "select")]
     pub select: Vec<String>,
     /// Also export the system clients (admin UI, public client, this tool's own client).
@@ -118,6 +122,8 @@ pub struct ExportArgs {
     /// Overwrite manifests that already exist in --out.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub environment: EnvArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -147,6 +153,8 @@ pub struct ApplyArgs {
     pub format: ApplyFormat,
     #[command(flatten)]
     pub converge: ConvergeArgs,
+    #[command(flatten)]
+    pub environment: EnvArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -192,6 +200,7 @@ impl ManifestArgs {
             policy: self.policy.clone(),
             exclude: self.exclude.clone(),
             max_input_bytes: Some(self.max_input_bytes),
+            environment: None,
         }
     }
 }
@@ -216,7 +225,35 @@ impl ConnectionArgs {
             max_response_bytes: self.max_response_bytes,
             admin_client_id: self.admin_client_id.clone(),
             boruta_version: self.boruta_version,
+            issuer: self.issuer.clone(),
         }
+    }
+}
+
+/// Which environment (server, credentials, variables) a command runs for.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EnvArgs {
+    /// The environment: `--env-dir`/NAME.yaml names its server, credentials, boruta
+    /// version, `${var:..}` values and manifests. Flags and BORUTA_* variables override it.
+    #[arg(long = "env", value_name = "NAME", env = "BORUTA_GITOPS_ENV")]
+    pub env: Option<String>,
+    /// Where the environment files are.
+    #[arg(long, value_name = "DIR", default_value = crate::env::DEFAULT_DIR)]
+    pub env_dir: PathBuf,
+}
+
+impl EnvArgs {
+    /// The environment chosen, read and checked.
+    pub(crate) fn load(
+        &self,
+        env: &dyn crate::load::Environment,
+        purpose: crate::env::Use,
+    ) -> Result<Option<std::sync::Arc<crate::env::EnvFile>>, Error> {
+        let Some(name) = &self.env else {
+            return Ok(None);
+        };
+        let file = crate::env::load(&self.env_dir, name, env, purpose)?;
+        Ok(Some(std::sync::Arc::new(file)))
     }
 }
 
@@ -325,6 +362,10 @@ pub struct ConnectionArgs {
     /// `trusted_hosts`, releases do not).
     #[arg(long, env = "BORUTA_VERSION", value_parser = parse_named)]
     pub boruta_version: Option<crate::kinds::client::fields::Named>,
+    /// boruta's OAuth issuer (BORUTA_OAUTH_BASE_URL on the server), which tells its public
+    /// client. Default: --token-url without `/oauth/token`.
+    #[arg(long, env = "BORUTA_ISSUER")]
+    pub issuer: Option<String>,
 }
 
 fn parse_version(text: &str) -> Result<Version, String> {
@@ -343,7 +384,7 @@ pub enum TokenAuthArg {
     Post,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum PlanFormat {
     /// Terraform-like text.
     Human,
@@ -365,10 +406,16 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Save the plan (JSON, no secrets) for `apply --plan`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all_envs")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub converge: ConvergeArgs,
+    #[command(flatten)]
+    pub environment: EnvArgs,
+    /// Plan every environment of --env-dir, each against its own server with its own
+    /// credentials: one document (one pull-request comment), the worst exit code.
+    #[arg(long, conflicts_with = "env")]
+    pub all_envs: bool,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -385,6 +432,8 @@ pub struct DriftArgs {
     pub ignore_unmanaged: bool,
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub environment: EnvArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -445,6 +494,12 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
     pub format: FindingsFormat,
+    #[command(flatten)]
+    pub environment: EnvArgs,
+    /// Render every manifest for every environment of --env-dir (offline: no server, no
+    /// credentials); each finding names its environment.
+    #[arg(long, conflicts_with = "env")]
+    pub all_envs: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -467,9 +522,18 @@ pub struct SchemaArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindChoice {
+    Client,
+    Scope,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SchemaChoice {
     /// One client per YAML document.
     Client,
+    /// One scope per YAML document (`kind: Scope`).
+    Scope,
     /// boruta's configuration-file form.
     Configuration,
 }
@@ -488,7 +552,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Drift(args) => run::drift(&args, &ProcessEnv),
         Command::Apply(args) => run::apply(&args, &ProcessEnv),
         Command::Demo(args) => demo::run(&args),
-        Command::Export(args) => run::export(&args),
+        Command::Export(args) => run::export(&args, &ProcessEnv),
         Command::Github(command) => github::run(&command),
         Command::Completions(args) => {
             let shell = match args.shell {
@@ -504,6 +568,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Schema(args) => {
             let kind = match args.kind {
                 SchemaChoice::Client => SchemaKind::Client,
+                SchemaChoice::Scope => SchemaKind::Scope,
                 SchemaChoice::Configuration => SchemaKind::Configuration,
             };
             std::io::stdout()

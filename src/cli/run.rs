@@ -4,7 +4,7 @@
 
 use super::{
     style_for, style_for_stdout, ApplyArgs, ApplyFormat, DriftArgs, ExportArgs, FindingsFormat,
-    PlanArgs, PlanFormat, ValidateArgs,
+    KindChoice, PlanArgs, PlanFormat, ValidateArgs,
 };
 use crate::commands::apply::{ApplyOptions, Ready, SecretsFile, Start};
 use crate::commands::plan::{shown, Computed, Outcome};
@@ -16,16 +16,44 @@ use crate::source::Diagnostic;
 use std::io::{BufRead, IsTerminal, Write};
 
 /// Where the full plan is when a comment cannot hold it (the example workflow uploads it).
-const FULL_PLAN: &str = "the JSON plan (<code>plan --format json</code>), which the example workflow uploads as the artifact <code>boruta-gitops-plan</code>";
+pub(super) const FULL_PLAN: &str = "the JSON plan (<code>plan --format json</code>), which the example workflow uploads as the artifact <code>boruta-gitops-plan</code>";
+
+/// The manifests and the connection of a command, with its environment's settings.
+fn targeted(
+    manifests: &super::ManifestArgs,
+    connection: &super::ConnectionArgs,
+    environment: &super::EnvArgs,
+    env: &dyn Environment,
+) -> Result<(commands::Manifests, commands::ConnectionOptions), Error> {
+    let (mut manifests, mut connection) = (manifests.manifests(), connection.options());
+    if let Some(chosen) = environment.load(env, crate::env::Use::Connect)? {
+        connection = connection.with_environment(&chosen);
+        manifests.environment = Some(chosen);
+    }
+    Ok((manifests, connection))
+}
 
 /// `validate`.
 pub(crate) fn validate(args: &ValidateArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let options = commands::validate::ValidateOptions {
+    let mut options = commands::validate::ValidateOptions {
         require_env: args.require_env,
         boruta_version: args.boruta_version,
     };
-    let v = commands::validate::validate(&args.manifests.manifests(), options, env);
-    let counts = Counts::of(&v.diagnostics, v.clients, v.files);
+    let mut manifests = args.manifests.manifests();
+    let v = if args.all_envs {
+        let offline = crate::env::Use::Offline;
+        let environments = crate::env::load_all(&args.environment.env_dir, env, offline)?;
+        commands::validate::validate_environments(&manifests, options, env, environments)
+    } else {
+        manifests.environment = args.environment.load(env, crate::env::Use::Offline)?;
+        let chosen = manifests
+            .environment
+            .as_ref()
+            .and_then(|e| e.boruta_version);
+        options.boruta_version = options.boruta_version.or(chosen.map(|n| n.version));
+        commands::validate::validate(&manifests, options, env)
+    };
+    let counts = Counts::of(&v.diagnostics, v.objects, v.files);
     // Buffered: stdout flushes at every newline, a syscall per line of 10,000 findings.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let findings = &v.diagnostics;
@@ -52,8 +80,9 @@ fn report_findings(findings: &[Diagnostic], prepared: &Prepared) -> Result<(), E
     if findings.is_empty() {
         return Ok(());
     }
-    let (clients, files) = (prepared.validated.clients.len(), prepared.sources.len());
-    let counts = Counts::of(findings, clients, files);
+    let validated = &prepared.validated;
+    let objects = (validated.clients.len(), validated.scopes.len());
+    let counts = Counts::of(findings, objects, prepared.sources.len());
     let style = style_for(std::io::stderr().is_terminal());
     let redacted = &prepared.validated.redacted_lines;
     let mut err = std::io::stderr().lock();
@@ -69,7 +98,11 @@ fn report_findings(findings: &[Diagnostic], prepared: &Prepared) -> Result<(), E
 }
 
 /// The plan on stdout, in `format`.
-fn print_plan(plan: &crate::plan::Plan, format: PlanFormat, report: Report) -> Result<(), Error> {
+pub(super) fn print_plan(
+    plan: &crate::plan::Plan,
+    format: PlanFormat,
+    report: Report,
+) -> Result<(), Error> {
     // Buffered: stdout flushes at every newline, a syscall per line of a large plan.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
@@ -100,7 +133,7 @@ fn print_failure(
 }
 
 /// The computed plan with its findings printed, or (printed) why there is none.
-fn planned(
+pub(super) fn planned(
     outcome: Result<Outcome, Error>,
     format: PlanFormat,
     report: Report,
@@ -125,7 +158,11 @@ fn planned(
 
 /// `plan`.
 pub(crate) fn plan(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let (manifests, connection) = (args.manifests.manifests(), args.connection.options());
+    if args.all_envs {
+        return super::environments::plan_all(args, env);
+    }
+    let (manifests, connection) =
+        targeted(&args.manifests, &args.connection, &args.environment, env)?;
     let outcome = commands::plan::plan(&manifests, &connection, env, &args.converge.options());
     let Some(computed) = planned(outcome, args.format, Report::Plan)? else {
         return Ok(Exit::Failure);
@@ -143,7 +180,8 @@ pub(crate) fn plan(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, Error
 
 /// `drift`.
 pub(crate) fn drift(args: &DriftArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let (manifests, connection) = (args.manifests.manifests(), args.connection.options());
+    let (manifests, connection) =
+        targeted(&args.manifests, &args.connection, &args.environment, env)?;
     let select = &args.select.select;
     let outcome =
         commands::plan::drift(&manifests, &connection, env, select, args.ignore_unmanaged);
@@ -190,13 +228,15 @@ fn confirmed(ready: &Ready) -> Result<bool, Error> {
 
 /// `apply`.
 pub(crate) fn apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let manifests = args.manifests.manifests();
+    // With --plan too, the manifests are the caller's DIR (default `manifests`), never the
+    // plan file's (issue #19).
+    let (manifests, connection) =
+        targeted(&args.manifests, &args.connection, &args.environment, env)?;
     let options = ApplyOptions {
         saved_plan: args.plan.clone(),
         converge: args.converge.options(),
     };
     let runtime = commands::runtime()?;
-    let connection = args.connection.options();
     let mut ready =
         match commands::apply::prepare(&manifests, &connection, env, &options, &runtime)? {
             Start::Invalid(prepared) => {
@@ -283,15 +323,24 @@ fn execute(
 }
 
 /// `export`.
-pub(crate) fn export(args: &ExportArgs) -> Result<Exit, Error> {
+pub(crate) fn export(args: &ExportArgs, env: &dyn Environment) -> Result<Exit, Error> {
     let options = commands::export::ExportOptions {
         out: args.out.clone(),
+        kind: match args.kind {
+            KindChoice::Client => commands::export::ExportKind::Client,
+            KindChoice::Scope => commands::export::ExportKind::Scope,
+            KindChoice::All => commands::export::ExportKind::All,
+        },
         select: args.select.clone(),
         include_system: args.include_system,
         with_secrets_to: args.with_secrets_to.clone(),
         force: args.force,
     };
-    let exported = commands::export::export(&options, &args.connection.options())?;
+    let mut connection = args.connection.options();
+    if let Some(chosen) = args.environment.load(env, crate::env::Use::Connect)? {
+        connection = connection.with_environment(&chosen);
+    }
+    let exported = commands::export::export(&options, &connection)?;
     if let Some(mismatch) = &exported.version_mismatch {
         eprintln!(
             "warning[boruta-version-mismatch]: {}",

@@ -6,14 +6,15 @@
 use super::connect::ConnectionOptions;
 use super::plan::{compute, Computed, Outcome};
 use super::prepare::{Manifests, Prepared};
-use crate::apply::{ClientResult, Job, Observer, Outcome as Ended, Work};
-use crate::diff::{Action, Observed};
+use crate::apply::{Differ, Job, Locator, ObjectResult, Observer, Outcome as Ended, Work};
+use crate::diff::{Action, ObjectDiff, Observed};
 use crate::error::Error;
 use crate::kinds::client::fields::{FieldId, Version};
 use crate::kinds::client::{ClientRecord, ClientSpec, SystemIds};
+use crate::kinds::scope::ScopeSpec;
 use crate::kinds::ObjectKind;
 use crate::load::Environment;
-use crate::plan::{self, Plan, Purpose, Stale};
+use crate::plan::{self, Plan, PlannedObject, Purpose, Stale};
 use crate::sync::lock;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
@@ -42,12 +43,20 @@ pub struct Counts {
     pub update: usize,
     pub resend: usize,
     pub delete: usize,
+    /// Of all those, the scope jobs.
+    pub scopes: usize,
 }
 
 impl Counts {
+    /// Every job.
+    pub fn total(&self) -> usize {
+        self.create + self.update + self.resend + self.delete
+    }
+
     fn of(jobs: &[Job]) -> Counts {
         let mut counts = Counts::default();
         for job in jobs {
+            counts.scopes += usize::from(job.kind == ObjectKind::Scope);
             match job.work {
                 Work::Create { .. } => counts.create += 1,
                 Work::Update {
@@ -127,6 +136,10 @@ pub fn prepare(
         .as_deref()
         .map(read_saved_plan)
         .transpose()?;
+    if let Some(saved) = &saved {
+        let now = manifests.environment.as_ref().map(|e| e.name.as_str());
+        check_environment(saved.environment.as_deref(), now)?;
+    }
     let empty = plan::Options::default();
     if saved.is_some() && options.converge != empty {
         return Err(Error::Usage(
@@ -147,10 +160,15 @@ pub fn prepare(
         &converge,
         Purpose::Apply,
     ))?;
-    let computed = match outcome {
+    let mut computed = match outcome {
         Outcome::Planned(computed) => *computed,
         Outcome::Invalid(prepared) => return Ok(Start::Invalid(prepared)),
     };
+    if computed.plan.scopes_requested.as_slice() != computed.connection.scopes() {
+        // The writes need a scope the reads did not (scopes:manage:all): a token of its
+        // own, requested only now that the plan shows scope writes.
+        computed.connection = Arc::new(connection.connect(computed.plan.scopes_requested.clone())?);
+    }
     let refusal = if computed.refused() {
         Some(Refusal::PlanHasErrors)
     } else {
@@ -161,11 +179,10 @@ pub fn prepare(
     // With a saved plan, only what it showed is done (a client deleted on the server
     // since then stays deleted until a new plan shows it).
     let shown = saved.as_ref().unwrap_or(&computed.plan);
-    let planned: HashSet<&str> = shown
-        .clients
-        .iter()
+    let planned: HashSet<(ObjectKind, &str)> = shown
+        .objects()
         .filter(|c| c.acts())
-        .map(|c| c.id.as_str())
+        .map(|c| (c.kind, c.id.as_str()))
         .collect();
     let jobs = match refusal {
         Some(_) => Vec::new(),
@@ -219,83 +236,156 @@ fn check_target(
     Ok(())
 }
 
+/// A saved plan is applied to the environment it was made for, and only there (before
+/// anything is sent: another environment's server must not see its requests).
+fn check_environment(saved: Option<&str>, now: Option<&str>) -> Result<(), Error> {
+    let why = match (saved, now) {
+        (a, b) if a == b => return Ok(()),
+        (Some(a), Some(b)) => format!("was made for environment `{a}`, not `{b}`: pass --env {a}"),
+        (Some(a), None) => format!("was made for environment `{a}`: pass --env {a}"),
+        (None, Some(b)) => format!("was made without an environment, not for `{b}`: drop --env"),
+        (None, None) => return Ok(()),
+    };
+    Err(Error::Usage(format!(
+        "the saved plan {why} (nothing was changed)"
+    )))
+}
+
 /// Why a saved plan cannot be applied any more, if it cannot.
 fn stale(saved: &Plan, fresh: &Plan) -> Option<Refusal> {
     let problems = plan::staleness(saved, fresh);
     (!problems.is_empty()).then_some(Refusal::Stale(problems))
 }
 
+/// What the jobs of clients share to check what they wrote: the scopes and identity
+/// providers their references resolve against, the system clients, the version.
+struct ClientChecks {
+    observed: Arc<Observed>,
+    system: Arc<SystemIds>,
+    version: Version,
+}
+
+impl ClientChecks {
+    fn new(computed: &Computed) -> Self {
+        ClientChecks {
+            observed: Arc::new(Observed {
+                clients: Vec::new(),
+                scopes: computed.scope_view.clone(),
+                identity_providers: computed.observed.identity_providers.clone(),
+                key_pairs: computed.observed.key_pairs.clone(),
+            }),
+            system: Arc::new(computed.system.clone()),
+            version: computed.version,
+        }
+    }
+
+    /// Where a client's field is, and how its server record differs from it.
+    fn of(&self, desired: &ClientSpec) -> (Locator, Differ) {
+        let desired = Arc::new(desired.clone());
+        let (for_locate, observed, system) =
+            (desired.clone(), self.observed.clone(), self.system.clone());
+        let version = self.version;
+        (
+            Arc::new(move |field, message| locate_field(&for_locate, field, message)),
+            Arc::new(move |record| differing_fields(&desired, record, &observed, &system, version)),
+        )
+    }
+}
+
+/// Where a scope's field is, and how its server record differs from it.
+fn scope_checks(desired: &ScopeSpec) -> (Locator, Differ) {
+    let desired = Arc::new(desired.clone());
+    let for_locate = desired.clone();
+    (
+        Arc::new(move |field, _| for_locate.locate(field)),
+        Arc::new(move |record| crate::kinds::scope::compare::differing_fields(&desired, record)),
+    )
+}
+
+/// What a planned action does, and the body it sends.
+fn work_of(
+    planned: &PlannedObject,
+    entry: &ObjectDiff,
+    generated_secret: bool,
+) -> Option<(Work, Map<String, Value>)> {
+    Some(match (planned.action, &entry.update) {
+        (Action::Create, _) => (Work::Create { generated_secret }, entry.create_body.clone()),
+        (Action::Update | Action::Resend, Some(update)) => (
+            Work::Update {
+                fields: entry
+                    .fields
+                    .iter()
+                    .filter(|f| !f.ignored)
+                    .chain(&entry.resend)
+                    .map(|f| f.field.clone())
+                    .chain(update.body.contains_key("secret").then(|| "secret".into()))
+                    .collect(),
+                regenerate_key_pair: update.regenerate_key_pair,
+                resend_only: planned.action == Action::Resend,
+            },
+            update.body.clone(),
+        ),
+        (Action::Delete, _) => (Work::Delete, Map::new()),
+        _ => return None,
+    })
+}
+
 /// One job per planned action, with what it needs to verify and locate.
-fn jobs(computed: &Computed, planned: &HashSet<&str>) -> Vec<Job> {
-    let observed = Arc::new(Observed {
-        clients: Vec::new(),
-        scopes: computed.observed.scopes.clone(),
-        identity_providers: computed.observed.identity_providers.clone(),
-        key_pairs: computed.observed.key_pairs.clone(),
-    });
-    let system = Arc::new(computed.system.clone());
-    let version = computed.version;
+fn jobs(computed: &Computed, planned: &HashSet<(ObjectKind, &str)>) -> Vec<Job> {
+    let checks = ClientChecks::new(computed);
+    let validated = &computed.prepared.validated;
     // Joined by identity, never by position.
-    let specs: HashMap<String, &ClientSpec> = computed
-        .prepared
-        .validated
+    let clients: HashMap<String, &ClientSpec> = validated
         .clients
+        .iter()
+        .map(|s| (s.id.to_string(), s))
+        .collect();
+    let scopes: HashMap<String, &ScopeSpec> = validated
+        .scopes
         .iter()
         .map(|s| (s.id.to_string(), s))
         .collect();
     let entries = computed.diff.by_identity();
     let mut jobs = Vec::new();
-    for planned_client in &computed.plan.clients {
-        let id = planned_client.id.as_str();
-        if !planned_client.acts() || !planned.contains(id) {
+    for object in computed.plan.objects() {
+        let id = object.id.as_str();
+        if !object.acts() || !planned.contains(&(object.kind, id)) {
             continue;
         }
-        let entry = entries.get(&(ObjectKind::Client, id)).copied();
-        let (Some(c), Some(desired)) = (entry, specs.get(id).copied()) else {
+        let Some(entry) = entries.get(&(object.kind, id)).copied() else {
             continue;
         };
-        let (work, body) = match (planned_client.action, &c.update) {
-            (Action::Create, _) => (
-                Work::Create {
-                    generated_secret: !desired.declares_secret(),
-                },
-                c.create_body.clone(),
-            ),
-            (Action::Update | Action::Resend, Some(update)) => (
-                Work::Update {
-                    fields: c
-                        .fields
-                        .iter()
-                        .filter(|f| !f.ignored)
-                        .chain(&c.resend)
-                        .map(|f| f.field.clone())
-                        .chain(update.body.contains_key("secret").then(|| "secret".into()))
-                        .collect(),
-                    regenerate_key_pair: update.regenerate_key_pair,
-                    resend_only: planned_client.action == Action::Resend,
-                },
-                update.body.clone(),
-            ),
-            (Action::Delete, _) => (Work::Delete, Map::new()),
-            _ => continue,
+        let (work, (locate, differs)) = match object.kind {
+            ObjectKind::Client => {
+                let Some(desired) = clients.get(id).copied() else {
+                    continue;
+                };
+                for value in desired.sensitive_texts() {
+                    computed
+                        .connection
+                        .redact(secrecy::SecretString::from(value.to_string()));
+                }
+                (
+                    work_of(object, entry, !desired.declares_secret()),
+                    checks.of(desired),
+                )
+            }
+            ObjectKind::Scope => {
+                let Some(desired) = scopes.get(id).copied() else {
+                    continue;
+                };
+                (work_of(object, entry, false), scope_checks(desired))
+            }
         };
-        for value in desired.sensitive_texts() {
-            computed
-                .connection
-                .redact(secrecy::SecretString::from(value.to_string()));
-        }
-        let desired = Arc::new(desired.clone());
-        let (for_locate, for_diff, observed, system) =
-            (desired.clone(), desired, observed.clone(), system.clone());
+        let Some((work, body)) = work else { continue };
         jobs.push(Job {
-            id: c.id.clone(),
-            name: c.name.clone(),
+            kind: object.kind,
+            id: entry.id.clone(),
+            name: entry.name.clone(),
             work,
             body,
-            locate: Arc::new(move |field, message| locate_field(&for_locate, field, message)),
-            differs: Arc::new(move |record| {
-                differing_fields(&for_diff, record, &observed, &system, version)
-            }),
+            locate,
+            differs,
         });
     }
     jobs
@@ -356,14 +446,14 @@ fn differing_fields(
 
 /// Told as each client finishes, from a thread of its own (it may block on a terminal).
 pub trait Reporter: Send {
-    fn finished(&mut self, result: &ClientResult, done: usize, total: usize);
+    fn finished(&mut self, result: &ObjectResult, done: usize, total: usize);
     /// After the last result.
     fn done(&mut self) {}
 }
 
 /// What the run did.
 pub struct Report {
-    pub results: Vec<ClientResult>,
+    pub results: Vec<ObjectResult>,
     /// The list after the writes could not be read (the writes were made).
     pub read_back_error: Option<String>,
     /// `--secrets-out` could not be written (after the clients were created).
@@ -401,7 +491,7 @@ impl SecretsFile {
     }
 
     /// Writes the secret of a client this run created (not of one found already present).
-    fn write(&mut self, result: &ClientResult) -> std::io::Result<()> {
+    fn write(&mut self, result: &ObjectResult) -> std::io::Result<()> {
         let (Some(secret), Ended::Created) = (&result.secret, result.outcome) else {
             return Ok(());
         };
@@ -421,7 +511,7 @@ struct Reporting {
 }
 
 impl Reporting {
-    fn record(&mut self, result: &ClientResult, done: usize) {
+    fn record(&mut self, result: &ObjectResult, done: usize) {
         match self.secrets.as_mut() {
             Some(file) => {
                 if let Err(e) = file.write(result) {
@@ -441,13 +531,13 @@ impl Reporting {
 /// Progress and `--secrets-out` writes happen on their own thread: a slow terminal, a full
 /// pipe or an fsync never holds up the runtime that drives the requests.
 struct Progress {
-    sender: Mutex<Option<std::sync::mpsc::Sender<(ClientResult, usize)>>>,
+    sender: Mutex<Option<std::sync::mpsc::Sender<(ObjectResult, usize)>>>,
     thread: Mutex<Option<std::thread::JoinHandle<Reporting>>>,
 }
 
 impl Progress {
     fn start(mut reporting: Reporting) -> Result<Self, Error> {
-        let (sender, receiver) = std::sync::mpsc::channel::<(ClientResult, usize)>();
+        let (sender, receiver) = std::sync::mpsc::channel::<(ObjectResult, usize)>();
         let thread = std::thread::Builder::new()
             .name("apply-progress".into())
             .spawn(move || {
@@ -471,7 +561,7 @@ impl Progress {
 }
 
 impl Observer for Progress {
-    fn finished(&self, result: &ClientResult, done: usize, _total: usize) {
+    fn finished(&self, result: &ObjectResult, done: usize, _total: usize) {
         if let Some(sender) = lock(&self.sender).as_ref() {
             let _ = sender.send((result.clone(), done));
         }
@@ -498,10 +588,15 @@ pub fn execute(
         secrets_error: None,
         generated_without_file: 0,
     })?);
-    let verify: HashMap<String, Verify> = jobs
+    let verify: HashMap<(ObjectKind, String), Verify> = jobs
         .iter()
         .filter(|j| j.work != Work::Delete)
-        .map(|j| (j.id.clone(), (j.differs.clone(), j.locate.clone())))
+        .map(|j| {
+            (
+                (j.kind, j.id.clone()),
+                (j.differs.clone(), j.locate.clone()),
+            )
+        })
         .collect();
     let mut results = runtime.block_on(crate::apply::apply(
         connection.clone(),
@@ -532,29 +627,49 @@ type Verify = (crate::apply::Differ, crate::apply::Locator);
 
 async fn read_back(
     connection: &crate::fetch::Connection,
-    verify: &HashMap<String, Verify>,
-    results: &mut [ClientResult],
+    verify: &HashMap<(ObjectKind, String), Verify>,
+    results: &mut [ObjectResult],
 ) -> Option<String> {
-    let written = |r: &ClientResult| {
+    let written = |r: &ObjectResult| {
         matches!(
             r.outcome,
             Ended::Created | Ended::Updated | Ended::Resent | Ended::AlreadyPresent
-        ) && verify.contains_key(&r.id)
+        ) && verify.contains_key(&(r.kind, r.id.clone()))
     };
-    if !results.iter().any(written) {
-        return None;
+    let mut records: HashMap<(ObjectKind, String), Map<String, Value>> = HashMap::new();
+    for kind in ObjectKind::ALL {
+        if !results.iter().any(|r| r.kind == kind && written(r)) {
+            continue;
+        }
+        let listed = match kind {
+            ObjectKind::Client => connection
+                .list_clients(crate::kinds::client::fields::FieldSet::ALL)
+                .await
+                .map(|list| list.iter().map(|r| (r.id.clone(), r.to_map())).collect()),
+            ObjectKind::Scope => connection.list_scopes().await.map(|list| {
+                let id = |s: &Map<String, Value>| {
+                    s.get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                list.into_iter().map(|s| (id(&s), s)).collect::<Vec<_>>()
+            }),
+        };
+        match listed {
+            Ok(list) => records.extend(list.into_iter().map(|(id, r)| ((kind, id), r))),
+            Err(e) => return Some(e.to_string()),
+        }
     }
-    let all = crate::kinds::client::fields::FieldSet::ALL;
-    let records = match connection.list_clients(all).await {
-        Ok(records) => records,
-        Err(e) => return Some(e.to_string()),
-    };
-    let by_id: HashMap<&str, &ClientRecord> = records.iter().map(|r| (r.id.as_str(), r)).collect();
     for result in results.iter_mut().filter(|r| written(r)) {
-        let (differs, locate) = &verify[&result.id];
-        let differing = match by_id.get(result.id.as_str()) {
-            Some(record) => differs(&record.to_map()),
-            None => vec!["(the whole client: it is not on the server)".to_string()],
+        let key = (result.kind, result.id.clone());
+        let (differs, locate) = &verify[&key];
+        let differing = match records.get(&key) {
+            Some(record) => differs(record),
+            None => vec![format!(
+                "(the whole {}: it is not on the server)",
+                result.kind
+            )],
         };
         if differing.is_empty() {
             continue;

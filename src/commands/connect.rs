@@ -36,6 +36,8 @@ pub struct ConnectionOptions {
     pub admin_client_id: String,
     /// `--boruta-version`, when given.
     pub boruta_version: Option<Named>,
+    /// `--issuer`: boruta's OAuth issuer, when it is not the token URL's base.
+    pub issuer: Option<String>,
 }
 
 impl Default for ConnectionOptions {
@@ -55,6 +57,7 @@ impl Default for ConnectionOptions {
             max_response_bytes: fetch::DEFAULT_MAX_RESPONSE_BYTES,
             admin_client_id: crate::api::ADMIN_UI_CLIENT_ID.to_string(),
             boruta_version: None,
+            issuer: None,
         }
     }
 }
@@ -133,11 +136,53 @@ impl ConnectionOptions {
         Ok(fetch::Connection::new(settings, scopes)?)
     }
 
+    /// Takes what the caller left unset from an environment file: its server, its
+    /// credentials when the caller gave none (never half from each), its boruta version.
+    pub fn with_environment(mut self, environment: &crate::env::EnvFile) -> Self {
+        self.admin_url = self.admin_url.or_else(|| environment.admin_url.clone());
+        self.token_url = self.token_url.or_else(|| environment.token_url.clone());
+        let has_credentials = self.client_id.is_some()
+            || self.client_secret.is_some()
+            || self.client_secret_file.is_some()
+            || self.access_token.is_some();
+        if !has_credentials {
+            self.client_id = environment.client_id.clone();
+            self.client_secret = environment
+                .client_secret
+                .as_ref()
+                .map(|s| secrecy::ExposeSecret::expose_secret(s).to_string());
+        }
+        self.boruta_version = self.boruta_version.or(environment.boruta_version);
+        self
+    }
+
+    /// The server and credential settings the caller set (flags or `BORUTA_*`): with every
+    /// environment at once, each must come from its own file.
+    pub fn overrides(&self) -> Vec<&'static str> {
+        [
+            ("BORUTA_ADMIN_URL", self.admin_url.is_some()),
+            ("BORUTA_TOKEN_URL", self.token_url.is_some()),
+            ("BORUTA_CLIENT_ID", self.client_id.is_some()),
+            ("BORUTA_CLIENT_SECRET", self.client_secret.is_some()),
+            ("--client-secret-file", self.client_secret_file.is_some()),
+            ("BORUTA_ACCESS_TOKEN", self.access_token.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+
     /// The clients that are the server's own or this run's.
     pub fn system_ids(&self) -> SystemIds {
+        let from_token_url = self
+            .token_url
+            .as_deref()
+            .and_then(|url| url.trim_end_matches('/').strip_suffix("/oauth/token"))
+            .map(str::to_string);
         SystemIds {
             admin_client_id: self.admin_client_id.clone(),
             self_client_id: self.client_id.clone(),
+            issuer: self.issuer.clone().or(from_token_url),
         }
     }
 }

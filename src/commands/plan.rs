@@ -9,11 +9,13 @@ use crate::error::{Error, Exit};
 use crate::findings::Code;
 use crate::kinds::client::fields::{FieldId, FieldSet, Version};
 use crate::kinds::client::{Clients, SystemIds};
+use crate::kinds::scope::{ScopeSpec, Scopes};
 use crate::kinds::ObjectKind;
 use crate::load::Environment;
 use crate::plan::{Options, Plan, Purpose, Target};
 use crate::source::{has_errors, sort_diagnostics, Diagnostic, Severity};
 use crate::validate;
+use serde_json::{Map, Value};
 
 /// Everything `plan`, `drift` and `apply` compute before deciding anything.
 pub struct Computed {
@@ -25,6 +27,8 @@ pub struct Computed {
     pub connection: std::sync::Arc<crate::fetch::Connection>,
     /// The boruta version the plan assumed.
     pub version: Version,
+    /// The scopes as clients see them once the plan's scope writes are made.
+    pub scope_view: Option<Vec<Map<String, Value>>>,
 }
 
 impl Computed {
@@ -195,17 +199,20 @@ pub async fn compute(
         return Ok(Outcome::Invalid(Box::new(prepared)));
     }
     // Every manifest is judged; only the selected ones are planned.
-    select(&mut prepared.validated.clients, &plan_options.select)?;
+    select(&mut prepared.validated, &plan_options.select)?;
     let system = options.system_ids();
-    let mut context =
-        crate::kinds::client::compare::Context::new(&observed, &system, version.version);
-    context.send_key_pair_id = &plan_options.send_key_pair_id;
-    let mut diff =
-        crate::diff::compare::<Clients>(&prepared.validated.clients, &observed.clients, &context)?;
+    let (mut diff, scope_view) = compare_all(
+        &prepared.validated,
+        &observed,
+        &system,
+        version.version,
+        plan_options,
+    )?;
     stages.done("compared");
     refuse_legacy_creates(&prepared, &mut diff);
     let target = Target {
         admin_url: connection.admin_url(),
+        environment: manifests.environment.as_ref().map(|e| e.name.as_str()),
         scopes: connection.scopes(),
         version: &version,
         manifests_dir: &manifests.dir.to_string_lossy(),
@@ -214,6 +221,11 @@ pub async fn compute(
     };
     let (mut plan, plan_findings) = crate::plan::build(&diff, &target, &prepared.sources);
     diff.diagnostics.extend(plan_findings);
+    if plan.writes(ObjectKind::Scope) {
+        // Least privilege: scope writes need their own scope, asked for only now.
+        plan.scopes_requested
+            .push(ObjectKind::Scope.write_scope().to_string());
+    }
     // The document carries every finding: the manifests' and the comparison's.
     let mut findings: Vec<_> = prepared
         .diagnostics
@@ -232,30 +244,73 @@ pub async fn compute(
         plan,
         connection: std::sync::Arc::new(connection),
         version: version.version,
+        scope_view,
     })))
 }
 
 /// `--select`: keeps the manifests a pattern names. A pattern that names none is a mistake
 /// (a typo would otherwise plan nothing and succeed).
-fn select(clients: &mut Vec<validate::ClientSpec>, patterns: &[String]) -> Result<(), Error> {
+fn select(validated: &mut validate::Validated, patterns: &[String]) -> Result<(), Error> {
     if patterns.is_empty() {
         return Ok(());
     }
-    let names = |pattern: &String, c: &validate::ClientSpec| {
-        crate::plan::selects(pattern, Some(&c.name), &c.id.to_string())
+    let names = |pattern: &String, name: &str, id: uuid::Uuid| {
+        crate::plan::selects(pattern, Some(name), &id.to_string())
     };
-    if let Some(unmatched) = patterns
-        .iter()
-        .find(|p| !clients.iter().any(|c| names(p, c)))
-    {
+    let client = |p: &String, c: &validate::ClientSpec| names(p, &c.name, c.id);
+    let scope = |p: &String, s: &ScopeSpec| names(p, &s.name, s.id);
+    let matches_any = |p: &String| {
+        validated.clients.iter().any(|c| client(p, c))
+            || validated.scopes.iter().any(|s| scope(p, s))
+    };
+    if let Some(unmatched) = patterns.iter().find(|p| !matches_any(p)) {
         return Err(Error::Usage(format!(
             "--select {}: no manifest has this name or id",
             crate::escape::neutral(unmatched)
         )));
     }
-    clients.retain(|c| patterns.iter().any(|p| names(p, c)));
+    validated
+        .clients
+        .retain(|c| patterns.iter().any(|p| client(p, c)));
+    validated
+        .scopes
+        .retain(|s| patterns.iter().any(|p| scope(p, s)));
     Ok(())
 }
+
+/// Compares every kind with the server, scopes first: a client's `authorized_scopes`
+/// resolve against the scopes as they will be once the scope writes are made. Returns the
+/// diff and that view of the scopes.
+fn compare_all(
+    validated: &validate::Validated,
+    observed: &Observed,
+    system: &SystemIds,
+    version: Version,
+    options: &Options,
+) -> Result<(Diff, ScopeView), Error> {
+    let mut diff = Diff::default();
+    if let Some(server_scopes) = observed.scopes.as_deref() {
+        let context = crate::kinds::scope::compare::Context::new(&observed.clients);
+        let mut scopes =
+            crate::diff::compare::<Scopes>(&validated.scopes, server_scopes, &context)?;
+        let manages_scopes = !validated.scopes.is_empty();
+        crate::kinds::scope::compare::keep_unmanaged(&mut scopes.unmanaged, manages_scopes);
+        diff.extend(scopes);
+    }
+    let view = crate::kinds::scope::compare::view(observed.scopes.as_deref(), &validated.scopes);
+    let mut context = crate::kinds::client::compare::Context::new(observed, system, version)
+        .with_scopes(view.as_deref());
+    context.send_key_pair_id = &options.send_key_pair_id;
+    diff.extend(crate::diff::compare::<Clients>(
+        &validated.clients,
+        &observed.clients,
+        &context,
+    )?);
+    Ok((diff, view))
+}
+
+/// The scopes as clients see them once a plan's scope writes are made.
+type ScopeView = Option<Vec<Map<String, Value>>>;
 
 /// A waived legacy value is acceptable on an existing client only: a client that holds one
 /// and would be created fails the plan (boruta would refuse the create).

@@ -25,6 +25,8 @@ pub struct Manifests {
     /// `--max-input-bytes`: what the manifests and their `${file:..}` values may total
     /// (`None`: [`load::MAX_TOTAL_INPUT_BYTES`]).
     pub max_input_bytes: Option<u64>,
+    /// `--env`: the environment whose variables and manifest selection apply.
+    pub environment: Option<std::sync::Arc<crate::env::EnvFile>>,
 }
 
 impl Manifests {
@@ -60,6 +62,13 @@ impl Manifests {
     pub fn prepare(&self, env: &dyn Environment, unset: Severity) -> Loaded {
         let mut loaded = load::Loaded::default();
         let policy = self.policy(&mut loaded);
+        let scope = self
+            .environment
+            .as_ref()
+            .map(|e| load::substitute::VarScope {
+                environment: &e.name,
+                vars: &e.vars,
+            });
         let options = load::Options {
             env,
             file_roots: &self.file_roots,
@@ -68,6 +77,11 @@ impl Manifests {
             budget: load::Budget::with_limit(
                 self.max_input_bytes.unwrap_or(load::MAX_TOTAL_INPUT_BYTES),
             ),
+            vars: scope.as_ref(),
+            select: self
+                .environment
+                .as_ref()
+                .map_or(&[], |e| e.select.as_slice()),
         };
         let rules = WaiverRules::new(&policy, today());
         let (files, parts) = load::load_each(&self.dir, &options, &|documents, waivers| {

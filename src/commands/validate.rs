@@ -24,7 +24,8 @@ pub struct Validation {
     pub sources: SourceMap,
     /// Source lines that hold a literal secret: never quoted.
     pub redacted_lines: BTreeSet<(Arc<str>, usize)>,
-    pub clients: usize,
+    /// How many clients and scopes were validated.
+    pub objects: (usize, usize),
     pub files: usize,
 }
 
@@ -62,6 +63,70 @@ pub fn validate(
         files: sources.len(),
         sources,
         redacted_lines: validated.redacted_lines,
-        clients: validated.clients.len(),
+        objects: (validated.clients.len(), validated.scopes.len()),
     }
+}
+
+/// Validates the manifests once per environment (offline: variables and selection only;
+/// no server, no credentials). A finding every environment shares is reported once; one
+/// that only some environments raise names each of them.
+pub fn validate_environments(
+    manifests: &Manifests,
+    options: ValidateOptions,
+    env: &dyn Environment,
+    environments: Vec<crate::env::EnvFile>,
+) -> Validation {
+    let runs: Vec<(String, Validation)> = environments
+        .into_iter()
+        .map(|environment| {
+            let name = environment.name.clone();
+            let options = ValidateOptions {
+                boruta_version: options
+                    .boruta_version
+                    .or(environment.boruta_version.map(|n| n.version)),
+                ..options
+            };
+            let mut manifests = manifests.clone();
+            manifests.environment = Some(Arc::new(environment));
+            (name, validate(&manifests, options, env))
+        })
+        .collect();
+    let key = |d: &Diagnostic| (d.code, d.location.clone(), d.message.clone(), d.severity);
+    let mut seen: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+    for (_, run) in &runs {
+        for d in &run.diagnostics {
+            *seen.entry(key(d)).or_default() += 1;
+        }
+    }
+    let mut merged = Validation {
+        diagnostics: Vec::new(),
+        sources: SourceMap::default(),
+        redacted_lines: BTreeSet::new(),
+        objects: (0, 0),
+        files: 0,
+    };
+    let everywhere = runs.len();
+    let mut reported = std::collections::HashSet::new();
+    for (name, run) in runs {
+        for mut d in run.diagnostics {
+            let k = key(&d);
+            if seen[&k] == everywhere {
+                if reported.insert(k) {
+                    merged.diagnostics.push(d);
+                }
+                continue;
+            }
+            d.message = format!("environment `{name}`: {}", d.message);
+            merged.diagnostics.push(d);
+        }
+        merged.sources.extend(run.sources);
+        merged.redacted_lines.extend(run.redacted_lines);
+        merged.objects = (
+            merged.objects.0.max(run.objects.0),
+            merged.objects.1.max(run.objects.1),
+        );
+        merged.files = merged.files.max(run.files);
+    }
+    sort_diagnostics(&mut merged.diagnostics);
+    merged
 }

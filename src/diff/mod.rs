@@ -140,6 +140,9 @@ pub struct ObjectDiff {
     pub conflicting_id: Option<String>,
     /// For an existing object that drifted or has write-only fields: the update.
     pub update: Option<UpdatePlan>,
+    /// What else the action does, said under the object in every format (a scope delete
+    /// also deletes users' grants).
+    pub notes: Vec<String>,
 }
 
 impl ObjectDiff {
@@ -161,6 +164,7 @@ impl ObjectDiff {
             create_body: Map::new(),
             conflicting_id: None,
             update: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -173,6 +177,9 @@ pub enum SystemKind {
     PublicClient,
     /// The client whose credentials this run uses.
     ThisTool,
+    /// A scope boruta's seeds create (the management scopes, `openid`, `email`,
+    /// `profile`), unless git declares it.
+    BuiltInScope,
 }
 
 impl SystemKind {
@@ -182,6 +189,7 @@ impl SystemKind {
             SystemKind::AdminUi => "admin UI client",
             SystemKind::PublicClient => "boruta's public client",
             SystemKind::ThisTool => "the client this run authenticates as",
+            SystemKind::BuiltInScope => "boruta's built-in scope",
         }
     }
 }
@@ -189,8 +197,8 @@ impl SystemKind {
 /// A server object no manifest declares.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Unmanaged {
-    #[serde(skip)]
-    pub kind: Option<ObjectKind>,
+    #[serde(default, skip_serializing_if = "ObjectKind::is_client")]
+    pub kind: ObjectKind,
     pub id: String,
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -337,7 +345,7 @@ pub fn compare<K: Kind>(
         let (id, name) = K::record_identity(record);
         if !declared.contains(id) {
             out.unmanaged.push(Unmanaged {
-                kind: Some(K::KIND),
+                kind: K::KIND,
                 id: id.to_string(),
                 name: name.map(str::to_string),
                 system: K::system(record, context),

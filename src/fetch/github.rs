@@ -54,6 +54,7 @@ impl GitHub {
                 max_retries: 2,
                 max_body: MAX_BODY,
                 cancelled: Arc::new(AtomicBool::new(false)),
+                ca_setting: super::retry::CA_FLAG,
             },
             api: api.as_str().trim_end_matches('/').to_string(),
             token,

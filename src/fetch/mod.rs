@@ -1,9 +1,10 @@
 //! The HTTP client of boruta, the only module that names reqwest. Along its seams:
 //! `settings` (checked once: URLs, CA, proxies, the HTTP client), `token` (the
 //! single-flight token source), `retry` (the one retry loop, bounded bodies), `redact`
-//! (secrets removed from server texts), `error` (what went wrong and what to do), and
-//! here the endpoint calls: the list reads (one `GET /api/clients` per run), show,
-//! create, update, delete and key-pair regeneration.
+//! (secrets removed from server texts), `error` (what went wrong and what to do),
+//! `service` (the same stack for another JSON API: the secret store of `deliver`), and
+//! here the endpoint calls: the list reads (one `GET /api/clients` per run), and show,
+//! create, update and delete of any object kind, and key-pair regeneration.
 //!
 //! Secrets (client secret, access token) live in `SecretString`s, are never logged, and
 //! are redacted from any server text that is shown to the user.
@@ -12,13 +13,14 @@ mod error;
 pub mod github;
 mod redact;
 mod retry;
+pub mod service;
 mod settings;
 mod stream;
 mod token;
 
 pub use error::FetchError;
-pub use redact::SUBSTRING_MIN as REDACT_SUBSTRING_MIN;
-pub use retry::backoff;
+pub use redact::{Redactions, SUBSTRING_MIN as REDACT_SUBSTRING_MIN};
+pub use retry::{backoff, is_transient, Answer};
 pub use settings::{
     admin_base, Credentials, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES,
 };
@@ -26,9 +28,9 @@ pub use settings::{
 use crate::api::{self, ErrorBody};
 use crate::kinds::client::fields::FieldSet;
 use crate::kinds::client::ClientRecord;
+use crate::kinds::ObjectKind;
 use error::{hint, summarise_body, Authenticated};
-use redact::Redactions;
-use retry::{Answer, Reply, Sender};
+use retry::{Reply, Sender};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use std::sync::atomic::AtomicBool;
@@ -105,6 +107,7 @@ impl Connection {
                 max_retries: checked.max_retries,
                 max_body: checked.max_response_bytes,
                 cancelled: Arc::new(AtomicBool::new(false)),
+                ca_setting: retry::CA_FLAG,
             },
             tokens: TokenSource::new(checked.token_url, checked.credentials, scopes),
             redactions,
@@ -306,16 +309,20 @@ impl Connection {
         .await
     }
 
-    /// One client by id, `None` on 404.
-    pub async fn show_client(&self, id: &str) -> Result<Option<Map<String, Value>>, FetchError> {
-        let what = format!("reading client {id}");
-        let path = format!("/api/clients/{id}");
-        self.client_call(reqwest::Method::GET, &path, None, &what)
+    /// One object by id, `None` on 404.
+    pub async fn show(
+        &self,
+        kind: ObjectKind,
+        id: &str,
+    ) -> Result<Option<Map<String, Value>>, FetchError> {
+        let what = format!("reading {kind} {id}");
+        let path = format!("{}/{id}", kind.collection());
+        self.object_call(reqwest::Method::GET, &path, None, &what)
             .await
     }
 
-    /// A request answered with one rendered client: `Some` on 200, `None` on 404.
-    async fn client_call(
+    /// A request answered with one rendered object: `Some` on 200, `None` on 404.
+    async fn object_call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -333,17 +340,18 @@ impl Connection {
         }
     }
 
-    /// `POST /api/clients` with `{"client": client}`. Retries transient failures; a retry
+    /// `POST /api/<kind>s` with `{"<kind>": object}`. Retries transient failures; a retry
     /// after an unknown outcome that meets "id has already been taken" is reported as such,
-    /// so the caller can check whether the existing client is the one it meant to create.
-    pub async fn create_client(
+    /// so the caller can check whether the existing object is the one it meant to create.
+    pub async fn create(
         &self,
-        client: &Map<String, Value>,
+        kind: ObjectKind,
+        object: &Map<String, Value>,
         label: &str,
     ) -> Result<Created, FetchError> {
-        let what = format!("creating client {label}");
-        let body = serde_json::json!({ "client": client });
-        let path = "/api/clients";
+        let what = format!("creating {kind} {label}");
+        let body = serde_json::json!({ kind.envelope(): object });
+        let path = kind.collection();
         let answer = self
             .admin(reqwest::Method::POST, path, Some(&body), &what)
             .await?;
@@ -375,7 +383,7 @@ impl Connection {
                 }
                 Ok(Created::Rejected(errors))
             }
-            404 if client.contains_key("key_pair_id") => Ok(Created::KeyPairNotFound),
+            404 if object.contains_key("key_pair_id") => Ok(Created::KeyPairNotFound),
             status => Err(self.server_error(&what, path, status, &answer.body)),
         }
     }
@@ -395,17 +403,18 @@ impl Connection {
             .collect()
     }
 
-    /// `PATCH /api/clients/{id}` with `{"client": changes}`. The same body sent twice
-    /// leaves the same client, so transient failures are retried like reads.
-    pub async fn update_client(
+    /// `PATCH /api/<kind>s/{id}` with `{"<kind>": changes}`. The same body sent twice
+    /// leaves the same object, so transient failures are retried like reads.
+    pub async fn update(
         &self,
+        kind: ObjectKind,
         id: &str,
         changes: &Map<String, Value>,
         label: &str,
     ) -> Result<Updated, FetchError> {
-        let what = format!("updating client {label}");
-        let path = format!("/api/clients/{id}");
-        let body = serde_json::json!({ "client": changes });
+        let what = format!("updating {kind} {label}");
+        let path = format!("{}/{id}", kind.collection());
+        let body = serde_json::json!({ kind.envelope(): changes });
         let answer = self
             .admin(reqwest::Method::PATCH, &path, Some(&body), &what)
             .await?;
@@ -420,11 +429,16 @@ impl Connection {
         }
     }
 
-    /// `DELETE /api/clients/{id}` (204). A 404 after an attempt whose answer was lost is
+    /// `DELETE /api/<kind>s/{id}` (204). A 404 after an attempt whose answer was lost is
     /// that attempt's success.
-    pub async fn delete_client(&self, id: &str, label: &str) -> Result<Deleted, FetchError> {
-        let what = format!("deleting client {label}");
-        let path = format!("/api/clients/{id}");
+    pub async fn delete(
+        &self,
+        kind: ObjectKind,
+        id: &str,
+        label: &str,
+    ) -> Result<Deleted, FetchError> {
+        let what = format!("deleting {kind} {label}");
+        let path = format!("{}/{id}", kind.collection());
         let answer = self
             .admin(reqwest::Method::DELETE, &path, None, &what)
             .await?;
@@ -445,7 +459,7 @@ impl Connection {
     ) -> Result<Option<Map<String, Value>>, FetchError> {
         let what = format!("regenerating the key pair of client {label}");
         let path = format!("/api/clients/{id}/regenerate_key_pair");
-        self.client_call(reqwest::Method::POST, &path, None, &what)
+        self.object_call(reqwest::Method::POST, &path, None, &what)
             .await
     }
 }

@@ -69,13 +69,13 @@ impl Redactions {
         self.add(secret.clone());
     }
 
-    /// `text` with every secret removed, cut to [`MAX_SHOWN`] characters.
+    /// `text` with every secret removed, cut to `MAX_SHOWN` characters.
     pub fn scrub(&self, text: &str) -> String {
         self.scrub_to(text, MAX_SHOWN)
     }
 
     /// A server's free text as we quote it: redacted, neutralised (no control or bidi
-    /// character), at most [`MAX_EXCERPT`] characters, an ellipsis where it was cut.
+    /// character), at most `MAX_EXCERPT` characters, an ellipsis where it was cut.
     pub fn excerpt(&self, text: &str) -> String {
         let clean = neutral(&self.scrub_to(text, MAX_EXCERPT + 1)).into_owned();
         match clean.char_indices().nth(MAX_EXCERPT - 1) {

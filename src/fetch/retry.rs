@@ -36,7 +36,13 @@ pub struct Sender {
     pub max_body: u64,
     /// Set by a cancelled run (SIGINT/SIGTERM): attempts under way finish, no new one starts.
     pub cancelled: Arc<AtomicBool>,
+    /// How the user names a private CA for this server, for TLS failures
+    /// ([`CA_FLAG`] for boruta).
+    pub ca_setting: &'static str,
 }
+
+/// The setting that names boruta's private CA.
+pub const CA_FLAG: &str = "--ca-cert";
 
 /// Why a body could not be read whole.
 enum BodyError {
@@ -110,7 +116,7 @@ impl Sender {
             let last = attempt >= self.max_retries;
             let (retry_after, reason) = match build().send().await {
                 Err(e) => {
-                    if let Some(tls) = tls_failure(&e) {
+                    if let Some(tls) = tls_failure(&e, self.ca_setting) {
                         // A certificate that does not verify will not verify on a retry either.
                         return Err(FetchError::Network {
                             what: what.to_string(),
@@ -207,13 +213,13 @@ fn cause_of<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&T> {
 }
 
 /// The TLS failure behind a transport error, explained, if that is what it is.
-fn tls_failure(e: &reqwest::Error) -> Option<String> {
+fn tls_failure(e: &reqwest::Error, ca_setting: &str) -> Option<String> {
     let tls = cause_of::<rustls::Error>(e)?;
     Some(match tls {
         rustls::Error::InvalidMessage(_) => format!(
             "TLS: {tls}. The server does not seem to speak TLS on this port: if it is a plain http listener, use an http:// URL (loopback only) or the server's https port"
         ),
-        _ => format!("TLS: {tls}. If the server uses a private CA, pass it with --ca-cert"),
+        _ => format!("TLS: {tls}. If the server uses a private CA, pass it with {ca_setting}"),
     })
 }
 

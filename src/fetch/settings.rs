@@ -54,10 +54,14 @@ pub struct ProxyEnv {
 impl ProxyEnv {
     /// `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper or lower case.
     pub fn from_process() -> ProxyEnv {
+        ProxyEnv::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The same variables, looked up with `lookup` (an injected environment in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> ProxyEnv {
         let var = |name: &str| {
-            std::env::var(name)
-                .or_else(|_| std::env::var(name.to_ascii_lowercase()))
-                .ok()
+            lookup(name)
+                .or_else(|| lookup(&name.to_ascii_lowercase()))
                 .filter(|v| !v.trim().is_empty())
         };
         ProxyEnv {
@@ -173,6 +177,34 @@ pub fn admin_base(admin_url: &str) -> String {
     admin.strip_suffix("/api").unwrap_or(admin).to_string()
 }
 
+/// `builder` trusting, besides the system's roots, every certificate of the PEM bundle
+/// at `path` (a private CA).
+pub(super) fn add_ca_bundle(
+    mut builder: reqwest::ClientBuilder,
+    path: &std::path::Path,
+) -> Result<reqwest::ClientBuilder, FetchError> {
+    let ca_error = |reason: String| FetchError::CaCert {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let limit = 4 * 1024 * 1024;
+    let meta = std::fs::metadata(path).map_err(|e| ca_error(e.to_string()))?;
+    if !meta.is_file() || meta.len() > limit {
+        return Err(ca_error(format!(
+            "it must be a regular file of at most {limit} bytes"
+        )));
+    }
+    let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(ca_error("it holds no PEM certificate".into()));
+    }
+    for cert in certs {
+        builder = builder.add_root_certificate(cert);
+    }
+    Ok(builder)
+}
+
 /// Checks the settings and builds the HTTP client.
 pub fn check(settings: Settings) -> Result<Checked, FetchError> {
     let admin = admin_base(&settings.admin_url);
@@ -199,26 +231,7 @@ pub fn check(settings: Settings) -> Result<Checked, FetchError> {
     }
     let mut builder = client_builder(settings.timeout, &settings.proxies);
     if let Some(path) = &settings.ca_cert {
-        let ca_error = |reason: String| FetchError::CaCert {
-            path: path.clone(),
-            reason,
-        };
-        let limit = 4 * 1024 * 1024;
-        let meta = std::fs::metadata(path).map_err(|e| ca_error(e.to_string()))?;
-        if !meta.is_file() || meta.len() > limit {
-            return Err(ca_error(format!(
-                "it must be a regular file of at most {limit} bytes"
-            )));
-        }
-        let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-        let certs =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
-        if certs.is_empty() {
-            return Err(ca_error("it holds no PEM certificate".into()));
-        }
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
+        builder = add_ca_bundle(builder, path)?;
     }
     let http = builder
         .build()

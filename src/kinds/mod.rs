@@ -8,6 +8,7 @@
 //! after the objects it references (a client's scopes), and deleted before them.
 
 pub mod client;
+pub mod scope;
 
 use crate::diff::ObjectDiff;
 use serde::{Deserialize, Serialize};
@@ -17,16 +18,23 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectKind {
+    Scope,
     Client,
 }
 
 impl ObjectKind {
     /// Every kind, in dependency order: referenced kinds first.
-    pub const ALL: [ObjectKind; 1] = [ObjectKind::Client];
+    pub const ALL: [ObjectKind; 2] = [ObjectKind::Scope, ObjectKind::Client];
+
+    /// True for clients (which plan documents leave unlabelled).
+    pub fn is_client(&self) -> bool {
+        *self == ObjectKind::Client
+    }
 
     /// The word used in messages (`client`).
     pub fn noun(self) -> &'static str {
         match self {
+            ObjectKind::Scope => "scope",
             ObjectKind::Client => "client",
         }
     }
@@ -34,6 +42,7 @@ impl ObjectKind {
     /// The admin API collection (`/api/clients`).
     pub fn collection(self) -> &'static str {
         match self {
+            ObjectKind::Scope => "/api/scopes",
             ObjectKind::Client => "/api/clients",
         }
     }
@@ -46,8 +55,17 @@ impl ObjectKind {
     /// The scope boruta requires to write objects of this kind (contract §1.2, §1.3).
     pub fn write_scope(self) -> &'static str {
         match self {
+            ObjectKind::Scope => crate::api::SCOPE_SCOPES,
             ObjectKind::Client => crate::api::SCOPE_CLIENTS,
         }
+    }
+}
+
+impl Default for ObjectKind {
+    /// Documents without `kind`, and plan entries written before scopes existed, are
+    /// clients.
+    fn default() -> Self {
+        ObjectKind::Client
     }
 }
 

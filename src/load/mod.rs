@@ -9,9 +9,10 @@
 
 mod budget;
 mod discover;
-mod substitute;
+mod select;
+pub mod substitute;
 mod waivers;
-mod yaml;
+pub mod yaml;
 
 pub use budget::{Budget, MAX_TOTAL_INPUT_BYTES};
 pub use substitute::{is_env_reference, MAX_SUBSTITUTED_FILE_BYTES};
@@ -21,7 +22,7 @@ pub use yaml::{MAX_ALIAS_NODES, MAX_DEPTH};
 use crate::bounded::{read as read_regular, reason as io_reason, ReadError};
 use crate::findings::Code;
 use crate::source::{Diagnostic, Location, Node, NodeValue, Severity, SourceMap, Waiver};
-use discover::display_path;
+pub use discover::display_path;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -74,6 +75,11 @@ pub struct Options<'a> {
     pub exclude: &'a [String],
     /// What the manifest files and their `${file:..}` values may total (`--max-input-bytes`).
     pub budget: Budget,
+    /// The selected environment's variables, for `${var:..}`.
+    pub vars: Option<&'a substitute::VarScope<'a>>,
+    /// The manifests the selected environment gets (names, `*` globs, ids); empty: all.
+    /// Documents of other manifests are dropped before substitution.
+    pub select: &'a [String],
 }
 
 impl<'a> Options<'a> {
@@ -85,6 +91,8 @@ impl<'a> Options<'a> {
             unset_variable: Severity::Error,
             exclude: &[],
             budget: Budget::default(),
+            vars: None,
+            select: &[],
         }
     }
 }
@@ -416,8 +424,12 @@ pub fn add_text(
         base,
         unset_variable: options.unset_variable,
         budget: &options.budget,
+        vars: options.vars,
     };
     for mut root in docs {
+        if !options.select.is_empty() && !select::keep(&mut root, options.select) {
+            continue;
+        }
         substitute::substitute(&mut root, &context, &mut loaded.diagnostics);
         loaded.documents.push(Document {
             file: file.clone(),

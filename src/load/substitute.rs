@@ -1,5 +1,8 @@
 //! `${env:NAME}` and `${file:PATH}` values, replaced after parsing (a whole scalar, never
-//! text, so a multi-line PEM cannot break the YAML).
+//! text, so a multi-line PEM cannot break the YAML), and an environment's `${var:NAME}`:
+//! a whole scalar takes the variable's type (`access_token_ttl: ${var:web_ttl}` is an
+//! integer), and inside a longer string it is replaced as text
+//! (`https://${var:domain}/callback`). Variables are in git, so their values are printed.
 //!
 //! Where a value comes from decides whether it may be printed (README, "Security model"):
 //! environment values and files read from a `--file-root` outside the manifest directory
@@ -22,11 +25,22 @@ pub struct Context<'a> {
     pub roots: &'a Roots,
     /// The directory `${file:..}` paths are relative to (the manifest's own).
     pub base: &'a Path,
-    /// How an unset `${env:..}` is reported.
+    /// How an unset `${env:..}` is reported (and a `${var:..}` without environment).
     pub unset_variable: Severity,
     /// Every value read from a file is charged to it (each reference is a copy).
     pub budget: &'a super::Budget,
+    /// The selected environment's variables (`--env`); `None`: no environment.
+    pub vars: Option<&'a VarScope<'a>>,
 }
+
+/// The variables `${var:NAME}` reads, and the environment they belong to (for messages).
+pub struct VarScope<'a> {
+    pub environment: &'a str,
+    pub vars: &'a crate::env::Vars,
+}
+
+/// The opening of a variable reference.
+const VAR_OPEN: &str = "${var:";
 
 /// Replaces whole-scalar references below `node`.
 pub fn substitute(node: &mut Node, context: &Context<'_>, diagnostics: &mut Vec<Diagnostic>) {
@@ -40,6 +54,9 @@ pub fn substitute(node: &mut Node, context: &Context<'_>, diagnostics: &mut Vec<
             for (_, value) in pairs {
                 substitute(value, context, diagnostics);
             }
+        }
+        NodeValue::Str(text) if text.contains(VAR_OPEN) => {
+            substitute_vars(node, context, diagnostics);
         }
         NodeValue::Str(text) => {
             let Some(reference) = Reference::parse(text) else {
@@ -70,6 +87,80 @@ pub fn substitute(node: &mut Node, context: &Context<'_>, diagnostics: &mut Vec<
         }
         _ => {}
     }
+}
+
+/// Replaces the `${var:..}` references of a string node: a whole-value reference by the
+/// variable's value and type, others as text. An unknown variable, or one without an
+/// environment, leaves the node unresolved (nothing judges or prints it).
+fn substitute_vars(node: &mut Node, context: &Context<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let NodeValue::Str(text) = &node.value else {
+        return;
+    };
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    let mut whole: Option<&serde_json::Value> = None;
+    let mut failed = false;
+    while let Some(start) = rest.find(VAR_OPEN) {
+        let after = &rest[start + VAR_OPEN.len()..];
+        let Some(end) = after.find('}') else { break };
+        let name = &after[..end];
+        out.push_str(&rest[..start]);
+        match lookup(name, context) {
+            Ok(value) => {
+                if rest.len() == VAR_OPEN.len() + end + 1 && out.is_empty() && start == 0 {
+                    whole = Some(value);
+                }
+                match value {
+                    serde_json::Value::String(s) => out.push_str(s),
+                    other => out.push_str(&other.to_string()),
+                }
+            }
+            Err(message) => {
+                let severity = match context.vars {
+                    Some(_) => Severity::Error,
+                    None => context.unset_variable,
+                };
+                diagnostics.push(
+                    Diagnostic::new(Code::UnknownVariable, message, Some(node.loc.clone()))
+                        .with_severity(severity),
+                );
+                failed = true;
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    if failed {
+        node.origin = Origin::Unresolved;
+        return;
+    }
+    node.value = match whole {
+        Some(serde_json::Value::Bool(b)) => NodeValue::Bool(*b),
+        Some(serde_json::Value::Number(n)) => match n.as_i64() {
+            Some(i) => NodeValue::Int(i),
+            None => NodeValue::Float(n.as_f64().unwrap_or_default()),
+        },
+        _ => NodeValue::Str(out),
+    };
+}
+
+/// The value of variable `name`, or why there is none.
+fn lookup<'a>(name: &str, context: &Context<'a>) -> Result<&'a serde_json::Value, String> {
+    let Some(scope) = context.vars else {
+        return Err(format!("`${{var:{name}}}` needs an environment: pass --env NAME (validate --all-envs checks every environment)"));
+    };
+    scope.vars.get(name).ok_or_else(|| {
+        let known: Vec<&str> = scope.vars.keys().map(String::as_str).collect();
+        format!(
+            "variable `{name}` is not defined in environment `{}` (its variables: {})",
+            scope.environment,
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )
+    })
 }
 
 fn resolve_env(

@@ -2,9 +2,10 @@
 //! progress bar on a terminal), the closing report in text or JSON, why nothing was done,
 //! and what a signal does. Every text from the server or a manifest is neutralised.
 
-use crate::apply::{ClientResult, Outcome};
+use crate::apply::{ObjectResult, Outcome};
 use crate::commands::apply::{Counts, Refusal, Report};
 use crate::escape::neutral;
+use crate::kinds::ObjectKind;
 use crate::plan::{self, Plan, Stale};
 use std::io::{self, Write};
 
@@ -30,9 +31,14 @@ fn phrase(counts: Counts, progressive: bool) -> String {
         Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
         None => String::new(),
     };
+    let noun = match (counts.scopes, counts.total() - counts.scopes) {
+        (0, _) => "client(s)",
+        (_, 0) => "scope(s)",
+        _ => "object(s) (scopes first)",
+    };
     let mut chars = text.chars();
     match chars.next() {
-        Some(first) => format!("{}{} client(s)", first.to_uppercase(), chars.as_str()),
+        Some(first) => format!("{}{} {noun}", first.to_uppercase(), chars.as_str()),
         None => text,
     }
 }
@@ -83,11 +89,11 @@ pub fn refusal(refusal: &Refusal) -> String {
                     Stale::ManifestsChanged => {
                         "  - the manifests changed since the plan was made".into()
                     }
-                    Stale::ServerChanged(name, id, what) => {
-                        format!("  - client `{}` ({}): {what}", neutral(name), neutral(id))
+                    Stale::ServerChanged(kind, name, id, what) => {
+                        format!("  - {kind} `{}` ({}): {what}", neutral(name), neutral(id))
                     }
-                    Stale::DesiredChanged(name, id) => format!(
-                        "  - client `{}` ({}) is declared differently now",
+                    Stale::DesiredChanged(kind, name, id) => format!(
+                        "  - {kind} `{}` ({}) is declared differently now",
                         neutral(name),
                         neutral(id)
                     ),
@@ -103,9 +109,13 @@ pub const NEEDS_APPROVAL: &str = "refusing to apply without confirmation: stdin 
 /// An answer other than `yes`.
 pub const CANCELLED: &str = "apply cancelled: nothing was changed";
 
-/// One client's outcome.
-pub fn result_line(r: &ClientResult) -> String {
-    let (name, id) = (neutral(&r.name), neutral(&r.id));
+/// One object's outcome.
+pub fn result_line(r: &ObjectResult) -> String {
+    let id = neutral(&r.id);
+    let name = match r.kind {
+        ObjectKind::Client => neutral(&r.name).into_owned(),
+        kind => format!("{kind} {}", neutral(&r.name)),
+    };
     let reason = neutral(r.reason.as_deref().unwrap_or(""));
     let text = match r.outcome {
         Outcome::Created => format!("{name} ({id}) created"),
@@ -130,7 +140,7 @@ pub struct Progress {
 }
 
 impl crate::commands::apply::Reporter for Progress {
-    fn finished(&mut self, result: &ClientResult, done: usize, total: usize) {
+    fn finished(&mut self, result: &ObjectResult, done: usize, total: usize) {
         if self.bar {
             let width = 30;
             let filled = done * width / total.max(1);
@@ -167,7 +177,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn of(results: &[ClientResult]) -> Tally {
+    fn of(results: &[ObjectResult]) -> Tally {
         let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
         Tally {
             created: count(Outcome::Created),
@@ -205,11 +215,11 @@ pub fn secrets_notes(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 /// planned. Kinds the run had no job of are left out of the counts.
 pub fn human(
     out: &mut dyn Write,
-    results: &[ClientResult],
+    results: &[ObjectResult],
     jobs: Counts,
     progress_bar_used: bool,
 ) -> io::Result<()> {
-    let unconverged: Vec<&ClientResult> = results
+    let unconverged: Vec<&ObjectResult> = results
         .iter()
         .filter(|r| {
             r.diagnostics
@@ -263,7 +273,7 @@ pub fn human(
 }
 
 /// The JSON report: the plan, every client's outcome, and counts.
-pub fn json(out: &mut dyn Write, plan: &Plan, results: &[ClientResult]) -> io::Result<()> {
+pub fn json(out: &mut dyn Write, plan: &Plan, results: &[ObjectResult]) -> io::Result<()> {
     let document = serde_json::json!({
         "format_version": plan::PLAN_FORMAT_VERSION,
         "plan": plan,

@@ -20,11 +20,19 @@ pub struct Counts {
     /// Findings a waiver comment waived (counted here only).
     pub waived: usize,
     pub clients: usize,
+    /// Scope manifests (`kind: Scope`): absent from JSON when there are none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub scopes: usize,
     pub files: usize,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 impl Counts {
-    pub fn of(diagnostics: &[Diagnostic], clients: usize, files: usize) -> Self {
+    /// The counts of `diagnostics` about `clients` and `scopes` read from `files`.
+    pub fn of(diagnostics: &[Diagnostic], (clients, scopes): (usize, usize), files: usize) -> Self {
         let count = |s| {
             diagnostics
                 .iter()
@@ -37,6 +45,7 @@ impl Counts {
             notes: count(Severity::Note),
             waived: diagnostics.iter().filter(|d| d.waived.is_some()).count(),
             clients,
+            scopes,
             files,
         }
     }
@@ -107,9 +116,13 @@ pub fn human(
     } else {
         String::new()
     };
+    let scopes = match counts.scopes {
+        0 => String::new(),
+        n => format!(" and {n} scope(s)"),
+    };
     writeln!(
         out,
-        "{} error(s), {} warning(s), {} note(s){waived} in {} client(s) from {} file(s)",
+        "{} error(s), {} warning(s), {} note(s){waived} in {} client(s){scopes} from {} file(s)",
         counts.errors, counts.warnings, counts.notes, counts.clients, counts.files
     )
 }

@@ -30,5 +30,9 @@ pub fn summary(out: &mut dyn Write, exported: &Exported) -> io::Result<()> {
             exported.variables.join(", ")
         )?;
     }
-    writeln!(out, "exported {} client(s)", exported.files.len())
+    let clients = exported.files.len() - exported.scopes;
+    match exported.scopes {
+        0 => writeln!(out, "exported {clients} client(s)"),
+        scopes => writeln!(out, "exported {clients} client(s) and {scopes} scope(s)"),
+    }
 }

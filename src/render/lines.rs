@@ -3,10 +3,11 @@
 //! renderer puts the sign in a `diff` block's first column; neither parses the other's
 //! output. Texts are raw here: each renderer neutralises them for its medium.
 
-use crate::diff::{Action, FieldChange, KeyPairCheck, SecretState};
+use crate::diff::{Action, FieldChange, KeyPairCheck, SecretState, SystemKind, Unmanaged};
 use crate::kinds::client::fields::Compare;
 use crate::kinds::client::fields::FieldId;
-use crate::plan::{Plan, PlannedClient};
+use crate::kinds::ObjectKind;
+use crate::plan::{Plan, PlannedObject};
 use serde_json::Value;
 
 /// What a line says.
@@ -69,7 +70,7 @@ pub fn show(value: &Value) -> String {
 }
 
 /// The header line of a client.
-pub fn header(client: &PlannedClient, report: Report) -> Line {
+pub fn header(client: &PlannedObject, report: Report) -> Line {
     let place = format!("{}:{}", client.file, client.line);
     let (name, id) = (&client.name, &client.id);
     let (sign, what) = match (client.action, report) {
@@ -90,7 +91,10 @@ pub fn header(client: &PlannedClient, report: Report) -> Line {
             let other = client.conflicting_id.as_deref().unwrap_or("?");
             (
                 Sign::Problem,
-                format!("conflicts with server client {other} of the same name: pin `id: {other}` to adopt it"),
+                format!(
+                    "conflicts with server {} {other} of the same name: pin `id: {other}` to adopt it",
+                    client.kind
+                ),
             )
         }
         (Action::InSync, _) => (
@@ -115,11 +119,21 @@ pub fn header(client: &PlannedClient, report: Report) -> Line {
             )
         }
     };
-    Line::new(0, sign, format!("{name} ({id}) {what}  [{place}]"))
+    let noun = prefix(client.kind);
+    Line::new(0, sign, format!("{noun}{name} ({id}) {what}  [{place}]"))
+}
+
+/// What a header line starts with: nothing for clients (most of any plan), the kind's
+/// name for the others.
+fn prefix(kind: ObjectKind) -> String {
+    match kind {
+        ObjectKind::Client => String::new(),
+        other => format!("{other} "),
+    }
 }
 
 /// True when a client has something to show: it is not in sync, or its drift is ignored.
-pub fn shown(client: &PlannedClient) -> bool {
+pub fn shown(client: &PlannedObject) -> bool {
     match client.action {
         Action::InSync => {
             client.fields.iter().any(|f| f.ignored) || client.secret == Some(SecretState::Ignored)
@@ -130,7 +144,7 @@ pub fn shown(client: &PlannedClient) -> bool {
 }
 
 /// The field lines under a client's header.
-pub fn fields(client: &PlannedClient) -> Vec<Line> {
+pub fn fields(client: &PlannedObject) -> Vec<Line> {
     let mut out = Vec::new();
     if client.blocked == Some(Action::Create) {
         // Nothing of it will exist: its fields would only mislead (an unresolved
@@ -152,7 +166,7 @@ pub fn fields(client: &PlannedClient) -> Vec<Line> {
         if creating {
             created_field(change, width, &mut out);
         } else {
-            changed_field(change, width, updating, &mut out);
+            changed_field(client.kind, change, width, updating, &mut out);
         }
     }
     match client.secret {
@@ -184,11 +198,14 @@ pub fn fields(client: &PlannedClient) -> Vec<Line> {
         ));
     }
     write_only(client, width, &mut out);
+    for note in &client.notes {
+        out.push(Line::new(1, Sign::Info, note.clone()));
+    }
     out
 }
 
 /// The write-only fields: re-sent (with `--update`) or unverifiable, and `key_pair_id`.
-fn write_only(client: &PlannedClient, width: usize, out: &mut Vec<Line>) {
+fn write_only(client: &PlannedObject, width: usize, out: &mut Vec<Line>) {
     let key_pair_id = FieldId::KeyPairId.name();
     for change in client.resend.iter().filter(|c| c.field != key_pair_id) {
         let field = &change.field;
@@ -258,7 +275,13 @@ fn created_field(change: &FieldChange, width: usize, out: &mut Vec<Line>) {
     }
 }
 
-fn changed_field(change: &FieldChange, width: usize, updating: bool, out: &mut Vec<Line>) {
+fn changed_field(
+    kind: ObjectKind,
+    change: &FieldChange,
+    width: usize,
+    updating: bool,
+    out: &mut Vec<Line>,
+) {
     let FieldChange {
         field,
         server,
@@ -277,7 +300,10 @@ fn changed_field(change: &FieldChange, width: usize, updating: bool, out: &mut V
         ));
         return;
     }
-    let compare = crate::kinds::client::fields::get(field).map(|f| f.compare);
+    let compare = match kind {
+        ObjectKind::Client => crate::kinds::client::fields::get(field).map(|f| f.compare),
+        ObjectKind::Scope => None,
+    };
     match (compare, server, desired) {
         (Some(Compare::Set | Compare::Scopes), Value::Array(have), Value::Array(want)) => {
             // Sets: what is added and what is removed.
@@ -332,26 +358,57 @@ fn changed_field(change: &FieldChange, width: usize, updating: bool, out: &mut V
     }
 }
 
-/// The lines of the clients no manifest declares.
+/// The lines of the objects no manifest declares. boruta's built-in scopes are one line:
+/// every server has the same eleven.
 pub fn unmanaged(plan: &Plan) -> Vec<Line> {
-    plan.unmanaged
+    let built_in = |u: &&Unmanaged| u.system == Some(SystemKind::BuiltInScope);
+    let mut out: Vec<Line> = plan
+        .unmanaged
         .iter()
+        .filter(|u| !built_in(u))
         .map(|u| {
             let name = u.name.as_deref().unwrap_or("(no name)");
+            let noun = prefix(u.kind);
             match u.system {
-                Some(kind) => Line::new(
+                Some(system) => Line::new(
                     0,
                     Sign::System,
-                    format!("{name} ({}) system client: {}", u.id, kind.label()),
+                    format!(
+                        "{noun}{name} ({}) system {}: {}",
+                        u.id,
+                        u.kind,
+                        system.label()
+                    ),
                 ),
                 None => Line::new(
                     0,
                     Sign::Info,
-                    format!("{name} ({}) is unmanaged: no manifest declares it", u.id),
+                    format!(
+                        "{noun}{name} ({}) is unmanaged: no manifest declares it",
+                        u.id
+                    ),
                 ),
             }
         })
-        .collect()
+        .collect();
+    let names: Vec<&str> = plan
+        .unmanaged
+        .iter()
+        .filter(built_in)
+        .filter_map(|u| u.name.as_deref())
+        .collect();
+    if !names.is_empty() {
+        out.push(Line::new(
+            0,
+            Sign::System,
+            format!(
+                "{} system scopes: boruta's built-in scopes ({})",
+                names.len(),
+                names.join(", ")
+            ),
+        ));
+    }
+    out
 }
 
 /// The counts of what apply does, by verb: creates always, updates, re-sends and deletes

@@ -15,7 +15,7 @@ const JOINER: char = '\u{200d}';
 
 /// Text for inline Markdown or HTML: neutralised, with every character that Markdown or
 /// HTML would interpret escaped, and no mention, autolink or issue reference left live
-/// (see [`JOINER`]). Every manifest- or server-controlled value goes through it.
+/// (see `JOINER`). Every manifest- or server-controlled value goes through it.
 pub fn md(text: &str) -> String {
     let neutral = neutral(text);
     let chars: Vec<char> = neutral.chars().collect();
@@ -173,7 +173,7 @@ pub fn resent(plan: &Plan) -> String {
     text
 }
 
-/// The unmanaged clients, collapsed.
+/// The unmanaged clients and scopes, collapsed.
 pub fn unmanaged(plan: &Plan) -> String {
     let unmanaged: Vec<_> = plan
         .unmanaged
@@ -183,13 +183,16 @@ pub fn unmanaged(plan: &Plan) -> String {
     if unmanaged.is_empty() {
         return String::new();
     }
+    let scopes = unmanaged.iter().any(|u| !u.kind.is_client());
     let mut text = format!(
-        "<details><summary>{} unmanaged client(s)</summary>\n\n",
-        unmanaged.len()
+        "<details><summary>{} unmanaged {}</summary>\n\n",
+        unmanaged.len(),
+        if scopes { "object(s)" } else { "client(s)" }
     );
     for u in unmanaged {
+        let noun = if u.kind.is_client() { "" } else { "scope " };
         text.push_str(&format!(
-            "- {} <code>{}</code>\n",
+            "- {noun}{} <code>{}</code>\n",
             md(u.name.as_deref().unwrap_or("(no name)")),
             md(&u.id)
         ));

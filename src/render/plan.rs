@@ -10,6 +10,7 @@ use super::marks;
 use super::Style;
 use crate::diff::Action;
 use crate::escape::neutral;
+use crate::kinds::ObjectKind;
 use crate::plan::Plan;
 use crate::source::{Diagnostic, Severity};
 use std::io::{self, Write};
@@ -67,19 +68,18 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
     if !plan.options.select.is_empty() {
         writeln!(
             out,
-            "  Partial plan: only the manifests --select {} chose; the server's other clients are left out.",
+            "  Partial plan: only the manifests --select {} chose; the server's other clients and scopes are left out.",
             neutral(&plan.options.select.join(", "))
         )?;
     }
     let unmanaged = plan.unmanaged.iter().any(|u| u.system.is_none());
     let settled = plan
-        .clients
-        .iter()
+        .objects()
         .all(|c| matches!(c.action, Action::InSync | Action::Absent));
     if !unmanaged && settled {
         writeln!(out, "  No changes: the server matches the manifests.")?;
     }
-    for client in plan.clients.iter().filter(|c| lines::shown(c)) {
+    for client in plan.objects().filter(|c| lines::shown(c)) {
         human_line(out, &lines::header(client, report), style)?;
         for line in lines::fields(client) {
             human_line(out, &line, style)?;
@@ -100,12 +100,34 @@ pub fn json(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
 
 /// The document `plan --format json` prints when no plan could be made.
 pub fn json_failure(out: &mut dyn Write, error: &str, findings: &[Diagnostic]) -> io::Result<()> {
-    let document = serde_json::json!({
+    serde_json::to_writer_pretty(&mut *out, &failure_document(error, findings))?;
+    writeln!(out)
+}
+
+/// The JSON document of a plan that could not be made.
+fn failure_document(error: &str, findings: &[Diagnostic]) -> serde_json::Value {
+    serde_json::json!({
         "format_version": crate::plan::PLAN_FORMAT_VERSION,
         "status": "failed",
         "error": error,
         "diagnostics": findings,
-    });
+    })
+}
+
+/// `plan --all-envs --format json`: one document keyed by environment, each a plan or a
+/// failure document.
+pub fn json_environments(
+    out: &mut dyn Write,
+    environments: &[(String, EnvironmentPlan<'_>)],
+) -> io::Result<()> {
+    let mut document = serde_json::Map::new();
+    for (name, outcome) in environments {
+        let value = match outcome {
+            EnvironmentPlan::Planned(plan) => serde_json::to_value(plan)?,
+            EnvironmentPlan::Failed { error, findings } => failure_document(error, findings),
+        };
+        document.insert(name.clone(), value);
+    }
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)
 }
@@ -126,7 +148,7 @@ fn heading(report: Report) -> &'static str {
 }
 
 /// One client's section: a summary line that opens to a `diff` block.
-fn markdown_client(client: &crate::plan::PlannedClient) -> String {
+fn markdown_client(client: &crate::plan::PlannedObject) -> String {
     let (sign, what) = marks::action(client.action);
     let sign = marks::sign(sign).glyph;
     let text: Vec<String> = lines::fields(client)
@@ -137,8 +159,12 @@ fn markdown_client(client: &crate::plan::PlannedClient) -> String {
             format!("{first} {indent}{}", neutral(&line.text))
         })
         .collect();
+    let noun = match client.kind {
+        ObjectKind::Client => "",
+        ObjectKind::Scope => "scope ",
+    };
     let mut section = format!(
-        "<details><summary><code>{sign}</code> <b>{}</b> ({what}) <code>{}</code></summary>\n\n<code>{}:{}</code>\n\n",
+        "<details><summary><code>{sign}</code> {noun}<b>{}</b> ({what}) <code>{}</code></summary>\n\n<code>{}:{}</code>\n\n",
         md(&client.name),
         md(&client.id),
         md(&client.file),
@@ -147,8 +173,13 @@ fn markdown_client(client: &crate::plan::PlannedClient) -> String {
     if client.action == Action::Conflict {
         let other = client.conflicting_id.as_deref().unwrap_or("?");
         section.push_str(&format!(
-            "The server already has a client with this name under another id, and this manifest has no `id`: its derived id is absent. To adopt the existing client, pin <code>id: {}</code> in the manifest; to make a new one, rename it.\n\n",
-            md(other)
+            "{} To adopt the existing {kind}, pin <code>id: {}</code> in the manifest; to make a new one, rename it.\n\n",
+            match client.kind {
+                ObjectKind::Client => "The server already has a client with this name under another id, and this manifest has no `id`: its derived id is absent.",
+                ObjectKind::Scope => "The server already has a scope with this name under another id (scope names are unique).",
+            },
+            md(other),
+            kind = client.kind
         ));
     }
     if !text.is_empty() {
@@ -169,14 +200,13 @@ pub fn markdown(
     report: Report,
     full_plan_hint: &str,
 ) -> io::Result<()> {
-    let mut head = format!("{}\n### {}\n\n", marker(report), heading(report));
-    head.push_str(&markdown::policy_banner(&plan.diagnostics));
-    if !plan.options.select.is_empty() {
-        head.push_str(&format!(
-            "Partial plan: only the manifests <code>--select {}</code> chose.\n\n",
-            md(&plan.options.select.join(", "))
-        ));
-    }
+    let mut text = format!("{}\n### {}\n\n", marker(report), heading(report));
+    text.push_str(&markdown_body(plan, report, full_plan_hint, MARKDOWN_LIMIT));
+    out.write_all(text.as_bytes())
+}
+
+/// The counts of a plan as a one-row table's header and row.
+fn counts_row(plan: &Plan) -> (Vec<&'static str>, Vec<String>) {
     let s = &plan.summary;
     let mut columns = lines::actions(plan);
     if s.blocked > 0 {
@@ -189,8 +219,21 @@ pub fn markdown(
         ("system", s.system),
         ("conflict", s.conflict),
     ]);
-    let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-    let counts: Vec<String> = columns.iter().map(|(_, c)| c.to_string()).collect();
+    let names = columns.iter().map(|(n, _)| *n).collect();
+    let counts = columns.iter().map(|(_, c)| c.to_string()).collect();
+    (names, counts)
+}
+
+/// A plan's comment below its heading, in at most `limit` characters.
+fn markdown_body(plan: &Plan, report: Report, full_plan_hint: &str, limit: usize) -> String {
+    let mut head = markdown::policy_banner(&plan.diagnostics);
+    if !plan.options.select.is_empty() {
+        head.push_str(&format!(
+            "Partial plan: only the manifests <code>--select {}</code> chose.\n\n",
+            md(&plan.options.select.join(", "))
+        ));
+    }
+    let (names, counts) = counts_row(plan);
     head.push_str(&format!(
         "| {} |\n|{}\n| {} |\n\n",
         names.join(" | "),
@@ -202,8 +245,7 @@ pub fn markdown(
     // A client with nothing but write-only fields to re-send is one line of a collapsed
     // list, not a section: an unchanged repository's comment stays short.
     let changed: Vec<_> = plan
-        .clients
-        .iter()
+        .objects()
         .filter(|c| lines::shown(c) && c.action != Action::Resend)
         .collect();
     let sections: Vec<String> = changed.iter().map(|c| markdown_client(c)).collect();
@@ -211,49 +253,125 @@ pub fn markdown(
     let full: usize =
         head.len() + tail.len() + unmanaged.len() + sections.iter().map(String::len).sum::<usize>();
     let mut text = head;
-    if full <= MARKDOWN_LIMIT {
+    if full <= limit {
         sections.iter().for_each(|s| text.push_str(s));
         text.push_str(&unmanaged);
     } else {
-        // Too long for one comment: a table of the clients, as many rows as fit.
-        let budget = MARKDOWN_LIMIT - text.len() - tail.len() - 600;
-        let rows: Vec<String> = changed
-            .iter()
-            .map(|c| {
-                let action = marks::action(c.action).1;
-                format!(
-                    "| {action} | {} | <code>{}</code> | <code>{}:{}</code> |\n",
-                    md(&c.name),
-                    md(&c.id),
-                    md(&c.file),
-                    c.line
-                )
-            })
-            .collect();
-        let mut table = String::from("| action | client | id | manifest |\n|---|---|---|---|\n");
-        let mut shown = 0;
-        for row in &rows {
-            if table.len() + row.len() > budget {
-                break;
-            }
-            table.push_str(row);
-            shown += 1;
-        }
-        text.push_str(&format!(
-            "The plan is too long for one comment: its {} client(s) are summarised below, without their fields.\n\n",
-            rows.len()
-        ));
-        text.push_str(&table);
-        let left = rows.len() - shown;
-        text.push('\n');
-        if left > 0 {
-            text.push_str(&format!("{left} more client(s) left out. "));
-        }
-        // The hint is ours (not escaped): it may name commands in <code>.
-        text.push_str(&format!("The full plan: {full_plan_hint}.\n\n"));
+        let budget = limit.saturating_sub(text.len() + tail.len() + 600);
+        text.push_str(&summarised(&changed, budget, full_plan_hint));
     }
     text.push_str(&tail);
+    text
+}
+
+/// Too long for one comment: a table of the objects, as many rows as `budget` holds, and
+/// where the full plan is.
+fn summarised(changed: &[&crate::plan::PlannedObject], budget: usize, hint: &str) -> String {
+    let rows: Vec<String> = changed
+        .iter()
+        .map(|c| {
+            let action = marks::action(c.action).1;
+            format!(
+                "| {action} | {} | <code>{}</code> | <code>{}:{}</code> |\n",
+                md(&c.name),
+                md(&c.id),
+                md(&c.file),
+                c.line
+            )
+        })
+        .collect();
+    let mut table = String::from("| action | client | id | manifest |\n|---|---|---|---|\n");
+    let mut shown = 0;
+    for row in &rows {
+        if table.len() + row.len() > budget {
+            break;
+        }
+        table.push_str(row);
+        shown += 1;
+    }
+    let mut text = format!(
+        "The plan is too long for one comment: its {} client(s) are summarised below, without their fields.\n\n",
+        rows.len()
+    );
+    text.push_str(&table);
+    let left = rows.len() - shown;
+    text.push('\n');
+    if left > 0 {
+        text.push_str(&format!("{left} more client(s) left out. "));
+    }
+    // The hint is ours (not escaped): it may name commands in <code>.
+    text.push_str(&format!("The full plan: {hint}.\n\n"));
+    text
+}
+
+/// One environment's outcome in a plan of every environment: its plan, or why it has none.
+pub enum EnvironmentPlan<'a> {
+    Planned(&'a Plan),
+    Failed {
+        error: String,
+        findings: Vec<Diagnostic>,
+    },
+}
+
+/// `plan --all-envs --format markdown`: ONE comment (one marker) for every environment: a
+/// table with a row per environment, then each environment's plan, collapsed.
+pub fn markdown_environments(
+    out: &mut dyn Write,
+    report: Report,
+    environments: &[(String, EnvironmentPlan<'_>)],
+    full_plan_hint: &str,
+) -> io::Result<()> {
+    let mut text = format!(
+        "{}\n### {}: {} environment(s)\n\n",
+        marker(report),
+        heading(report),
+        environments.len()
+    );
+    text.push_str("| environment | server | plan |\n|---|---|---|\n");
+    for (name, outcome) in environments {
+        let (server, summary) = match outcome {
+            EnvironmentPlan::Planned(plan) => (
+                format!("<code>{}</code>", md(&plan.admin_url)),
+                md(&summary_line(plan, report)),
+            ),
+            EnvironmentPlan::Failed { .. } => (String::new(), "failed: no plan".to_string()),
+        };
+        text.push_str(&format!("| <b>{}</b> | {server} | {summary} |\n", md(name)));
+    }
+    text.push('\n');
+    let limit = MARKDOWN_LIMIT / environments.len().max(1);
+    for (name, outcome) in environments {
+        text.push_str(&format!(
+            "<details><summary>Environment <b>{}</b></summary>\n\n",
+            md(name)
+        ));
+        match outcome {
+            EnvironmentPlan::Planned(plan) => {
+                text.push_str(&markdown_body(plan, report, full_plan_hint, limit))
+            }
+            EnvironmentPlan::Failed { error, findings } => {
+                text.push_str(&failure_body(error, findings))
+            }
+        }
+        text.push_str("\n</details>\n\n");
+    }
     out.write_all(text.as_bytes())
+}
+
+/// Why there is no plan: the error and the findings (notes left out).
+fn failure_body(error: &str, findings: &[Diagnostic]) -> String {
+    let mut text = markdown::policy_banner(findings);
+    if !error.is_empty() {
+        text.push_str(&fence("text", &[neutral(error).into_owned()]));
+        text.push('\n');
+    }
+    let shown: Vec<Diagnostic> = findings
+        .iter()
+        .filter(|d| d.severity != Severity::Note)
+        .cloned()
+        .collect();
+    text.push_str(&markdown::findings(&shown));
+    text
 }
 
 /// The comment `plan --format markdown` prints when no plan could be made: it replaces
@@ -265,17 +383,7 @@ pub fn markdown_failure(
     findings: &[Diagnostic],
 ) -> io::Result<()> {
     let mut text = format!("{}\n### {} failed\n\n", marker(report), heading(report));
-    text.push_str(&markdown::policy_banner(findings));
-    if !error.is_empty() {
-        text.push_str(&fence("text", &[neutral(error).into_owned()]));
-        text.push('\n');
-    }
-    let shown: Vec<Diagnostic> = findings
-        .iter()
-        .filter(|d| d.severity != Severity::Note)
-        .cloned()
-        .collect();
-    text.push_str(&markdown::findings(&shown));
+    text.push_str(&failure_body(error, findings));
     text.push_str("No plan is shown: fix what is above and push again; this comment is then replaced by the new plan.\n");
     out.write_all(text.as_bytes())
 }

@@ -6,6 +6,7 @@
 //! fields.
 
 use super::coerce::coerce;
+use super::key_pairs;
 use super::state::{
     cast_error, cast_uuid, fake_public_key, not_found, random_alphanumeric, Answer, State,
     StoredClient,
@@ -137,11 +138,15 @@ impl State {
             return Answer::field_error("id", "has already been taken");
         }
         let mut fields = defaults.clone();
-        if let Some(key_pair) = params.get("key_pair_id") {
-            // `KeyPairs.get_key_pair!` inside the create transaction: 400 / 404, rolled back.
-            match self.key_pair(key_pair) {
-                Ok(public_key) => {
-                    fields.insert("public_key".into(), Value::String(public_key));
+        // `KeyPairs.get_key_pair!` inside the create transaction: 400 / 404, rolled back;
+        // `key_pair_id: null` is ignored (boruta_identity `clients.ex`,
+        // `insert_global_key_pair(client, nil)`). The fresh key never equals the key
+        // pair's, so the key pair's is copied.
+        if let Some(key_pair) = params.get("key_pair_id").filter(|v| !v.is_null()) {
+            match self.global_key_pair(key_pair) {
+                Ok((_, key_pair)) => {
+                    let public_key = Value::String(key_pair.public_key.clone());
+                    fields.insert("public_key".into(), public_key);
                 }
                 Err(answer) => return answer,
             }
@@ -214,6 +219,12 @@ impl State {
         body: &Value,
         commit_at: Instant,
     ) -> Answer {
+        // The action's clause needs the `client` key before anything runs: without it,
+        // 400 whatever the id (boruta-server `client_controller.ex`, 3be6cb4f:
+        // `def update(conn, %{"id" => client_id, "client" => client_params})`).
+        let Some(envelope) = body.get("client") else {
+            return missing_envelope("update", body);
+        };
         let Some(id) = cast_uuid(raw_id) else {
             return cast_error(raw_id);
         };
@@ -225,8 +236,16 @@ impl State {
         if raw_id == self.admin_client_id {
             return Answer::error(403, ErrorBody::write_protected());
         }
-        let Some(Value::Object(raw)) = body.get("client") else {
-            return missing_envelope("update", body);
+        let Value::Object(raw) = envelope else {
+            // `Ecto.Changeset.cast` raises `Ecto.CastError` on params that are not a map,
+            // which phoenix_ecto answers with 400 (derived).
+            return Answer::error(
+                400,
+                ErrorBody::exception(
+                    "BAD_REQUEST",
+                    format!("expected params to be a :map, got: `{envelope}`"),
+                ),
+            );
         };
         let version = self.version;
         let mut params: Map<String, Value> = raw
@@ -250,7 +269,7 @@ impl State {
             }
         }
         let errors = group(rules::check_client(
-            &params,
+            &only_changed_uri_lists(&params, &current),
             Mode::Update { stored: &current },
             version,
         ));
@@ -262,13 +281,7 @@ impl State {
             Ok(resolved) => resolved,
             Err(answer) => return answer,
         };
-        let public_key = match params.get("key_pair_id") {
-            Some(key_pair) => match self.key_pair(key_pair) {
-                Ok(public_key) => Some(public_key),
-                Err(answer) => return answer,
-            },
-            None => None,
-        };
+        let key_pair_id = params.get("key_pair_id").cloned();
         let association = params.get("identity_provider").cloned();
         self.commit_scopes(new_scopes, commit_at);
         self.render_cache.remove(&id);
@@ -278,11 +291,6 @@ impl State {
             if field.on_update == OnUpdate::Partial {
                 client.fields.insert(k, v);
             }
-        }
-        if let Some(public_key) = public_key {
-            client
-                .fields
-                .insert("public_key".into(), Value::String(public_key));
         }
         client.scope_ids = scope_ids;
         // Re-associate only when `identity_provider.id` is sent; a failure is reported
@@ -296,6 +304,11 @@ impl State {
                     Err(answer) => return answer,
                 }
             }
+        }
+        // The key pair comes last, after the update committed: its 400 / 404 / 422 / 500
+        // leaves the other changes saved (client_controller.ex `update`, contract §4.4).
+        if let Err(answer) = self.insert_global_key_pair(&id, key_pair_id.as_ref()) {
+            return answer;
         }
         Answer::data(200, self.render_client(&id).unwrap_or(Value::Null))
     }
@@ -333,16 +346,16 @@ impl State {
         if raw_id == self.admin_client_id {
             return Answer::error(403, ErrorBody::write_protected());
         }
-        let key_type = client
-            .fields
-            .get("key_pair_type")
-            .and_then(|k| k.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or("rsa")
-            .to_string();
+        // `regenerate_client_key_pair(client)`: no keys given, so `generate_key_pair`
+        // makes one from the stored `key_pair_type`, or fails as a create's would.
+        let public_key = match key_pairs::client_key(client.fields.get("key_pair_type")) {
+            Ok(public_key) => public_key,
+            Err(answer) => return answer,
+        };
+        client.fields.insert("public_key".into(), public_key);
         client.fields.insert(
-            "public_key".into(),
-            Value::String(fake_public_key(&key_type)),
+            "signatures_adapter".into(),
+            Value::String(fields::INTERNAL_SIGNATURES.into()),
         );
         self.render_cache.remove(&id);
         Answer::data(200, self.render_client(&id).unwrap_or(Value::Null))
@@ -385,19 +398,6 @@ impl State {
         self.render_cache.remove(id);
     }
 
-    /// The public key of the global key pair `value` names, or boruta's 400 / 404.
-    #[allow(clippy::result_large_err)]
-    fn key_pair(&self, value: &Value) -> Result<String, Answer> {
-        let raw = value.as_str().unwrap_or_default();
-        let Some(id) = cast_uuid(raw) else {
-            return Err(cast_error(raw));
-        };
-        self.key_pairs
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| not_found("key_pairs", &id))
-    }
-
     /// The association step of a create (§6.2): the identity provider id or its 422.
     // The error is the HTTP answer itself; it is built once per failed request.
     #[allow(clippy::result_large_err)]
@@ -423,6 +423,26 @@ impl State {
         }
         Ok(uuid)
     }
+}
+
+/// The update's params as boruta validates them: `redirect_uris` and
+/// `authorized_resources` are checked with `validate_change`, which runs only on a value
+/// that differs from the stored one (boruta_auth `schemas/client.ex`, cfdb52d and 1587483;
+/// contract §5.2), so an unchanged list, even of URIs a create would refuse, passes.
+fn only_changed_uri_lists(
+    params: &Map<String, Value>,
+    stored: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut checked = params.clone();
+    for field in ["redirect_uris", "authorized_resources"] {
+        if checked
+            .get(field)
+            .is_some_and(|v| stored.get(field) == Some(v))
+        {
+            checked.remove(field);
+        }
+    }
+    checked
 }
 
 /// The first UUID-looking substring (boruta's association step extracts one).

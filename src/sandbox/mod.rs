@@ -1,5 +1,5 @@
 //! A faithful loopback imitation of boruta: the token endpoint and the admin API routes for
-//! clients, scopes and identity providers, built from the contract. Users run manifests
+//! clients, scopes, identity providers and (read only) key pairs, built from the contract. Users run manifests
 //! against it in CI; every integration test of this project runs the real binary against it.
 //!
 //! It shares `api` (wire types) and `rules` (validation) with the client side, and never
@@ -9,6 +9,7 @@ mod clients;
 mod clock;
 mod coerce;
 pub mod faults;
+mod key_pairs;
 mod scopes;
 mod seed;
 mod server;

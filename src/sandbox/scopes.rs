@@ -1,10 +1,11 @@
-//! Scopes in the sandbox: list, show and create (contract §7.1), the resolution of a
-//! client's `authorized_scopes` (§6.1), and which scopes a client may be granted (§3.4).
+//! Scopes in the sandbox: list, show, create, update and delete (contract §1.3, §7.1), the
+//! resolution of a client's `authorized_scopes` (§6.1), and which scopes a client may be
+//! granted (§3.4).
 
 use super::state::{cast_error, cast_uuid, not_found, Answer, Scope, State};
-use crate::api::ErrorBody;
+use crate::api::{self, ErrorBody};
 use crate::kinds::client::rules;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;
 use uuid::Uuid;
@@ -127,84 +128,269 @@ impl State {
         names
     }
 
-    /// `POST /api/scopes` (contract §7.1).
+    /// `POST /api/scopes` (contract §1.3, §7.1): 201 with `location`, or 400 without the
+    /// `scope` envelope, 422 with boruta's messages.
     pub fn create_scope(&mut self, body: &Value) -> Answer {
-        let Some(Value::Object(params)) = body.get("scope") else {
-            let message = format!(
-                "could not find a matching BorutaAdminWeb.ScopeController.create clause to process request. Params: {body}"
-            );
-            return Answer::error(400, ErrorBody::exception("BAD_REQUEST", message));
+        let Some(envelope) = body.get("scope") else {
+            return missing_envelope("create", body);
         };
-        let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let name = params
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if name.trim().is_empty() {
-            errors
-                .entry("name".into())
-                .or_default()
-                .push("can't be blank".into());
-        } else if name.chars().any(char::is_whitespace) {
-            errors
-                .entry("name".into())
-                .or_default()
-                .push("must not contain whitespace".into());
-        }
-        let public = match params.get("public") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::Null) => {
-                errors
-                    .entry("public".into())
-                    .or_default()
-                    .push("must not be null".into());
-                false
-            }
-            Some(_) => {
-                errors
-                    .entry("public".into())
-                    .or_default()
-                    .push("is invalid".into());
-                false
-            }
+        let Value::Object(params) = envelope else {
+            return params_not_a_map(envelope);
         };
-        let id = match params.get("id") {
-            None | Some(Value::Null) => Uuid::new_v4().to_string(),
-            Some(Value::String(s)) if rules::is_uuid(s) => s.to_ascii_lowercase(),
-            Some(_) => {
-                errors
-                    .entry("id".into())
-                    .or_default()
-                    .push("is invalid".into());
-                String::new()
-            }
+        let blank = Scope {
+            id: String::new(),
+            name: String::new(),
+            label: None,
+            public: false,
         };
-        if !errors.is_empty() {
-            return Answer::unprocessable(errors);
-        }
-        if self.scopes.values().any(|s| s.name == name) {
-            return Answer::field_error("name", "has already been taken");
-        }
-        if self.scopes.contains_key(&id) {
-            return Answer::field_error("id", "has already been taken");
-        }
-        let scope = Scope {
-            id: id.clone(),
-            name,
-            label: params
-                .get("label")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            public,
+        let mut scope = match changeset(&blank, params, Action::Create) {
+            Ok(scope) => scope,
+            Err(answer) => return answer,
         };
+        if scope.id.is_empty() {
+            scope.id = Uuid::new_v4().to_string(); // `autogenerate: true`
+        }
+        if let Err(answer) = self.unique(&scope, None) {
+            return answer;
+        }
+        let id = scope.id.clone();
         let rendered = render_scope(&scope);
         self.scopes.insert(id.clone(), scope);
         let mut answer = Answer::data(201, rendered);
         answer.location = Some(format!("/api/scopes/{id}"));
         answer
     }
+
+    /// `PATCH`/`PUT /api/scopes/{id}`: the `scope` envelope (400), the lookup (400 / 404),
+    /// the protection of the management scopes by their stored name (403), then the same
+    /// changeset as a create (boruta-server `scope_controller.ex` `update`, 3be6cb4f; the
+    /// same at 0.9.0 and 0.10.5).
+    pub fn update_scope(&mut self, raw_id: &str, body: &Value) -> Answer {
+        let Some(envelope) = body.get("scope") else {
+            return missing_envelope("update", body);
+        };
+        let current = match self.scope_for_edition(raw_id) {
+            Ok(scope) => scope.clone(),
+            Err(answer) => return answer,
+        };
+        let Value::Object(params) = envelope else {
+            return params_not_a_map(envelope);
+        };
+        let scope = match changeset(&current, params, Action::Update) {
+            Ok(scope) => scope,
+            Err(answer) => return answer,
+        };
+        if let Err(answer) = self.unique(&scope, Some(&current)) {
+            return answer;
+        }
+        let holders: Vec<String> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.scope_ids.contains(&current.id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if scope.id != current.id {
+            // Only `oauth_clients_scopes.scope_id` cascades on delete, not on update: a
+            // new primary key for a scope clients hold breaks the foreign key (derived).
+            if !holders.is_empty() {
+                return Answer::crash("update or delete on table \"oauth_scopes\" violates foreign key constraint \"oauth_clients_scopes_scope_id_fkey\" on table \"oauth_clients_scopes\"");
+            }
+            self.scopes.remove(&current.id);
+        }
+        // Clients render each scope's name and `public`.
+        for holder in holders {
+            self.render_cache.remove(&holder);
+        }
+        let rendered = render_scope(&scope);
+        self.scopes.insert(scope.id.clone(), scope);
+        Answer::data(200, rendered)
+    }
+
+    /// `DELETE /api/scopes/{id}`: the lookup, the protection, then in one transaction the
+    /// users' grants of the scope and the scope itself; the clients' links to it go with
+    /// it (`oauth_clients_scopes.scope_id ... on_delete: :delete_all`, boruta_auth
+    /// `priv/boruta/migrations/20210824122016_openid_connect.ex`). 204, empty body.
+    pub fn delete_scope(&mut self, raw_id: &str) -> Answer {
+        let id = match self.scope_for_edition(raw_id) {
+            Ok(scope) => scope.id.clone(),
+            Err(answer) => return answer,
+        };
+        for grants in self.user_grants.values_mut() {
+            grants.retain(|scope_id| *scope_id != id);
+        }
+        let State {
+            clients,
+            render_cache,
+            ..
+        } = self;
+        for (client_id, client) in clients.iter_mut() {
+            if client.scope_ids.contains(&id) {
+                client.scope_ids.retain(|scope_id| *scope_id != id);
+                render_cache.remove(client_id);
+            }
+        }
+        self.scopes.remove(&id);
+        Answer {
+            status: 204,
+            body: None,
+            text: None,
+            location: None,
+        }
+    }
+
+    /// `Admin.get_scope!` then `ensure_open_for_edition`: the scope to change, or 400 / 404
+    /// / 403 "write protected".
+    #[allow(clippy::result_large_err)]
+    fn scope_for_edition(&self, raw_id: &str) -> Result<&Scope, Answer> {
+        let Some(id) = cast_uuid(raw_id) else {
+            return Err(cast_error(raw_id));
+        };
+        let Some(scope) = self.scopes.get(&id) else {
+            return Err(not_found("scopes", &id));
+        };
+        if api::PROTECTED_SCOPES.contains(&scope.name.as_str()) {
+            return Err(Answer::error(403, ErrorBody::write_protected()));
+        }
+        Ok(scope)
+    }
+
+    /// The database's unique indexes, checked once the changeset is valid: the primary key
+    /// (`unique_constraint(:id, name: :scopes_pkey)`) before the name
+    /// (`unique_constraint(:name)`), as PostgreSQL checks the older index first (derived).
+    #[allow(clippy::result_large_err)]
+    fn unique(&self, scope: &Scope, current: Option<&Scope>) -> Result<(), Answer> {
+        let other = |s: &&Scope| current.is_none_or(|c| c.id != s.id);
+        let new_id = current.is_none_or(|c| c.id != scope.id);
+        if new_id && self.scopes.contains_key(&scope.id) {
+            return Err(Answer::field_error("id", "has already been taken"));
+        }
+        if self
+            .scopes
+            .values()
+            .filter(other)
+            .any(|s| s.name == scope.name)
+        {
+            return Err(Answer::field_error("name", "has already been taken"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Create,
+    Update,
+}
+
+/// boruta_auth's `Scope.changeset` (`lib/boruta/adapters/ecto/schemas/scope.ex`, cfdb52d;
+/// the same at 1587483) on `current`: `cast` of `id`, `label`, `name`, `public` (Ecto
+/// 3.11: an empty or blank string becomes the field's default, `""` for `name`, null for
+/// `label`, false for `public`; a wrong type is `is invalid`), then `validate_required
+/// ([:name])`, `validate_not_nil(:public)` and `validate_no_whitespace(:name)`. Returns the
+/// changed scope or the 422 with every error.
+#[allow(clippy::result_large_err)]
+fn changeset(
+    current: &Scope,
+    params: &Map<String, Value>,
+    action: Action,
+) -> Result<Scope, Answer> {
+    let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut invalid = |field: &str| {
+        errors
+            .entry(field.into())
+            .or_default()
+            .push("is invalid".into())
+    };
+    let mut scope = current.clone();
+    // name: None in `cast_name` means null was given.
+    let mut name: Option<String> = Some(current.name.clone());
+    let mut name_cast_failed = false;
+    let mut public: Option<bool> = Some(current.public);
+    for (field, value) in params {
+        let blank = matches!(value, Value::String(s) if s.trim().is_empty());
+        match (field.as_str(), value) {
+            ("id", Value::Null) | ("id", Value::String(_)) if blank || value.is_null() => {
+                match action {
+                    Action::Create => scope.id = String::new(),
+                    // Setting the primary key to NULL breaks its NOT NULL constraint.
+                    Action::Update => {
+                        return Err(Answer::crash(
+                            "null value in column \"id\" violates not-null constraint",
+                        ))
+                    }
+                }
+            }
+            ("id", Value::String(s)) if rules::is_uuid(s) => scope.id = s.to_ascii_lowercase(),
+            ("id", _) => invalid("id"),
+            ("name", Value::String(s)) => {
+                name = Some(if blank { String::new() } else { s.clone() })
+            }
+            ("name", Value::Null) => name = None,
+            ("name", _) => {
+                name_cast_failed = true;
+                invalid("name");
+            }
+            ("label", Value::String(s)) => scope.label = (!blank).then(|| s.clone()),
+            ("label", Value::Null) => scope.label = None,
+            ("label", _) => invalid("label"),
+            ("public", Value::Bool(b)) => public = Some(*b),
+            ("public", Value::String(_)) if blank => public = Some(false),
+            ("public", Value::String(s)) => match s.as_str() {
+                "true" | "1" => public = Some(true),
+                "false" | "0" => public = Some(false),
+                _ => invalid("public"),
+            },
+            ("public", Value::Null) => public = None,
+            ("public", _) => invalid("public"),
+            _ => {} // not cast: ignored
+        }
+    }
+    let name_text = name.clone().unwrap_or_default();
+    if !name_cast_failed && name_text.trim().is_empty() {
+        errors
+            .entry("name".into())
+            .or_default()
+            .push("can't be blank".into());
+    }
+    if public.is_none() {
+        errors
+            .entry("public".into())
+            .or_default()
+            .push("must not be null".into());
+    }
+    if name_text.chars().any(is_regex_space) {
+        errors
+            .entry("name".into())
+            .or_default()
+            .push("must not contain whitespace".into());
+    }
+    if !errors.is_empty() {
+        return Err(Answer::unprocessable(errors));
+    }
+    scope.name = name_text;
+    scope.public = public.unwrap_or(false);
+    Ok(scope)
+}
+
+/// What `~r/\s/` matches in Elixir (PCRE without the unicode flag): ASCII white space.
+fn is_regex_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0B' | '\x0C' | '\r')
+}
+
+/// The action's clause needs the `scope` key: without it, Phoenix's `ActionClauseError`,
+/// 400.
+fn missing_envelope(action: &str, body: &Value) -> Answer {
+    let message = format!(
+        "could not find a matching BorutaAdminWeb.ScopeController.{action} clause to process request. Params: {body}"
+    );
+    Answer::error(400, ErrorBody::exception("BAD_REQUEST", message))
+}
+
+/// `Ecto.Changeset.cast` raises `Ecto.CastError` on params that are not a map, which
+/// phoenix_ecto answers with 400 (derived).
+fn params_not_a_map(params: &Value) -> Answer {
+    let message = format!("expected params to be a :map, got: `{params}`");
+    Answer::error(400, ErrorBody::exception("BAD_REQUEST", message))
 }
 
 fn render_scope(scope: &Scope) -> Value {

@@ -1,9 +1,10 @@
 //! The sandbox's seeded state (contract §11.1): the protected admin-UI client, boruta's
 //! `public client` without identity provider, the identity providers, the public and
-//! management scopes, and the bootstrap client. Seed ids are UUID v5 of the names, so they
+//! management scopes with their labels, two global key pairs, the administrator's grants
+//! of the management scopes, and the bootstrap client. Seed ids are UUID v5 of the names, so they
 //! are stable across runs.
 
-use super::state::{fake_public_key, random_alphanumeric, Bootstrap, Scope, State};
+use super::state::{fake_public_key, random_alphanumeric, Bootstrap, KeyPair, Scope, State};
 use crate::api;
 use crate::kinds::client::fields::Version;
 use serde_json::{json, Map, Value};
@@ -52,9 +53,38 @@ fn identity_provider(name: &str, backend_id: &str) -> Map<String, Value> {
     }
 }
 
-/// The seeded global key pair (`/api/key-pairs`), which a manifest's `key_pair_id` may
-/// name.
+/// The seeded default global key pair (`/api/key-pairs`, `is_default: true`), which a
+/// manifest's `key_pair_id` may name. boruta creates it on first use (`KeyPair.default!`).
 pub const DEFAULT_KEY_PAIR: &str = "Default key pair";
+/// A second seeded global key pair, created with `is_default: false`.
+pub const SECOND_KEY_PAIR: &str = "Second key pair";
+/// The user boruta's seeds create (`BORUTA_ADMIN_EMAIL`), granted the management scopes.
+pub const ADMIN_USER: &str = "Boruta administrator";
+
+/// The seeded scopes with their labels (boruta-server
+/// `apps/boruta_auth/priv/repo/boruta.seeds.exs`, 3be6cb4f; the same at 0.9.0 and 0.10.5):
+/// the public OpenID scopes, then the private management scopes.
+const SEEDED_SCOPES: [(&str, &str, bool); 11] = [
+    ("openid", "OpenID Connect capabilities", true),
+    ("email", "Email", true),
+    ("profile", "Profile", true),
+    ("scopes:manage:all", "Manage all scopes", false),
+    ("roles:manage:all", "Manage all roles", false),
+    ("clients:manage:all", "Manage all clients", false),
+    ("upstreams:manage:all", "Manage all upstreams", false),
+    ("users:manage:all", "Manage all users", false),
+    (
+        "identity-providers:manage:all",
+        "Manage all identity providers",
+        false,
+    ),
+    (
+        "configuration:manage:all",
+        "Manage all configuration",
+        false,
+    ),
+    ("logs:read:all", "Read all logs", false),
+];
 
 impl State {
     /// The seeded state of contract §11.1 plus the bootstrap client, as boruta `version`.
@@ -71,26 +101,34 @@ impl State {
             scopes: BTreeMap::new(),
             identity_providers: BTreeMap::new(),
             associations: BTreeMap::new(),
-            key_pairs: BTreeMap::from([(seed_id(DEFAULT_KEY_PAIR), fake_public_key("rsa"))]),
+            key_pairs: [(DEFAULT_KEY_PAIR, true), (SECOND_KEY_PAIR, false)]
+                .into_iter()
+                .map(|(name, is_default)| {
+                    let key_pair = KeyPair {
+                        public_key: fake_public_key("rsa"), // JOSE RSA 2048 (key_pair.ex)
+                        is_default: Some(is_default),
+                    };
+                    (seed_id(name), key_pair)
+                })
+                .collect(),
+            // The seeds grant the management scopes to the administrator they create.
+            user_grants: BTreeMap::from([(
+                seed_id(ADMIN_USER),
+                api::ADMIN_SCOPES.iter().map(|name| seed_id(name)).collect(),
+            )]),
             uncommitted_scopes: HashMap::new(),
             tokens: HashMap::new(),
             render_cache: HashMap::new(),
         };
-        let public = ["openid", "email", "profile"];
-        let private = crate::api::ADMIN_SCOPES;
-        for (name, is_public) in public
-            .iter()
-            .map(|n| (n, true))
-            .chain(private.iter().map(|n| (n, false)))
-        {
+        for (name, label, public) in SEEDED_SCOPES {
             let id = seed_id(name);
             state.scopes.insert(
                 id.clone(),
                 Scope {
                     id,
                     name: name.to_string(),
-                    label: None,
-                    public: is_public,
+                    label: Some(label.to_string()),
+                    public,
                 },
             );
         }
@@ -150,5 +188,24 @@ impl State {
             "identity_provider": {"id": seed_id(DEFAULT_IDENTITY_PROVIDER)}
         }});
         self.create_client(&seed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seeded_scopes_are_the_public_and_management_scopes() {
+        let names: Vec<&str> = SEEDED_SCOPES.iter().map(|(name, _, _)| *name).collect();
+        let expected: Vec<&str> = api::SEEDED_PUBLIC_SCOPES
+            .iter()
+            .chain(api::ADMIN_SCOPES.iter())
+            .copied()
+            .collect();
+        assert_eq!(names, expected);
+        for (name, _, public) in SEEDED_SCOPES {
+            assert_eq!(public, api::SEEDED_PUBLIC_SCOPES.contains(&name), "{name}");
+        }
     }
 }

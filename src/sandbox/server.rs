@@ -529,7 +529,10 @@ fn api_request(shared: &Shared, request: &Routed<'_>, segments: &[&str]) -> Answ
         && segments.len() == 3
         && segments[2] == "regenerate_key_pair"
         && method == Method::POST;
-    let known = matches!(resource, "clients" | "scopes" | "identity-providers")
+    // Of the key-pair routes only the reads are imitated (a reconciler reads key pairs to
+    // know whether a client holds one; it never writes them).
+    let key_pair_read = resource == "key-pairs" && method == Method::GET;
+    let known = (matches!(resource, "clients" | "scopes" | "identity-providers") || key_pair_read)
         && (segments.len() <= 2 || regenerate);
     if !known {
         return no_route(method, path);
@@ -543,7 +546,8 @@ fn api_request(shared: &Shared, request: &Routed<'_>, segments: &[&str]) -> Answ
     let version = lock(&shared.state).version;
     let any_of_reads = method == Method::GET && (segments.len() == 1 || !version.is_release());
     let allowed = match resource {
-        "clients" => has(api::SCOPE_CLIENTS),
+        // key_pair_controller.ex: `plug(:authorize, ["clients:manage:all"])`.
+        "clients" | "key-pairs" => has(api::SCOPE_CLIENTS),
         "identity-providers" => has(api::SCOPE_IDENTITY_PROVIDERS),
         _ if any_of_reads => api::SCOPE_READERS.iter().any(|s| has(s)),
         _ => has(api::SCOPE_SCOPES),
@@ -575,7 +579,7 @@ fn api_request(shared: &Shared, request: &Routed<'_>, segments: &[&str]) -> Answ
         ("clients", Method::POST, Some(id)) if regenerate => state.regenerate_key_pair(id),
         ("clients", Method::GET, Some(id)) => match crate::kinds::client::rules::is_uuid(id) {
             true => state.show_client(&id.to_ascii_lowercase()),
-            false => state.update_client(id, &json!({})), // same cast error as boruta's lookup
+            false => super::state::cast_error(id),
         },
         ("clients", Method::PATCH | Method::PUT, Some(id)) => match params() {
             Ok(p) => state.update_client_until(id, &p, request.commit_at),
@@ -588,6 +592,13 @@ fn api_request(shared: &Shared, request: &Routed<'_>, segments: &[&str]) -> Answ
             Err(answer) => answer,
         },
         ("scopes", Method::GET, Some(id)) => state.show_scope(id),
+        ("scopes", Method::PATCH | Method::PUT, Some(id)) => match params() {
+            Ok(p) => state.update_scope(id, &p),
+            Err(answer) => answer,
+        },
+        ("scopes", Method::DELETE, Some(id)) => state.delete_scope(id),
+        ("key-pairs", Method::GET, None) => state.list_key_pairs(),
+        ("key-pairs", Method::GET, Some(id)) => state.show_key_pair(id),
         ("identity-providers", Method::GET, None) => state.list_identity_providers(),
         ("identity-providers", Method::GET, Some(id)) => state.show_identity_provider(id),
         _ => no_route(method, path),

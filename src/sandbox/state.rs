@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 pub use super::seed::{
-    seed_id, ADMIN_IDENTITY_PROVIDER, BOOTSTRAP_CLIENT_NAME, DEFAULT_IDENTITY_PROVIDER,
-    DEFAULT_KEY_PAIR, PARTNERS_IDENTITY_PROVIDER,
+    seed_id, ADMIN_IDENTITY_PROVIDER, ADMIN_USER, BOOTSTRAP_CLIENT_NAME, DEFAULT_IDENTITY_PROVIDER,
+    DEFAULT_KEY_PAIR, PARTNERS_IDENTITY_PROVIDER, SECOND_KEY_PAIR,
 };
 
 /// An answer: status and JSON body (`None` for an empty body, as on 204).
@@ -91,6 +91,46 @@ pub struct Scope {
     pub public: bool,
 }
 
+/// A global key pair as boruta stores it (boruta-server
+/// `apps/boruta_auth/lib/boruta_auth/key_pairs/schemas/key_pair.ex`, 3be6cb4f; the same at
+/// 0.9.0 and 0.10.5): always RSA 2048, and `is_default` is a nullable column, null for a
+/// key pair created without it (the admin UI sends none). The private key is not kept:
+/// whether a client holds a key pair's key is a comparison of public keys here.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyPair {
+    pub public_key: String,
+    pub is_default: Option<bool>,
+}
+
+/// State files written before key pairs had `is_default` hold the public key alone.
+impl<'de> Deserialize<'de> for KeyPair {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Full {
+                public_key: String,
+                #[serde(default)]
+                is_default: Option<bool>,
+            },
+            PublicKeyOnly(String),
+        }
+        Ok(match Stored::deserialize(deserializer)? {
+            Stored::Full {
+                public_key,
+                is_default,
+            } => KeyPair {
+                public_key,
+                is_default,
+            },
+            Stored::PublicKeyOnly(public_key) => KeyPair {
+                public_key,
+                is_default: None,
+            },
+        })
+    }
+}
+
 /// An issued access token.
 #[derive(Debug, Clone)]
 pub struct Token {
@@ -110,9 +150,13 @@ pub struct State {
     pub identity_providers: BTreeMap<String, Map<String, Value>>,
     /// client id -> identity provider id.
     pub associations: BTreeMap<String, String>,
-    /// Global key pairs (`/api/key-pairs`): id -> public key.
+    /// Global key pairs (`/api/key-pairs`): id -> key pair.
     #[serde(default)]
-    pub key_pairs: BTreeMap<String, String>,
+    pub key_pairs: BTreeMap<String, KeyPair>,
+    /// Users' grants of scopes: user id -> scope ids (boruta_identity's
+    /// `users_authorized_scopes`). No route reads them; deleting a scope deletes its grants.
+    #[serde(default)]
+    pub user_grants: BTreeMap<String, Vec<String>>,
     /// Scope names inserted by a create whose transaction has not committed yet, and
     /// when it commits (contract §13: two creates inserting one new scope race).
     #[serde(skip)]

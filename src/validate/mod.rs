@@ -7,6 +7,7 @@
 //! clients, which passed all of this, and read their fields through the catalogue.
 
 mod schema_findings;
+mod scope;
 mod version;
 
 pub use version::check_version;
@@ -17,7 +18,7 @@ use crate::kinds::client::manifest::{derived_client_id, ClientManifest};
 use crate::kinds::client::rules::{self, Mode};
 use crate::load::Document;
 use crate::schema::{self, Problem, SchemaKind};
-use crate::source::{Diagnostic, Location, Node, NodeValue, Origin, Waiver};
+use crate::source::{Diagnostic, Location, Node, NodeValue, Origin, Severity, Waiver};
 use schema_findings::schema_diagnostic;
 use serde::Deserialize;
 use serde_json::Value;
@@ -31,6 +32,7 @@ pub use crate::kinds::client::spec::{ClientSpec, Declared, Lifecycle, Pos};
 #[derive(Debug, Default)]
 pub struct Validated {
     pub clients: Vec<ClientSpec>,
+    pub scopes: Vec<crate::kinds::scope::ScopeSpec>,
     pub diagnostics: Vec<Diagnostic>,
     /// Source lines that hold a literal secret: renderers must never quote them.
     pub redacted_lines: BTreeSet<(Arc<str>, usize)>,
@@ -41,7 +43,8 @@ pub struct Validated {
 pub struct Needs {
     /// Some client names its identity provider (the list, and its scope, are needed).
     pub identity_providers: bool,
-    /// Some client declares `authorized_scopes` (the scope list is needed).
+    /// Some client declares `authorized_scopes`, or some scope is declared (the scope list
+    /// is needed).
     pub scopes: bool,
     /// Some client declares `key_pair_id` (the key pairs are needed to tell whether an
     /// existing client holds it).
@@ -70,7 +73,14 @@ pub fn scan_needs(documents: &[Document]) -> Needs {
         needs.scopes |= client.get(FieldId::AuthorizedScopes.name()).is_some();
         needs.key_pairs |= client.get(FieldId::KeyPairId.name()).is_some();
     };
+    let mut declares_scopes = false;
     for doc in documents {
+        declares_scopes |= doc.root.get("kind").and_then(Node::as_str) == Some("Scope")
+            || doc
+                .root
+                .get("configuration")
+                .and_then(|c| c.get("scope"))
+                .is_some();
         match doc.root.get("configuration").and_then(|c| c.get("client")) {
             Some(Node {
                 value: NodeValue::Seq(items),
@@ -80,6 +90,7 @@ pub fn scan_needs(documents: &[Document]) -> Needs {
             None => visit(&doc.root),
         }
     }
+    needs.scopes |= declares_scopes;
     needs
 }
 
@@ -108,10 +119,12 @@ pub fn finish(parts: Vec<Validated>) -> Validated {
     let mut out = Validated::default();
     for mut part in parts {
         out.clients.append(&mut part.clients);
+        out.scopes.append(&mut part.scopes);
         out.diagnostics.append(&mut part.diagnostics);
         out.redacted_lines.append(&mut part.redacted_lines);
     }
     check_uniqueness(&mut out);
+    scope::check_across(&mut out);
     out
 }
 
@@ -136,7 +149,23 @@ fn validate_document(root: Node, waivers: &[Waiver], out: &mut Validated) {
         .iter()
         .any(|(k, _)| matches!(k.as_str(), Some("version" | "configuration")));
     if !is_configuration {
-        validate_client(root, waivers, out);
+        match root.get("kind") {
+            Some(kind) if kind.as_str() == Some("Scope") => {
+                scope::validate_scope(root, waivers, out)
+            }
+            Some(kind) if kind.as_str() != Some("Client") => {
+                let shown = kind.as_str().map_or_else(
+                    || "this value".to_string(),
+                    |k| format!("`{}`", crate::escape::neutral(k)),
+                );
+                out.diagnostics.push(Diagnostic::new(
+                    Code::UnknownKind,
+                    format!("unknown `kind`: {shown} (a manifest is a `Client`, the default, or a `Scope`)"),
+                    Some(kind.loc.clone()),
+                ));
+            }
+            _ => validate_client(root, waivers, out),
+        }
         return;
     }
     // The client lists are checked client by client below; other sections are boruta's.
@@ -181,24 +210,27 @@ fn validate_document(root: Node, waivers: &[Waiver], out: &mut Validated) {
         ));
     }
     let document_start = root.loc.clone();
-    let clients = take_configuration_clients(root);
-    if clients.is_empty() {
+    let (clients, scopes) = take_configuration_lists(root);
+    if clients.is_empty() && scopes.is_empty() {
         out.diagnostics.push(Diagnostic::new(
             Code::NoClients,
-            "this configuration file declares no client: boruta-gitops has nothing to manage in it",
+            "this configuration file declares no client and no scope: boruta-gitops has nothing to manage in it",
             Some(document_start),
         ));
+    }
+    for scope in scopes {
+        scope::validate_scope(scope, waivers, out);
     }
     for client in clients {
         validate_client(client, waivers, out);
     }
 }
 
-/// Moves the client nodes out of a configuration-file document.
-fn take_configuration_clients(root: Node) -> Vec<Node> {
-    let mut clients = Vec::new();
+/// Moves the client and scope nodes out of a configuration-file document.
+fn take_configuration_lists(root: Node) -> (Vec<Node>, Vec<Node>) {
+    let (mut clients, mut scopes) = (Vec::new(), Vec::new());
     let NodeValue::Map(pairs) = root.value else {
-        return clients;
+        return (clients, scopes);
     };
     for (key, configuration) in pairs {
         if key.as_str() != Some("configuration") {
@@ -208,18 +240,23 @@ fn take_configuration_clients(root: Node) -> Vec<Node> {
             continue;
         };
         for (section, value) in sections {
-            if let (Some("client"), NodeValue::Seq(items)) = (section.as_str(), value.value) {
-                clients.extend(items);
+            match (section.as_str(), value.value) {
+                (Some("client"), NodeValue::Seq(items)) => clients.extend(items),
+                (Some("scope"), NodeValue::Seq(items)) => scopes.extend(items),
+                _ => {}
             }
         }
     }
-    clients
+    (clients, scopes)
 }
 
-/// Sections of boruta's configuration file other than `client` (read from the schema of
-/// `model::Configuration`).
+/// The sections of boruta's configuration file boruta-gitops manages.
+const MANAGED_SECTIONS: [&str; 2] = ["client", "scope"];
+
+/// Sections of boruta's configuration file it leaves alone (read from the schema of
+/// `Configuration`).
 fn is_unmanaged_section(name: &str) -> bool {
-    name != "client" && schema::configuration_sections().iter().any(|s| s == name)
+    !MANAGED_SECTIONS.contains(&name) && schema::configuration_sections().iter().any(|s| s == name)
 }
 
 fn validate_configuration(node: &Node, out: &mut Validated) {
@@ -233,18 +270,18 @@ fn validate_configuration(node: &Node, out: &mut Validated) {
     };
     for (key, value) in pairs {
         let name = key.key_text();
-        if name == "client" {
+        if MANAGED_SECTIONS.contains(&name.as_str()) {
             match &value.value {
                 NodeValue::Seq(_) | NodeValue::Null => {} // validated by validate_document
                 _ => out.diagnostics.push(Diagnostic::new(
                     Code::InvalidConfiguration,
-                    "`configuration.client` must be a list of clients",
+                    format!("`configuration.{name}` must be a list of {name}s"),
                     Some(value.loc.clone()),
                 )),
             }
         } else if is_unmanaged_section(&name) {
             out.diagnostics.push(Diagnostic::new(Code::SectionNotManaged,
-                format!("section `{name}` is not managed by boruta-gitops and is ignored (only `client` is)"),
+                format!("section `{name}` is not managed by boruta-gitops and is ignored (only `client` and `scope` are)"),
                 Some(key.loc.clone()),
             ));
         } else {
@@ -263,17 +300,24 @@ fn validate_configuration(node: &Node, out: &mut Validated) {
 fn check_duplicate_keys(node: &Node, recurse: bool, out: &mut Validated) {
     match &node.value {
         NodeValue::Map(pairs) => {
-            let mut seen: HashMap<String, &Location> = HashMap::new();
+            let mut seen: HashMap<String, (&Location, &Node)> = HashMap::new();
             for (k, v) in pairs {
                 let text = k.key_text();
-                if let Some(first) = seen.get(&text) {
-                    out.diagnostics.push(Diagnostic::new(
+                if let Some((first, first_value)) = seen.get(&text) {
+                    let finding = Diagnostic::new(
                         Code::DuplicateKey,
                         format!("key `{text}` is repeated (first at {first}); only one may stay"),
                         Some(k.loc.clone()),
-                    ));
+                    );
+                    // The same scalar twice (boruta's own full_configuration.yml does it):
+                    // reviewer and boruta read the same value, so it is untidy, not unsafe.
+                    let same = same_scalar(&first_value.value, &v.value);
+                    out.diagnostics.push(match same {
+                        true => finding.with_severity(Severity::Warning),
+                        false => finding,
+                    });
                 } else {
-                    seen.insert(text, &k.loc);
+                    seen.insert(text, (&k.loc, v));
                 }
                 if recurse {
                     check_duplicate_keys(v, true, out);
@@ -286,6 +330,17 @@ fn check_duplicate_keys(node: &Node, recurse: bool, out: &mut Validated) {
             }
         }
         _ => {}
+    }
+}
+
+/// True when both are the same scalar.
+fn same_scalar(a: &NodeValue, b: &NodeValue) -> bool {
+    match (a, b) {
+        (NodeValue::Null, NodeValue::Null) => true,
+        (NodeValue::Bool(a), NodeValue::Bool(b)) => a == b,
+        (NodeValue::Int(a), NodeValue::Int(b)) => a == b,
+        (NodeValue::Str(a), NodeValue::Str(b)) => a == b,
+        _ => false,
     }
 }
 
@@ -411,7 +466,12 @@ fn check_schema(node: &Node, json: &Value, out: &mut Validated) -> BTreeSet<Stri
         if !whole_object || !field.is_empty() {
             reported.insert(field.to_string());
         }
-        let diagnostic = schema_diagnostic(node, &violation.pointer, &violation.problem);
+        let diagnostic = schema_diagnostic(
+            SchemaKind::Client,
+            node,
+            &violation.pointer,
+            &violation.problem,
+        );
         out.diagnostics.push(diagnostic);
     }
     reported
@@ -483,6 +543,9 @@ fn check_server_generated(node: &Node, out: &mut Validated) {
 fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
     let manifest = match ClientManifest::deserialize(json) {
         Ok(m) => m,
+        // A reference left unresolved (reported by the loader) is text where a number may
+        // belong: nothing to model until it resolves.
+        Err(_) if node.any_unresolved() => return None,
         Err(e) => {
             // The schema and the types agree, so this is a bug, reported rather than hidden.
             out.diagnostics.push(Diagnostic::new(

@@ -59,7 +59,13 @@ struct Subject<'a> {
     shown: String,
 }
 
-pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem) -> Diagnostic {
+/// The finding for one violation of the `kind` schema by the document `client`.
+pub(super) fn schema_diagnostic(
+    kind: schema::SchemaKind,
+    client: &Node,
+    pointer: &str,
+    problem: &Problem,
+) -> Diagnostic {
     let field = pointer.split('/').nth(1).unwrap_or("");
     let node = client.at_pointer(pointer);
     let loc = node.map_or_else(|| client.loc.clone(), |n| n.loc.clone());
@@ -82,7 +88,7 @@ pub(super) fn schema_diagnostic(client: &Node, pointer: &str, problem: &Problem)
                 .key_at_pointer(pointer, key)
                 .map_or(loc, |k| k.loc.clone());
             let hint = if pointer.is_empty() {
-                suggestion(key)
+                suggestion(kind, key)
             } else {
                 String::new()
             };
@@ -182,6 +188,12 @@ fn pattern_mismatch(subject: &Subject<'_>, pattern: &str) -> (Code, String) {
         )
     } else if pattern == r"\S" {
         (Code::EmptyValue, format!("`{path}` must not be blank"))
+    } else if pattern == r"^\S+$" && path == "name" {
+        // A scope manifest's own name (a client's `name` may hold spaces).
+        (
+            Code::InvalidScopeName,
+            format!("`{path}`: {shown} contains whitespace (boruta refuses it: must not contain whitespace)"),
+        )
     } else if pattern == r"^\S+$" {
         (
             Code::InvalidScopeName,
@@ -196,8 +208,8 @@ fn pattern_mismatch(subject: &Subject<'_>, pattern: &str) -> (Code, String) {
 }
 
 /// "; did you mean `x`?" for a misspelt top-level field.
-fn suggestion(key: &str) -> String {
-    let best = schema::client_field_names()
+fn suggestion(kind: schema::SchemaKind, key: &str) -> String {
+    let best = schema::field_names(kind)
         .into_iter()
         .map(|name| (strsim::levenshtein(key, &name), name))
         .min();

@@ -667,7 +667,7 @@ fn select_plans_and_applies_only_the_named_manifests() {
     );
     let plan = ws.run(&["plan", "manifests", "--select", "billing-*"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert!(plan.stdout.contains("  Partial plan: only the manifests --select billing-* chose; the server's other clients are left out.\n"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("  Partial plan: only the manifests --select billing-* chose; the server's other clients and scopes are left out.\n"), "{}", plan.stdout);
     assert!(plan.stdout.contains("+ billing-api") && plan.stdout.contains("+ billing-worker"));
     assert!(
         !plan.stdout.contains("shop") && !plan.stdout.contains("someone-elses"),

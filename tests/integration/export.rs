@@ -64,9 +64,15 @@ fn round_trip_exports_an_empty_plan() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    // The server's unprotected scopes go to `scopes/` (issue #20).
     assert_eq!(
         names,
-        ["billing-api-prod.yaml", "everything.yaml", "minimal.yaml"]
+        [
+            "billing-api-prod.yaml",
+            "everything.yaml",
+            "minimal.yaml",
+            "scopes"
+        ]
     );
     let everything = std::fs::read_to_string(ws.path().join("exported/everything.yaml")).unwrap();
     assert!(everything.starts_with("# yaml-language-server: $schema="));
@@ -131,7 +137,9 @@ fn round_trip_exports_an_empty_plan() {
     let summary = &check.json()["summary"];
     assert_eq!(summary["create"], 0);
     assert_eq!(summary["drift"], 0, "{}", check.stdout);
-    assert_eq!(summary["in_sync"], 3);
+    // Three clients, and six scopes: the five built-in ones boruta does not protect, and
+    // `custom:scope`, which a client created.
+    assert_eq!(summary["in_sync"], 9);
     let secrets_file = ws.path().join("secrets.env");
     #[cfg(unix)]
     {
@@ -200,6 +208,8 @@ fn empty_duplicate_and_symbolic_names_get_unique_valid_files() {
         "export",
         "--out",
         "exported",
+        "--kind",
+        "client",
         "--with-secrets-to",
         "secrets.env",
     ]);
@@ -273,7 +283,7 @@ fn select_and_include_system() {
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
-            .contains("--select nope: no client with this name or id"),
+            .contains("--select nope: no client or scope with this name or id"),
         "{}",
         out.stderr
     );

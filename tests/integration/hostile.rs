@@ -36,7 +36,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
     let mut findings = loaded.diagnostics;
     let validated = validate(loaded.documents, &loaded.waivers);
     findings.extend(validated.diagnostics.iter().cloned());
-    let counts = diagnostics::Counts::of(&findings, validated.clients.len(), 1);
+    let counts = diagnostics::Counts::of(&findings, (validated.clients.len(), 0), 1);
     let mut out = Vec::new();
     diagnostics::human(
         &mut out,
@@ -91,7 +91,8 @@ fn scalar() -> impl Strategy<Value = Value> {
 }
 
 fn key() -> impl Strategy<Value = String> {
-    let fields: Vec<String> = boruta_gitops::schema::client_field_names();
+    let fields: Vec<String> =
+        boruta_gitops::schema::field_names(boruta_gitops::schema::SchemaKind::Client);
     prop_oneof![
         3 => proptest::sample::select(fields),
         1 => proptest::sample::select(vec!["type".to_string(), "curve".into(), "modulus_size".into(), "id".into(), "name".into(), "version".into(), "configuration".into(), "client".into()]),

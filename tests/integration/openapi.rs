@@ -32,6 +32,10 @@ fn document() -> &'static Value {
         }
         // Contract §7.1: a scope's label is string|null.
         make_nullable(&mut schemas["Scope"]["properties"]["label"]);
+        // A key pair's `is_default` is a nullable column, null when created without it, as
+        // the admin UI creates them (boruta-server `apps/boruta_auth/lib/boruta_auth/
+        // key_pairs/schemas/key_pair.ex` and `assets/src/models/key-pair.model.js`, 3be6cb4f).
+        make_nullable(&mut schemas["KeyPair"]["properties"]["is_default"]);
         schemas["Scope"]["required"] = json!(["name"]);
         doc
     })
@@ -66,6 +70,14 @@ fn response_schema(method: &str, template: &str, status: u16) -> Option<Value> {
     match (method, template, status) {
         ("get", "/api/scopes", 200) => return Some(data_list("Scope")),
         ("get", "/api/identity-providers", 200) => return Some(data_list("IdentityProvider")),
+        // Contract §1.3/§1.5: a scope's delete answers 401/403 like every write (the spec
+        // lists only 204).
+        ("delete", "/api/scopes/{scope_id}", 401) => {
+            return Some(json!({"$ref": "#/components/schemas/Unauthorized"}))
+        }
+        ("delete", "/api/scopes/{scope_id}", 403) => {
+            return Some(json!({"$ref": "#/components/schemas/Forbidden"}))
+        }
         // Contract §12: 422 on create and PATCH exist although the spec omits them.
         (_, _, 422) => return Some(json!({"$ref": "#/components/schemas/ValidationError"})),
         // Contract §1.5: exception-rendered 400/404 carry code and message only.

@@ -1,6 +1,6 @@
 //! `plan` and `drift` against the sandbox (issue #4): the real binary over real HTTP.
 
-use crate::support::{Server, Workspace, BOOTSTRAP_ID, DEFAULT_IDP};
+use crate::support::{Server, Workspace, BOOTSTRAP_ID, DEFAULT_IDP, IDP};
 use serde_json::{json, Value};
 
 const API_ID: &str = "3f0e7a52-5a47-4c8e-9b8f-2d6c1b7e4a10";
@@ -677,4 +677,63 @@ fn missing_connection_settings_are_explained() {
     .unwrap();
     let out = ws.run(&["plan", "manifests", "--client-secret-file", "secret.txt"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+/// Issue #18 item 4: boruta's migration-inserted public client is told by its
+/// `public_client_id`, which is the issuer, not by its name: an admin may rename it, and
+/// anyone may name a client "public client".
+#[test]
+fn the_public_client_is_told_by_its_public_client_id_not_its_name() {
+    let server = Server::start();
+    let public = boruta_gitops::sandbox::state::seed_id("public client");
+    server.sandbox.with_state(|s| {
+        let client = s.clients.get_mut(&public).unwrap();
+        client
+            .fields
+            .insert("name".into(), json!("renamed by an admin"));
+        let impostor =
+            json!({"name": "public client", "public_client_id": "https://elsewhere.example.com"});
+        let serde_json::Value::Object(values) = impostor else {
+            unreachable!()
+        };
+        s.insert_raw_client("0a0a0a0a-0a0a-4a0a-8a0a-0a0a0a0a0a0a", values, None);
+    });
+    let ws = server.connect(Workspace::new().file("a.yaml", format!("name: a\n{IDP}")));
+    let out = ws.run(&["plan", "manifests", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let unmanaged = &out.json()["unmanaged"];
+    let system_of = |name: &str| -> Option<Value> {
+        unmanaged
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == name)
+            .map(|u| u["system"].clone())
+    };
+    assert_eq!(
+        system_of("renamed by an admin"),
+        Some(json!("public-client"))
+    );
+    assert_eq!(system_of("public client"), Some(Value::Null));
+    // --issuer names the issuer when the token URL does not (a proxy, a pre-issued token).
+    let out = ws.run(&[
+        "plan",
+        "manifests",
+        "--format",
+        "json",
+        "--issuer",
+        "https://elsewhere.example.com/",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let unmanaged = out.json()["unmanaged"].clone();
+    let named = |name: &str| {
+        unmanaged
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == name)
+            .map(|u| u["system"].clone())
+    };
+    assert_eq!(named("public client"), Some(json!("public-client")));
+    assert_eq!(named("renamed by an admin"), Some(Value::Null));
 }

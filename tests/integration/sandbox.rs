@@ -24,6 +24,10 @@ fn template(path: &str) -> String {
     match parts.as_slice() {
         ["", "api", "clients", _] => "/api/clients/{client_id}".into(),
         ["", "api", "scopes", _] => "/api/scopes/{scope_id}".into(),
+        ["", "api", "key-pairs", _] => "/api/key-pairs/{key_pair_id}".into(),
+        ["", "api", "clients", _, "regenerate_key_pair"] => {
+            "/api/clients/{client_id}/regenerate_key_pair".into()
+        }
         ["", "api", "identity-providers", _] => {
             "/api/identity-providers/{identity_provider_id}".into()
         }
@@ -145,7 +149,7 @@ impl Api {
     }
 }
 
-fn errors(reply: &Reply) -> Value {
+pub fn errors(reply: &Reply) -> Value {
     assert_eq!(reply.status, 422, "{:?}", reply.body);
     assert_eq!(reply.body["code"], "UNPROCESSABLE_ENTITY");
     assert_eq!(
@@ -1234,4 +1238,579 @@ async fn update_association_failure_keeps_field_changes() {
         )
         .await;
     assert_eq!(reply.status, 200);
+}
+
+// --- Issue #18 item 4: key generation, key pairs, envelopes, changed-only URIs ---------
+
+const PROTECTED: &str = boruta_gitops::api::ADMIN_UI_CLIENT_ID;
+
+/// A client created over HTTP; returns its id.
+async fn client_id(api: &Api, token: &str, extra: Value) -> String {
+    let mut client = json!({"name": "kp", "identity_provider": {"id": api.idp(DEFAULT_IDP)}});
+    client
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let reply = api.create(token, client).await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    reply.body["data"]["id"].as_str().unwrap().to_string()
+}
+
+async fn public_key(api: &Api, token: &str, id: &str) -> String {
+    let shown = api
+        .call("GET", &format!("/api/clients/{id}"), Some(token), None)
+        .await;
+    assert_eq!(shown.status, 200, "{:?}", shown.body);
+    shown.body["data"]["public_key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn key_pair_id(name: &str) -> String {
+    boruta_gitops::sandbox::state::seed_id(name)
+}
+
+/// `POST regenerate_key_pair` makes a key from the stored `key_pair_type` as a create
+/// would, and fails as a create's key generation fails (contract §1.2); a failure keeps the
+/// old key.
+#[tokio::test(flavor = "multi_thread")]
+async fn regenerate_key_pair_fails_as_boruta_key_generation_fails() {
+    let api = Api::new();
+    let token = api.token(ALL).await;
+    let invalid = json!({"private_key": ["private_key_type is invalid"]});
+    let no_did = json!({"private_key": ["Could not create did."]});
+    // Each type passes an update's validation (which generates no key), then regenerates.
+    let cases: Vec<(Value, u16, Option<Value>)> = vec![
+        (
+            json!({"type": "rsa", "modulus_size": "2048"}),
+            422,
+            Some(invalid.clone()),
+        ),
+        (json!({"type": "ec"}), 422, Some(invalid.clone())),
+        (json!({"type": "ec", "curve": "P-512"}), 500, None),
+        (json!({"type": "universal"}), 422, Some(no_did)),
+        (
+            json!({"type": "rsa", "modulus_size": "4096", "exponent_size": "65537"}),
+            200,
+            None,
+        ),
+        (json!({"type": "ec", "curve": "P-384"}), 200, None),
+    ];
+    for (key_pair_type, status, errors_expected) in cases {
+        let id = client_id(&api, &token, json!({})).await;
+        let path = format!("/api/clients/{id}");
+        let changed = api
+            .call(
+                "PATCH",
+                &path,
+                Some(&token),
+                Some(json!({"client": {"key_pair_type": key_pair_type}})),
+            )
+            .await;
+        assert_eq!(changed.status, 200, "{key_pair_type}: {:?}", changed.body);
+        let before = public_key(&api, &token, &id).await;
+        let reply = api
+            .call(
+                "POST",
+                &format!("{path}/regenerate_key_pair"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, status, "{key_pair_type}: {:?}", reply.body);
+        let after = public_key(&api, &token, &id).await;
+        match status {
+            200 => {
+                assert_ne!(after, before, "{key_pair_type}");
+                assert_eq!(reply.body["data"]["public_key"], after.as_str());
+                let label = match key_pair_type["type"].as_str() {
+                    Some("ec") => "-----BEGIN PUBLIC KEY-----\n",
+                    _ => "-----BEGIN RSA PUBLIC KEY-----\n",
+                };
+                assert!(after.starts_with(label), "{after}");
+            }
+            422 => {
+                assert_eq!(errors(&reply), errors_expected.unwrap(), "{key_pair_type}");
+                assert_eq!(after, before, "{key_pair_type}");
+            }
+            _ => {
+                assert_eq!(reply.body["code"], "INTERNAL_SERVER_ERROR");
+                assert_eq!(after, before, "{key_pair_type}");
+            }
+        }
+    }
+    // A legacy row with a 1024-bit modulus (migration 20241021151746) cannot regenerate.
+    let legacy = "0c0c0c0c-0c0c-4c0c-8c0c-0c0c0c0c0c0c";
+    api.sandbox.with_state(|s| {
+        let values = json!({"name": "legacy", "key_pair_type": {"type": "rsa", "modulus_size": "1024", "exponent_size": "65537"}});
+        s.insert_raw_client(legacy, values.as_object().unwrap().clone(), Some(api.idp(DEFAULT_IDP)));
+    });
+    let reply = api
+        .call(
+            "POST",
+            &format!("/api/clients/{legacy}/regenerate_key_pair"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(errors(&reply), invalid);
+    // Unknown and protected ids: the lookup first, then the protection (§2.4).
+    let unknown = "00000000-0000-4000-8000-0000000000aa";
+    let reply = api
+        .call(
+            "POST",
+            &format!("/api/clients/{unknown}/regenerate_key_pair"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 404);
+    let reply = api
+        .call(
+            "POST",
+            &format!("/api/clients/{PROTECTED}/regenerate_key_pair"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.body["message"].as_str()),
+        (403, Some("The resource is write protected."))
+    );
+}
+
+/// `GET /api/key-pairs` and `/api/key-pairs/{id}` render `{id, public_key, is_default}`
+/// with `clients:manage:all` (key_pair_controller.ex); a client created with a
+/// `key_pair_id` renders that key pair's public key.
+#[tokio::test(flavor = "multi_thread")]
+async fn key_pairs_are_read_with_the_clients_scope() {
+    let api = Api::new();
+    let token = api.token(ALL).await;
+    let (default, second) = (
+        key_pair_id("Default key pair"),
+        key_pair_id("Second key pair"),
+    );
+    let (default_key, second_key) = api.sandbox.with_state(|s| {
+        (
+            s.key_pairs[&default].public_key.clone(),
+            s.key_pairs[&second].public_key.clone(),
+        )
+    });
+    let mut expected = vec![
+        json!({"id": default, "public_key": default_key, "is_default": true}),
+        json!({"id": second, "public_key": second_key, "is_default": false}),
+    ];
+    expected.sort_by_key(|k| k["id"].as_str().unwrap().to_string());
+    let list = api.call("GET", "/api/key-pairs", Some(&token), None).await;
+    assert_eq!((list.status, &list.body), (200, &json!({"data": expected})));
+    assert!(default_key.starts_with("-----BEGIN RSA PUBLIC KEY-----\n"));
+    let shown = api
+        .call(
+            "GET",
+            &format!("/api/key-pairs/{default}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (shown.status, &shown.body),
+        (
+            200,
+            &json!({"data": {"id": default, "public_key": default_key, "is_default": true}})
+        )
+    );
+    let unknown = api
+        .call(
+            "GET",
+            "/api/key-pairs/00000000-0000-4000-8000-0000000000bb",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.body["code"].as_str()),
+        (404, Some("NOT_FOUND"))
+    );
+    assert!(unknown.body.get("errors").is_none());
+    let malformed = api
+        .call("GET", "/api/key-pairs/nope", Some(&token), None)
+        .await;
+    assert_eq!(
+        (malformed.status, malformed.body["code"].as_str()),
+        (400, Some("BAD_REQUEST"))
+    );
+    // Scopes: clients:manage:all, nothing else.
+    let scopes_only = api
+        .token("scopes:manage:all identity-providers:manage:all")
+        .await;
+    let forbidden = api
+        .call("GET", "/api/key-pairs", Some(&scopes_only), None)
+        .await;
+    assert_eq!(
+        (forbidden.status, forbidden.body["code"].as_str()),
+        (403, Some("FORBIDDEN"))
+    );
+    let anonymous = api.call("GET", "/api/key-pairs", None, None).await;
+    assert_eq!(anonymous.status, 401);
+    let clients_only = api.token("clients:manage:all").await;
+    assert_eq!(
+        api.call("GET", "/api/key-pairs", Some(&clients_only), None)
+            .await
+            .status,
+        200
+    );
+    // A create with key_pair_id copies the key pair's key; `null` is ignored.
+    let holder = client_id(&api, &token, json!({"key_pair_id": second})).await;
+    assert_eq!(public_key(&api, &token, &holder).await, second_key);
+    let ignored = client_id(&api, &token, json!({"key_pair_id": null})).await;
+    let own = public_key(&api, &token, &ignored).await;
+    assert!(own != default_key && own != second_key);
+}
+
+/// Contract §4.4: an unknown `key_pair_id` on update saves the other fields, then answers
+/// 404 (400 for a non-UUID); `key_pair_id: null` is ignored.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_key_pair_on_update_saves_the_other_fields_then_answers_404() {
+    let api = Api::new();
+    let token = api.token(ALL).await;
+    let id = client_id(&api, &token, json!({})).await;
+    let path = format!("/api/clients/{id}");
+    let key = public_key(&api, &token, &id).await;
+    let unknown = "00000000-0000-4000-8000-0000000000cc";
+    let reply = api
+        .call(
+            "PATCH",
+            &path,
+            Some(&token),
+            Some(json!({"client": {"pkce": true, "key_pair_id": unknown}})),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (404, Some("NOT_FOUND"))
+    );
+    assert!(reply.body["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("expected at least one result but got none in query"));
+    assert!(reply.body.get("errors").is_none());
+    let shown = api.call("GET", &path, Some(&token), None).await;
+    assert_eq!(shown.body["data"]["pkce"], true, "saved before the 404");
+    assert_eq!(shown.body["data"]["public_key"], key.as_str());
+    let reply = api
+        .call(
+            "PATCH",
+            &path,
+            Some(&token),
+            Some(json!({"client": {"name": "renamed", "key_pair_id": "not-a-uuid"}})),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (400, Some("BAD_REQUEST"))
+    );
+    let shown = api.call("GET", &path, Some(&token), None).await;
+    assert_eq!(
+        shown.body["data"]["name"], "renamed",
+        "saved before the 400"
+    );
+    let reply = api
+        .call(
+            "PATCH",
+            &path,
+            Some(&token),
+            Some(json!({"client": {"pkce": false, "key_pair_id": null}})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["data"]["pkce"], false);
+    assert_eq!(
+        reply.body["data"]["public_key"],
+        key.as_str(),
+        "null is ignored"
+    );
+    // A 422 of the update itself stops before the key pair: nothing is saved.
+    let reply = api
+        .call(
+            "PATCH",
+            &path,
+            Some(&token),
+            Some(
+                json!({"client": {"pkce": true, "response_mode": "bogus", "key_pair_id": unknown}}),
+            ),
+        )
+        .await;
+    assert_eq!(errors(&reply), json!({"response_mode": ["is invalid"]}));
+    let shown = api.call("GET", &path, Some(&token), None).await;
+    assert_eq!(shown.body["data"]["pkce"], false);
+}
+
+/// Contract §4.4: a `key_pair_id` sent for a client that already holds that key pair's key
+/// is no change to `key_pair_changeset`, so `generate_key_pair` gives the client a fresh
+/// random key: re-sending it rotates the key.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_pair_id_the_client_already_holds_rotates_its_key() {
+    let api = Api::new();
+    let token = api.token(ALL).await;
+    let pair = key_pair_id("Default key pair");
+    let pair_key = api
+        .sandbox
+        .with_state(|s| s.key_pairs[&pair].public_key.clone());
+    let id = client_id(&api, &token, json!({})).await;
+    let path = format!("/api/clients/{id}");
+    let patch = json!({"client": {"key_pair_id": pair}});
+    // Not held yet: the key pair's key is copied.
+    let reply = api
+        .call("PATCH", &path, Some(&token), Some(patch.clone()))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["data"]["public_key"], pair_key.as_str());
+    // Held: the same request replaces it with a random key of the client's type.
+    let reply = api
+        .call("PATCH", &path, Some(&token), Some(patch.clone()))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let rotated = reply.body["data"]["public_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(rotated, pair_key);
+    assert!(rotated.starts_with("-----BEGIN RSA PUBLIC KEY-----\n"));
+    assert_eq!(public_key(&api, &token, &id).await, rotated);
+    // No longer held: sent again, the key pair's key comes back.
+    let reply = api
+        .call("PATCH", &path, Some(&token), Some(patch.clone()))
+        .await;
+    assert_eq!(reply.body["data"]["public_key"], pair_key.as_str());
+    // A holder whose key type cannot be generated gets generate_key_pair's 422, after
+    // the update's other fields were saved.
+    let reply = api
+        .call("PATCH", &path, Some(&token), Some(json!({"client": {"pkce": true, "key_pair_type": {"type": "rsa", "modulus_size": "2048"}, "key_pair_id": pair}})))
+        .await;
+    assert_eq!(
+        errors(&reply),
+        json!({"private_key": ["private_key_type is invalid"]})
+    );
+    let shown = api.call("GET", &path, Some(&token), None).await;
+    assert_eq!(shown.body["data"]["pkce"], true);
+    assert_eq!(shown.body["data"]["public_key"], pair_key.as_str());
+}
+
+/// Contract §5.2: `redirect_uris` and `authorized_resources` are checked only when they
+/// change, so re-sending a legacy list a create would refuse passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_update_only_changed_uri_lists_are_validated() {
+    let api = Api::new();
+    let token = api.token(ALL).await;
+    let legacy = "0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d";
+    api.sandbox.with_state(|s| {
+        let values = json!({"name": "legacy", "redirect_uris": ["myapp:/cb"], "authorized_resources": ["https://a/api#x"]});
+        s.insert_raw_client(legacy, values.as_object().unwrap().clone(), Some(api.idp(DEFAULT_IDP)));
+    });
+    let path = format!("/api/clients/{legacy}");
+    let unchanged = json!({"client": {"name": "kept", "redirect_uris": ["myapp:/cb"], "authorized_resources": ["https://a/api#x"]}});
+    let reply = api
+        .call("PATCH", &path, Some(&token), Some(unchanged))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["data"]["name"], "kept");
+    assert_eq!(reply.body["data"]["redirect_uris"], json!(["myapp:/cb"]));
+    let changed = json!({"client": {"redirect_uris": ["myapp:/cb", "https://ok.example/cb"], "authorized_resources": ["https://a/api#x", "https://b/api"]}});
+    let reply = api.call("PATCH", &path, Some(&token), Some(changed)).await;
+    assert_eq!(
+        errors(&reply),
+        json!({"redirect_uris": ["`myapp:/cb` is invalid"], "authorized_resources": ["`https://a/api#x` is invalid"]})
+    );
+}
+
+/// The update action's clause needs the `client` key: without it, 400 before the lookup
+/// and the protection (so an unknown or protected id gets 400 too).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_without_the_client_envelope_is_a_400() {
+    let api = Api::new();
+    let token = api.token(ALL).await;
+    let id = client_id(&api, &token, json!({})).await;
+    let unknown = "00000000-0000-4000-8000-0000000000dd";
+    for method in ["PATCH", "PUT"] {
+        for target in [id.as_str(), unknown, PROTECTED, "not-a-uuid"] {
+            let reply = api
+                .call(
+                    method,
+                    &format!("/api/clients/{target}"),
+                    Some(&token),
+                    Some(json!({"name": "x"})),
+                )
+                .await;
+            assert_eq!(
+                (reply.status, reply.body["code"].as_str()),
+                (400, Some("BAD_REQUEST")),
+                "{method} {target}"
+            );
+            assert!(
+                reply.body["message"].as_str().unwrap().starts_with(
+                    "could not find a matching BorutaAdminWeb.ClientController.update clause"
+                ),
+                "{method} {target}: {:?}",
+                reply.body
+            );
+            assert!(reply.body.get("errors").is_none());
+        }
+    }
+    let reply = api
+        .call(
+            "POST",
+            "/api/clients",
+            Some(&token),
+            Some(json!([{"client": {}}])),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("could not find a matching BorutaAdminWeb.ClientController.create clause"));
+    // With the key but no map: the lookup and the protection first, then Ecto's 400.
+    let reply = api
+        .call(
+            "PATCH",
+            &format!("/api/clients/{unknown}"),
+            Some(&token),
+            Some(json!({"client": "x"})),
+        )
+        .await;
+    assert_eq!(reply.status, 404);
+    let reply = api
+        .call(
+            "PATCH",
+            &format!("/api/clients/{id}"),
+            Some(&token),
+            Some(json!({"client": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (400, Some("BAD_REQUEST"))
+    );
+    // The non-UUID show is still the cast error of the lookup.
+    let reply = api
+        .call("GET", "/api/clients/not-a-uuid", Some(&token), None)
+        .await;
+    assert!(reply.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot be cast to type Ecto.UUID"));
+}
+
+/// Contract §9.1: the migration-inserted public client is the one whose
+/// `public_client_id` is the issuer; its name is an ordinary, writable field.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_public_client_is_known_by_its_public_client_id_and_can_be_renamed() {
+    let api = Api::new();
+    let token = api.token(ALL).await;
+    let issuer = api.sandbox.base_url().to_string();
+    let find = |body: &Value| {
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["public_client_id"] == issuer.as_str())
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let listed = api.call("GET", "/api/clients", Some(&token), None).await;
+    let public = find(&listed.body);
+    assert_eq!(public.len(), 1);
+    assert_eq!(public[0]["name"], "public client");
+    assert_eq!(
+        public[0]["identity_provider"],
+        json!({"id": null, "name": null})
+    );
+    let id = public[0]["id"].as_str().unwrap();
+    // Not write protected ("TODO protect public client" in client_controller.ex).
+    let reply = api
+        .call(
+            "PATCH",
+            &format!("/api/clients/{id}"),
+            Some(&token),
+            Some(json!({"client": {"name": "wallet"}})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let listed = api.call("GET", "/api/clients", Some(&token), None).await;
+    let public = find(&listed.body);
+    assert_eq!(public.len(), 1);
+    assert_eq!(public[0]["id"], id);
+    assert_eq!(public[0]["name"], "wallet");
+    assert_eq!(
+        public[0]["identity_provider"],
+        json!({"id": null, "name": null})
+    );
+    assert!(!listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "public client"));
+}
+
+/// The state file seeds key pairs (also in the older form, a bare public key) and scopes:
+/// what a test or a user writes there is what the API serves.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_file_seeds_key_pairs_and_scopes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let config = Config {
+        state_file: Some(path.clone()),
+        version: Version::Master,
+        ..Config::default()
+    };
+    drop(Sandbox::start(config.clone()).unwrap());
+    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let ui_made = "0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e";
+    let old_form = "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f";
+    let pem = "-----BEGIN RSA PUBLIC KEY-----\nAAAA\n-----END RSA PUBLIC KEY-----\n";
+    state["key_pairs"][ui_made] = json!({"public_key": pem, "is_default": null});
+    state["key_pairs"][old_form] = json!(pem);
+    let scope_id = "1a1a1a1a-1a1a-4a1a-8a1a-1a1a1a1a1a1a";
+    state["scopes"][scope_id] =
+        json!({"id": scope_id, "name": "billing:read", "label": "Read invoices", "public": false});
+    std::fs::write(&path, state.to_string()).unwrap();
+    let api = Api::start(config);
+    let token = api.token(&format!("{ALL} scopes:manage:all")).await;
+    let shown = api
+        .call(
+            "GET",
+            &format!("/api/key-pairs/{ui_made}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        shown.body,
+        json!({"data": {"id": ui_made, "public_key": pem, "is_default": null}})
+    );
+    let shown = api
+        .call(
+            "GET",
+            &format!("/api/key-pairs/{old_form}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        shown.body,
+        json!({"data": {"id": old_form, "public_key": pem, "is_default": null}})
+    );
+    let shown = api
+        .call(
+            "GET",
+            &format!("/api/scopes/{scope_id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        shown.body,
+        json!({"data": {"id": scope_id, "name": "billing:read", "label": "Read invoices", "public": false}})
+    );
 }

@@ -7,6 +7,7 @@ fn committed_schemas_match_the_generated_ones() {
     let root = env!("CARGO_MANIFEST_DIR");
     for (kind, file) in [
         ("client", "client.schema.json"),
+        ("scope", "scope.schema.json"),
         ("configuration", "configuration.schema.json"),
     ] {
         let out = Workspace::new().run(&["schema", "--kind", kind]);

@@ -76,6 +76,15 @@ impl Workspace {
         self
     }
 
+    /// Writes `<path>` relative to the workspace (parents created): environment files,
+    /// policies, anything outside `manifests/`.
+    pub fn at(self, path: &str, content: impl AsRef<[u8]>) -> Self {
+        let path = self.dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+        self
+    }
+
     pub fn manifests(&self) -> PathBuf {
         self.dir.path().join("manifests")
     }

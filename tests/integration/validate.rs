@@ -328,6 +328,8 @@ fn boruta_full_configuration_fixture_validates() {
     let json = out.json();
     assert_eq!(json["summary"]["errors"], 0);
     assert_eq!(json["summary"]["clients"], 1);
+    // Its scope section writes `name: test` twice: untidy, not ambiguous.
+    assert_eq!(json["summary"]["scopes"], 1);
     let codes: Vec<&str> = json["diagnostics"]
         .as_array()
         .unwrap()
@@ -340,7 +342,10 @@ fn boruta_full_configuration_fixture_validates() {
             // boruta's own example: a confidential client with a shared secret only.
             .all(|c| matches!(
                 *c,
-                "section-not-managed" | "derived-id" | "secret-auth-preferred-asymmetric"
+                "section-not-managed"
+                    | "derived-id"
+                    | "secret-auth-preferred-asymmetric"
+                    | "duplicate-key"
             )),
         "{codes:?}"
     );

@@ -420,7 +420,8 @@ fn an_unknown_key_pair_is_reported_at_its_line() {
         format!("id: 11111111-1111-4111-8111-111111111111\nname: app\nsupported_grant_types: [client_credentials]\nkey_pair_id: {known}\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
     )
     .unwrap();
-    assert_eq!(ws.run(&["apply", "manifests", "--auto-approve"]).code, 0);
+    let out = ws.run(&["apply", "manifests", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
 
 #[test]

@@ -24,17 +24,36 @@ pub struct SystemIds {
     pub admin_client_id: String,
     /// The client the tool authenticates as, if known.
     pub self_client_id: Option<String>,
+    /// boruta's issuer (`--issuer`, or the token URL without `/oauth/token`): the public
+    /// client a migration inserts has it as `public_client_id` (contract §9.1).
+    pub issuer: Option<String>,
 }
 
 impl SystemIds {
+    /// The migration-inserted public client: its `public_client_id` is the issuer (boruta_auth
+    /// `priv/boruta/migrations/20240127084350_siopv2_implementation.ex` at 1587483). Without
+    /// a known issuer, its seeded name and its lack of identity provider say it.
+    fn is_public_client(&self, client: &ClientRecord) -> bool {
+        let trimmed = |s: &str| s.trim_end_matches('/').to_ascii_lowercase();
+        match &self.issuer {
+            Some(issuer) => client
+                .get(FieldId::PublicClientId)
+                .as_ref()
+                .and_then(Value::as_str)
+                .is_some_and(|id| trimmed(id) == trimmed(issuer)),
+            None => {
+                client.name.as_deref() == Some(api::PUBLIC_CLIENT_NAME)
+                    && client.identity_provider_id.is_none()
+            }
+        }
+    }
+
     /// Which system client `client` is, if it is one: never changed, never deleted.
     pub fn kind_of(&self, client: &ClientRecord) -> Option<SystemKind> {
         let id = &client.id;
         if id.eq_ignore_ascii_case(&self.admin_client_id) {
             Some(SystemKind::AdminUi)
-        } else if client.name.as_deref() == Some(api::PUBLIC_CLIENT_NAME)
-            && client.identity_provider_id.is_none()
-        {
+        } else if self.is_public_client(client) {
             Some(SystemKind::PublicClient)
         } else if self
             .self_client_id
@@ -71,6 +90,13 @@ impl<'a> Context<'a> {
             key_pairs: observed.key_pairs.as_ref(),
             send_key_pair_id: &[],
         }
+    }
+
+    /// Resolves `authorized_scopes` against `scopes` (the scopes as they will be once the
+    /// run's scope writes are made) rather than the server's.
+    pub fn with_scopes(mut self, scopes: Option<&'a [Map<String, Value>]>) -> Self {
+        self.scopes = Lookup::new(scopes);
+        self
     }
 }
 
@@ -257,7 +283,12 @@ fn key_pair(
         return KeyPairCheck::Unverifiable;
     };
     let held = super::record::public_key_digest(&pair.public_key);
-    if listed.get(FieldId::PublicKey).and_then(Value::as_str) == Some(held.as_str()) {
+    if listed
+        .get(FieldId::PublicKey)
+        .as_ref()
+        .and_then(Value::as_str)
+        == Some(held.as_str())
+    {
         KeyPairCheck::Held
     } else {
         KeyPairCheck::NotHeld
@@ -302,7 +333,6 @@ fn compare_fields(
     let member = |field: FieldId| -> Value {
         server
             .and_then(|record| record.get(field))
-            .cloned()
             .unwrap_or(Value::Null)
     };
     for declared in d.fields.iter() {

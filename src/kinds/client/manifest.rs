@@ -24,12 +24,21 @@ pub fn derived_client_id(name: &str) -> Uuid {
     Uuid::new_v5(&CLIENT_ID_NAMESPACE, name.as_bytes())
 }
 
+/// The `kind` of a client manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum ClientTag {
+    Client,
+}
+
 /// An OAuth client of a boruta server, as boruta-gitops manages it. Only the fields you
 /// declare are sent and compared; every field you leave out is the server's to default.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "boruta client manifest")]
 pub struct ClientManifest {
+    /// `Client` (the default: a document without `kind` is a client; `kind: Scope` makes it
+    /// a scope).
+    pub kind: Option<ClientTag>,
     /// The client id (UUID). Optional: when absent, boruta-gitops derives it from `name`
     /// (UUID v5), so re-runs never create a second copy. Pin it to adopt an existing client.
     #[schemars(regex(pattern = UUID_PATTERN))]
@@ -142,11 +151,11 @@ pub struct ClientManifest {
     pub lifecycle: Option<Lifecycle>,
 }
 
-/// How boruta-gitops manages a client, beyond its fields.
+/// How boruta-gitops manages a client or a scope, beyond its fields.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lifecycle {
-    /// `present` (the default) or `absent`: the client must not exist. A delete needs
+    /// `present` (the default) or `absent`: it must not exist. A delete needs
     /// `apply --allow-delete`; removing a manifest from git never deletes anything.
     pub ensure: Option<Ensure>,
     /// Fields compared and shown, but never counted as drift nor updated (a secret another
@@ -293,14 +302,15 @@ pub enum ResponseMode {
 }
 
 /// boruta's own configuration-file form (`version: "1.0"` + `configuration`), of which
-/// boruta-gitops manages the `client` list. Other sections are accepted and left alone.
+/// boruta-gitops manages the `client` and `scope` lists. Other sections are accepted and
+/// left alone.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "boruta configuration file (clients managed by boruta-gitops)")]
+#[schemars(title = "boruta configuration file (clients and scopes managed by boruta-gitops)")]
 pub struct ConfigurationFile {
     /// Must be the string "1.0" (quoted: an unquoted 1.0 is a number).
     pub version: ConfigurationVersion,
-    /// The sections of the configuration. Only `client` is managed by boruta-gitops.
+    /// The sections of the configuration. `client` and `scope` are managed by boruta-gitops.
     pub configuration: Configuration,
 }
 
@@ -332,8 +342,8 @@ pub struct Configuration {
     pub backend: Option<Vec<serde_json::Value>>,
     /// Not managed by boruta-gitops.
     pub identity_provider: Option<Vec<serde_json::Value>>,
-    /// Not managed by boruta-gitops.
-    pub scope: Option<Vec<serde_json::Value>>,
+    /// Scopes, each a scope manifest (`kind` may be left out).
+    pub scope: Option<Vec<crate::kinds::scope::manifest::ScopeManifest>>,
     /// Not managed by boruta-gitops.
     pub role: Option<Vec<serde_json::Value>>,
     /// Not managed by boruta-gitops.

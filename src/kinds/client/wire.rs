@@ -143,6 +143,7 @@ pub(crate) fn update_plan(
         None => Value::Array(
             listed
                 .get(FieldId::AuthorizedScopes)
+                .as_ref()
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
