@@ -334,8 +334,10 @@ fn the_actions_args_never_match_file_names() {
     // A pull request adds a file named like a flag; `args: --select *` must not match it.
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("--allow-delete"), "").unwrap();
-    let bin = work.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
+    // Where the install step puts the binary, which the run step calls by its path.
+    let temp = work.path().join("temp");
+    let bin = temp.join("boruta-gitops-bin");
+    std::fs::create_dir_all(&bin).unwrap();
     let fake = bin.join("boruta-gitops");
     std::fs::write(
         &fake,
@@ -343,12 +345,10 @@ fn the_actions_args_never_match_file_names() {
     )
     .unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let temp = work.path().join("temp");
-    std::fs::create_dir(&temp).unwrap();
     let out = std::process::Command::new("bash")
         .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
         .current_dir(work.path())
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("PATH", "/usr/bin:/bin")
         .env("RUNNER_TEMP", &temp)
         .env("GITHUB_OUTPUT", temp.join("output"))
         .env("INPUT_COMMAND", "plan")
