@@ -32,6 +32,29 @@ pub type Locator = std::sync::Arc<dyn Fn(&str, &str) -> crate::source::Location 
 /// The fields where a server record differs from the manifest (empty: it is the client
 /// the manifest describes; ignored fields never count).
 pub type Differ = std::sync::Arc<dyn Fn(&Map<String, Value>) -> Vec<String> + Send + Sync>;
+/// The step after a client's boruta write (or alone, for [`Work::Deliver`]): its secret
+/// delivered to the secret store. Given the secret boruta answered with, if any.
+pub type FollowUp = std::sync::Arc<
+    dyn Fn(
+            Option<secrecy::SecretString>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = DeliveryResult> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// How a client's secret delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryResult {
+    /// `mount/path`.
+    pub location: String,
+    pub delivered: bool,
+    /// The version written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// Why it was not delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
 
 /// What a job does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +70,8 @@ pub enum Work {
     },
     /// `DELETE /api/<kind>s/{id}`.
     Delete,
+    /// Nothing sent to boruta: the job's follow-up re-delivers the client's secret.
+    Deliver,
 }
 
 /// One action to perform.
@@ -59,6 +84,8 @@ pub struct Job {
     pub body: Map<String, Value>,
     pub locate: Locator,
     pub differs: Differ,
+    /// Run after a successful boruta write (or alone, for [`Work::Deliver`]).
+    pub follow_up: Option<FollowUp>,
 }
 
 impl Job {
@@ -90,6 +117,8 @@ pub enum Outcome {
     AlreadyPresent,
     /// A client to delete that someone else deleted first.
     AlreadyAbsent,
+    /// Nothing written to boruta: the client's secret was delivered to the secret store.
+    Delivered,
     Failed,
     NotAttempted,
 }
@@ -120,6 +149,17 @@ pub struct ObjectResult {
     /// True when boruta generated the secret (the manifest declares none).
     #[serde(skip)]
     pub secret_generated: bool,
+    /// The delivery of the client's secret to the secret store, when this run wrote it
+    /// (or tried to).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryResult>,
+}
+
+impl ObjectResult {
+    /// True when the object ended as planned, its secret's delivery included.
+    pub fn converged(&self) -> bool {
+        self.outcome.converged() && self.delivery.as_ref().is_none_or(|d| d.delivered)
+    }
 }
 
 /// Called as each client finishes (progress, secrets file). Called from the async
@@ -164,7 +204,7 @@ impl Run {
 /// Runs every job with at most `concurrency` in flight. `cancelled` is the connection's
 /// cancellation flag: once set, no new job starts.
 ///
-/// Jobs run in phases ([`Phase`]): scope creates and updates, then clients, then scope
+/// Jobs run in phases (`Phase`): scope creates and updates, then clients, then scope
 /// deletes; a phase starts only when every job of the earlier ones succeeded.
 ///
 /// Creates and updates that make boruta create the same new scope never run at the same
@@ -282,6 +322,7 @@ fn not_attempted(job: Job, reason: &str) -> ObjectResult {
         diagnostics: Vec::new(),
         secret: None,
         secret_generated: false,
+        delivery: None,
     }
 }
 
@@ -335,8 +376,35 @@ async fn run_job(connection: &Connection, job: &Job) -> (ObjectResult, bool) {
             == (Work::Create {
                 generated_secret: true,
             }),
+        delivery: None,
     };
+    let (mut result, stop) = write(connection, job, result).await;
+    let written = matches!(
+        result.outcome,
+        Outcome::Created
+            | Outcome::Updated
+            | Outcome::Resent
+            | Outcome::AlreadyPresent
+            | Outcome::Delivered
+    );
+    if let Some(follow_up) = job.follow_up.as_ref().filter(|_| written) {
+        let delivery = follow_up(result.secret.clone()).await;
+        if result.outcome == Outcome::Delivered && !delivery.delivered {
+            result.outcome = Outcome::Failed;
+            result.reason = delivery.reason.clone();
+        }
+        result.delivery = Some(delivery);
+    }
+    (result, stop)
+}
+
+/// Performs one job's boruta write.
+async fn write(connection: &Connection, job: &Job, mut result: ObjectResult) -> Done {
     match &job.work {
+        Work::Deliver => {
+            result.outcome = Outcome::Delivered;
+            (result, false)
+        }
         Work::Create { .. } => create(connection, job, result).await,
         Work::Update {
             fields,

@@ -78,7 +78,7 @@ codes! {
     NotARegularFile = "not-a-regular-file", Error, Manifests, "a `*.yaml` that is a FIFO, socket or device, or a `${file:..}` target that is not a regular file: not read";
     SymlinkOutsideRoot = "symlink-outside-root", Error, Manifests, "a symbolic link whose target resolves outside the manifest directory: not followed, nothing of its target read";
     FileOutsideRoot = "file-outside-root", Error, Manifests, "a `${file:..}` that resolves outside the manifest directory and every `--file-root`";
-    SubstitutionNotAllowed = "substitution-not-allowed", Error, Manifests, "`id` or `name` from `${env:..}` or from a file outside the manifest directory";
+    SubstitutionNotAllowed = "substitution-not-allowed", Error, Manifests, "`id`, `name` or a `secret_delivery` location from `${env:..}` or from a file outside the manifest directory";
     PathNotFound = "path-not-found", Error, Manifests, "the manifest directory does not exist";
     NoManifests = "no-manifests", Error, Manifests, "no `*.yaml`/`*.yml` file was found";
     // The shape of a manifest.
@@ -91,6 +91,7 @@ codes! {
     EmptyValue = "empty-value", Error, Manifests, "an empty or blank string where boruta would discard it";
     InvalidUuid = "invalid-uuid", Error, Manifests, "an id that is not a UUID";
     InvalidValue = "invalid-value", Error, Manifests, "a value outside its allowed set (other fields)";
+    SecretDeliveryNotConfidential = "secret-delivery-not-confidential", Error, Manifests, "`secret_delivery` on a client that does not declare `confidential: true`";
     // boruta's own rules.
     TtlOutOfRange = "ttl-out-of-range", Error, Manifests, "a TTL outside its 1..max range";
     InvalidRedirectUri = "invalid-redirect-uri", Error, Manifests, "a redirect URI without scheme or `//` authority, or with a fragment";
@@ -110,6 +111,7 @@ codes! {
     // Across the manifest set.
     DuplicateName = "duplicate-name", Error, Manifests, "two manifests with the same `name`";
     DuplicateId = "duplicate-id", Error, Manifests, "two manifests with the same (explicit or derived) id";
+    DuplicateDeliveryPath = "duplicate-delivery-path", Error, Manifests, "two clients with the same `secret_delivery` mount and path";
     UnknownKind = "unknown-kind", Error, Manifests, "a `kind` other than `Client` or `Scope`";
     ProtectedScope = "protected-scope", Error, Manifests, "a scope manifest naming one of boruta's six protected management scopes";
     ScopeStillReferenced = "scope-still-referenced", Error, Manifests, "a scope declared absent that a client in git still names";
@@ -157,6 +159,7 @@ codes! {
     IdentityProviderRestart = "identity-provider-restart", Warning, Server, "an update changes a client's identity provider on boruta 0.9.0 to 0.10.0, which cache the old one until they restart";
     NotConverged = "not-converged", Error, Server, "after apply, the server's record of a client it wrote still differs from the manifest (read back with one more list)";
     ServerIgnoredId = "server-ignored-id", Error, Server, "boruta (or something in between) answered 201 with another id or name than the one sent: apply stops starting creates";
+    DeliveryUnreadable = "delivery-unreadable", Error, Server, "a client's `secret_delivery` cannot be checked (the store is down or unset, the token may not read the path, the mount is not KV version 2): plan, drift and apply exit 1, and apply writes nothing";
     // The security rules (policy::catalogue has their rationale and references).
     ImplicitGrant = "implicit-grant", Error, Security, "`implicit` in `supported_grant_types`";
     PasswordGrant = "password-grant", Error, Security, "`password` in `supported_grant_types`";

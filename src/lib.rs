@@ -36,6 +36,9 @@ pub mod export;
 pub mod render;
 pub mod commands;
 
+// Continuous reconciliation: the same commands, in a loop, with endpoints and metrics.
+pub mod serve;
+
 // The imitation of boruta, and the command line that runs everything.
 pub mod sandbox;
 pub mod cli;

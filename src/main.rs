@@ -35,8 +35,25 @@ where
     }
 }
 
-fn init_logging() {
+/// `serve`'s logs: one line per cycle at info level (the default without `RUST_LOG`), as
+/// text or as JSON objects.
+fn init_serve_logging(format: cli::LogFormat, ansi: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    match format {
+        cli::LogFormat::Text => builder.with_ansi(ansi).init(),
+        cli::LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+fn init_logging(serve: Option<cli::LogFormat>) {
     let ansi = cli::style_for(std::io::stderr().is_terminal()).color;
+    if let Some(format) = serve {
+        return init_serve_logging(format, ansi);
+    }
     match tracing_subscriber::EnvFilter::try_from_default_env() {
         Ok(filter) => tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
@@ -67,7 +84,10 @@ fn main() -> ExitCode {
         }
     };
     cli::set_color(cli.color);
-    init_logging();
+    init_logging(match &cli.command {
+        cli::Command::Serve(args) => Some(args.log_format),
+        _ => None,
+    });
     let exit = match cli::run(cli) {
         Ok(exit) => exit,
         Err(boruta_gitops::error::Error::Output(e))

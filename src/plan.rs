@@ -116,6 +116,59 @@ pub struct PlannedObject {
     /// What else the action does (a scope delete also deletes users' grants of it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// For a client declaring `secret_delivery`: where its secret is delivered, and
+    /// whether apply writes it (never the secret, nor its digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryPlan>,
+}
+
+/// A client's secret delivery to the secret store, as the plan found it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeliveryPlan {
+    /// The KV version 2 mount.
+    pub mount: String,
+    /// The secret's path under the mount.
+    pub path: String,
+    pub state: DeliveryState,
+    /// What differs (outdated), or why the path cannot be read (unreadable): a few words,
+    /// never a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl DeliveryPlan {
+    /// `mount/path`, as `vault kv get` names it.
+    pub fn location(&self) -> String {
+        format!("{}/{}", self.mount, self.path)
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryState {
+    /// The client is created by this plan: its secret is written right after the create.
+    WithCreate,
+    /// The path holds the client's id and the secret boruta holds (compared by digest).
+    InSync,
+    /// The path holds no secret (never written, or its latest version deleted).
+    Missing,
+    /// The path holds another secret, another client's id, or lacks a key.
+    Outdated,
+    /// The path could not be read: an error of the plan.
+    Unreadable,
+}
+
+impl DeliveryState {
+    /// A re-delivery apply makes without writing to boruta (counted as a change).
+    pub fn pending(self) -> bool {
+        matches!(self, DeliveryState::Missing | DeliveryState::Outdated)
+    }
+
+    /// Apply writes the path (after a create, or as a re-delivery).
+    pub fn writes(self) -> bool {
+        self == DeliveryState::WithCreate || self.pending()
+    }
 }
 
 impl Plan {
@@ -131,12 +184,17 @@ impl Plan {
 }
 
 impl PlannedObject {
-    /// True when `apply` acts on this client.
+    /// True when `apply` acts on this client (a re-delivery of its secret included).
     pub fn acts(&self) -> bool {
         matches!(
             self.action,
             Action::Create | Action::Update | Action::Delete | Action::Resend
-        )
+        ) || self.delivery_pending()
+    }
+
+    /// True when apply re-delivers this client's secret (a missing or outdated delivery).
+    pub fn delivery_pending(&self) -> bool {
+        self.delivery.as_ref().is_some_and(|d| d.state.pending())
     }
 }
 
@@ -160,12 +218,39 @@ pub struct Summary {
     /// Creates, updates, deletes and re-sends that cannot be made.
     #[serde(default)]
     pub blocked: usize,
+    /// Existing clients whose secret delivery is missing or outdated: apply writes it to
+    /// the secret store (a change; a create's delivery is part of the create). Left out
+    /// of the document when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deliver: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
     /// True when `apply` with the plan's options would change something.
     pub fn has_changes(&self) -> bool {
-        self.create + self.update + self.delete > 0
+        self.create + self.update + self.delete + self.deliver > 0
+    }
+}
+
+impl Plan {
+    /// Records a client's delivery as a survey of the store found it, and counts a
+    /// re-delivery in the summary.
+    pub fn set_delivery(&mut self, id: &str, delivery: DeliveryPlan) {
+        let Some(client) = self
+            .clients
+            .iter_mut()
+            .find(|c| c.kind == ObjectKind::Client && c.id == id)
+        else {
+            return;
+        };
+        if delivery.state.pending() && !client.delivery_pending() {
+            self.summary.deliver += 1;
+        }
+        client.delivery = Some(delivery);
     }
 }
 
@@ -315,6 +400,7 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
             fingerprint: c.fingerprint.clone(),
             desired_digest,
             notes: c.notes.clone(),
+            delivery: None,
         };
         match c.kind {
             ObjectKind::Scope => scopes.push(planned),

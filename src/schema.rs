@@ -293,11 +293,12 @@ mod tests {
     fn the_schema_agrees_with_the_field_catalogue() {
         let schema = generate(SchemaKind::Client);
         let properties = schema["properties"].as_object().unwrap();
-        // `kind` and `lifecycle` are boruta-gitops's own keys, not boruta fields.
+        // `kind`, `lifecycle` and `secret_delivery` are boruta-gitops's own keys, not
+        // boruta fields.
         let in_schema: BTreeSet<&str> = properties
             .keys()
             .map(String::as_str)
-            .filter(|k| !matches!(*k, "kind" | "lifecycle"))
+            .filter(|k| !matches!(*k, "kind" | "lifecycle" | "secret_delivery"))
             .collect();
         let in_catalogue: BTreeSet<&str> = fields::manifest_fields().map(|f| f.name).collect();
         assert_eq!(in_schema, in_catalogue);

@@ -75,15 +75,60 @@ pub enum Command {
     /// Do what the plan shows: create missing clients; with --update put drifted ones back
     /// as git declares them; with --allow-delete delete those declared absent.
     Apply(ApplyArgs),
+    /// Give clients a new secret: written to their `secret_delivery` in the secret store
+    /// first, then sent to boruta.
+    #[command(after_help = STORE_HELP)]
+    Rotate(RotateArgs),
     /// Run validate, plan, apply, drift and apply --update against a built-in sandbox.
     Demo(DemoArgs),
     /// Write the server's clients as manifests (adopting an existing server).
     Export(ExportArgs),
+    /// Reconcile continuously: the `apply` of the same flags every --interval and on
+    /// POST /reconcile, with /healthz, /readyz and Prometheus /metrics.
+    Serve(ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell) on stdout.
     Completions(CompletionsArgs),
     /// What the GitHub Action does on GitHub: the plan comment, the drift issue.
     #[command(subcommand)]
     Github(github::GithubCommand),
+}
+
+/// `serve`. The manifest and connection flags are `apply`'s, so each cycle is the `apply`
+/// the same flags would run (`--auto-approve` implied).
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// Where /healthz, /readyz, /metrics and POST /reconcile listen. Loopback by default:
+    /// serving on every interface (0.0.0.0:9464, in a container) is an explicit choice.
+    #[arg(long, value_name = "ADDR:PORT", default_value = crate::serve::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// Time between cycles (30s, 5m, 1h; at least 1s), moved by up to 10 % at random.
+    /// After a failed cycle the next comes sooner: 1s, doubling, up to the interval.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::serve::parse_interval)]
+    pub interval: std::time::Duration,
+    /// Plan every cycle and record the state in the metrics; never write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Requests in flight at once (creates, updates, deletes).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Log format on stderr: text, or json (one object per line, for log pipelines).
+    /// Without RUST_LOG, one line per cycle and warnings.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub converge: ConvergeArgs,
+    #[command(flatten)]
+    pub environment: EnvArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -153,6 +198,27 @@ pub struct ApplyArgs {
     pub format: ApplyFormat,
     #[command(flatten)]
     pub converge: ConvergeArgs,
+    #[command(flatten)]
+    pub environment: EnvArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// Where `rotate` (and a plan with `secret_delivery`) finds the secret store: the way
+/// Vault's own tools do, from the environment only.
+const STORE_HELP: &str = "The secret store (Vault or OpenBao, KV version 2) is found the way Vault's own tools find it: VAULT_ADDR (its address), VAULT_TOKEN (a token that may read, create and update the delivery paths), VAULT_CACERT (a private CA), VAULT_NAMESPACE.";
+
+#[derive(Debug, clap::Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// The client whose secret to rotate: its name (`*` matches any characters) or its id
+    /// (repeatable). Each must declare `secret_delivery` and no `secret`.
+    #[arg(long = "select", value_name = "NAME_OR_ID", required = true)]
+    pub select: Vec<String>,
+    /// Do not ask for confirmation (CI).
+    #[arg(long)]
+    pub auto_approve: bool,
     #[command(flatten)]
     pub environment: EnvArgs,
     #[command(flatten)]
@@ -551,8 +617,10 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Plan(args) => run::plan(&args, &ProcessEnv),
         Command::Drift(args) => run::drift(&args, &ProcessEnv),
         Command::Apply(args) => run::apply(&args, &ProcessEnv),
+        Command::Rotate(args) => run::rotate(&args, &ProcessEnv),
         Command::Demo(args) => demo::run(&args),
         Command::Export(args) => run::export(&args, &ProcessEnv),
+        Command::Serve(args) => run::serve(&args),
         Command::Github(command) => github::run(&command),
         Command::Completions(args) => {
             let shell = match args.shell {

@@ -4,7 +4,7 @@
 
 use super::{
     style_for, style_for_stdout, ApplyArgs, ApplyFormat, DriftArgs, ExportArgs, FindingsFormat,
-    KindChoice, PlanArgs, PlanFormat, ValidateArgs,
+    KindChoice, PlanArgs, PlanFormat, RotateArgs, ServeArgs, ValidateArgs,
 };
 use crate::commands::apply::{ApplyOptions, Ready, SecretsFile, Start};
 use crate::commands::plan::{shown, Computed, Outcome};
@@ -203,10 +203,21 @@ fn refuse(args: &ApplyArgs, plan: &crate::plan::Plan, message: &str) -> Result<E
     Ok(Exit::Failure)
 }
 
-/// Asks for confirmation on a terminal, after the whole plan, on the plan's own stream
-/// (so a pipe keeps them in order) unless that stream is a file nobody reads while typing.
+/// Asks for confirmation on a terminal, after the whole plan.
 fn confirmed(ready: &Ready) -> Result<bool, Error> {
-    let question = render::apply::question(ready.counts, &ready.computed.plan.admin_url);
+    let delivers = ready.jobs.iter().any(|j| j.follow_up.is_some());
+    let store = ready
+        .computed
+        .deliveries
+        .store_address()
+        .filter(|_| delivers);
+    let question = render::apply::question(ready.counts, &ready.computed.plan.admin_url, store);
+    ask(&question)
+}
+
+/// Asks `question` on a terminal, on stdout (so a pipe keeps it after what was printed)
+/// unless stdout is a file nobody reads while typing; true on `yes`.
+fn ask(question: &str) -> Result<bool, Error> {
     let mut stdout = std::io::stdout().lock();
     stdout.flush()?;
     #[cfg(unix)]
@@ -322,6 +333,48 @@ fn execute(
     })
 }
 
+/// `rotate`.
+pub(crate) fn rotate(args: &RotateArgs, env: &dyn Environment) -> Result<Exit, Error> {
+    use crate::commands::rotate::{self, Start};
+    let (manifests, connection) =
+        targeted(&args.manifests, &args.connection, &args.environment, env)?;
+    let runtime = commands::runtime()?;
+    let rotation = match rotate::prepare(&manifests, &connection, env, &args.select, &runtime)? {
+        Start::Invalid(prepared) => {
+            report_findings(&shown(prepared.diagnostics.iter()), &prepared)?;
+            return Ok(Exit::Failure);
+        }
+        Start::Ready(rotation) => rotation,
+    };
+    report_findings(&rotation.computed.findings(), &rotation.computed.prepared)?;
+    let admin_url = &rotation.computed.plan.admin_url;
+    let store = rotation.store_address();
+    let mut out = std::io::stdout().lock();
+    render::rotate::intro(&mut out, admin_url, store, &rotation.clients)?;
+    drop(out);
+    if let Some(reasons) = &rotation.refusal {
+        eprintln!("error: {}", render::rotate::refusal(reasons));
+        return Ok(Exit::Failure);
+    }
+    if !args.auto_approve {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("error: {}", render::rotate::NEEDS_APPROVAL);
+            return Ok(Exit::Failure);
+        }
+        let question = render::rotate::question(rotation.clients.len(), admin_url, store);
+        if !ask(&question)? {
+            eprintln!("error: {}", render::rotate::CANCELLED);
+            return Ok(Exit::Failure);
+        }
+    }
+    let done = rotate::execute(&rotation, &runtime);
+    render::rotate::report(&mut std::io::stdout().lock(), &done)?;
+    let all = done
+        .iter()
+        .all(|r| matches!(r.ended, rotate::Ended::Rotated { .. }));
+    Ok(if all { Exit::Success } else { Exit::Failure })
+}
+
 /// `export`.
 pub(crate) fn export(args: &ExportArgs, env: &dyn Environment) -> Result<Exit, Error> {
     let options = commands::export::ExportOptions {
@@ -349,4 +402,37 @@ pub(crate) fn export(args: &ExportArgs, env: &dyn Environment) -> Result<Exit, E
     }
     render::export::summary(&mut std::io::stdout().lock(), &exported)?;
     Ok(Exit::Success)
+}
+
+/// `serve`.
+pub(crate) fn serve(args: &ServeArgs) -> Result<Exit, Error> {
+    let variable = crate::serve::TOKEN_VARIABLE;
+    let trigger_token = match std::env::var(variable) {
+        Ok(token) => Some(secrecy::SecretString::from(token)),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(Error::Usage(format!("{variable} is not UTF-8 text")))
+        }
+    };
+    let options = crate::serve::Options {
+        settings: crate::serve::Settings {
+            manifests: args.manifests.manifests(),
+            connection: args.connection.options(),
+            environment: args
+                .environment
+                .env
+                .clone()
+                .map(|name| crate::serve::Chosen {
+                    dir: args.environment.env_dir.clone(),
+                    name,
+                }),
+            converge: args.converge.options(),
+            concurrency: usize::from(args.concurrency),
+            dry_run: args.dry_run,
+        },
+        listen: args.listen,
+        interval: args.interval,
+        trigger_token,
+    };
+    crate::serve::run(options, std::sync::Arc::new(crate::load::ProcessEnv))
 }

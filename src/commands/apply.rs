@@ -43,6 +43,8 @@ pub struct Counts {
     pub update: usize,
     pub resend: usize,
     pub delete: usize,
+    /// Secrets re-delivered to the secret store, with nothing written to boruta.
+    pub deliver: usize,
     /// Of all those, the scope jobs.
     pub scopes: usize,
 }
@@ -50,7 +52,7 @@ pub struct Counts {
 impl Counts {
     /// Every job.
     pub fn total(&self) -> usize {
-        self.create + self.update + self.resend + self.delete
+        self.create + self.update + self.resend + self.delete + self.deliver
     }
 
     fn of(jobs: &[Job]) -> Counts {
@@ -64,6 +66,7 @@ impl Counts {
                 } => counts.resend += 1,
                 Work::Update { .. } => counts.update += 1,
                 Work::Delete => counts.delete += 1,
+                Work::Deliver => counts.deliver += 1,
             }
         }
         counts
@@ -88,6 +91,9 @@ pub enum Refusal {
     PlanHasErrors,
     /// The saved plan no longer matches the manifests or the server.
     Stale(Vec<Stale>),
+    /// The secret store would refuse a delivery the run must write (checked before any
+    /// boruta write): why, naming the store and the paths.
+    Store(String),
 }
 
 /// The first half of `apply`: the plan, and the jobs it performs.
@@ -184,10 +190,20 @@ pub fn prepare(
         .filter(|c| c.acts())
         .map(|c| (c.kind, c.id.as_str()))
         .collect();
-    let jobs = match refusal {
+    let mut jobs = match refusal {
         Some(_) => Vec::new(),
         None => jobs(&computed, &planned),
     };
+    let refusal = match refusal {
+        Some(refusal) => Some(refusal),
+        None => runtime
+            .block_on(check_deliveries(&computed, &jobs))
+            .err()
+            .map(Refusal::Store),
+    };
+    if refusal.is_some() {
+        jobs.clear();
+    }
     let counts = Counts::of(&jobs);
     Ok(Start::Ready(Box::new(Ready {
         computed,
@@ -234,6 +250,17 @@ fn check_target(
         )));
     }
     Ok(())
+}
+
+/// Before any boruta write: the secret store answers, and its token may write every
+/// delivery the jobs make (issue #21).
+async fn check_deliveries(computed: &Computed, jobs: &[Job]) -> Result<(), String> {
+    let delivering: Vec<&str> = jobs
+        .iter()
+        .filter(|j| j.follow_up.is_some())
+        .map(|j| j.id.as_str())
+        .collect();
+    computed.deliveries.check_writable(&delivering).await
 }
 
 /// A saved plan is applied to the environment it was made for, and only there (before
@@ -326,6 +353,8 @@ fn work_of(
             update.body.clone(),
         ),
         (Action::Delete, _) => (Work::Delete, Map::new()),
+        // Nothing to write to boruta: only the secret's delivery (the job's follow-up).
+        _ if planned.delivery_pending() => (Work::Deliver, Map::new()),
         _ => return None,
     })
 }
@@ -355,7 +384,7 @@ fn jobs(computed: &Computed, planned: &HashSet<(ObjectKind, &str)>) -> Vec<Job> 
         let Some(entry) = entries.get(&(object.kind, id)).copied() else {
             continue;
         };
-        let (work, (locate, differs)) = match object.kind {
+        let (work, (locate, differs), follow_up) = match object.kind {
             ObjectKind::Client => {
                 let Some(desired) = clients.get(id).copied() else {
                     continue;
@@ -365,16 +394,18 @@ fn jobs(computed: &Computed, planned: &HashSet<(ObjectKind, &str)>) -> Vec<Job> 
                         .connection
                         .redact(secrecy::SecretString::from(value.to_string()));
                 }
+                let declared = super::deliver::declared_secret(desired);
                 (
                     work_of(object, entry, !desired.declares_secret()),
                     checks.of(desired),
+                    computed.deliveries.follow_up(id, declared),
                 )
             }
             ObjectKind::Scope => {
                 let Some(desired) = scopes.get(id).copied() else {
                     continue;
                 };
-                (work_of(object, entry, false), scope_checks(desired))
+                (work_of(object, entry, false), scope_checks(desired), None)
             }
         };
         let Some((work, body)) = work else { continue };
@@ -382,10 +413,11 @@ fn jobs(computed: &Computed, planned: &HashSet<(ObjectKind, &str)>) -> Vec<Job> 
             kind: object.kind,
             id: entry.id.clone(),
             name: entry.name.clone(),
-            work,
             body,
             locate,
             differs,
+            follow_up: follow_up.filter(|_| work != Work::Delete),
+            work,
         });
     }
     jobs
@@ -467,7 +499,7 @@ pub struct Report {
 impl Report {
     /// True when every client ended as planned and every secret was written.
     pub fn converged(&self) -> bool {
-        self.results.iter().all(|r| r.outcome.converged())
+        self.results.iter().all(ObjectResult::converged)
             && self.secrets_error.is_none()
             && self.read_back_error.is_none()
     }
@@ -519,7 +551,11 @@ impl Reporting {
                         .get_or_insert(format!("cannot write {}: {e}", file.path.display()));
                 }
             }
-            None if result.secret_generated && result.secret.is_some() => {
+            // A generated secret delivered to the secret store is where it belongs.
+            None if result.secret_generated
+                && result.secret.is_some()
+                && !result.delivery.as_ref().is_some_and(|d| d.delivered) =>
+            {
                 self.generated_without_file += 1;
             }
             None => {}
@@ -577,10 +613,22 @@ pub fn execute(
     reporter: Box<dyn Reporter>,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Report, Error> {
+    watch_signals(runtime, ready.computed.connection.cancellation());
+    execute_unwatched(ready, concurrency, secrets, reporter, runtime)
+}
+
+/// [`execute`] without its signal watcher, for a caller that owns the signals (`serve`)
+/// and stops new requests itself through the connection's cancellation flag.
+pub fn execute_unwatched(
+    ready: &mut Ready,
+    concurrency: usize,
+    secrets: Option<SecretsFile>,
+    reporter: Box<dyn Reporter>,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Report, Error> {
     let jobs = std::mem::take(&mut ready.jobs);
     let secrets_file = secrets.as_ref().map(|s| s.path.clone());
     let connection = ready.computed.connection.clone();
-    watch_signals(runtime, connection.cancellation());
     let progress = Arc::new(Progress::start(Reporting {
         reporter,
         total: jobs.len(),

@@ -6,10 +6,12 @@
 
 pub mod apply;
 mod connect;
+pub mod deliver;
 pub mod export;
 pub mod github;
 pub mod plan;
 mod prepare;
+pub mod rotate;
 pub mod validate;
 
 pub use connect::ConnectionOptions;

@@ -29,6 +29,8 @@ pub struct Computed {
     pub version: Version,
     /// The scopes as clients see them once the plan's scope writes are made.
     pub scope_view: Option<Vec<Map<String, Value>>>,
+    /// The secret store and what the plan found at each delivery path.
+    pub deliveries: super::deliver::Deliveries,
 }
 
 impl Computed {
@@ -129,6 +131,10 @@ fn wanted(clients: &[validate::ClientSpec], needs: validate::Needs) -> FieldSet 
         // Whether a client holds its key pair's key is told by its public key.
         always = always.with(FieldId::PublicKey);
     }
+    if clients.iter().any(|c| c.secret_delivery.is_some()) {
+        // A delivery is compared with the secret the server holds.
+        always = always.with(FieldId::Secret);
+    }
     clients
         .iter()
         .flat_map(|c| c.fields.iter())
@@ -182,6 +188,9 @@ pub async fn compute(
     if has_errors(&prepared.diagnostics) {
         return Ok(Outcome::Invalid(Box::new(prepared)));
     }
+    // The store's settings are read now, from the environment (none when no manifest
+    // declares a delivery).
+    let store = super::deliver::store_for(&prepared.validated.clients, env);
     let connection = options.connect(scopes_for(needs))?;
     let wanted = wanted(&prepared.validated.clients, needs);
     let observed = observe(&connection, needs, wanted).await?;
@@ -221,6 +230,16 @@ pub async fn compute(
     };
     let (mut plan, plan_findings) = crate::plan::build(&diff, &target, &prepared.sources);
     diff.diagnostics.extend(plan_findings);
+    let survey = super::deliver::Survey {
+        clients: &prepared.validated.clients,
+        diff: &diff,
+        observed: &observed,
+        store,
+        token_endpoint: options.token_url.clone(),
+    };
+    let (deliveries, delivery_findings) = super::deliver::survey(survey, &mut plan).await;
+    diff.diagnostics.extend(delivery_findings);
+    stages.done("deliveries read");
     if plan.writes(ObjectKind::Scope) {
         // Least privilege: scope writes need their own scope, asked for only now.
         plan.scopes_requested
@@ -245,6 +264,7 @@ pub async fn compute(
         connection: std::sync::Arc::new(connection),
         version: version.version,
         scope_view,
+        deliveries,
     })))
 }
 
@@ -405,12 +425,13 @@ pub fn drift(
     })
 }
 
-/// `drift`'s exit code: 1 on errors, 2 when the server differs from git.
+/// `drift`'s exit code: 1 on errors, 2 when the server differs from git (a missing or
+/// outdated secret delivery included).
 pub fn drift_exit(computed: &Computed) -> Exit {
     let s = computed.plan.summary;
     if computed.refused() {
         Exit::Failure
-    } else if s.drift + s.create + s.delete + s.conflict + s.unmanaged > 0 {
+    } else if s.drift + s.create + s.delete + s.conflict + s.unmanaged + s.deliver > 0 {
         Exit::Changes
     } else {
         Exit::Success

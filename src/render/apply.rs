@@ -19,6 +19,10 @@ fn phrase(counts: Counts, progressive: bool) -> String {
             ["re-send", "re-sending the write-only fields of"],
         ),
         (counts.delete, ["delete", "deleting"]),
+        (
+            counts.deliver,
+            ["deliver the secret of", "delivering the secret of"],
+        ),
     ];
     let form = usize::from(progressive);
     let parts: Vec<String> = kinds
@@ -43,10 +47,14 @@ fn phrase(counts: Counts, progressive: bool) -> String {
     }
 }
 
-/// The confirmation question: "Create 2 and update 1 client(s) on URL? ...".
-pub fn question(counts: Counts, admin_url: &str) -> String {
+/// The confirmation question: "Create 2 and update 1 client(s) on URL? ...", naming the
+/// secret store when secrets are delivered to it.
+pub fn question(counts: Counts, admin_url: &str, store: Option<&str>) -> String {
+    let store = store
+        .map(|s| format!(" (secrets delivered to {})", neutral(s)))
+        .unwrap_or_default();
     format!(
-        "\n{} on {}? Only 'yes' is accepted: ",
+        "\n{} on {}{store}? Only 'yes' is accepted: ",
         phrase(counts, false),
         neutral(admin_url)
     )
@@ -101,6 +109,13 @@ pub fn refusal(refusal: &Refusal) -> String {
             }
             lines.join("\n")
         }
+        Refusal::Store(why) => {
+            let lines: Vec<_> = why.lines().map(neutral).collect();
+            format!(
+                "{}\nnothing was changed: a secret that cannot be delivered must not be created or changed",
+                lines.join("\n")
+            )
+        }
     }
 }
 
@@ -122,15 +137,43 @@ pub fn result_line(r: &ObjectResult) -> String {
         Outcome::Updated => format!("{name} ({id}) updated"),
         Outcome::Resent => format!("{name} ({id}) write-only fields re-sent"),
         Outcome::Deleted => format!("{name} ({id}) deleted"),
+        Outcome::Delivered => format!("{name} ({id}) secret delivered"),
         Outcome::AlreadyPresent => format!("{name} ({id}) already present: {reason}"),
         Outcome::AlreadyAbsent => format!("{name} ({id}) already absent: {reason}"),
         Outcome::Failed => format!("{name} ({id}) failed: {reason}"),
         Outcome::NotAttempted => format!("{name} ({id}) not attempted"),
     };
+    let delivery = r.delivery.as_ref().map(|d| delivery_note(r, d));
+    let sign = match &r.delivery {
+        Some(d) if !d.delivered => super::lines::Sign::Failed,
+        _ => super::marks::outcome(r.outcome),
+    };
     format!(
-        "{} {text}",
-        super::marks::sign(super::marks::outcome(r.outcome)).glyph
+        "{} {text}{}",
+        super::marks::sign(sign).glyph,
+        delivery.unwrap_or_default()
     )
+}
+
+/// What a result line adds about the client's secret delivery.
+fn delivery_note(r: &ObjectResult, d: &crate::apply::DeliveryResult) -> String {
+    let location = neutral(&d.location);
+    match (d.delivered, d.version, r.outcome) {
+        (true, version, outcome) => {
+            let prefix = match outcome {
+                Outcome::Delivered => "",
+                _ => "; secret delivered",
+            };
+            let version = version.map(|v| format!(" (version {v})")).unwrap_or_default();
+            format!("{prefix} to {location}{version}")
+        }
+        // A delivery-only job's failure is its reason already.
+        (false, _, Outcome::Failed) => format!(" (delivering to {location})"),
+        (false, _, _) => format!(
+            "; its secret was NOT delivered to {location}: {}. boruta keeps it readable: the next apply delivers it",
+            neutral(d.reason.as_deref().unwrap_or("unknown reason"))
+        ),
+    }
 }
 
 /// One line per client as it finishes, or a progress bar on a terminal (20 jobs or more).
@@ -174,11 +217,26 @@ struct Tally {
     already_absent: usize,
     failed: usize,
     not_attempted: usize,
+    /// Secrets delivered to the secret store (after a create or an update, or alone);
+    /// left out with `not_delivered` when the run delivered nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivered: Option<usize>,
+    /// Deliveries tried that failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_delivered: Option<usize>,
 }
 
 impl Tally {
     fn of(results: &[ObjectResult]) -> Tally {
         let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
+        let deliveries = |delivered: bool| {
+            let ended = |r: &&ObjectResult| r.delivery.as_ref().map(|d| d.delivered);
+            results
+                .iter()
+                .filter(|r| ended(r) == Some(delivered))
+                .count()
+        };
+        let tried = results.iter().any(|r| r.delivery.is_some());
         Tally {
             created: count(Outcome::Created),
             updated: count(Outcome::Updated),
@@ -188,6 +246,8 @@ impl Tally {
             already_absent: count(Outcome::AlreadyAbsent),
             failed: count(Outcome::Failed),
             not_attempted: count(Outcome::NotAttempted),
+            delivered: tried.then(|| deliveries(true)),
+            not_delivered: tried.then(|| deliveries(false)),
         }
     }
 }
@@ -243,8 +303,12 @@ pub fn human(
             Outcome::Updated,
             Outcome::Resent,
             Outcome::Deleted,
+            Outcome::Delivered,
         ];
-        for r in results.iter().filter(|r| !planned.contains(&r.outcome)) {
+        for r in results
+            .iter()
+            .filter(|r| !planned.contains(&r.outcome) || !r.converged())
+        {
             writeln!(out, "  {}", result_line(r))?;
         }
     }
@@ -265,8 +329,15 @@ pub fn human(
     }
     parts.push(format!("{} failed", c.failed));
     parts.push(format!("{} not attempted", c.not_attempted));
+    let (delivered, not_delivered) = (c.delivered.unwrap_or(0), c.not_delivered.unwrap_or(0));
+    if c.delivered.is_some() || jobs.deliver > 0 {
+        parts.push(format!("{delivered} secret(s) delivered"));
+        if not_delivered > 0 {
+            parts.push(format!("{not_delivered} not delivered"));
+        }
+    }
     writeln!(out, "\nApply: {}.", parts.join(", "))?;
-    if c.failed + c.not_attempted > 0 {
+    if c.failed + c.not_attempted + not_delivered > 0 {
         writeln!(out, "Nothing reported as done is undone. Fix the failures and run apply again: it converges.")?;
     }
     Ok(())

@@ -7,7 +7,7 @@ use crate::diff::{Action, FieldChange, KeyPairCheck, SecretState, SystemKind, Un
 use crate::kinds::client::fields::Compare;
 use crate::kinds::client::fields::FieldId;
 use crate::kinds::ObjectKind;
-use crate::plan::{Plan, PlannedObject};
+use crate::plan::{DeliveryState, Plan, PlannedObject};
 use serde_json::Value;
 
 /// What a line says.
@@ -97,6 +97,17 @@ pub fn header(client: &PlannedObject, report: Report) -> Line {
                 ),
             )
         }
+        (Action::InSync, _) if client.delivery_pending() => match report {
+            Report::Plan => (Sign::Add, "will have its secret delivered".to_string()),
+            Report::Drift => (
+                Sign::Add,
+                "is in sync, but its secret is not delivered as declared".to_string(),
+            ),
+        },
+        (Action::InSync, _) if unreadable(client) => (
+            Sign::Problem,
+            "is in sync, but its secret delivery cannot be checked (see the errors)".to_string(),
+        ),
         (Action::InSync, _) => (
             Sign::Keep,
             "is in sync, but for ignored changes".to_string(),
@@ -132,11 +143,23 @@ fn prefix(kind: ObjectKind) -> String {
     }
 }
 
-/// True when a client has something to show: it is not in sync, or its drift is ignored.
+/// True when the client's secret delivery could not be checked.
+fn unreadable(client: &PlannedObject) -> bool {
+    client
+        .delivery
+        .as_ref()
+        .is_some_and(|d| d.state == DeliveryState::Unreadable)
+}
+
+/// True when a client has something to show: it is not in sync, its drift is ignored, or
+/// its secret delivery is pending or cannot be checked.
 pub fn shown(client: &PlannedObject) -> bool {
     match client.action {
         Action::InSync => {
-            client.fields.iter().any(|f| f.ignored) || client.secret == Some(SecretState::Ignored)
+            client.fields.iter().any(|f| f.ignored)
+                || client.secret == Some(SecretState::Ignored)
+                || client.delivery_pending()
+                || unreadable(client)
         }
         Action::Absent => false,
         _ => true,
@@ -157,6 +180,7 @@ pub fn fields(client: &PlannedObject) -> Vec<Line> {
         .chain(&client.resend)
         .map(|f| f.field.len())
         .chain(client.unverifiable.iter().map(String::len))
+        .chain(client.delivery.as_ref().map(|_| DELIVERY_KEY.len()))
         .max()
         .unwrap_or(0)
         .max(6);
@@ -198,10 +222,38 @@ pub fn fields(client: &PlannedObject) -> Vec<Line> {
         ));
     }
     write_only(client, width, &mut out);
+    if let Some(line) = delivery(client, width) {
+        out.push(line);
+    }
     for note in &client.notes {
         out.push(Line::new(1, Sign::Info, note.clone()));
     }
     out
+}
+
+/// The manifest key a delivery's line is named after.
+const DELIVERY_KEY: &str = "secret_delivery";
+
+/// The secret's delivery to the secret store: where, and whether apply writes it (never
+/// the secret).
+fn delivery(client: &PlannedObject, width: usize) -> Option<Line> {
+    let delivery = client.delivery.as_ref()?;
+    let location = delivery.location();
+    let detail = delivery.detail.as_deref().unwrap_or_default();
+    let (sign, text) = match delivery.state {
+        DeliveryState::WithCreate => (Sign::Add, "written after the create".to_string()),
+        DeliveryState::InSync => (Sign::Same, "delivered".to_string()),
+        DeliveryState::Missing | DeliveryState::Outdated => {
+            (Sign::Add, format!("{detail}: apply writes it"))
+        }
+        DeliveryState::Unreadable => (Sign::Problem, format!("cannot be checked: {detail}")),
+    };
+    let key = DELIVERY_KEY;
+    Some(Line::new(
+        1,
+        sign,
+        format!("{key:<width$} = {location}   {text}"),
+    ))
 }
 
 /// The write-only fields: re-sent (with `--update`) or unverifiable, and `key_pair_id`.
@@ -424,6 +476,9 @@ pub fn actions(plan: &Plan) -> Vec<(&'static str, usize)> {
     }
     if s.delete > 0 || options.allow_delete {
         out.push(("delete", s.delete));
+    }
+    if s.deliver > 0 {
+        out.push(("deliver", s.deliver));
     }
     out
 }

@@ -101,6 +101,7 @@ pub fn outcome(outcome: Outcome) -> Sign {
         Outcome::Updated => Sign::Change,
         Outcome::Resent => Sign::Resend,
         Outcome::Deleted => Sign::Remove,
+        Outcome::Delivered => Sign::Add,
         Outcome::AlreadyPresent | Outcome::AlreadyAbsent => Sign::Same,
         Outcome::Failed => Sign::Failed,
         Outcome::NotAttempted => Sign::System,

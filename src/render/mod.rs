@@ -11,6 +11,7 @@ pub mod lines;
 pub mod marks;
 pub mod markdown;
 pub mod plan;
+pub mod rotate;
 pub mod sarif;
 
 /// Colours for human output. The command line decides (`--color`, the terminal,

@@ -11,7 +11,7 @@ use super::Style;
 use crate::diff::Action;
 use crate::escape::neutral;
 use crate::kinds::ObjectKind;
-use crate::plan::Plan;
+use crate::plan::{DeliveryState, Plan};
 use crate::source::{Diagnostic, Severity};
 use std::io::{self, Write};
 
@@ -75,7 +75,7 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
     let unmanaged = plan.unmanaged.iter().any(|u| u.system.is_none());
     let settled = plan
         .objects()
-        .all(|c| matches!(c.action, Action::InSync | Action::Absent));
+        .all(|c| matches!(c.action, Action::InSync | Action::Absent) && !delivery_unsettled(c));
     if !unmanaged && settled {
         writeln!(out, "  No changes: the server matches the manifests.")?;
     }
@@ -148,8 +148,27 @@ fn heading(report: Report) -> &'static str {
 }
 
 /// One client's section: a summary line that opens to a `diff` block.
+/// True when a client's secret delivery is pending or cannot be checked.
+fn delivery_unsettled(client: &crate::plan::PlannedObject) -> bool {
+    let settled = [DeliveryState::InSync, DeliveryState::WithCreate];
+    client
+        .delivery
+        .as_ref()
+        .is_some_and(|d| !settled.contains(&d.state))
+}
+
+/// The sign and word of a client in a comment's titles and tables: its action, or for a
+/// client in sync on boruta, its secret's delivery.
+fn label(client: &crate::plan::PlannedObject) -> (Sign, &'static str) {
+    match client.action {
+        Action::InSync if client.delivery_pending() => (Sign::Add, "deliver"),
+        Action::InSync if delivery_unsettled(client) => (Sign::Problem, "delivery unchecked"),
+        action => marks::action(action),
+    }
+}
+
 fn markdown_client(client: &crate::plan::PlannedObject) -> String {
-    let (sign, what) = marks::action(client.action);
+    let (sign, what) = label(client);
     let sign = marks::sign(sign).glyph;
     let text: Vec<String> = lines::fields(client)
         .iter()
@@ -270,7 +289,7 @@ fn summarised(changed: &[&crate::plan::PlannedObject], budget: usize, hint: &str
     let rows: Vec<String> = changed
         .iter()
         .map(|c| {
-            let action = marks::action(c.action).1;
+            let action = label(c).1;
             format!(
                 "| {action} | {} | <code>{}</code> | <code>{}:{}</code> |\n",
                 md(&c.name),

@@ -6,6 +6,7 @@
 //! Every finding points at the offending value. Later stages only ever see [`ClientSpec`]
 //! clients, which passed all of this, and read their fields through the catalogue.
 
+mod delivery;
 mod schema_findings;
 mod scope;
 mod version;
@@ -124,6 +125,7 @@ pub fn finish(parts: Vec<Validated>) -> Validated {
         out.redacted_lines.append(&mut part.redacted_lines);
     }
     check_uniqueness(&mut out);
+    delivery::check_across(&mut out);
     scope::check_across(&mut out);
     out
 }
@@ -420,6 +422,7 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
         check_rules(&node, map, &reported, out);
     }
     check_server_generated(&node, out);
+    delivery::check(&node, &reported, out);
     crate::policy::waivers::waive(&mut out.diagnostics[before..], waivers);
     let has_error = out.diagnostics[before..].iter().any(Diagnostic::is_error);
     if has_error {
@@ -577,6 +580,7 @@ fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
             .unwrap_or_default(),
         ignore_changes,
     };
+    let secret_delivery = delivery::typed(&node, manifest.secret_delivery.as_ref());
     let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let NodeValue::Map(pairs) = &node.value else {
         return None;
@@ -598,6 +602,7 @@ fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
         identity_provider: manifest.identity_provider,
         authorized_scopes: manifest.authorized_scopes,
         lifecycle,
+        secret_delivery,
         fields,
     })
 }

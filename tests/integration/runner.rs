@@ -1,8 +1,8 @@
 //! Runs the jobs of the project's workflow files the way GitHub Actions would, as far as
 //! their shell steps go: expressions (`${{ inputs.x }}`, `secrets`, `vars`, `env`,
 //! `steps.<id>.outputs`, `always()`), `if:` conditions, job and step `env:`, the composite
-//! action's own steps with its inputs and outputs, `GITHUB_OUTPUT` / `GITHUB_PATH`, and
-//! the event file. Steps that use other actions (checkout, cache, upload) are recorded and
+//! action's own steps with its inputs and outputs, `GITHUB_OUTPUT` / `GITHUB_PATH` /
+//! `GITHUB_ENV`, a `workflow_dispatch` event's `inputs`, and the event file. Steps that use other actions (checkout, cache, upload) are recorded and
 //! skipped: they are GitHub's.
 
 #![allow(dead_code)]
@@ -466,6 +466,22 @@ impl Runner<'_> {
     }
 }
 
+impl Runner<'_> {
+    /// The `NAME=value` lines the steps appended to GITHUB_ENV so far (the multi-line
+    /// `NAME<<DELIMITER` form is not used by the project's workflows: it panics).
+    fn exported(&self) -> BTreeMap<String, String> {
+        let text = std::fs::read_to_string(self.temp.join("github-env")).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let (name, value) = line
+                    .split_once('=')
+                    .unwrap_or_else(|| panic!("GITHUB_ENV line not understood: {line}"));
+                (name.to_string(), value.to_string())
+            })
+            .collect()
+    }
+}
+
 /// Runs job `job` of the workflow `relative` (a path in the repository).
 pub fn run_job(relative: &str, job: &str, context: &Context) -> JobRun {
     let workflow = yaml(relative);
@@ -478,6 +494,11 @@ pub fn run_job(relative: &str, job: &str, context: &Context) -> JobRun {
     let mut scope = Scope {
         secrets: context.secrets.clone(),
         vars: context.vars.clone(),
+        // A `workflow_dispatch` run's inputs are the `inputs` context of its jobs.
+        inputs: context.event["inputs"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
         ..Scope::default()
     };
     scope.github.insert(
@@ -563,6 +584,10 @@ pub fn run_job(relative: &str, job: &str, context: &Context) -> JobRun {
         if let Some(id) = step.get("id").and_then(Value::as_str) {
             scope.steps.insert(id.to_string(), outputs);
         }
+        // What a step appends to GITHUB_ENV is in the environment of the steps after it.
+        let exported = runner.exported();
+        job_env.extend(exported.clone());
+        scope.env.extend(exported);
         run.failed |= code != 0;
         run.steps.push(StepRun {
             name,

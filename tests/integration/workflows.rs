@@ -1,10 +1,12 @@
 //! The workflows and the composite action (issues #6, #12): well formed for GitHub, and
 //! each example workflow's shell steps run as GitHub would run them (`runner.rs`): the
 //! action installs the binary under test from a release served on loopback, runs against
-//! the sandbox, and keeps its comment and issue on a fake GitHub API.
+//! the sandbox, and keeps its comment and issue on a fake GitHub API; the rotate workflow
+//! logs in to a real OpenBao with a GitHub OIDC token (issue #21).
 
-use crate::fakes::{FakeGitHub, REPOSITORY};
+use crate::fakes::{FakeGitHub, HttpServer, Request, Response, REPOSITORY};
 use crate::install::fake_release;
+use crate::openbao::OpenBao;
 use crate::runner::{repo, run_job, yaml, Context, JobRun};
 use crate::support::{Server, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
 use serde_json::{json, Value};
@@ -43,6 +45,7 @@ fn every_workflow_file_is_well_formed() {
         ".github/examples/pull-request.yml",
         ".github/examples/apply-on-main.yml",
         ".github/examples/drift.yml",
+        ".github/examples/rotate.yml",
     ] {
         assert_well_formed(file);
     }
@@ -461,7 +464,7 @@ fn zizmor_finds_nothing_in_the_action_and_the_workflows() {
         .map(|name| format!(".github/examples/{name}"))
         .collect();
     examples.sort();
-    assert_eq!(examples.len(), 3, "{examples:?}");
+    assert_eq!(examples.len(), 4, "{examples:?}");
     let out = std::process::Command::new("zizmor")
         .current_dir(repo())
         .args([
@@ -500,4 +503,202 @@ fn zizmor_finds_nothing_in_the_action_and_the_workflows() {
         })
         .collect();
     assert_eq!(shown, Vec::<String>::new());
+}
+
+/// What GitHub gives a job to ask for its OIDC token (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
+const OIDC_REQUEST_TOKEN: &str = "oidc-request-token-of-the-job";
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// The store's side of GitHub OIDC, as README's "Delivering secrets" sets it up: the JWT
+/// auth method trusting GitHub's issuer, a delivery policy, and the role
+/// `boruta-gitops-apply` bound to the repository's main branch and to `audience`. GitHub's
+/// signing key is played by a transit key of the same store (ES256). Returns the token
+/// GitHub would issue to a job on main of this repository, for `audience`.
+fn trust_github_oidc(bao: &OpenBao, audience: &str) -> String {
+    bao.bao(&["secrets", "enable", "transit"], None);
+    bao.bao(
+        &["write", "-f", "transit/keys/github", "type=ecdsa-p256"],
+        None,
+    );
+    let key: Value =
+        serde_json::from_str(&bao.bao(&["read", "-format=json", "transit/keys/github"], None))
+            .unwrap();
+    let public_key = key["data"]["keys"]["1"]["public_key"].as_str().unwrap();
+    bao.bao(&["auth", "enable", "jwt"], None);
+    bao.bao(
+        &[
+            "write",
+            "auth/jwt/config",
+            &format!("jwt_validation_pubkeys={public_key}"),
+            &format!("bound_issuer={GITHUB_ISSUER}"),
+        ],
+        None,
+    );
+    bao.bao(
+        &["policy", "write", "boruta-gitops-deliver", "-"],
+        Some("path \"secret/data/apps/*\" { capabilities = [\"create\", \"read\", \"update\"] }\n"),
+    );
+    let role = json!({
+        "role_type": "jwt",
+        "user_claim": "repository",
+        "bound_audiences": [audience],
+        "bound_claims": {"repository": REPOSITORY, "ref": "refs/heads/main"},
+        "token_policies": ["boruta-gitops-deliver"],
+        "token_ttl": "15m",
+        "token_max_ttl": "30m"
+    });
+    bao.bao(
+        &["write", "auth/jwt/role/boruta-gitops-apply", "-"],
+        Some(&role.to_string()),
+    );
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({
+        "iss": GITHUB_ISSUER,
+        "aud": audience,
+        "sub": format!("repo:{REPOSITORY}:ref:refs/heads/main"),
+        "repository": REPOSITORY,
+        "ref": "refs/heads/main",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300
+    });
+    let signing_input = format!(
+        "{}.{}",
+        b64(br#"{"alg":"ES256","typ":"JWT"}"#),
+        b64(claims.to_string().as_bytes())
+    );
+    let input = base64::engine::general_purpose::STANDARD.encode(&signing_input);
+    let signed: Value = serde_json::from_str(&bao.bao(
+        &[
+            "write",
+            "-format=json",
+            "transit/sign/github",
+            &format!("input={input}"),
+            "hash_algorithm=sha2-256",
+            "marshaling_algorithm=jws",
+        ],
+        None,
+    ))
+    .unwrap();
+    let signature = signed["data"]["signature"].as_str().unwrap();
+    format!(
+        "{signing_input}.{}",
+        signature.strip_prefix("vault:v1:").unwrap()
+    )
+}
+
+/// GitHub's OIDC token endpoint for one job: `jwt` to a request with the job's request
+/// token that asks for `audience`, 400/401 otherwise.
+fn oidc_endpoint(jwt: String, audience: String) -> HttpServer {
+    HttpServer::start(std::sync::Arc::new(move |request: &Request| {
+        let url = url::Url::parse(&format!("http://localhost{}", request.target)).unwrap();
+        let asked: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let authorized =
+            request.header("authorization") == Some(&format!("bearer {OIDC_REQUEST_TOKEN}"));
+        let wanted = [
+            ("api-version".to_string(), "2.0".to_string()),
+            ("audience".to_string(), audience.clone()),
+        ];
+        match (authorized, asked == wanted) {
+            (false, _) => Response::json(401, json!({"message": "Bad credentials"})),
+            (true, false) => Response::json(400, json!({"message": format!("{asked:?}")})),
+            (true, true) => Response::json(200, json!({"value": jwt})),
+        }
+    }))
+}
+
+#[test]
+fn the_rotate_workflow_logs_in_to_the_store_with_github_oidc_and_rotates() {
+    let stage = Stage::new();
+    let bao = OpenBao::start();
+    std::fs::write(
+        stage.workspace.path().join("manifests/ledger.yaml"),
+        "id: 00000000-0000-4000-8000-00000000ed01\nname: ledger\nconfidential: true\nsupported_grant_types: [client_credentials]\naccess_token_ttl: 900\nidentity_provider: {name: Default identity provider}\nsecret_delivery:\n  vault:\n    path: apps/ledger/oauth\n",
+    )
+    .unwrap();
+    let ledger = "00000000-0000-4000-8000-00000000ed01";
+    let held = || {
+        stage.server.sandbox.with_state(|s| {
+            s.clients[ledger].fields["secret"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+    };
+    let stored = || {
+        let out = bao.bao(
+            &[
+                "kv",
+                "get",
+                "-format=json",
+                "-mount=secret",
+                "apps/ledger/oauth",
+            ],
+            None,
+        );
+        let kv: Value = serde_json::from_str(&out).unwrap();
+        (
+            kv["data"]["metadata"]["version"].as_u64().unwrap(),
+            kv["data"]["data"]["client_secret"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    };
+    // apply-on-main delivers the created client's secret with the store's settings in the
+    // step's environment.
+    let mut apply = stage.context("push", json!({"ref": "refs/heads/main"}), true);
+    apply.env.insert("VAULT_ADDR".into(), bao.address.clone());
+    apply
+        .env
+        .insert("VAULT_TOKEN".into(), bao.root_token.clone());
+    assert_succeeded(&run_job(
+        ".github/examples/apply-on-main.yml",
+        "apply",
+        &apply,
+    ));
+    let created = held();
+    assert_eq!(stored(), (1, created.clone()));
+
+    // The rotate workflow has no store token: only what GitHub gives a job.
+    let jwt = trust_github_oidc(&bao, &bao.address);
+    let oidc = oidc_endpoint(jwt, bao.address.clone());
+    let mut context = stage.context(
+        "workflow_dispatch",
+        json!({"ref": "refs/heads/main", "inputs": {"client": "ledger"}}),
+        true,
+    );
+    context
+        .vars
+        .insert("VAULT_ADDR".into(), bao.address.clone());
+    context.env.insert(
+        "ACTIONS_ID_TOKEN_REQUEST_URL".into(),
+        format!("{}/token?api-version=2.0", oidc.url),
+    );
+    context.env.insert(
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
+        OIDC_REQUEST_TOKEN.into(),
+    );
+    let run = run_job(".github/examples/rotate.yml", "rotate", &context);
+    assert_succeeded(&run);
+    assert_eq!(oidc.requests().len(), 1, "{}", run.log());
+    let rotated = held();
+    assert_ne!(rotated, created);
+    assert_eq!(stored(), (2, rotated.clone()));
+    let log = run.log();
+    assert!(
+        log.contains("Rotate: 1 rotated, 0 failed, 0 not attempted.\n"),
+        "{log}"
+    );
+    for secret in [&created, &rotated] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret in the log:\n{log}"
+        );
+    }
 }

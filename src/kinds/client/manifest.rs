@@ -149,6 +149,34 @@ pub struct ClientManifest {
     /// Not a boruta field: how boruta-gitops manages this client (`ensure: absent` to
     /// delete it, `ignore_changes` for fields another system owns).
     pub lifecycle: Option<Lifecycle>,
+    /// Not a boruta field, never sent to boruta: where boruta-gitops delivers this client's
+    /// secret (a HashiCorp Vault or OpenBao KV version 2 path), so that the application
+    /// reads it from there and no person handles it. Confidential clients only.
+    pub secret_delivery: Option<SecretDelivery>,
+}
+
+/// Where a client's secret is delivered.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretDelivery {
+    /// A HashiCorp Vault or OpenBao KV version 2 secret, found with `VAULT_ADDR`,
+    /// `VAULT_TOKEN`, `VAULT_CACERT` and `VAULT_NAMESPACE`. It receives `client_id`,
+    /// `client_secret` and `token_endpoint`.
+    pub vault: VaultDelivery,
+}
+
+/// A KV version 2 secret: `mount/path`, as `vault kv get -mount=MOUNT PATH` names it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VaultDelivery {
+    /// The secret's path under the mount (`apps/billing/oauth`): no leading or trailing
+    /// `/`, no empty, `.` or `..` segment.
+    #[schemars(length(min = 1))]
+    pub path: String,
+    /// The KV version 2 mount alone (`secret`, or `kv/team-a` for a nested one). Default:
+    /// `secret`.
+    #[schemars(length(min = 1))]
+    pub mount: Option<String>,
 }
 
 /// How boruta-gitops manages a client or a scope, beyond its fields.

@@ -136,8 +136,18 @@ pub struct ClientSpec {
     pub identity_provider: IdentityProviderRef,
     pub authorized_scopes: Option<Vec<ScopeRef>>,
     pub lifecycle: Lifecycle,
+    /// `secret_delivery`: where the client's secret is delivered, if anywhere.
+    pub secret_delivery: Option<SecretDelivery>,
     /// Every declared catalogue field, in manifest order.
     pub fields: Box<[Declared]>,
+}
+
+/// `secret_delivery`: the secret store location the client's secret is written to (never
+/// sent to boruta), and where the key sits (findings about the delivery point there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretDelivery {
+    pub location: crate::deliver::Location,
+    pub key: Pos,
 }
 
 impl ClientSpec {

@@ -1,6 +1,6 @@
 //! How a scope manifest compares with the server's scope of its id, the requests that
 //! make them equal (contract §1.3, §7.1), and the scopes as clients will see them once
-//! this run's scope writes are made ([`ScopeView`]).
+//! this run's scope writes are made ([`view`]).
 //!
 //! Scope names are unique on the server, so a scope of the manifest's name under another
 //! id is always a conflict (boruta would refuse the create): pin that id to adopt it.
