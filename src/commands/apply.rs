@@ -652,7 +652,12 @@ pub fn execute_unwatched(
         concurrency,
         progress.clone(),
     ));
+    let writes_done = std::time::Instant::now();
     let read_back_error = runtime.block_on(read_back(&connection, &verify, &mut results));
+    tracing::debug!(
+        ms = writes_done.elapsed().as_millis() as u64,
+        "read back after apply"
+    );
     let mut reporting = progress.finish();
     if let Some(reporting) = reporting.as_mut() {
         reporting.reporter.done();
@@ -685,15 +690,26 @@ async fn read_back(
         ) && verify.contains_key(&(r.kind, r.id.clone()))
     };
     let mut records: HashMap<(ObjectKind, String), Map<String, Value>> = HashMap::new();
+    let written_clients: std::collections::HashSet<&str> = results
+        .iter()
+        .filter(|r| r.kind == ObjectKind::Client && written(r))
+        .map(|r| r.id.as_str())
+        .collect();
     for kind in ObjectKind::ALL {
         if !results.iter().any(|r| r.kind == kind && written(r)) {
             continue;
         }
         let listed = match kind {
+            // Only the clients this run wrote are compared (and converted).
             ObjectKind::Client => connection
                 .list_clients(crate::kinds::client::fields::FieldSet::ALL)
                 .await
-                .map(|list| list.iter().map(|r| (r.id.clone(), r.to_map())).collect()),
+                .map(|list| {
+                    list.iter()
+                        .filter(|r| written_clients.contains(r.id.as_str()))
+                        .map(|r| (r.id.clone(), r.to_map()))
+                        .collect()
+                }),
             ObjectKind::Scope => connection.list_scopes().await.map(|list| {
                 let id = |s: &Map<String, Value>| {
                     s.get("id")
@@ -709,19 +725,10 @@ async fn read_back(
             Err(e) => return Some(e.to_string()),
         }
     }
-    for result in results.iter_mut().filter(|r| written(r)) {
-        let key = (result.kind, result.id.clone());
-        let (differs, locate) = &verify[&key];
-        let differing = match records.get(&key) {
-            Some(record) => differs(record),
-            None => vec![format!(
-                "(the whole {}: it is not on the server)",
-                result.kind
-            )],
-        };
-        if differing.is_empty() {
-            continue;
-        }
+    let checked = differing_after_apply(results, verify, &records, written);
+    for (index, differing) in checked {
+        let result = &mut results[index];
+        let (_, locate) = &verify[&(result.kind, result.id.clone())];
         let fields: Vec<String> = differing.iter().map(|f| format!("`{f}`")).collect();
         let message = format!(
             "boruta acknowledged the write, but the server's record read back after apply still differs from the manifest: {}",
@@ -737,6 +744,48 @@ async fn read_back(
         result.reason = Some(message);
     }
     None
+}
+
+/// The results (by index) whose written object differs from its manifest in the records
+/// read back, with the differing fields. The comparisons are independent and cost about
+/// as much as the list itself for 1,000 clients, so they run on every core.
+fn differing_after_apply(
+    results: &[ObjectResult],
+    verify: &HashMap<(ObjectKind, String), Verify>,
+    records: &HashMap<(ObjectKind, String), Map<String, Value>>,
+    written: impl Fn(&ObjectResult) -> bool + Sync,
+) -> Vec<(usize, Vec<String>)> {
+    let check = |(index, result): (usize, &ObjectResult)| {
+        let key = (result.kind, result.id.clone());
+        let differing = match records.get(&key) {
+            Some(record) => (verify[&key].0)(record),
+            None => vec![format!(
+                "(the whole {}: it is not on the server)",
+                result.kind
+            )],
+        };
+        (!differing.is_empty()).then_some((index, differing))
+    };
+    let indexed: Vec<(usize, &ObjectResult)> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| written(r))
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if indexed.len() < 64 || threads == 1 {
+        return indexed.into_iter().filter_map(check).collect();
+    }
+    let chunk = indexed.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = indexed
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().copied().filter_map(check).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 /// SIGINT and SIGTERM (a cancelled CI job): the first stops new requests and lets those in

@@ -365,10 +365,10 @@ pub fn read_back_failed(error: &str) -> String {
 
 /// The first SIGINT/SIGTERM.
 pub fn first_signal(name: &str) {
-    eprintln!("\n{name} received: no new create starts; waiting for the creates in flight (send it again to exit at once)");
+    eprintln!("\n{name} received: no new request starts (create, update or delete); waiting for those in flight (send it again to exit at once)");
 }
 
 /// The second one: the process exits now.
 pub fn second_signal(name: &str) {
-    eprintln!("{name} received again: exiting now. Creates in flight have an unknown outcome: run apply again, it converges");
+    eprintln!("{name} received again: exiting now. The requests in flight have an unknown outcome: run apply again, it converges");
 }

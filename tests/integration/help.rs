@@ -124,3 +124,44 @@ fn every_commands_help_is_as_committed() {
         stale.join("\n")
     );
 }
+
+/// What a newcomer read in help and tripped on (issue #18, items 6 and 9): the help of the
+/// commands that do not take a saved plan never sends the reader to `apply --plan`; the
+/// top-level help says apply updates and deletes; `--concurrency` bounds every request.
+#[test]
+fn help_says_what_each_command_does_today() {
+    let ws = Workspace::new().env("COLUMNS", "100");
+    for command in ["validate", "drift", "export"] {
+        let out = ws.run(&[command, "--help"]);
+        assert!(
+            !out.stdout.contains("apply --plan"),
+            "{command}: {}",
+            out.stdout
+        );
+    }
+    let plan = ws.run(&["plan", "--help"]);
+    let mentions: Vec<&str> = plan
+        .stdout
+        .lines()
+        .filter(|l| l.contains("apply --plan"))
+        .collect();
+    assert_eq!(
+        mentions,
+        ["          Save the plan (JSON, no secrets) for `apply --plan`"]
+    );
+    let top = ws.run(&["--help"]);
+    assert!(
+        top.stdout.contains("  apply        Do what the plan shows: create missing clients; with --update put drifted ones back\n               as git declares them; with --allow-delete delete those declared absent\n"),
+        "{}",
+        top.stdout
+    );
+    assert!(!top.stdout.contains("never changes"), "{}", top.stdout);
+    let apply = ws.run(&["apply", "--help"]);
+    assert!(
+        apply
+            .stdout
+            .contains("          Requests in flight at once (creates, updates, deletes)\n"),
+        "{}",
+        apply.stdout
+    );
+}

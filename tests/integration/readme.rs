@@ -163,3 +163,28 @@ fn every_security_rule_is_documented_as_the_catalogue_says() {
         "README's security rules table differs from the catalogue; it should read:\n{rows}"
     );
 }
+
+/// The README's promises about convergence (issue #18): the first paragraph says apply
+/// updates and deletes; every write-only field of the catalogue is marked so in the field
+/// table, whose note says apply --update sends them; the Converging section exists; the
+/// versions table has the identity-provider row.
+#[test]
+fn the_readme_documents_how_every_field_converges() {
+    use boruta_gitops::kinds::client::fields::{manifest_fields, Version};
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let intro = readme.split("\n\n").nth(1).unwrap();
+    assert!(
+        intro.contains("it creates what is missing, puts drifted\nclients and scopes back as git declares them (`--update`, write-only fields included), and\ndeletes what git declares absent (`--allow-delete`)"),
+        "{intro}"
+    );
+    for field in manifest_fields().filter(|f| f.write_only(Version::V0_10)) {
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", field.name)))
+            .unwrap_or_else(|| panic!("no README row for {}", field.name));
+        assert!(row.ends_with("| write-only |"), "{row}");
+    }
+    assert!(readme.contains("never compared. `apply --update` therefore sends git's value of every declared write-only\nfield"));
+    assert!(readme.contains("\n## Converging\n"));
+    assert!(readme.contains("| a client's changed identity provider | 0.9.0 to 0.10.0 cache it and keep using the old one until boruta restarts (fixed in 0.10.1, boruta-server ffa4afbb): a plan that changes it warns `identity-provider-restart`; 0.10.1 and later use it at once | used at once |\n"));
+}

@@ -506,7 +506,7 @@ fn sigterm_halfway_through_creates_reports_and_keeps_every_secret() {
     let stderr = std::fs::read_to_string(ws.path().join("stderr.txt")).unwrap();
     assert_eq!(status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("SIGTERM received: no new create starts"),
+        stderr.contains("SIGTERM received: no new request starts (create, update or delete); waiting for those in flight (send it again to exit at once)\n"),
         "{stderr}"
     );
     let created: Vec<String> = server.sandbox.with_state(|s| {

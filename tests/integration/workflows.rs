@@ -232,7 +232,7 @@ fn the_pull_request_workflow_validates_plans_and_keeps_one_comment() {
         comments[0].3
     );
     assert!(
-        comments[0].3.contains("| 3 | 0 | 0 | 0 | 3 | 0 |"),
+        comments[0].3.contains("| create | update | re-send | drift | in sync | unmanaged | system | conflict |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n| 3 | 0 | 0 | 0 | 0 | 0 | 3 | 0 |\n"),
         "{}",
         comments[0].3
     );
@@ -275,7 +275,7 @@ fn the_pull_request_workflow_validates_plans_and_keeps_one_comment() {
     let comments = stage.comments();
     assert_eq!(comments.len(), 1);
     // Nothing was applied: the plan still shows three creates.
-    assert!(comments[0].3.contains("| 3 | 0 | 0 | 0 | 3 | 0 |"));
+    assert!(comments[0].3.contains("| 3 | 0 | 0 | 0 | 0 | 0 | 3 | 0 |"));
 }
 
 #[test]
@@ -379,6 +379,46 @@ fn a_failed_plan_replaces_the_comment_with_the_reason() {
     assert!(body.contains("No plan is shown"), "{body}");
 }
 
+/// The `args` of the step of `job` in `workflow` that runs the action's `command`.
+fn action_args(workflow: &str, job: &str, command: &str) -> String {
+    let workflow = yaml(workflow);
+    let steps = workflow["jobs"][job]["steps"].as_array().unwrap();
+    let step = steps
+        .iter()
+        .find(|s| s["with"]["command"] == command)
+        .unwrap_or_else(|| panic!("no {command} step"));
+    step["with"]["args"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn the_examples_apply_what_the_pull_requests_plan_showed() {
+    // The merge applies updates too (issue #18 item 8), and the pull request's plan is made
+    // with the same flags, so the comment shows what the merge will do. Deletes stay
+    // behind --allow-delete, which neither example passes.
+    let apply = action_args(".github/examples/apply-on-main.yml", "apply", "apply");
+    let plan = action_args(".github/examples/pull-request.yml", "plan", "plan");
+    assert_eq!(apply, "--update --auto-approve");
+    assert_eq!(
+        plan,
+        "--update --detailed-exitcode --out boruta-gitops-plan.json"
+    );
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains(
+            "2. **`apply-on-main.yml`**: on push to `main`, `apply --update\n   --auto-approve`"
+        ),
+        "README's CI section names the example's flags"
+    );
+    let action = std::fs::read_to_string(repo().join("action.yml")).unwrap();
+    assert!(
+        action.contains("apply: pass --update"),
+        "action.yml documents --update for apply"
+    );
+}
+
 #[test]
 fn the_apply_workflow_applies_on_main() {
     let stage = Stage::new();
@@ -396,10 +436,41 @@ fn the_apply_workflow_applies_on_main() {
     let again = run_job(".github/examples/apply-on-main.yml", "apply", &context);
     assert_succeeded(&again);
     assert!(
-        again.log().contains("Nothing to create."),
+        again
+            .log()
+            .contains("Nothing to change: the server matches the manifests."),
         "{}",
         again.log()
     );
+    // A reviewed, merged edit of an existing client lands on the next push.
+    let manifest = stage.workspace.path().join("manifests/storefront-spa.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("access_token_ttl: 900", "access_token_ttl: 300"),
+    )
+    .unwrap();
+    let merged = run_job(".github/examples/apply-on-main.yml", "apply", &context);
+    assert_succeeded(&merged);
+    let id = stage.server.ids_named("storefront-spa").remove(0);
+    assert!(
+        merged.log().contains(&format!(
+            "  ~ storefront-spa ({id}) updated\n\nApply: 0 created, 1 updated, 0 already present, 0 failed, 0 not attempted.\n"
+        )),
+        "{}",
+        merged.log()
+    );
+    assert!(
+        !merged.log().contains("Nothing to create."),
+        "{}",
+        merged.log()
+    );
+    let stored = stage
+        .server
+        .sandbox
+        .with_state(|s| s.render_client(&id))
+        .unwrap();
+    assert_eq!(stored["access_token_ttl"], 300);
 }
 
 #[test]

@@ -207,6 +207,37 @@ fn an_update_boruta_refuses_is_blocked_not_counted() {
         "{}",
         human.stdout
     );
+    assert!(
+        human.stdout.ends_with("Plan: 0 to create, 0 to update, 0 to re-send, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).\n"),
+        "{}",
+        human.stdout
+    );
+    let comment = ws.run(&["plan", "manifests", "--update", "--format", "markdown"]);
+    assert_eq!(comment.code, 1);
+    assert!(
+        comment.stdout.contains("| create | update | re-send | blocked | drift | in sync | unmanaged | system | conflict |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n| 0 | 0 | 0 | 1 | 0 | 0 | 0 | 3 | 0 |\n"),
+        "{}",
+        comment.stdout
+    );
+    assert!(
+        comment.stdout.contains(&format!(
+            "<code>!</code> <b>invoices-api</b> (blocked) <code>{API_ID}</code>"
+        )),
+        "{}",
+        comment.stdout
+    );
+    // apply refuses the plan: nothing is sent, nothing counted as updated.
+    server.sandbox.clear_requests();
+    let applied = ws.run(&["apply", "manifests", "--update", "--auto-approve"]);
+    assert_eq!(applied.code, 1);
+    assert!(
+        applied
+            .stderr
+            .contains("the plan has errors (see above): nothing was changed"),
+        "{}",
+        applied.stderr
+    );
+    assert!(patches(&server).is_empty());
 }
 
 #[test]
@@ -271,5 +302,247 @@ fn an_identity_provider_change_warns_that_boruta_before_0_10_1_must_restart() {
     assert_eq!(
         warning(None).as_deref(),
         Some("warning[identity-provider-restart]: if this server runs boruta 0.9.0 to 0.10.0, it caches the identity provider of `invoices-api` and keeps using the old one after this update until it restarts (fixed in 0.10.1): restart boruta after apply, or pass --boruta-version with the exact release")
+    );
+}
+
+/// The id and public key of a seeded global key pair.
+fn key_pair(server: &Server, name: &str) -> (String, String) {
+    let id = boruta_gitops::sandbox::state::seed_id(name);
+    let key = server
+        .sandbox
+        .with_state(|s| s.key_pairs[&id].public_key.clone());
+    (id, key)
+}
+
+/// The public key the admin API renders for the client.
+fn rendered_public_key(server: &Server) -> String {
+    server
+        .sandbox
+        .with_state(|s| s.render_client(API_ID))
+        .expect("the client exists")["public_key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// invoices-api declaring a global key pair and one other write-only field.
+fn key_pair_manifest(key_pair_id: &str) -> String {
+    format!(
+        "id: {API_ID}\nname: invoices-api\nconfidential: true\nsupported_grant_types: [client_credentials]\nkey_pair_id: {key_pair_id}\nmetadata:\n  team: red\nidentity_provider:\n  name: {DEFAULT_IDP}\n"
+    )
+}
+
+/// The client's lines of a human plan (its header line and the lines under it).
+fn client_lines(plan: &Output, server: &Server) -> String {
+    let text = body(plan, server);
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap_or_default());
+    for line in lines.take_while(|l| l.starts_with("      ")) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn an_unchanged_key_pair_id_is_never_re_sent_and_a_changed_one_is() {
+    let server = Server::start();
+    let (default_id, default_key) = key_pair(&server, "Default key pair");
+    let (second_id, second_key) = key_pair(&server, "Second key pair");
+    let ws = workspace(&server, &key_pair_manifest(&default_id));
+    ok(&ws.run(&["apply", "manifests", "--auto-approve"]));
+    let create: Value = serde_json::from_str(
+        &server
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "POST" && r.path == "/api/clients")
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(
+        create["client"]["key_pair_id"],
+        json!(default_id),
+        "sent on create"
+    );
+    assert_eq!(rendered_public_key(&server), default_key);
+    server.sandbox.clear_requests();
+
+    // The client holds the key pair's key: the plan says so, apply --update re-sends the
+    // other write-only field and not key_pair_id (boruta would rotate the key).
+    let plan = ws.run(&["plan", "manifests", "--update"]);
+    ok(&plan);
+    assert_eq!(
+        client_lines(&plan, &server),
+        format!("  ↻ invoices-api ({API_ID}) will re-send its write-only fields (boruta never renders them back: not verifiable)  [manifests/invoices-api.yaml:2]\n      ↻ metadata    = {{\"team\":\"red\"}}   re-sent: boruta never renders it back\n      = key_pair_id   held: the client holds this key pair's key (not sent: boruta would replace it with a random one)\n")
+    );
+    ok(&ws.run(&["apply", "manifests", "--update", "--auto-approve"]));
+    assert_eq!(
+        patches(&server),
+        [json!({"metadata": {"team": "red"}, "authorized_scopes": []})]
+    );
+    assert_eq!(rendered_public_key(&server), default_key, "not rotated");
+    let drift = ws.run(&["drift", "manifests"]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+    server.sandbox.clear_requests();
+
+    // Git names another key pair: the client does not hold its key, so it is sent.
+    std::fs::write(
+        ws.manifests().join("invoices-api.yaml"),
+        key_pair_manifest(&second_id),
+    )
+    .unwrap();
+    let drift = ws.run(&["drift", "manifests"]);
+    assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
+    let plan = ws.run(&["plan", "manifests", "--update", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    assert_eq!(
+        client_lines(&plan, &server),
+        format!("  ~ invoices-api ({API_ID}) will be updated  [manifests/invoices-api.yaml:2]\n      ↻ metadata    = {{\"team\":\"red\"}}   re-sent: boruta never renders it back\n      ~ key_pair_id   sent: the client does not hold this key pair's key (boruta copies the key pair's keys into it)\n")
+    );
+    let applied = ws.run(&["apply", "manifests", "--update", "--auto-approve"]);
+    ok(&applied);
+    assert!(
+        applied.stdout.contains(&format!(
+            "  ~ invoices-api ({API_ID}) updated\n\nApply: 0 created, 1 updated, 0 already present, 0 failed, 0 not attempted.\n"
+        )),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(
+        patches(&server),
+        [json!({"metadata": {"team": "red"}, "key_pair_id": second_id, "authorized_scopes": []})]
+    );
+    assert_eq!(rendered_public_key(&server), second_key);
+    let drift = ws.run(&["drift", "manifests"]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+    server.sandbox.clear_requests();
+    ok(&ws.run(&["apply", "manifests", "--update", "--auto-approve"]));
+    assert_eq!(
+        patches(&server),
+        [json!({"metadata": {"team": "red"}, "authorized_scopes": []})]
+    );
+    assert_eq!(rendered_public_key(&server), second_key);
+}
+
+#[test]
+fn a_key_pair_id_that_cannot_be_checked_is_sent_only_when_asked() {
+    let server = Server::start();
+    let (default_id, default_key) = key_pair(&server, "Default key pair");
+    let (second_id, _) = key_pair(&server, "Second key pair");
+    let ws = workspace(&server, &key_pair_manifest(&second_id));
+    ok(&ws.run(&["apply", "manifests", "--auto-approve"]));
+    std::fs::write(
+        ws.manifests().join("invoices-api.yaml"),
+        key_pair_manifest(&default_id),
+    )
+    .unwrap();
+    server
+        .sandbox
+        .add_fault("GET /api/key-pairs status=503".parse().unwrap());
+    server.sandbox.clear_requests();
+    let plan = ws.run(&["plan", "manifests", "--update", "--max-retries", "0"]);
+    ok(&plan);
+    let warning = plan
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("warning[key-pair-unverifiable]"))
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(warning, format!("warning[key-pair-unverifiable]: whether `invoices-api` holds key pair {default_id}'s key cannot be checked (listing key pairs (GET /api/key-pairs): boruta answered 503 SERVICE_UNAVAILABLE \"injected fault\". the server is overloaded or unavailable; retried 0 time(s); try again later): key_pair_id is not sent, since boruta replaces the key of a client that already holds it with a random one; if it does not hold it, pass --send-key-pair-id invoices-api"));
+    assert_eq!(
+        client_lines(&plan, &server),
+        format!("  ↻ invoices-api ({API_ID}) will re-send its write-only fields (boruta never renders them back: not verifiable)  [manifests/invoices-api.yaml:2]\n      ↻ metadata    = {{\"team\":\"red\"}}   re-sent: boruta never renders it back\n      ? key_pair_id   not sent: whether the client holds this key pair's key cannot be checked\n")
+    );
+    ok(&ws.run(&[
+        "apply",
+        "manifests",
+        "--update",
+        "--auto-approve",
+        "--max-retries",
+        "0",
+    ]));
+    assert_eq!(
+        patches(&server),
+        [json!({"metadata": {"team": "red"}, "authorized_scopes": []})]
+    );
+    server.sandbox.clear_requests();
+    let plan = ws.run(&[
+        "plan",
+        "manifests",
+        "--update",
+        "--send-key-pair-id",
+        "invoices-api",
+        "--max-retries",
+        "0",
+    ]);
+    ok(&plan);
+    assert_eq!(
+        client_lines(&plan, &server),
+        format!("  ~ invoices-api ({API_ID}) will be updated  [manifests/invoices-api.yaml:2]\n      ↻ metadata    = {{\"team\":\"red\"}}   re-sent: boruta never renders it back\n      ~ key_pair_id   sent, as --send-key-pair-id asks (boruta copies the key pair's keys into it)\n")
+    );
+    ok(&ws.run(&[
+        "apply",
+        "manifests",
+        "--update",
+        "--send-key-pair-id",
+        "invoices-*",
+        "--auto-approve",
+        "--max-retries",
+        "0",
+    ]));
+    assert_eq!(
+        patches(&server),
+        [json!({"metadata": {"team": "red"}, "key_pair_id": default_id, "authorized_scopes": []})]
+    );
+    assert_eq!(rendered_public_key(&server), default_key);
+}
+
+#[test]
+fn apply_reads_back_an_update_and_fails_one_the_server_no_longer_holds() {
+    let server = Server::start();
+    let ws = workspace(&server, &manifest("https://a.example.com/api", "red"));
+    ok(&ws.run(&["apply", "manifests", "--auto-approve"]));
+    std::fs::write(
+        ws.manifests().join("invoices-api.yaml"),
+        manifest("https://a.example.com/api", "red")
+            .replace("access_token_ttl: 300", "access_token_ttl: 200"),
+    )
+    .unwrap();
+    // The update is acknowledged (its 200 answer shows the new TTL), then lost before the
+    // read-back's list (the second GET /api/clients of this run) is answered.
+    server.sandbox.clear_requests();
+    server
+        .sandbox
+        .add_fault("GET /api/clients nth=2 delay-ms=1500".parse().unwrap());
+    let child = server
+        .command(&ws, &["apply", "manifests", "--update", "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while server.count("GET", "/api/clients") < 2 {
+        assert!(started.elapsed().as_secs() < 20, "no read-back arrived");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(server.count("PATCH", &format!("/api/clients/{API_ID}")), 1);
+    server.update(API_ID, json!({"access_token_ttl": 300}));
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let reason = "boruta acknowledged the write, but the server's record read back after apply still differs from the manifest: `access_token_ttl`";
+    assert!(
+        stdout.contains(&format!(
+            "Read back after apply: 1 client(s) did not converge:\n  ✗ invoices-api ({API_ID}) failed: {reason}\n\nApply: 0 created, 0 updated, 0 already present, 1 failed, 0 not attempted.\n"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "error[not-converged]: {reason}\n  --> manifests/invoices-api.yaml:5:19\n"
+        )),
+        "{stderr}"
     );
 }

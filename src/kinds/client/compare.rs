@@ -348,7 +348,10 @@ fn compare_fields(
         if !created && !field.rendered.includes(context.version) {
             entry.unverifiable.push(field.name.to_string());
             // Re-sent as git declares it, as no comparison can say it changed; never an
-            // ignored field, never key_pair_id (re-sending one rotates the key).
+            // ignored field, never key_pair_id (re-sending one rotates the key). Harmless
+            // for the others: boruta's update changeset validates a field only when its
+            // value changes (Ecto's validate_inclusion, validate_change; boruta_auth
+            // lib/boruta/adapters/ecto/schemas/client.ex, 1587483 and cfdb52d).
             if field.id != FieldId::KeyPairId && !d.ignores(field.id) {
                 entry.resend.push(FieldChange {
                     field: field.name.to_string(),
