@@ -328,6 +328,8 @@ pub struct Waiver {
     pub codes: Vec<String>,
     /// Empty when the comment gives none (which is itself an error).
     pub reason: String,
+    /// `until=YYYY-MM-DD` as written (checked by the policy): the last day it applies.
+    pub until: Option<String>,
     /// First and last line covered (1-based, inclusive).
     pub lines: (usize, usize),
 }

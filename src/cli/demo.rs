@@ -138,6 +138,7 @@ impl Commands {
             file_roots: Vec::new(),
             policy: None,
             exclude: Vec::new(),
+            max_input_bytes: crate::load::MAX_TOTAL_INPUT_BYTES,
         }
     }
 

@@ -29,6 +29,10 @@ pub enum GithubCommand {
         /// The label of drift issues (created if absent).
         #[arg(long, default_value = "boruta-drift")]
         label: String,
+        /// Who opened the drift issue: the account GITHUB_TOKEN belongs to (an issue with
+        /// the label and marker by anyone else is not the drift issue).
+        #[arg(long, default_value = "github-actions[bot]")]
+        author: String,
     },
 }
 
@@ -48,7 +52,8 @@ pub(crate) fn run(command: &GithubCommand) -> Result<Exit, Error> {
             report_file,
             exit_code,
             label,
-        } => match github::drift_issue(report_file, *exit_code, label)? {
+            author,
+        } => match github::drift_issue(report_file, *exit_code, label, author)? {
             DriftIssue::Untouched => {
                 eprintln!("drift failed (exit 1): the issue is left as it is")
             }

@@ -177,8 +177,9 @@ pub struct ExportArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
-    /// Apply this saved plan (`plan --out`), from the manifest directory it records unless
-    /// DIR is given; refused if the server or the manifests changed since.
+    /// Apply this saved plan (`plan --out`) to the configured server (--admin-url), from
+    /// DIR; refused before any request when the plan names another server or directory,
+    /// and when the server or the manifests changed since.
     #[arg(long)]
     pub plan: Option<PathBuf>,
     /// Do not ask for confirmation (CI).
@@ -264,6 +265,7 @@ impl ManifestArgs {
             file_roots: self.file_roots.clone(),
             policy: self.policy.clone(),
             exclude: self.exclude.clone(),
+            max_input_bytes: Some(self.max_input_bytes),
             environment: None,
         }
     }
@@ -363,6 +365,10 @@ pub struct ManifestArgs {
     /// (repeatable; `--exclude 'k8s/*'`).
     #[arg(long, value_name = "PATTERN")]
     pub exclude: Vec<String>,
+    /// The most bytes read from the manifest files and the `${file:..}` values they
+    /// substitute, together; past it, files and values are not read (`input-too-large`).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::load::MAX_TOTAL_INPUT_BYTES)]
+    pub max_input_bytes: u64,
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -239,11 +239,10 @@ fn ask(question: &str) -> Result<bool, Error> {
 
 /// `apply`.
 pub(crate) fn apply(args: &ApplyArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let (mut manifests, connection) =
+    // With --plan too, the manifests are the caller's DIR (default `manifests`), never the
+    // plan file's (issue #19).
+    let (manifests, connection) =
         targeted(&args.manifests, &args.connection, &args.environment, env)?;
-    if args.manifests.dir.is_none() && args.plan.is_some() {
-        manifests.dir = Default::default(); // the saved plan's
-    }
     let options = ApplyOptions {
         saved_plan: args.plan.clone(),
         converge: args.converge.options(),

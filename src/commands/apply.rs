@@ -89,8 +89,6 @@ pub struct Ready {
 pub enum Refusal {
     /// The plan has errors (shown above it): it was reviewed as one unit.
     PlanHasErrors,
-    /// The saved plan was made against another server.
-    OtherServer { saved: String, now: String },
     /// The saved plan no longer matches the manifests or the server.
     Stale(Vec<Stale>),
     /// The secret store would refuse a delivery the run must write (checked before any
@@ -136,8 +134,9 @@ pub fn prepare(
     options: &ApplyOptions,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Start, Error> {
-    // A saved plan that cannot be read fails before any network traffic. It says where
-    // the manifests are, unless the command line does, and what it may do.
+    // A saved plan that cannot be read, or that names another server or manifest
+    // directory than the caller's, fails before any network traffic. It says what the
+    // apply may do; where requests go and which manifests are read are the caller's.
     let saved = options
         .saved_plan
         .as_deref()
@@ -153,26 +152,16 @@ pub fn prepare(
             "apply --plan performs the saved plan as it was reviewed: --update, --allow-delete and --select are recorded in it, and cannot be given again".into(),
         ));
     }
-    let mut manifests = manifests.clone();
-    let mut connection = connection.clone();
+    if let Some(saved) = &saved {
+        check_target(saved, manifests, connection)?;
+    }
     let converge = match &saved {
-        Some(saved) => {
-            if manifests.dir.as_os_str().is_empty() {
-                manifests.dir = saved.manifests_dir.clone().into();
-            }
-            connection
-                .admin_url
-                .get_or_insert_with(|| saved.admin_url.clone());
-            saved.options.clone()
-        }
+        Some(saved) => saved.options.clone(),
         None => options.converge.clone(),
     };
-    if manifests.dir.as_os_str().is_empty() {
-        manifests.dir = PathBuf::from(super::DEFAULT_DIR);
-    }
     let outcome = runtime.block_on(compute(
-        &manifests,
-        &connection,
+        manifests,
+        connection,
         env,
         &converge,
         Purpose::Apply,
@@ -225,6 +214,44 @@ pub fn prepare(
     })))
 }
 
+/// Refuses a saved plan that names another server than the configured one (or any
+/// server when none is configured), or another manifest directory than the caller's: a
+/// plan file is unsigned, and whoever can edit a CI artifact must not choose where the
+/// admin token goes nor which files are read (issue #19).
+fn check_target(
+    saved: &Plan,
+    manifests: &Manifests,
+    connection: &ConnectionOptions,
+) -> Result<(), Error> {
+    let named = crate::escape::neutral(&saved.admin_url);
+    let Some(configured) = &connection.admin_url else {
+        return Err(Error::Usage(format!(
+            "the saved plan names the server {named}, and no server is configured: set --admin-url or BORUTA_ADMIN_URL to the server this apply may change (a plan file never chooses where credentials go)"
+        )));
+    };
+    let configured = crate::fetch::admin_base(configured);
+    if crate::fetch::admin_base(&saved.admin_url) != configured {
+        return Err(Error::Usage(format!(
+            "the saved plan names the server {named}, not the configured {}: nothing was requested, nothing changed; make a new plan against the configured server",
+            crate::escape::neutral(&configured)
+        )));
+    }
+    let lexical = |path: &Path| -> Vec<std::ffi::OsString> {
+        path.components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .map(|c| c.as_os_str().to_os_string())
+            .collect()
+    };
+    if lexical(Path::new(&saved.manifests_dir)) != lexical(&manifests.dir) {
+        return Err(Error::Usage(format!(
+            "the saved plan was made from the manifests in {}, and this apply reads {}: give the directory the plan was made from as DIR, or make a new plan",
+            crate::escape::neutral(&saved.manifests_dir),
+            manifests.dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Before any boruta write: the secret store answers, and its token may write every
 /// delivery the jobs make (issue #21).
 async fn check_deliveries(computed: &Computed, jobs: &[Job]) -> Result<(), String> {
@@ -253,12 +280,6 @@ fn check_environment(saved: Option<&str>, now: Option<&str>) -> Result<(), Error
 
 /// Why a saved plan cannot be applied any more, if it cannot.
 fn stale(saved: &Plan, fresh: &Plan) -> Option<Refusal> {
-    if saved.admin_url != fresh.admin_url {
-        return Some(Refusal::OtherServer {
-            saved: saved.admin_url.clone(),
-            now: fresh.admin_url.clone(),
-        });
-    }
     let problems = plan::staleness(saved, fresh);
     (!problems.is_empty()).then_some(Refusal::Stale(problems))
 }

@@ -85,8 +85,14 @@ pub enum DriftIssue {
 }
 
 /// Opens (or updates) one issue while the server differs from git, closes it when it
-/// matches again; drift's exit code says which.
-pub fn drift_issue(report_file: &Path, exit_code: i32, label: &str) -> Result<DriftIssue, Error> {
+/// matches again; drift's exit code says which. The issue is found by its label, its
+/// hidden marker and its author, `author` (the account the token belongs to).
+pub fn drift_issue(
+    report_file: &Path,
+    exit_code: i32,
+    label: &str,
+    author: &str,
+) -> Result<DriftIssue, Error> {
     if exit_code == 1 {
         return Ok(DriftIssue::Untouched);
     }
@@ -95,7 +101,7 @@ pub fn drift_issue(report_file: &Path, exit_code: i32, label: &str) -> Result<Dr
     super::runtime()?.block_on(async {
         let description = "boruta-gitops: the boruta server no longer matches git";
         github.ensure_label(label, description).await?;
-        let open = github.find_issue(label, marker).await?;
+        let open = github.find_issue(label, marker, author).await?;
         Ok(match (exit_code, open) {
             (2, Some(number)) => {
                 let report = read_text(report_file, "the drift report")?;

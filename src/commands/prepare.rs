@@ -2,8 +2,10 @@
 //! validate them, and judge them against the boruta version and the policy, gathering
 //! every finding into one list.
 
+use crate::findings::Code;
 use crate::kinds::client::fields::Version;
 use crate::load::{self, Environment};
+use crate::policy::waivers::{Date, WaiverRules};
 use crate::policy::Policy;
 use crate::source::{has_errors, sort_diagnostics, Diagnostic, Severity, SourceMap, Waiver};
 use crate::validate::{self, Needs, Validated};
@@ -20,6 +22,9 @@ pub struct Manifests {
     pub policy: Option<PathBuf>,
     /// `--exclude`: files below the directory that are not manifests.
     pub exclude: Vec<String>,
+    /// `--max-input-bytes`: what the manifests and their `${file:..}` values may total
+    /// (`None`: [`load::MAX_TOTAL_INPUT_BYTES`]).
+    pub max_input_bytes: Option<u64>,
     /// `--env`: the environment whose variables and manifest selection apply.
     pub environment: Option<std::sync::Arc<crate::env::EnvFile>>,
 }
@@ -39,11 +44,15 @@ impl Manifests {
                 (default, Some(self.dir.as_path()))
             }
         };
+        let in_directory = root.is_some();
         let Some(root) = load::read_policy(&path, root, loaded) else {
             return Policy::default();
         };
         let (policy, problems) = Policy::parse(&root);
         loaded.diagnostics.extend(problems);
+        if in_directory {
+            loaded.diagnostics.extend(relaxed(&policy));
+        }
         policy
     }
 
@@ -65,15 +74,22 @@ impl Manifests {
             file_roots: &self.file_roots,
             unset_variable: unset,
             exclude: &self.exclude,
+            budget: load::Budget::with_limit(
+                self.max_input_bytes.unwrap_or(load::MAX_TOTAL_INPUT_BYTES),
+            ),
             vars: scope.as_ref(),
             select: self
                 .environment
                 .as_ref()
                 .map_or(&[], |e| e.select.as_slice()),
         };
+        let rules = WaiverRules::new(&policy, today());
         let (files, parts) = load::load_each(&self.dir, &options, &|documents, waivers| {
             let needs = validate::scan_needs(&documents);
-            (needs, validate::validate_file(documents, waivers))
+            (
+                needs,
+                validate::validate_file(documents, &rules.in_force(waivers)),
+            )
         });
         loaded.sources.extend(files.sources);
         loaded.diagnostics.extend(files.diagnostics);
@@ -87,9 +103,38 @@ impl Manifests {
             waivers: files.waivers,
             validated,
             policy,
+            rules,
             needs,
         }
     }
+}
+
+/// The day waivers are judged on (UTC).
+fn today() -> Date {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Date::from_days_since_epoch((seconds / 86_400) as i64)
+}
+
+/// A `policy-relaxed` warning for each setting of the in-directory policy file that is
+/// less strict than the built-in defaults: that file is part of the pull request, so the
+/// review must see what it relaxes (issue #19).
+fn relaxed(policy: &Policy) -> Vec<Diagnostic> {
+    policy
+        .relaxations
+        .iter()
+        .map(|r| {
+            Diagnostic::new(
+                Code::PolicyRelaxed,
+                format!(
+                    "the policy file in the manifest directory relaxes `{}`: {}. A pull request can change this file; pipelines pass the security team's policy with --policy (the Action's `policy` input) from a place the pull request does not control",
+                    r.rule, r.what
+                ),
+                Some(r.at.clone()),
+            )
+        })
+        .collect()
 }
 
 /// The manifests, loaded and validated (not yet judged).
@@ -100,6 +145,8 @@ pub struct Loaded {
     pub waivers: Vec<Waiver>,
     pub validated: Validated,
     pub policy: Policy,
+    /// What the policy says of waivers, and today.
+    pub rules: WaiverRules,
     pub needs: Needs,
 }
 
@@ -111,13 +158,20 @@ impl Loaded {
 
     /// Every finding so far, in one list.
     pub fn into_prepared(self) -> (Prepared, Policy, Needs) {
-        let prepared = Prepared::new(self.loader, self.sources, self.waivers, self.validated);
+        let prepared = Prepared::new(
+            self.loader,
+            self.sources,
+            self.waivers,
+            self.validated,
+            self.rules,
+        );
         (prepared, self.policy, self.needs)
     }
 
     /// Only the loader's findings: what stops a run before anything is judged.
     pub fn into_failure(self) -> Prepared {
-        Prepared::new(self.loader, self.sources, Vec::new(), Validated::default())
+        let validated = Validated::default();
+        Prepared::new(self.loader, self.sources, Vec::new(), validated, self.rules)
     }
 }
 
@@ -127,7 +181,11 @@ pub struct Prepared {
     pub sources: SourceMap,
     pub validated: Validated,
     pub diagnostics: Vec<Diagnostic>,
+    /// Every waiver comment, in force or not.
     pub waivers: Vec<Waiver>,
+    /// Those that waive something today.
+    in_force: Vec<Waiver>,
+    rules: WaiverRules,
 }
 
 impl Prepared {
@@ -136,6 +194,7 @@ impl Prepared {
         sources: SourceMap,
         waivers: Vec<Waiver>,
         mut validated: Validated,
+        rules: WaiverRules,
     ) -> Self {
         let mut diagnostics = loaded_diagnostics;
         diagnostics.append(&mut validated.diagnostics);
@@ -143,13 +202,17 @@ impl Prepared {
             sources,
             validated,
             diagnostics,
+            in_force: rules.in_force(&waivers),
             waivers,
+            rules,
         }
     }
 
-    /// Adds findings of a later stage, waived where a waiver says so.
+    /// Adds findings of a later stage, waived where a waiver in force says so and the
+    /// policy lets it.
     pub fn add(&mut self, mut findings: Vec<Diagnostic>) {
-        crate::policy::waivers::waive(&mut findings, &self.waivers);
+        let unwaivable = &self.rules.unwaivable;
+        crate::policy::waivers::waive_except(&mut findings, &self.in_force, unwaivable);
         self.diagnostics.append(&mut findings);
     }
 
@@ -164,7 +227,7 @@ impl Prepared {
 
     /// Once every manifest finding is in: the waivers that are themselves wrong.
     pub fn check_waivers(&mut self) {
-        let problems = crate::policy::waivers::check(&self.waivers, &self.diagnostics);
+        let problems = crate::policy::waivers::check(&self.waivers, &self.diagnostics, &self.rules);
         self.diagnostics.extend(problems);
     }
 

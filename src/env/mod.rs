@@ -219,6 +219,7 @@ fn read(path: &Path, name: &str, env: &dyn Environment, purpose: Use) -> Result<
             at_start(),
         )])
     })?;
+    let budget = load::Budget::default();
     let context = load::substitute::Context {
         env,
         roots: &roots,
@@ -228,6 +229,8 @@ fn read(path: &Path, name: &str, env: &dyn Environment, purpose: Use) -> Result<
             Use::Offline => crate::source::Severity::Note,
         },
         vars: None,
+        // One environment file, its `${file:..}` values bounded one by one as everywhere.
+        budget: &budget,
     };
     load::substitute::substitute(&mut root, &context, &mut findings);
     // Offline, an unset credential is only not needed.

@@ -177,8 +177,14 @@ impl GitHub {
         Ok(())
     }
 
-    /// The open issue labelled `label` whose body starts with `marker`.
-    pub async fn find_issue(&self, label: &str, marker: &str) -> Result<Option<u64>, FetchError> {
+    /// The open issue labelled `label` whose body starts with `marker` and that `author`
+    /// (the token's owner) opened: anyone who may label issues could plant another.
+    pub async fn find_issue(
+        &self,
+        label: &str,
+        marker: &str,
+        author: &str,
+    ) -> Result<Option<u64>, FetchError> {
         let issues = self
             .list(&format!(
                 "/issues?state=open&labels={}",
@@ -188,7 +194,10 @@ impl GitHub {
         Ok(issues
             .iter()
             .filter(|i| i.get("pull_request").is_none())
-            .find(|i| i["body"].as_str().is_some_and(|b| b.starts_with(marker)))
+            .find(|i| {
+                i["body"].as_str().is_some_and(|b| b.starts_with(marker))
+                    && i["user"]["login"].as_str() == Some(author)
+            })
             .and_then(|i| i["number"].as_u64()))
     }
 

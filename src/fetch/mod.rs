@@ -21,7 +21,9 @@ mod token;
 pub use error::FetchError;
 pub use redact::{Redactions, SUBSTRING_MIN as REDACT_SUBSTRING_MIN};
 pub use retry::{backoff, is_transient, Answer};
-pub use settings::{Credentials, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES};
+pub use settings::{
+    admin_base, Credentials, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES,
+};
 
 use crate::api::{self, ErrorBody};
 use crate::kinds::client::fields::FieldSet;
@@ -93,7 +95,10 @@ impl Connection {
         let redactions = Redactions::default();
         match &checked.credentials {
             Credentials::AccessToken(token) => redactions.add(token.clone()),
-            Credentials::ClientCredentials { secret, .. } => redactions.add(secret.clone()),
+            // Every form it is sent in, the Basic header's value included (issue #19).
+            Credentials::ClientCredentials {
+                client_id, secret, ..
+            } => redactions.add_basic(client_id, secret),
         }
         Ok(Connection {
             admin_url: checked.admin_url,

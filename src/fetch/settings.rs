@@ -171,6 +171,12 @@ pub fn client_builder(timeout: Duration, proxies: &ProxyEnv) -> reqwest::ClientB
         .proxy(proxy)
 }
 
+/// The admin API base URL as plans record it: without a trailing `/` or `/api`.
+pub fn admin_base(admin_url: &str) -> String {
+    let admin = admin_url.trim_end_matches('/');
+    admin.strip_suffix("/api").unwrap_or(admin).to_string()
+}
+
 /// `builder` trusting, besides the system's roots, every certificate of the PEM bundle
 /// at `path` (a private CA).
 pub(super) fn add_ca_bundle(
@@ -201,8 +207,7 @@ pub(super) fn add_ca_bundle(
 
 /// Checks the settings and builds the HTTP client.
 pub fn check(settings: Settings) -> Result<Checked, FetchError> {
-    let admin = settings.admin_url.trim_end_matches('/');
-    let admin = admin.strip_suffix("/api").unwrap_or(admin).to_string();
+    let admin = admin_base(&settings.admin_url);
     check_url("--admin-url", &admin, settings.allow_insecure_http)?;
     let needs_token_url = matches!(settings.credentials, Credentials::ClientCredentials { .. });
     if needs_token_url && settings.token_url.is_none() {

@@ -152,10 +152,12 @@ impl TokenSource {
         let status = answer.status;
         let error: Option<TokenError> = serde_json::from_slice(&answer.body).ok();
         let (error, description) = match error {
+            // The description is the server's free text, and a proxy may quote our request
+            // in it: only a short, redacted, neutralised excerpt is shown, in quotes.
             Some(e) => (
                 redactions.scrub(&e.error),
                 e.error_description
-                    .map(|d| format!(": {}", redactions.scrub(&d)))
+                    .map(|d| format!(": “{}”", redactions.excerpt(&d)))
                     .unwrap_or_default(),
             ),
             None => (format!("HTTP {status}"), String::new()),

@@ -7,12 +7,14 @@
 //! stops at the first bad file. The manifests come from pull requests: nothing outside the
 //! manifest directory (and the `--file-root`s the user names) is ever read.
 
+mod budget;
 mod discover;
 mod select;
 pub mod substitute;
 mod waivers;
 pub mod yaml;
 
+pub use budget::{Budget, MAX_TOTAL_INPUT_BYTES};
 pub use substitute::{is_env_reference, MAX_SUBSTITUTED_FILE_BYTES};
 pub use waivers::MARKER as WAIVER_MARKER;
 pub use yaml::{MAX_ALIAS_NODES, MAX_DEPTH};
@@ -71,6 +73,8 @@ pub struct Options<'a> {
     pub unset_variable: Severity,
     /// Files not to read (`--exclude`): patterns on paths relative to the directory.
     pub exclude: &'a [String],
+    /// What the manifest files and their `${file:..}` values may total (`--max-input-bytes`).
+    pub budget: Budget,
     /// The selected environment's variables, for `${var:..}`.
     pub vars: Option<&'a substitute::VarScope<'a>>,
     /// The manifests the selected environment gets (names, `*` globs, ids); empty: all.
@@ -86,6 +90,7 @@ impl<'a> Options<'a> {
             file_roots: &[],
             unset_variable: Severity::Error,
             exclude: &[],
+            budget: Budget::default(),
             vars: None,
             select: &[],
         }
@@ -247,7 +252,20 @@ fn roots(manifests: &Path, extra: &[PathBuf], diagnostics: &mut Vec<Diagnostic>)
 fn load_file(found: &discover::Found, roots: &Roots, options: &Options<'_>) -> Loaded {
     let mut loaded = Loaded::default();
     let file = display_path(&found.display);
+    let over_budget = || {
+        let message = options.budget.message("this file");
+        let at = Some(Location::file_start(&file));
+        Diagnostic::new(Code::InputTooLarge, message, at)
+    };
+    if options.budget.spent() {
+        loaded.diagnostics.push(over_budget());
+        return loaded;
+    }
     let text = match read_text(&found.canonical, &file, MAX_FILE_BYTES, "a manifest file") {
+        Ok(text) if !options.budget.charge(text.len() as u64) => {
+            loaded.diagnostics.push(over_budget());
+            return loaded;
+        }
         Ok(text) => text,
         Err(finding) => {
             loaded.diagnostics.push(finding);
@@ -405,6 +423,7 @@ pub fn add_text(
         roots,
         base,
         unset_variable: options.unset_variable,
+        budget: &options.budget,
         vars: options.vars,
     };
     for mut root in docs {

@@ -27,6 +27,8 @@ pub struct Context<'a> {
     pub base: &'a Path,
     /// How an unset `${env:..}` is reported (and a `${var:..}` without environment).
     pub unset_variable: Severity,
+    /// Every value read from a file is charged to it (each reference is a copy).
+    pub budget: &'a super::Budget,
     /// The selected environment's variables (`--env`); `None`: no environment.
     pub vars: Option<&'a VarScope<'a>>,
 }
@@ -211,6 +213,13 @@ fn resolve_file(
             format!("`${{file:{reference}}}` resolves outside the manifest directory: only files inside it, or inside a --file-root, are read"),
         ));
     };
+    let over_budget = || {
+        let what = format!("`${{file:{reference}}}`");
+        error(Code::InputTooLarge, context.budget.message(&what))
+    };
+    if context.budget.spent() {
+        return Err(over_budget());
+    }
     let bytes = read_regular(&target, MAX_SUBSTITUTED_FILE_BYTES).map_err(|e| match e {
         ReadError::NotRegular(kind) => error(
             Code::NotARegularFile,
@@ -225,6 +234,9 @@ fn resolve_file(
             format!("cannot read {shown}: {}", io_reason(&e)),
         ),
     })?;
+    if !context.budget.charge(bytes.len() as u64) {
+        return Err(over_budget());
+    }
     let mut content = String::from_utf8(bytes).map_err(|_| {
         error(
             Code::UnreadableFile,

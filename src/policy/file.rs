@@ -1,13 +1,16 @@
 //! The policy file (`--policy FILE`, default `.boruta-policy.yaml` in the manifest
 //! directory): a `rules:` mapping from a rule code to a severity (`error`, `warning`,
-//! `note`, `off`) or to `{severity: ..., <parameter>: ...}`. What it does not set keeps the
-//! catalogue's default. Unknown codes, unknown parameters and bad values are
-//! `invalid-policy` errors at their line. Pure: it reads a parsed YAML tree.
+//! `note`, `off`) or to `{severity: ..., waivable: false, <parameter>: ...}`, and a
+//! `waivers:` mapping (`require_expiry: true`). What it does not set keeps the catalogue's
+//! default. Unknown codes, unknown keys and bad values are `invalid-policy` errors at
+//! their line. Every setting that relaxes the built-in defaults is remembered with its
+//! place, so that a policy a pull request may have changed can say so. Pure: it reads a
+//! parsed YAML tree.
 
 use super::catalogue::{self, Parameter, DEFAULT_GRANT_TYPES};
 use crate::findings::Code;
-use crate::source::{Diagnostic, Node, NodeValue, Severity};
-use std::collections::HashMap;
+use crate::source::{Diagnostic, Location, Node, NodeValue, Severity};
+use std::collections::{HashMap, HashSet};
 
 /// What a policy says of one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,22 +19,45 @@ pub enum Setting {
     Off,
 }
 
-/// The policy in force: severities by code, and the rules' parameters.
+/// The built-in `long-lived-access-token.max_ttl`, seconds.
+pub const DEFAULT_MAX_TTL: i64 = 3600;
+
+/// A setting less strict than the built-in default, and where the policy file says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relaxation {
+    pub at: Location,
+    /// The rule (or rule parameter) relaxed.
+    pub rule: String,
+    /// What the policy says, against the default, e.g. "off, not error".
+    pub what: String,
+}
+
+/// The policy in force: severities by code, which findings may be waived and how, and
+/// the rules' parameters.
 #[derive(Debug, Clone)]
 pub struct Policy {
     settings: HashMap<Code, Setting>,
+    /// Rules a waiver may not accept (`waivable: false`).
+    pub unwaivable: HashSet<Code>,
+    /// `waivers: {require_expiry: true}`: every waiver needs `until=YYYY-MM-DD`.
+    pub require_expiry: bool,
     /// `long-lived-access-token.max_ttl`, seconds.
     pub max_ttl: i64,
     /// `admin-scope-granted.administration_clients`: names or ids.
     pub administration_clients: Vec<String>,
+    /// What this policy relaxes compared with the built-in defaults.
+    pub relaxations: Vec<Relaxation>,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Policy {
             settings: HashMap::new(),
-            max_ttl: 3600,
+            unwaivable: HashSet::new(),
+            require_expiry: false,
+            max_ttl: DEFAULT_MAX_TTL,
             administration_clients: Vec::new(),
+            relaxations: Vec::new(),
         }
     }
 }
@@ -82,42 +108,66 @@ impl Policy {
         let NodeValue::Map(pairs) = &root.value else {
             bad(
                 root,
-                "a policy file is a mapping with one key, `rules`".into(),
+                "a policy file is a mapping with the keys `rules` and `waivers`".into(),
             );
             return (policy, problems);
         };
         for (key, value) in pairs {
-            if key.as_str() != Some("rules") {
-                bad(
+            match key.as_str() {
+                Some("rules") => policy.read_rules(value, &mut bad),
+                Some("waivers") => policy.read_waivers(value, &mut bad),
+                _ => bad(
                     key,
                     format!(
-                        "unknown key `{}`: a policy file has one key, `rules`",
+                        "unknown key `{}`: a policy file has the keys `rules` and `waivers`",
                         key.key_text()
                     ),
-                );
-                continue;
-            }
-            let NodeValue::Map(rules) = &value.value else {
-                bad(
-                    value,
-                    "`rules` maps rule codes to a severity or to {severity: ..., parameters}"
-                        .into(),
-                );
-                continue;
-            };
-            for (code_node, setting) in rules {
-                let text = code_node.key_text();
-                let Some(code) = configurable(&text) else {
-                    bad(
-                        code_node,
-                        format!("unknown rule `{text}` (the rules are listed in the README, section Security rules)"),
-                    );
-                    continue;
-                };
-                policy.read_rule(code, setting, &mut bad);
+                ),
             }
         }
         (policy, problems)
+    }
+
+    fn read_rules(&mut self, node: &Node, bad: &mut dyn FnMut(&Node, String)) {
+        let NodeValue::Map(rules) = &node.value else {
+            bad(
+                node,
+                "`rules` maps rule codes to a severity or to {severity: ..., waivable: ..., parameters}"
+                    .into(),
+            );
+            return;
+        };
+        for (code_node, setting) in rules {
+            let text = code_node.key_text();
+            let Some(code) = configurable(&text) else {
+                bad(
+                    code_node,
+                    format!("unknown rule `{text}` (the rules are listed in the README, section Security rules)"),
+                );
+                continue;
+            };
+            self.read_rule(code, setting, bad);
+        }
+    }
+
+    fn read_waivers(&mut self, node: &Node, bad: &mut dyn FnMut(&Node, String)) {
+        let NodeValue::Map(pairs) = &node.value else {
+            bad(
+                node,
+                "`waivers` is a mapping: {require_expiry: true}".into(),
+            );
+            return;
+        };
+        for (key, value) in pairs {
+            match (key.key_text().as_str(), &value.value) {
+                ("require_expiry", NodeValue::Bool(required)) => self.require_expiry = *required,
+                ("require_expiry", _) => bad(value, "`require_expiry` is true or false".into()),
+                (other, _) => bad(
+                    key,
+                    format!("`waivers` has no key `{other}` (it takes: require_expiry)"),
+                ),
+            }
+        }
     }
 
     fn read_rule(&mut self, code: Code, node: &Node, bad: &mut dyn FnMut(&Node, String)) {
@@ -129,10 +179,23 @@ impl Policy {
                     self.read_severity(code, value, bad);
                     continue;
                 }
+                if name == "waivable" {
+                    match &value.value {
+                        NodeValue::Bool(false) => {
+                            self.unwaivable.insert(code);
+                        }
+                        NodeValue::Bool(true) => {
+                            self.unwaivable.remove(&code);
+                        }
+                        _ => bad(value, format!("`waivable` of `{code}` is true or false")),
+                    }
+                    continue;
+                }
                 match parameters.iter().find(|p| p.key() == name) {
                     Some(parameter) => self.read_parameter(*parameter, value, bad),
                     None => {
-                        let known: Vec<&str> = std::iter::once("severity")
+                        let known: Vec<&str> = ["severity", "waivable"]
+                            .into_iter()
                             .chain(parameters.iter().map(|p| p.key()))
                             .collect();
                         bad(
@@ -164,6 +227,22 @@ impl Policy {
                 return;
             }
         };
+        let default = code.severity();
+        let weaker = match setting {
+            Setting::Off => true,
+            Setting::Severity(severity) => severity > default,
+        };
+        if weaker {
+            let now = match setting {
+                Setting::Off => "off".to_string(),
+                Setting::Severity(severity) => severity.to_string(),
+            };
+            self.relaxations.push(Relaxation {
+                at: node.loc.clone(),
+                rule: code.to_string(),
+                what: format!("{now}, not {default}"),
+            });
+        }
         self.settings.insert(code, setting);
     }
 
@@ -176,6 +255,13 @@ impl Policy {
         match (parameter, &node.value) {
             (Parameter::MaxTtl, NodeValue::Int(seconds)) if *seconds > 0 => {
                 self.max_ttl = *seconds;
+                if *seconds > DEFAULT_MAX_TTL {
+                    self.relaxations.push(Relaxation {
+                        at: node.loc.clone(),
+                        rule: format!("{}.max_ttl", Code::LongLivedAccessToken),
+                        what: format!("{seconds} s, not {DEFAULT_MAX_TTL} s"),
+                    });
+                }
             }
             (Parameter::MaxTtl, _) => {
                 bad(node, "`max_ttl` is a number of seconds, above 0".into());
@@ -188,6 +274,16 @@ impl Policy {
                     .filter_map(Node::as_str)
                     .map(str::to_string)
                     .collect();
+                if !items.is_empty() {
+                    self.relaxations.push(Relaxation {
+                        at: node.loc.clone(),
+                        rule: format!("{}.administration_clients", Code::AdminScopeGranted),
+                        what: format!(
+                            "{} client(s) may hold boruta's management scopes, not none",
+                            items.len()
+                        ),
+                    });
+                }
             }
             (Parameter::AdministrationClients, _) => {
                 bad(

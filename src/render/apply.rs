@@ -89,11 +89,6 @@ pub fn nothing_to_do(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
 pub fn refusal(refusal: &Refusal) -> String {
     match refusal {
         Refusal::PlanHasErrors => "the plan has errors (see above): nothing was changed".into(),
-        Refusal::OtherServer { saved, now } => format!(
-            "the saved plan was made against {}, not {}: nothing was changed",
-            neutral(saved),
-            neutral(now)
-        ),
         Refusal::Stale(problems) => {
             let mut lines =
                 vec!["the saved plan is stale; nothing was changed. Make a new plan:".to_string()];

@@ -1,16 +1,39 @@
 //! Markdown pieces shared by the comment renderers: escaping for GitHub's Markdown (text
-//! we did not write must not become links, emphasis, HTML or a closed code fence), code
-//! fences that their content cannot close, and the findings table.
+//! we did not write must not become links, emphasis, HTML or a closed code fence, nor a
+//! mention, an autolink or an issue reference), code fences that their content cannot
+//! close, and the findings table.
 
 use crate::escape::neutral;
 use crate::plan::Plan;
 use crate::source::{Diagnostic, Severity};
 
+/// Breaks what GitHub turns into a mention, a link or a reference, outside code: it
+/// follows `@` (a person or team mention, an e-mail autolink), the `:` of `://` (a URL
+/// autolink of any scheme), `www` before `.` (a `www.` autolink) and `#` before a digit
+/// (an issue reference) with it. Invisible, so the text still reads the same (issue #19).
+const JOINER: char = '\u{200d}';
+
 /// Text for inline Markdown or HTML: neutralised, with every character that Markdown or
-/// HTML would interpret escaped.
+/// HTML would interpret escaped, and no mention, autolink or issue reference left live
+/// (see `JOINER`). Every manifest- or server-controlled value goes through it.
 pub fn md(text: &str) -> String {
+    let neutral = neutral(text);
+    let chars: Vec<char> = neutral.chars().collect();
     let mut out = String::with_capacity(text.len());
-    for c in neutral(text).chars() {
+    for (i, &c) in chars.iter().enumerate() {
+        let next = chars.get(i + 1).copied();
+        let breaks = match c {
+            '@' => next.is_some_and(|n| !n.is_whitespace()),
+            ':' => chars.get(i + 1..i + 3) == Some(&['/', '/'][..]),
+            '#' => next.is_some_and(|n| n.is_ascii_digit()),
+            'w' | 'W' => {
+                next == Some('.')
+                    && i >= 2
+                    && chars[i - 2..i].iter().all(|w| w.eq_ignore_ascii_case(&'w'))
+                    && !(i >= 3 && chars[i - 3].is_alphanumeric())
+            }
+            _ => false,
+        };
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -21,6 +44,9 @@ pub fn md(text: &str) -> String {
                 out.push(c);
             }
             c => out.push(c),
+        }
+        if breaks {
+            out.push(JOINER);
         }
     }
     out
@@ -44,6 +70,23 @@ pub fn fence(info: &str, lines: &[String]) -> String {
     out.push_str(&ticks);
     out.push('\n');
     out
+}
+
+/// A warning at the top of a comment when the policy in force is the manifest
+/// directory's own and relaxes built-in rules (`policy-relaxed` findings): the reviewer
+/// must see it before the plan, since the pull request under review may be what relaxed
+/// them. Empty otherwise.
+pub fn policy_banner(diagnostics: &[Diagnostic]) -> String {
+    let relaxed = diagnostics
+        .iter()
+        .filter(|d| d.code == crate::findings::Code::PolicyRelaxed)
+        .count();
+    if relaxed == 0 {
+        return String::new();
+    }
+    format!(
+        "> [!WARNING]\n> **The policy file in the manifest directory relaxes {relaxed} built-in rule setting(s)** (the <code>policy-relaxed</code> findings below say which): a pull request can change that file. Review it with the manifests, or have the pipeline pass the security team's policy (<code>--policy</code>).\n\n"
+    )
 }
 
 /// The errors and warnings (waived ones marked) as tables, or nothing: boruta's and the
@@ -170,6 +213,24 @@ mod tests {
         assert_eq!(
             md("[x](javascript:1) <b>_*"),
             "\\[x\\](javascript:1) &lt;b&gt;\\_\\*"
+        );
+    }
+
+    #[test]
+    fn mentions_links_and_references_stay_text() {
+        let z = JOINER;
+        assert_eq!(
+            md("ping @octo-org/admins, mail a@b.example, see https://evil.example/x"),
+            format!("ping @{z}octo-org/admins, mail a@{z}b.example, see https:{z}//evil.example/x")
+        );
+        assert_eq!(
+            md("WWW.evil.example and #12 and ftp://x"),
+            format!("WWW{z}.evil.example and \\#{z}12 and ftp:{z}//x")
+        );
+        // Nothing to break: unchanged.
+        assert_eq!(
+            md("a @ b, awww. and time 10:30 # x"),
+            "a @ b, awww. and time 10:30 \\# x"
         );
     }
 }

@@ -245,7 +245,7 @@ fn counts_row(plan: &Plan) -> (Vec<&'static str>, Vec<String>) {
 
 /// A plan's comment below its heading, in at most `limit` characters.
 fn markdown_body(plan: &Plan, report: Report, full_plan_hint: &str, limit: usize) -> String {
-    let mut head = String::new();
+    let mut head = markdown::policy_banner(&plan.diagnostics);
     if !plan.options.select.is_empty() {
         head.push_str(&format!(
             "Partial plan: only the manifests <code>--select {}</code> chose.\n\n",
@@ -379,7 +379,7 @@ pub fn markdown_environments(
 
 /// Why there is no plan: the error and the findings (notes left out).
 fn failure_body(error: &str, findings: &[Diagnostic]) -> String {
-    let mut text = String::new();
+    let mut text = markdown::policy_banner(findings);
     if !error.is_empty() {
         text.push_str(&fence("text", &[neutral(error).into_owned()]));
         text.push('\n');

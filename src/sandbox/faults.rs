@@ -5,7 +5,7 @@
 //! where PATH is exact or ends with `*` (prefix), and ACTION is one or more of
 //! `status=CODE`, `retry-after=SECONDS`, `delay-ms=MS`, `hang`, `drop`,
 //! `commit-then-drop`, `truncate`, `endless-body`, `ignore-id`, `strip-field=NAME`,
-//! `expire-tokens`. Without
+//! `expire-tokens`, `echo-request` (with `status=`). Without
 //! `nth`/`times` a rule fires on every matching request.
 
 use std::str::FromStr;
@@ -36,6 +36,9 @@ pub struct Action {
     pub strip_fields: Vec<String>,
     /// Expire every issued access token, then handle the request normally.
     pub expire_tokens: bool,
+    /// With `status`: quote the request's headers and body back in the error answer, as a
+    /// proxy or web application firewall in front of boruta may (issue #19).
+    pub echo_request: bool,
 }
 
 /// One rule.
@@ -156,6 +159,7 @@ impl FromStr for Fault {
                     has_action = true;
                 }
                 "expire-tokens" => fault.action.expire_tokens = true,
+                "echo-request" => fault.action.echo_request = true,
                 _ => return Err(format!("fault `{text}`: unknown word `{word}`")),
             }
             has_action |= matches!(
@@ -174,6 +178,9 @@ impl FromStr for Fault {
         }
         if fault.action.retry_after.is_some() && fault.action.status.is_none() {
             return Err(format!("fault `{text}`: retry-after needs status="));
+        }
+        if fault.action.echo_request && fault.action.status.is_none() {
+            return Err(format!("fault `{text}`: echo-request needs status="));
         }
         Ok(fault)
     }
@@ -203,5 +210,8 @@ mod tests {
         assert!("POST /x".parse::<Fault>().is_err());
         assert!("POST /x status=abc".parse::<Fault>().is_err());
         assert!("POST /x retry-after=2".parse::<Fault>().is_err());
+        assert!("POST /x echo-request".parse::<Fault>().is_err());
+        let echo: Fault = "POST /oauth/token status=401 echo-request".parse().unwrap();
+        assert!(echo.action.echo_request);
     }
 }

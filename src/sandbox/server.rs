@@ -316,10 +316,17 @@ async fn handle(
         if let Some(seconds) = action.retry_after {
             extra.push(("retry-after", seconds.to_string()));
         }
-        let body = (status >= 500).then(|| {
+        let echoed = action.echo_request.then(|| {
+            let pairs: Vec<(String, String)> = headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
+                .collect();
+            token::echoed_request(&pairs, body.as_deref().unwrap_or_default())
+        });
+        let body = echoed.or_else(|| (status >= 500).then(|| {
             let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("error");
             json!({"code": reason.to_ascii_uppercase().replace(' ', "_"), "message": "injected fault"})
-        });
+        }));
         return json_response(status, body.map(|b| Bytes::from(b.to_string())), &extra);
     }
 

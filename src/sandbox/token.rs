@@ -178,3 +178,22 @@ pub fn token(
         }),
     )
 }
+
+/// The answer of a proxy or web application firewall in front of boruta that refuses a
+/// request and quotes it back, headers and body, in the token endpoint's error format and
+/// in the admin API's (the `echo-request` fault): what a careless one does, and what
+/// redaction must withstand (issue #19).
+pub fn echoed_request(headers: &[(String, String)], body: &[u8]) -> Value {
+    let headers: Vec<String> = headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let quoted = format!(
+        "request rejected by policy; request headers: {}; request body: {}",
+        headers.join("; "),
+        String::from_utf8_lossy(body)
+    );
+    json!({
+        "error": "access_denied",
+        "error_description": quoted,
+        "code": "REQUEST_REJECTED",
+        "message": quoted,
+    })
+}

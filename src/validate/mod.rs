@@ -451,6 +451,7 @@ fn redact_secret_lines(node: &Node, out: &mut Validated) {
 /// say nothing more about those).
 fn check_schema(node: &Node, json: &Value, out: &mut Validated) -> BTreeSet<String> {
     let mut reported = BTreeSet::new();
+    let mut keys = schema_findings::KeyIndex::default();
     for violation in schema::check(SchemaKind::Client, json) {
         let field = violation.pointer.split('/').nth(1).unwrap_or("");
         // An unresolved reference is reported by the loader; its text is not the value.
@@ -472,6 +473,7 @@ fn check_schema(node: &Node, json: &Value, out: &mut Validated) -> BTreeSet<Stri
         let diagnostic = schema_diagnostic(
             SchemaKind::Client,
             node,
+            &mut keys,
             &violation.pointer,
             &violation.problem,
         );

@@ -6,6 +6,35 @@ use crate::findings::Code;
 use crate::kinds::client::fields;
 use crate::schema::{self, Problem};
 use crate::source::{Diagnostic, Node, NodeValue};
+use std::collections::HashMap;
+
+/// The key nodes of one document's mappings, indexed on first use, one pass per mapping:
+/// an unknown-field finding points at its key, and looking each key up alone is a linear
+/// search of the mapping, quadratic over a manifest of 200,000 unknown keys (a 4 MB pull
+/// request kept validate busy for minutes; issue #19).
+#[derive(Default)]
+pub(super) struct KeyIndex<'a> {
+    maps: HashMap<String, HashMap<&'a str, &'a Node>>,
+}
+
+impl<'a> KeyIndex<'a> {
+    /// The key node `key` of the mapping at `pointer` in `client` (the last one of a key
+    /// written twice, as [`Node::entry`] finds it).
+    fn key(&mut self, client: &'a Node, pointer: &str, key: &str) -> Option<&'a Node> {
+        let keys = self.maps.entry(pointer.to_string()).or_insert_with(|| {
+            let mut keys = HashMap::new();
+            if let Some(NodeValue::Map(pairs)) = client.at_pointer(pointer).map(|n| &n.value) {
+                for (k, _) in pairs {
+                    if let Some(text) = k.as_str() {
+                        keys.insert(text, k);
+                    }
+                }
+            }
+            keys
+        });
+        keys.get(key).copied()
+    }
+}
 
 /// Quotes a value for a message, unless it is sensitive.
 fn describe(node: Option<&Node>, under_secret: bool) -> String {
@@ -60,9 +89,10 @@ struct Subject<'a> {
 }
 
 /// The finding for one violation of the `kind` schema by the document `client`.
-pub(super) fn schema_diagnostic(
+pub(super) fn schema_diagnostic<'a>(
     kind: schema::SchemaKind,
-    client: &Node,
+    client: &'a Node,
+    keys: &mut KeyIndex<'a>,
     pointer: &str,
     problem: &Problem,
 ) -> Diagnostic {
@@ -84,8 +114,8 @@ pub(super) fn schema_diagnostic(
     };
     let (code, message) = match problem {
         Problem::UnknownField(key) => {
-            let loc = client
-                .key_at_pointer(pointer, key)
+            let loc = keys
+                .key(client, pointer, key)
                 .map_or(loc, |k| k.loc.clone());
             let hint = if pointer.is_empty() {
                 suggestion(kind, key)

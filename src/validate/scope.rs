@@ -28,6 +28,7 @@ pub(super) fn validate_scope(node: Node, waivers: &[Waiver], out: &mut Validated
     check_duplicate_keys(&node, true, out);
     check_identity_origins(&node, out);
     let json = node.to_json();
+    let mut keys = super::schema_findings::KeyIndex::default();
     for violation in schema::check(SchemaKind::Scope, &json) {
         if node
             .at_pointer(&violation.pointer)
@@ -38,6 +39,7 @@ pub(super) fn validate_scope(node: Node, waivers: &[Waiver], out: &mut Validated
         let finding = schema_diagnostic(
             SchemaKind::Scope,
             &node,
+            &mut keys,
             &violation.pointer,
             &violation.problem,
         );

@@ -544,7 +544,7 @@ fn asks_for_confirmation_on_a_terminal_and_shows_a_progress_bar() {
 }
 
 #[test]
-fn a_saved_plan_is_applied_without_dir_admin_url_or_confirmation() {
+fn a_saved_plan_is_applied_without_dir_or_confirmation() {
     let server = Server::start();
     let ws = workspace(&server, 2);
     assert_eq!(ws.run(&["plan", "manifests", "--out", "plan.json"]).code, 0);
@@ -552,20 +552,11 @@ fn a_saved_plan_is_applied_without_dir_admin_url_or_confirmation() {
         serde_json::from_str(&std::fs::read_to_string(ws.path().join("plan.json")).unwrap())
             .unwrap();
     assert_eq!(saved["manifests_dir"], "manifests");
-    // The plan knows where the manifests and the server are; applying it is the approval
-    // (stdin is not a terminal here, and no --auto-approve is given).
-    let out = ws
-        .command(&["apply", "--plan", "plan.json"])
-        .env_remove("BORUTA_ADMIN_URL")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("Apply: 2 created"), "{stdout}");
+    // DIR defaults to `manifests`, the directory the plan was made from; the server is the
+    // configured one, which the plan names too. Applying it is the approval (stdin is not
+    // a terminal here, and no --auto-approve is given).
+    let out = ws.run(&["apply", "--plan", "plan.json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Apply: 2 created"), "{}", out.stdout);
     assert_only_creates(&server);
 }

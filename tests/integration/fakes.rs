@@ -156,6 +156,9 @@ pub struct GitHubState {
     pub labels: Vec<String>,
     /// number -> (title, body, labels, state)
     pub issues: BTreeMap<u64, (String, String, Vec<String>, String)>,
+    /// number -> the login of the issue's author (the token's owner for issues the tool
+    /// opened; a test plants others').
+    pub issue_authors: BTreeMap<u64, String>,
     next_id: u64,
 }
 
@@ -256,7 +259,10 @@ fn route(state: &mut GitHubState, request: &Request) -> Response {
                     .issues
                     .iter()
                     .filter(|(_, i)| i.3 == "open")
-                    .map(|(n, i)| json!({"number": n, "title": i.0, "body": i.1, "labels": i.2}))
+                    .map(|(n, i)| {
+                        let author = state.issue_authors.get(n).map_or("ghost", String::as_str);
+                        json!({"number": n, "title": i.0, "body": i.1, "labels": i.2, "user": {"login": author}})
+                    })
                     .collect()
             } else {
                 Vec::new()
@@ -265,6 +271,9 @@ fn route(state: &mut GitHubState, request: &Request) -> Response {
         }
         ("POST", ["issues"]) => {
             let number = state.issues.len() as u64 + 1;
+            state
+                .issue_authors
+                .insert(number, "github-actions[bot]".into());
             let labels = body["labels"]
                 .as_array()
                 .map(|l| {

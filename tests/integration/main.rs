@@ -2,6 +2,7 @@
 //! against the real sandbox over real HTTP on loopback). One test binary, many modules.
 
 mod apply;
+mod boundaries;
 mod comment;
 mod converge;
 mod conventions;

@@ -429,7 +429,7 @@ fn markdown_and_json_formats() {
 | | code | where | message |
 |---|---|---|---|
 | ⚠\u{fe0f} warning | <a href=\"https://www.rfc-editor.org/rfc/rfc6819#section-5.1.5.3\"><code>long-lived-access-token</code></a> | <code>manifests/storefront-spa.yaml:2</code> | access\\_token\\_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max\\_ttl in the policy) |
-| ⚠\u{fe0f} warning | <a href=\"https://www.rfc-editor.org/rfc/rfc8252#section-8.3\"><code>localhost-redirect-uri</code></a> | <code>manifests/storefront-spa.yaml:6</code> | redirect URI &#96;http://localhost:5173/callback&#96; uses &#96;localhost&#96;: register the loopback IP literal (http://127.0.0.1:PORT/... or http://\\[::1\\]:PORT/...) instead (RFC 8252 §8.3) |
+| ⚠\u{fe0f} warning | <a href=\"https://www.rfc-editor.org/rfc/rfc8252#section-8.3\"><code>localhost-redirect-uri</code></a> | <code>manifests/storefront-spa.yaml:6</code> | redirect URI &#96;http:\u{200d}//localhost:5173/callback&#96; uses &#96;localhost&#96;: register the loopback IP literal (http:\u{200d}//127.0.0.1:PORT/... or http:\u{200d}//\\[::1\\]:PORT/...) instead (RFC 8252 §8.3) |
 
 <details><summary><code>~</code> <b>billing-api</b> (drift) <code>{API_ID}</code></summary>
 
@@ -531,7 +531,7 @@ fn token_endpoint_refusing_the_scope() {
         .env("BORUTA_CLIENT_SECRET", "limited-secret");
     let out = ws.run(&["plan", "manifests"]);
     assert_eq!(out.code, 1);
-    let expected = format!("error: requesting a token with scopes `clients:manage:all identity-providers:manage:all` from {}/oauth/token: the token endpoint answered 400 (invalid_scope: Given scopes are unknown or unauthorized.). boruta grants all requested scopes or none: the client {id} needs `authorize_scope: true` and `clients:manage:all identity-providers:manage:all` in its `authorized_scopes`\n", server.sandbox.base_url());
+    let expected = format!("error: requesting a token with scopes `clients:manage:all identity-providers:manage:all` from {}/oauth/token: the token endpoint answered 400 (invalid_scope: “Given scopes are unknown or unauthorized.”). boruta grants all requested scopes or none: the client {id} needs `authorize_scope: true` and `clients:manage:all identity-providers:manage:all` in its `authorized_scopes`\n", server.sandbox.base_url());
     assert_eq!(out.stderr, expected);
     assert!(!out.stderr.contains("limited-secret"));
     // The same client suffices for manifests that name no identity provider.

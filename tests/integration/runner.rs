@@ -56,6 +56,9 @@ pub struct StepRun {
 pub struct JobRun {
     pub steps: Vec<StepRun>,
     pub failed: bool,
+    /// The job's RUNNER_TEMP (the installed binary, 50 MB), removed with the run: kept
+    /// after each test, these filled the disk.
+    _runner_temp: tempfile::TempDir,
 }
 
 impl JobRun {
@@ -484,7 +487,8 @@ pub fn run_job(relative: &str, job: &str, context: &Context) -> JobRun {
     let workflow = yaml(relative);
     let job_def = &workflow["jobs"][job];
     assert!(job_def.is_object(), "{relative} has no job {job}");
-    let temp = tempfile::tempdir().unwrap().keep();
+    let runner_temp = tempfile::tempdir().unwrap();
+    let temp = runner_temp.path().to_path_buf();
     let event_path = temp.join("event.json");
     std::fs::write(&event_path, context.event.to_string()).unwrap();
     let mut scope = Scope {
@@ -527,6 +531,7 @@ pub fn run_job(relative: &str, job: &str, context: &Context) -> JobRun {
     let mut run = JobRun {
         steps: Vec::new(),
         failed: false,
+        _runner_temp: runner_temp,
     };
     for step in job_def["steps"].as_array().unwrap() {
         scope.failed = run.failed;

@@ -121,6 +121,12 @@ struct Stage {
     workspace: tempfile::TempDir,
 }
 
+/// Where the pull-request example checks out the base branch's policy file.
+const BASE_POLICY: &str = "boruta-gitops-base/manifests/.boruta-policy.yaml";
+
+/// The security team's policy, as the base branch holds it.
+const TEAM_POLICY: &str = "rules:\n  implicit-grant: {severity: error, waivable: false}\n";
+
 const BILLING_SECRET: &str = "billing-secret-of-the-pipeline";
 const PORTAL_SECRET: &str = "portal-secret-of-the-pipeline";
 
@@ -133,6 +139,11 @@ impl Stage {
             let entry = entry.unwrap();
             std::fs::copy(entry.path(), manifests.join(entry.file_name())).unwrap();
         }
+        // What the example's checkout of the base branch's policy gives the job (the
+        // runner skips `uses:` steps other than this action's): the security team's policy.
+        let base = workspace.path().join(BASE_POLICY);
+        std::fs::create_dir_all(base.parent().unwrap()).unwrap();
+        std::fs::write(&base, TEAM_POLICY).unwrap();
         Stage {
             server: Server::start(),
             github: FakeGitHub::start(),
@@ -165,6 +176,9 @@ impl Stage {
                 "BORUTA_GITOPS_BASE_URL".to_string(),
                 self.release.url().to_string(),
             ),
+            // The loopback release has no GitHub attestation to verify (install.rs tests
+            // that part); a real gh would ask api.github.com.
+            ("BORUTA_GITOPS_ATTESTATION".to_string(), "skip".to_string()),
             ("GITHUB_API_URL".to_string(), self.github.url().to_string()),
         ]);
         Context {
@@ -225,12 +239,14 @@ fn the_pull_request_workflow_validates_plans_and_keeps_one_comment() {
     assert!(!comments[0].3.contains(BILLING_SECRET) && !run.log().contains(BILLING_SECRET));
     let uploaded: Vec<&str> = run.steps.iter().filter_map(|s| s.uses.as_deref()).collect();
     assert!(
-        uploaded.contains(&"actions/upload-artifact@v4"),
+        uploaded.contains(&"actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02"),
         "{uploaded:?}"
     );
     // The security review went to code scanning as SARIF.
     assert!(
-        uploaded.contains(&"github/codeql-action/upload-sarif@v3"),
+        uploaded.contains(
+            &"github/codeql-action/upload-sarif@dd903d2e4f5405488e5ef1422510ee31c8b32357"
+        ),
         "{uploaded:?}"
     );
     let sarif = run
@@ -271,18 +287,64 @@ fn a_pull_request_from_a_fork_is_validated_without_secrets() {
         &stage.pull_request(false),
     );
     assert_succeeded(&run);
-    let validate = &run.steps[1];
+    let validate = &run.steps[2];
     assert!(!validate.skipped);
     assert!(
         validate.output.contains("::warning file=manifests/billing-api.yaml,line=7,col=9,title=unset-variable::environment variable BILLING_API_SECRET is not set here; plan, apply and drift will need it"),
         "{}",
         validate.output
     );
-    assert!(run.steps[2].skipped, "no plan without credentials");
+    assert!(run.steps[3].skipped, "no plan without credentials");
     assert!(stage.github.server.requests().is_empty());
     assert!(
         stage.server.requests().is_empty(),
         "no request reached boruta"
+    );
+}
+
+#[test]
+fn a_pull_request_is_judged_by_the_base_branch_policy_not_its_own() {
+    let stage = Stage::new();
+    // The red team's pull request: an implicit grant, waived by its author, and a policy
+    // file in the manifest directory that turns the rule off.
+    let manifests = stage.workspace.path().join("manifests");
+    std::fs::write(
+        manifests.join(".boruta-policy.yaml"),
+        "rules:\n  implicit-grant: off\n",
+    )
+    .unwrap();
+    std::fs::write(
+        manifests.join("legacy.yaml"),
+        "# boruta-gitops:allow implicit-grant trust me\nname: legacy\naccess_token_ttl: 900\npkce: true\nsupported_grant_types: [authorization_code, implicit]\nredirect_uris: [https://legacy.example.com/cb]\nidentity_provider:\n  name: Default identity provider\n",
+    )
+    .unwrap();
+    let run = run_job(
+        ".github/examples/pull-request.yml",
+        "plan",
+        &stage.pull_request(true),
+    );
+    assert!(run.failed, "{}", run.log());
+    let validate = &run.steps[2];
+    assert_eq!(validate.name, "Validate (annotations on the diff)");
+    let errors: Vec<&str> = validate
+        .output
+        .lines()
+        .filter(|l| l.starts_with("::error"))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "::error file=manifests/legacy.yaml,line=1,col=3,title=not-waivable::`implicit-grant` cannot be waived: the policy makes it unwaivable (`waivable: false`); fix the value, or ask the policy's owners",
+            "::error file=manifests/legacy.yaml,line=5,col=45,title=implicit-grant::the implicit grant returns tokens in the front channel, where they leak: RFC 9700 §2.1.2 says not to use it; use authorization_code with PKCE"
+        ],
+        "{}",
+        validate.output
+    );
+    // The pull request's own policy file was not even read.
+    assert!(
+        !validate.output.contains("policy-relaxed"),
+        "{}",
+        validate.output
     );
 }
 
@@ -455,6 +517,63 @@ fn the_drift_workflow_keeps_one_issue_while_the_server_differs() {
     let comments = stage.comments();
     assert_eq!(comments.len(), 1);
     assert_eq!(comments[0].1, 1);
+}
+
+/// What a missing zizmor says: the test needs it, it does not skip.
+const ZIZMOR_MISSING: &str = "zizmor not found: run `pip install zizmor` (.ci/run installs it)";
+
+/// zizmor, the GitHub Actions static analyser, finds nothing in the action, this
+/// repository's workflows and the example workflows users copy (issue #19, item 9):
+/// actions pinned to commit hashes, no persisted checkout credentials, least permissions,
+/// no write to `GITHUB_PATH`/`GITHUB_ENV`, no template injection.
+#[test]
+fn zizmor_finds_nothing_in_the_action_and_the_workflows() {
+    let mut examples: Vec<String> = std::fs::read_dir(repo().join(".github/examples"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".yml"))
+        .map(|name| format!(".github/examples/{name}"))
+        .collect();
+    examples.sort();
+    assert_eq!(examples.len(), 4, "{examples:?}");
+    let out = std::process::Command::new("zizmor")
+        .current_dir(repo())
+        .args([
+            "--offline",
+            "--format",
+            "json",
+            "--config",
+            ".github/zizmor.yml",
+            ".",
+        ])
+        .args(&examples)
+        .output()
+        .unwrap_or_else(|e| panic!("{ZIZMOR_MISSING} ({e})"));
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "zizmor printed no JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let shown: Vec<String> = findings
+        .iter()
+        .filter(|f| f["ignored"] != Value::Bool(true))
+        .map(|f| {
+            let at = &f["locations"][0];
+            format!(
+                "{} {} {}:{}",
+                f["determinations"]["severity"].as_str().unwrap_or("?"),
+                f["ident"].as_str().unwrap_or("?"),
+                at["symbolic"]["key"]["Local"]["verbatim_path"]
+                    .as_str()
+                    .unwrap_or("?"),
+                at["concrete"]["location"]["start_point"]["row"]
+                    .as_u64()
+                    .map_or(0, |r| r + 1)
+            )
+        })
+        .collect();
+    assert_eq!(shown, Vec::<String>::new());
 }
 
 /// What GitHub gives a job to ask for its OIDC token (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
