@@ -103,15 +103,14 @@ impl OpenBao {
             if client.is_none() {
                 client = self.health_client();
             }
-            if let Some(client) = &client {
+            if let Some(health) = client.take() {
                 // Built inside the runtime: the request's timeout needs its timer.
-                let answer = runtime.block_on(async { client.get(&url).send().await });
+                let answer = runtime.block_on(async { health.get(&url).send().await });
                 if answer.is_ok_and(|a| a.status() == 200) {
                     return true;
                 }
-                // The CA file may have been read while bao was still writing it (a loaded
-                // machine showed it): read it again on the next try.
-                client = None;
+                // Not kept: the CA file may have been read while bao was still writing it
+                // (a loaded machine showed it), so the next try reads it again.
             }
             assert!(
                 Instant::now() < deadline,
