@@ -436,9 +436,8 @@ fn locate_field(desired: &ClientSpec, field: &str, message: &str) -> crate::sour
         .and_then(|m| m.strip_suffix("` is invalid"));
     let element = FieldId::parse(subject)
         .and_then(|f| desired.get(f))
-        .and_then(|d| d.value.as_array())
         .zip(quoted)
-        .and_then(|(items, uri)| items.iter().position(|n| n.as_str() == Some(uri)));
+        .and_then(|(d, uri)| d.value.strings().position(|n| n == uri));
     let part = element.map(|i| format!("/{i}")).unwrap_or_default();
     desired.locate_member(subject, &part)
 }

@@ -76,20 +76,27 @@ impl<'a> View<'a> {
         fields::create_defaults(self.version).get(field.name())
     }
 
-    /// The declared value, or boruta's default.
-    fn value(&self, field: FieldId) -> Option<&'a Value> {
-        match self.declared(field) {
-            Some(declared) => Some(&declared.value),
-            None => self.default_of(field),
-        }
-    }
-
     fn flag(&self, field: FieldId) -> bool {
-        self.value(field).and_then(Value::as_bool).unwrap_or(false)
+        match self.declared(field) {
+            Some(declared) => declared.value.as_bool(),
+            None => self.default_of(field).and_then(Value::as_bool),
+        }
+        .unwrap_or(false)
     }
 
     fn text(&self, field: FieldId) -> Option<&'a str> {
-        self.value(field).and_then(Value::as_str)
+        match self.declared(field) {
+            Some(declared) => declared.value.as_str(),
+            None => self.default_of(field).and_then(Value::as_str),
+        }
+    }
+
+    /// The declared number, or boruta's default.
+    fn int(&self, field: FieldId) -> Option<i64> {
+        match self.declared(field) {
+            Some(declared) => declared.value.as_i64(),
+            None => self.default_of(field).and_then(Value::as_i64),
+        }
     }
 
     /// The declared list's items with their positions (none when undeclared).
@@ -101,12 +108,16 @@ impl<'a> View<'a> {
 
     /// The declared list, or the default list.
     fn list(&self, field: FieldId) -> Vec<&'a str> {
-        self.value(field)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect()
+        match self.declared(field) {
+            Some(declared) => declared.value.strings().collect(),
+            None => self
+                .default_of(field)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect(),
+        }
     }
 
     /// The declared value's position, or the client's name for an omitted field.
@@ -299,9 +310,7 @@ fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
 }
 
 fn tokens(client: &View<'_>, policy: &Policy, finding: &mut Finding<'_>) {
-    let ttl = client
-        .value(FieldId::AccessTokenTtl)
-        .and_then(Value::as_i64);
+    let ttl = client.int(FieldId::AccessTokenTtl);
     if let Some(ttl) = ttl.filter(|ttl| *ttl > policy.max_ttl) {
         let what = if client.declared(FieldId::AccessTokenTtl).is_some() {
             format!("access_token_ttl is {ttl} s")
@@ -328,7 +337,8 @@ fn tokens(client: &View<'_>, policy: &Policy, finding: &mut Finding<'_>) {
     let Some(scopes) = client.declared(FieldId::AuthorizedScopes) else {
         return;
     };
-    let named = scopes.value.as_array().into_iter().flatten().enumerate();
+    let value = scopes.value.to_value();
+    let named = value.as_array().into_iter().flatten().enumerate();
     for (i, name) in named.filter_map(|(i, s)| Some((i, s.get("name")?.as_str()?))) {
         let item = scopes.part(&format!("/{i}")).unwrap_or(scopes.at);
         if crate::api::ADMIN_SCOPES.contains(&name) {

@@ -223,7 +223,7 @@ fn compare_present(
             entry.resend.push(FieldChange {
                 field: FieldId::KeyPairId.name().to_string(),
                 server: Value::Null,
-                desired: declared.value.clone(),
+                desired: declared.value.to_value(),
                 sensitive: false,
                 ignored: false,
             });

@@ -5,8 +5,9 @@
 //! Values are kept in their wire form (JSON, substituted), since that is what the schema
 //! checked, what boruta's rules judge, what a request sends and what the server's answer is
 //! compared with; the field catalogue says how each one compares and what it defaults to.
-//! Positions are compact (`Pos`, the file being the client's): 100,000 clients must fit in
-//! a few hundred MB.
+//! Both values and positions are compact ([`Wire`]: scalars and string lists as themselves,
+//! other lists and mappings as JSON text; [`Pos`], the file being the client's; the parts'
+//! pointers in one text): 100,000 clients must fit in a few hundred MB.
 
 use super::fields::FieldId;
 use super::manifest::{Ensure, IdentityProviderRef, ScopeRef};
@@ -36,25 +37,139 @@ impl Pos {
     }
 }
 
+/// A declared value in its wire form, compactly: a scalar as itself, a list of strings as
+/// its strings, any other list or mapping as its JSON text (parsed again by the rare stage
+/// that reads inside it). A `serde_json::Value` tree costs about ten times its text: 100,000
+/// clients' values as trees were most of what `plan` held.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Wire {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Box<str>),
+    Strings(Box<[Box<str>]>),
+    /// Compact JSON text of a list or mapping that is not a list of strings.
+    Json(Box<str>),
+}
+
+impl Wire {
+    /// The wire form of a YAML value (what `Node::to_json` gives, kept compactly).
+    pub fn of(node: &Node) -> Wire {
+        match &node.value {
+            NodeValue::Null => Wire::Null,
+            NodeValue::Bool(b) => Wire::Bool(*b),
+            NodeValue::Int(i) => Wire::Int(*i),
+            // Not a JSON number (NaN, infinities): `to_json` makes it null.
+            NodeValue::Float(f) if !f.is_finite() => Wire::Null,
+            NodeValue::Float(f) => Wire::Float(*f),
+            NodeValue::Str(s) => Wire::Str(s.as_str().into()),
+            NodeValue::Seq(items) if items.iter().all(|i| i.as_str().is_some()) => Wire::Strings(
+                items
+                    .iter()
+                    .filter_map(|i| Some(i.as_str()?.into()))
+                    .collect(),
+            ),
+            NodeValue::Seq(_) | NodeValue::Map(_) => Wire::Json(node.to_json().to_string().into()),
+        }
+    }
+
+    /// The value as JSON.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Wire::Null => Value::Null,
+            Wire::Bool(b) => Value::Bool(*b),
+            Wire::Int(i) => Value::from(*i),
+            Wire::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            Wire::Str(s) => Value::String(s.to_string()),
+            Wire::Strings(items) => items.iter().map(|s| Value::String(s.to_string())).collect(),
+            // The text was written from a JSON value: it parses.
+            Wire::Json(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Wire::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Wire::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Wire::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// A list of strings' items (empty for anything else).
+    pub fn strings(&self) -> impl Iterator<Item = &str> {
+        let items: &[Box<str>] = match self {
+            Wire::Strings(items) => items,
+            _ => &[],
+        };
+        items.iter().map(|s| &**s)
+    }
+}
+
+/// Where the parts of a value are (`/0`, `/type`, `/0/name`, relative to the value), in
+/// document order: the pointers one after another in one text, each with where it ends.
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    pointers: Box<str>,
+    ends: Box<[(u32, Pos)]>,
+}
+
+impl Parts {
+    fn read(node: &Node) -> Option<Box<Parts>> {
+        let (mut pointers, mut ends) = (String::new(), Vec::new());
+        collect_parts(node, &mut String::new(), &mut pointers, &mut ends);
+        (!ends.is_empty()).then(|| {
+            Box::new(Parts {
+                pointers: pointers.into_boxed_str(),
+                ends: ends.into_boxed_slice(),
+            })
+        })
+    }
+
+    fn find(&self, pointer: &str) -> Option<Pos> {
+        let mut start = 0;
+        for (end, pos) in self.ends.iter() {
+            let end = *end as usize;
+            if self.pointers.get(start..end) == Some(pointer) {
+                return Some(*pos);
+            }
+            start = end;
+        }
+        None
+    }
+}
+
 /// One declared field of a client.
 #[derive(Debug, Clone)]
 pub struct Declared {
     pub field: FieldId,
-    /// The value as it goes on the wire (substituted).
-    pub value: Value,
-    /// The key's position (findings about the field as a whole point there).
-    pub key: Pos,
-    /// The value's position.
-    pub at: Pos,
-    /// Positions of the parts of the value, by pointer relative to it (`/0`, `/type`,
-    /// `/0/name`), in document order.
-    pub parts: Box<[(Box<str>, Pos)]>,
     /// Some of the value came from the environment or a file outside the manifest
     /// directory: it is never printed.
     pub sensitive: bool,
     /// Some of the value could not be substituted: it is the reference's text, which no
     /// rule judges and nothing prints.
     pub unresolved: bool,
+    /// The key's position (findings about the field as a whole point there).
+    pub key: Pos,
+    /// The value's position.
+    pub at: Pos,
+    /// The value as it goes on the wire (substituted).
+    pub value: Wire,
+    /// Positions of the parts of the value (none for a scalar).
+    parts: Option<Box<Parts>>,
 }
 
 impl Declared {
@@ -63,39 +178,32 @@ impl Declared {
         if pointer.is_empty() {
             return Some(self.at);
         }
-        self.parts
-            .iter()
-            .find(|(p, _)| &**p == pointer)
-            .map(|(_, pos)| *pos)
+        self.parts.as_ref()?.find(pointer)
     }
 
     /// A list's elements as text (non-strings skipped), with their positions.
     pub fn items(&self) -> impl Iterator<Item = (&str, Pos)> {
         self.value
-            .as_array()
-            .into_iter()
-            .flatten()
+            .strings()
             .enumerate()
-            .filter_map(|(i, item)| Some((item.as_str()?, self.part(&format!("/{i}"))?)))
+            .filter_map(|(i, item)| Some((item, self.part(&format!("/{i}"))?)))
     }
 
     /// Builds the declared field of `key: node` (positions and provenance read once).
     pub fn read(field: FieldId, key: &Node, node: &Node) -> Declared {
-        let mut parts = Vec::new();
-        collect_parts(node, &mut String::new(), &mut parts);
         Declared {
             field,
-            value: node.to_json(),
+            value: Wire::of(node),
             key: Pos::of(&key.loc),
             at: Pos::of(&node.loc),
-            parts: parts.into_boxed_slice(),
+            parts: Parts::read(node),
             sensitive: node.any_sensitive(),
             unresolved: node.any_unresolved(),
         }
     }
 }
 
-fn collect_parts(node: &Node, path: &mut String, out: &mut Vec<(Box<str>, Pos)>) {
+fn collect_parts(node: &Node, path: &mut String, pointers: &mut String, out: &mut Vec<(u32, Pos)>) {
     let children: Box<dyn Iterator<Item = (String, &Node)>> = match &node.value {
         NodeValue::Seq(items) => {
             Box::new(items.iter().enumerate().map(|(i, n)| (i.to_string(), n)))
@@ -107,8 +215,10 @@ fn collect_parts(node: &Node, path: &mut String, out: &mut Vec<(Box<str>, Pos)>)
         let len = path.len();
         path.push('/');
         path.push_str(&segment);
-        out.push((path.as_str().into(), Pos::of(&child.loc)));
-        collect_parts(child, path, out);
+        pointers.push_str(path);
+        let end = u32::try_from(pointers.len()).unwrap_or(u32::MAX);
+        out.push((end, Pos::of(&child.loc)));
+        collect_parts(child, path, pointers, out);
         path.truncate(len);
     }
 }
@@ -219,20 +329,20 @@ impl ClientSpec {
 
     /// Every sensitive text of the manifest (substituted values, the declared secret), for
     /// redaction.
-    pub fn sensitive_texts(&self) -> Vec<&str> {
+    pub fn sensitive_texts(&self) -> Vec<String> {
         let mut out = Vec::new();
         for declared in self.fields.iter() {
             if declared.sensitive || declared.field == FieldId::Secret {
-                strings(&declared.value, &mut out);
+                strings(&declared.value.to_value(), &mut out);
             }
         }
         out
     }
 }
 
-fn strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+fn strings(value: &Value, out: &mut Vec<String>) {
     match value {
-        Value::String(text) if !text.is_empty() => out.push(text),
+        Value::String(text) if !text.is_empty() => out.push(text.clone()),
         Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
         Value::Object(map) => map.values().for_each(|v| strings(v, out)),
         _ => {}

@@ -22,7 +22,7 @@ pub(crate) fn create_body(
         .fields
         .iter()
         .filter(|declared| !declared.field.spec().server_generated())
-        .map(|declared| (declared.field.name().to_string(), declared.value.clone()))
+        .map(|declared| (declared.field.name().to_string(), declared.value.to_value()))
         .collect();
     body.insert("id".into(), Value::String(d.id.to_string()));
     let idp = &d.identity_provider;
