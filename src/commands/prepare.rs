@@ -71,10 +71,12 @@ impl Manifests {
                 .as_ref()
                 .map_or(&[], |e| e.select.as_slice()),
         };
-        let (files, parts) = load::load_each(&self.dir, &options, &|documents, waivers| {
-            let needs = validate::scan_needs(&documents);
-            (needs, validate::validate_file(documents, waivers))
-        });
+        let each =
+            |(needs, validated): &mut (Needs, Validated), documents: Vec<_>, waivers: &[_]| {
+                *needs = needs.or(validate::scan_needs(&documents));
+                validate::validate_into(documents, waivers, validated);
+            };
+        let (files, parts) = load::load_each(&self.dir, &options, &each);
         loaded.sources.extend(files.sources);
         loaded.diagnostics.extend(files.diagnostics);
         let needs = parts
