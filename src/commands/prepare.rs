@@ -84,13 +84,12 @@ impl Manifests {
                 .map_or(&[], |e| e.select.as_slice()),
         };
         let rules = WaiverRules::new(&policy, today());
-        let (files, parts) = load::load_each(&self.dir, &options, &|documents, waivers| {
-            let needs = validate::scan_needs(&documents);
-            (
-                needs,
-                validate::validate_file(documents, &rules.in_force(waivers)),
-            )
-        });
+        let each =
+            |(needs, validated): &mut (Needs, Validated), documents: Vec<_>, waivers: &[_]| {
+                *needs = needs.or(validate::scan_needs(&documents));
+                validate::validate_into(documents, &rules.in_force(waivers), validated);
+            };
+        let (files, parts) = load::load_each(&self.dir, &options, &each);
         loaded.sources.extend(files.sources);
         loaded.diagnostics.extend(files.diagnostics);
         let needs = parts

@@ -108,10 +108,16 @@ pub fn validate(documents: Vec<Document>, waivers: &[Waiver]) -> Validated {
 /// ([`finish`] makes those once every file is validated).
 pub fn validate_file(documents: Vec<Document>, waivers: &[Waiver]) -> Validated {
     let mut out = Validated::default();
-    for doc in documents {
-        validate_document(doc.root, waivers, &mut out);
-    }
+    validate_into(documents, waivers, &mut out);
     out
+}
+
+/// Validates the documents of one file into `out` (the files validated so far by this
+/// thread), without the checks across the manifest set.
+pub fn validate_into(documents: Vec<Document>, waivers: &[Waiver], out: &mut Validated) {
+    for doc in documents {
+        validate_document(doc.root, waivers, out);
+    }
 }
 
 /// Joins the files' validations, in file order, and checks across the manifest set
