@@ -124,6 +124,9 @@ pub fn load(path: &Path, options: &Options<'_>) -> Loaded {
     loaded
 }
 
+/// Folds one file's documents, with the file's waivers, into a thread's accumulator.
+pub type FoldFile<'a, R> = dyn Fn(&mut R, Vec<Document>, &[Waiver]) + Sync + 'a;
+
 /// Loads every manifest below `path` on every core, handing each file's documents (with
 /// the file's waivers) to `each` as soon as the file is read, so that no more than a few
 /// files' YAML trees exist at once. `each` folds them into its thread's `R`: nothing is
@@ -133,7 +136,7 @@ pub fn load(path: &Path, options: &Options<'_>) -> Loaded {
 pub fn load_each<R: Send + Default>(
     path: &Path,
     options: &Options<'_>,
-    each: &(dyn Fn(&mut R, Vec<Document>, &[Waiver]) + Sync),
+    each: &FoldFile<'_, R>,
 ) -> (Loaded, Vec<R>) {
     let (mut loaded, files, roots) = discover_files(path, options);
     let Some(roots) = roots else {
