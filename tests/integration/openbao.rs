@@ -88,12 +88,15 @@ impl OpenBao {
         panic!("bao did not start:\n{last_log}");
     }
 
-    /// Polls `/v1/sys/health` until it answers 200 (true), the process exits (false: its
+    /// Polls the token lookup of this server's root token until it answers 200 (true), the process exits (false: its
     /// port was taken), or a deadline passes (a panic with the server's log).
     fn wait_until_healthy(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(30);
         let runtime = runtime();
-        let url = format!("{}/v1/sys/health", self.address);
+        // Asked with this server's own root token: a bao started by a concurrent test on
+        // the same port (both found it free) answers 403, never 200, so it is not taken
+        // for ours (a run showed one test's policy write refused by another's server).
+        let url = format!("{}/v1/auth/token/lookup-self", self.address);
         let mut client = None;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -105,7 +108,13 @@ impl OpenBao {
             }
             if let Some(health) = client.take() {
                 // Built inside the runtime: the request's timeout needs its timer.
-                let answer = runtime.block_on(async { health.get(&url).send().await });
+                let answer = runtime.block_on(async {
+                    health
+                        .get(&url)
+                        .header("X-Vault-Token", &self.root_token)
+                        .send()
+                        .await
+                });
                 if answer.is_ok_and(|a| a.status() == 200) {
                     return true;
                 }
