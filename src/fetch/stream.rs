@@ -60,6 +60,13 @@ impl Cutter {
             let byte = self.buffer[self.scanned];
             let at = self.scanned;
             self.scanned += 1;
+            if self.in_string && !self.escaped && byte != b'"' && byte != b'\\' {
+                // Most of a list is text inside strings: skip to the next quote or escape.
+                let rest = &self.buffer[self.scanned..];
+                let skip = rest.iter().position(|b| *b == b'"' || *b == b'\\');
+                self.scanned += skip.unwrap_or(rest.len());
+                continue;
+            }
             if self.in_string {
                 match (self.escaped, byte) {
                     (true, _) => self.escaped = false,

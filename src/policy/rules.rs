@@ -337,9 +337,10 @@ fn tokens(client: &View<'_>, policy: &Policy, finding: &mut Finding<'_>) {
     let Some(scopes) = client.declared(FieldId::AuthorizedScopes) else {
         return;
     };
-    let value = scopes.value.to_value();
-    let named = value.as_array().into_iter().flatten().enumerate();
-    for (i, name) in named.filter_map(|(i, s)| Some((i, s.get("name")?.as_str()?))) {
+    // The typed references are the declared list's items, in order.
+    let refs = desired.authorized_scopes.as_deref().unwrap_or_default();
+    let named = refs.iter().enumerate();
+    for (i, name) in named.filter_map(|(i, s)| Some((i, s.name.as_deref()?))) {
         let item = scopes.part(&format!("/{i}")).unwrap_or(scopes.at);
         if crate::api::ADMIN_SCOPES.contains(&name) {
             finding(
