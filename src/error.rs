@@ -18,6 +18,18 @@ pub enum Exit {
     Changes = 2,
 }
 
+impl Exit {
+    /// The worse of two exit codes (several environments' plans are one run): an error
+    /// over changes over success.
+    pub fn worst(self, other: Exit) -> Exit {
+        match (self, other) {
+            (Exit::Failure, _) | (_, Exit::Failure) => Exit::Failure,
+            (Exit::Changes, _) | (_, Exit::Changes) => Exit::Changes,
+            _ => Exit::Success,
+        }
+    }
+}
+
 /// A fatal error: the command could not do its job. Findings about manifests are not
 /// errors of this kind; they are reported as diagnostics and end in `Exit::Failure`.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,6 @@ use crate::error::{Chain, Error, Exit};
 use crate::load::Environment;
 use crate::render::plan::{EnvironmentPlan, Report};
 use std::io::Write;
-use std::sync::Arc;
 
 /// What planning one environment gave.
 struct Planned {
@@ -21,32 +20,29 @@ struct Planned {
 
 /// `plan --all-envs`.
 pub(super) fn plan_all(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let connection = args.connection.options();
-    let set = connection.overrides();
-    if !set.is_empty() {
-        return Err(Error::Usage(format!(
-            "--all-envs takes each environment's server and credentials from its own file, so that no credential reaches another environment's server: unset {}",
-            set.join(", ")
-        )));
-    }
-    let environments =
-        crate::env::load_all(&args.environment.env_dir, env, crate::env::Use::Connect)?;
-    let options = args.converge.options();
     let human = args.format == PlanFormat::Human;
     let mut results = Vec::new();
-    for environment in environments {
-        let name = environment.name.clone();
-        let connection = connection.clone().with_environment(&environment);
-        let mut manifests = args.manifests.manifests();
-        manifests.environment = Some(Arc::new(environment));
-        // The findings (stderr) and the human plan (stdout) of each environment say which.
-        eprintln!("== environment {name}");
-        if human {
-            println!("== environment {name}");
-        }
-        let outcome = commands::plan::plan(&manifests, &connection, env, &options);
-        results.push(one(name, outcome, args)?);
-    }
+    commands::plan::plan_environments(
+        &args.manifests.manifests(),
+        &args.connection.options(),
+        &args.environment.env_dir,
+        env,
+        &args.converge.options(),
+        &mut |name, outcome| {
+            match outcome {
+                // The findings (stderr) and the human plan (stdout) of each environment
+                // say which.
+                None => {
+                    eprintln!("== environment {name}");
+                    if human {
+                        println!("== environment {name}");
+                    }
+                }
+                Some(outcome) => results.push(one(name.to_string(), outcome, args)?),
+            }
+            Ok(())
+        },
+    )?;
     let outcomes: Vec<(String, EnvironmentPlan<'_>)> = results
         .iter()
         .map(|r| {
@@ -72,7 +68,10 @@ pub(super) fn plan_all(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, E
         )?,
     }
     out.flush()?;
-    Ok(results.iter().map(|r| r.exit).fold(Exit::Success, worst))
+    Ok(results
+        .iter()
+        .map(|r| r.exit)
+        .fold(Exit::Success, Exit::worst))
 }
 
 /// One environment's plan: printed at once in the human format, kept for the others.
@@ -114,13 +113,4 @@ fn one(
         failure,
         exit,
     })
-}
-
-/// The worse of two exit codes: an error over changes over success.
-fn worst(a: Exit, b: Exit) -> Exit {
-    match (a, b) {
-        (Exit::Failure, _) | (_, Exit::Failure) => Exit::Failure,
-        (Exit::Changes, _) | (_, Exit::Changes) => Exit::Changes,
-        _ => Exit::Success,
-    }
 }

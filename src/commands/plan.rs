@@ -383,6 +383,41 @@ pub fn plan(
     super::runtime()?.block_on(compute(manifests, connection, env, options, Purpose::Apply))
 }
 
+/// Told an environment's name before it is planned (`None`) and its outcome after.
+pub type EachEnvironment<'a> =
+    dyn FnMut(&str, Option<Result<Outcome, Error>>) -> Result<(), Error> + 'a;
+
+/// `plan --all-envs`: every environment of `env_dir` planned against its own server with
+/// its own credentials (flags and `BORUTA_*` variables that set a server or a credential
+/// are refused, so that no credential reaches another environment's server). `each` is
+/// told each environment's name before it is planned (`start`) and its outcome after.
+pub fn plan_environments(
+    manifests: &Manifests,
+    connection: &ConnectionOptions,
+    env_dir: &std::path::Path,
+    env: &dyn Environment,
+    options: &Options,
+    each: &mut EachEnvironment<'_>,
+) -> Result<(), Error> {
+    let set = connection.overrides();
+    if !set.is_empty() {
+        return Err(Error::Usage(format!(
+            "--all-envs takes each environment's server and credentials from its own file, so that no credential reaches another environment's server: unset {}",
+            set.join(", ")
+        )));
+    }
+    let environments = crate::env::load_all(env_dir, env, crate::env::Use::Connect)?;
+    for environment in environments {
+        let name = environment.name.clone();
+        let connection = connection.clone().with_environment(&environment);
+        let mut manifests = manifests.clone();
+        manifests.environment = Some(std::sync::Arc::new(environment));
+        each(&name, None)?;
+        each(&name, Some(plan(&manifests, &connection, env, options)))?;
+    }
+    Ok(())
+}
+
 /// `plan`'s exit code: 1 when the plan has errors, 2 (with `--detailed-exitcode`) when
 /// apply would change something.
 pub fn plan_exit(computed: &Computed, detailed_exitcode: bool) -> Exit {
