@@ -143,6 +143,7 @@ impl TokenSource {
                 serde_json::from_slice(&answer.body).map_err(|e| FetchError::Decode {
                     what: what.clone(),
                     reason: e.to_string(),
+                    source: super::error::cause(e),
                 })?;
             let access = SecretString::from(token.access_token);
             redactions.add(access.clone());
