@@ -84,6 +84,31 @@ pub struct Ready {
     pub from_saved_plan: bool,
 }
 
+impl Ready {
+    /// What `apply` does next: refuse, say there is nothing to do, or run the jobs once
+    /// approved (by `--auto-approve`, by a saved plan, or on the terminal).
+    pub fn next(&self, auto_approve: bool, stdin_is_terminal: bool) -> super::Next<Refusal> {
+        let approved = auto_approve || self.from_saved_plan;
+        let nothing_to_do = self.jobs.is_empty();
+        super::next(
+            self.refusal.as_ref(),
+            nothing_to_do,
+            approved,
+            stdin_is_terminal,
+        )
+    }
+
+    /// The secret store the run writes to, if it delivers a secret (the confirmation
+    /// question names it).
+    pub fn store_written(&self) -> Option<&str> {
+        let delivers = self.jobs.iter().any(|j| j.follow_up.is_some());
+        self.computed
+            .deliveries
+            .store_address()
+            .filter(|_| delivers)
+    }
+}
+
 /// Why an apply changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -501,6 +526,20 @@ impl Report {
         self.results.iter().all(ObjectResult::converged)
             && self.secrets_error.is_none()
             && self.read_back_error.is_none()
+    }
+
+    /// The findings a person reads after the run when the writes met some (boruta
+    /// refusing a value): the manifests' with them, notes excepted; none otherwise.
+    pub fn findings(&self, prepared: &Prepared) -> Vec<crate::source::Diagnostic> {
+        let met: Vec<_> = self
+            .results
+            .iter()
+            .flat_map(|r| r.diagnostics.clone())
+            .collect();
+        if met.is_empty() {
+            return Vec::new();
+        }
+        super::plan::shown(prepared.diagnostics.iter().chain(&met))
     }
 }
 
