@@ -151,6 +151,30 @@ fn read_saved_plan(path: &Path) -> Result<Plan, Error> {
     Ok(plan)
 }
 
+/// The saved plan of `--plan`, if any, read and checked. A saved plan that cannot be read,
+/// or that names another server or manifest directory than the caller's, fails before any
+/// network traffic. It says what the apply may do; where requests go and which manifests
+/// are read are the caller's.
+fn saved_plan(
+    manifests: &Manifests,
+    connection: &ConnectionOptions,
+    options: &ApplyOptions,
+) -> Result<Option<Plan>, Error> {
+    let Some(path) = options.saved_plan.as_deref() else {
+        return Ok(None);
+    };
+    let saved = read_saved_plan(path)?;
+    let now = manifests.environment.as_ref().map(|e| e.name.as_str());
+    check_environment(saved.environment.as_deref(), now)?;
+    if options.converge != plan::Options::default() {
+        return Err(Error::Usage(
+            "apply --plan performs the saved plan as it was reviewed: --update, --allow-delete and --select are recorded in it, and cannot be given again".into(),
+        ));
+    }
+    check_target(&saved, manifests, connection)?;
+    Ok(Some(saved))
+}
+
 /// Computes the plan (checking a saved one against it) and the jobs.
 pub fn prepare(
     manifests: &Manifests,
@@ -159,27 +183,7 @@ pub fn prepare(
     options: &ApplyOptions,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Start, Error> {
-    // A saved plan that cannot be read, or that names another server or manifest
-    // directory than the caller's, fails before any network traffic. It says what the
-    // apply may do; where requests go and which manifests are read are the caller's.
-    let saved = options
-        .saved_plan
-        .as_deref()
-        .map(read_saved_plan)
-        .transpose()?;
-    if let Some(saved) = &saved {
-        let now = manifests.environment.as_ref().map(|e| e.name.as_str());
-        check_environment(saved.environment.as_deref(), now)?;
-    }
-    let empty = plan::Options::default();
-    if saved.is_some() && options.converge != empty {
-        return Err(Error::Usage(
-            "apply --plan performs the saved plan as it was reviewed: --update, --allow-delete and --select are recorded in it, and cannot be given again".into(),
-        ));
-    }
-    if let Some(saved) = &saved {
-        check_target(saved, manifests, connection)?;
-    }
+    let saved = saved_plan(manifests, connection, options)?;
     let converge = match &saved {
         Some(saved) => saved.options.clone(),
         None => options.converge.clone(),
