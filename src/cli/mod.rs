@@ -1,5 +1,7 @@
-//! The command line: clap types, and the one place that knows the order of the stages
-//! (load -> validate -> fetch -> diff -> plan -> apply -> render). Owns the tokio runtime.
+//! The command line: clap types, and for each command its flags made into the options of
+//! one `commands` function, whose result goes to `render` (`run.rs`). It decides nothing
+//! and prints nothing itself: the order of the stages is `commands`', every byte a person
+//! reads is `render`'s. It knows the terminal: `--color`, `NO_COLOR`, which stream is one.
 
 use crate::commands::{ConnectionOptions, Manifests};
 use crate::error::{Error, Exit};
@@ -13,7 +15,7 @@ mod demo;
 mod environments;
 mod github;
 mod run;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -663,9 +665,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
                 SchemaChoice::Scope => SchemaKind::Scope,
                 SchemaChoice::Configuration => SchemaKind::Configuration,
             };
-            std::io::stdout()
-                .lock()
-                .write_all(schema::generate_text(kind).as_bytes())?;
+            crate::render::console::document(&schema::generate_text(kind))?;
             Ok(Exit::Success)
         }
     }

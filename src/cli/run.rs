@@ -21,34 +21,31 @@ fn targeted(
     environment: &super::EnvArgs,
     env: &dyn Environment,
 ) -> Result<(commands::Manifests, commands::ConnectionOptions), Error> {
-    let (mut manifests, mut connection) = (manifests.manifests(), connection.options());
-    if let Some(chosen) = environment.load(env, crate::env::Use::Connect)? {
-        connection = connection.with_environment(&chosen);
-        manifests.environment = Some(chosen);
-    }
-    Ok((manifests, connection))
+    let chosen = environment.load(env, crate::env::Use::Connect)?;
+    let (manifests, connection) = (manifests.manifests(), connection.options());
+    Ok(commands::environment::targeted(
+        manifests, connection, chosen,
+    ))
 }
 
 /// `validate`.
 pub(crate) fn validate(args: &ValidateArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let mut options = commands::validate::ValidateOptions {
+    use commands::environment::Offline;
+    let options = commands::validate::ValidateOptions {
         require_env: args.require_env,
         boruta_version: args.boruta_version,
     };
-    let mut manifests = args.manifests.manifests();
-    let v = if args.all_envs {
-        let offline = crate::env::Use::Offline;
-        let environments = crate::env::load_all(&args.environment.env_dir, env, offline)?;
-        commands::validate::validate_environments(&manifests, options, env, environments)
-    } else {
-        manifests.environment = args.environment.load(env, crate::env::Use::Offline)?;
-        let chosen = manifests
-            .environment
-            .as_ref()
-            .and_then(|e| e.boruta_version);
-        options.boruta_version = options.boruta_version.or(chosen.map(|n| n.version));
-        commands::validate::validate(&manifests, options, env)
+    let offline = crate::env::Use::Offline;
+    let environments = match args.all_envs {
+        true => Offline::All(crate::env::load_all(
+            &args.environment.env_dir,
+            env,
+            offline,
+        )?),
+        false => Offline::One(args.environment.load(env, offline)?),
     };
+    let manifests = args.manifests.manifests();
+    let v = commands::environment::validate(manifests, options, env, environments);
     render::console::validation(&v, args.format.into(), console().stdout)?;
     Ok(if v.failed() {
         Exit::Failure

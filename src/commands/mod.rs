@@ -8,6 +8,7 @@ pub mod apply;
 mod connect;
 pub mod deliver;
 pub mod demo;
+pub mod environment;
 pub mod export;
 pub mod github;
 pub mod plan;

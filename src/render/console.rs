@@ -233,3 +233,9 @@ pub fn ask(question: &str) -> Result<bool, Error> {
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
 }
+
+/// A document made elsewhere (the JSON Schema), on stdout as it is.
+pub fn document(text: &str) -> Result<(), Error> {
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
