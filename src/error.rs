@@ -85,7 +85,8 @@ impl Error {
 }
 
 /// Prints an error and its causes, one per line, each neutralised (they quote server
-/// texts and manifest values).
+/// texts and manifest values); the causes of an error that words them itself are not
+/// repeated.
 pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
 
 impl fmt::Display for Chain<'_> {
@@ -101,8 +102,8 @@ impl fmt::Display for Chain<'_> {
     }
 }
 
-/// Whether `error`'s own message already says what its causes say: a [`FetchError`]
-/// (crate::fetch::FetchError) words its cause itself (the transport, I/O or JSON error,
+/// Whether `error`'s own message already says what its causes say: a
+/// [`FetchError`](crate::fetch::FetchError) words its cause itself (the transport, I/O or JSON error,
 /// without secrets), so the causes it keeps are not printed again.
 fn states_its_cause(error: &(dyn std::error::Error + 'static)) -> bool {
     use crate::fetch::FetchError;

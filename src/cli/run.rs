@@ -10,9 +10,9 @@ use crate::commands::apply::{ApplyOptions, SecretsFile, Start};
 use crate::commands::{self, Next, Stop};
 use crate::error::{Error, Exit};
 use crate::load::Environment;
-use crate::render::console::{ask, PlanFormat};
+use crate::render::console::PlanFormat;
 use crate::render::{self, plan::Report};
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal, Write};
 
 /// The manifests and the connection of a command, with its environment's settings.
 fn targeted(
@@ -26,6 +26,29 @@ fn targeted(
     Ok(commands::environment::targeted(
         manifests, connection, chosen,
     ))
+}
+
+/// Asks `question` (written by `render`) on the terminal and reads the answer: true on
+/// `yes`. The question goes to stdout (so a pipe keeps it after what was printed) unless
+/// stdout is a file nobody reads while typing, then to stderr.
+fn ask(question: &str) -> Result<bool, Error> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.flush()?;
+    #[cfg(unix)]
+    let stdout_is_file = std::fs::metadata("/dev/stdout").is_ok_and(|m| m.is_file());
+    #[cfg(not(unix))]
+    let stdout_is_file = false;
+    if stdout_is_file {
+        eprint!("{question}");
+        std::io::stderr().flush()?;
+    } else {
+        write!(stdout, "{question}")?;
+        stdout.flush()?;
+    }
+    drop(stdout);
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
 }
 
 /// `validate`.

@@ -92,3 +92,25 @@ pub fn create_private_file(path: &std::path::Path, flag: &str) -> Result<std::fs
         Error::Usage(format!("cannot create {flag} {}: {reason}", path.display()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{next, Next, Stop};
+
+    #[test]
+    fn a_write_is_refused_first_then_empty_then_approved_or_asked() {
+        let stale = "the saved plan is stale";
+        let none: Option<&&str> = None;
+        assert_eq!(
+            next(Some(&stale), true, true, true),
+            Next::Stop(Stop::Refused(stale))
+        );
+        assert_eq!(next(none, true, false, false), Next::NothingToDo);
+        assert_eq!(next(none, false, true, false), Next::Run);
+        assert_eq!(next(none, false, false, true), Next::Confirm);
+        assert_eq!(
+            next(none, false, false, false),
+            Next::Stop(Stop::NeedsApproval)
+        );
+    }
+}

@@ -210,30 +210,6 @@ pub fn environments(
     Ok(())
 }
 
-/// Asks `question` on the terminal and reads the answer from stdin: true on `yes`. The
-/// question goes to stdout (so a pipe keeps it after what was printed) unless stdout is a
-/// file nobody reads while typing, then to stderr.
-pub fn ask(question: &str) -> Result<bool, Error> {
-    use std::io::BufRead;
-    let mut stdout = std::io::stdout().lock();
-    stdout.flush()?;
-    #[cfg(unix)]
-    let stdout_is_file = std::fs::metadata("/dev/stdout").is_ok_and(|m| m.is_file());
-    #[cfg(not(unix))]
-    let stdout_is_file = false;
-    if stdout_is_file {
-        eprint!("{question}");
-        std::io::stderr().flush()?;
-    } else {
-        write!(stdout, "{question}")?;
-        stdout.flush()?;
-    }
-    drop(stdout);
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim() == "yes")
-}
-
 /// A document made elsewhere (the JSON Schema), on stdout as it is.
 pub fn document(text: &str) -> Result<(), Error> {
     std::io::stdout().lock().write_all(text.as_bytes())?;
