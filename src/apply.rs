@@ -558,76 +558,88 @@ async fn delete(connection: &Connection, job: &Job, mut result: ObjectResult) ->
     (result, false)
 }
 
+/// A create answered 201: the object asked for, or a server that ignored the requested id
+/// (then no more creates start: each would make another copy).
+fn created(job: &Job, id: Option<&str>, name: Option<&str>, mut result: ObjectResult) -> Done {
+    let same_id = id.is_some_and(|i| i.eq_ignore_ascii_case(&job.id));
+    let same_name = name == Some(job.name.as_str());
+    if same_id && same_name {
+        result.outcome = Outcome::Created;
+        return (result, false);
+    }
+    // The server (or something in between) did not create the client that was asked
+    // for: every retry and re-run would create another copy.
+    let got = format!(
+        "id {} named {}",
+        id.unwrap_or("(none)"),
+        name.map_or("(none)".to_string(), |n| format!("`{n}`"))
+    );
+    let message = format!(
+        "the server answered 201 but created {got} instead of id {} named `{}`: it ignored the requested id, so every retry would create another copy. No more creates are started; delete the stray {} and check what sits between boruta-gitops and boruta",
+        job.id, job.name, job.kind
+    );
+    result.diagnostics.push(Diagnostic::new(
+        Code::ServerIgnoredId,
+        message.clone(),
+        Some((job.locate)("id", "")),
+    ));
+    result.reason = Some(message);
+    (result, true)
+}
+
+/// A create refused because the id is taken: by the object as the manifest declares it (an
+/// earlier attempt of ours, or another run), or by another one.
+async fn id_taken(
+    connection: &Connection,
+    job: &Job,
+    after_unknown_outcome: bool,
+    mut result: ObjectResult,
+) -> Done {
+    match connection.show(job.kind, &job.id).await {
+        Ok(Some(record)) if (job.differs)(&record).is_empty() => {
+            // Our own earlier attempt committed, or another run created the same client.
+            result.outcome = if after_unknown_outcome {
+                Outcome::Created
+            } else {
+                Outcome::AlreadyPresent
+            };
+            result.secret = record
+                .get("secret")
+                .and_then(Value::as_str)
+                .map(|s| secrecy::SecretString::from(s.to_string()));
+            if !after_unknown_outcome {
+                result.reason =
+                    Some("created meanwhile by another run; it matches the manifest".into());
+            }
+        }
+        Ok(Some(_)) => {
+            result.reason = Some(format!(
+                "id {} is already used by a different {kind} on the server: pin another id, or adopt that {kind}",
+                job.id,
+                kind = job.kind
+            ));
+        }
+        Ok(None) => {
+            result.reason = Some(format!(
+                "boruta said id {} is taken, but cannot show it",
+                job.id
+            ))
+        }
+        Err(e) => return failed(result, e),
+    }
+    (result, false)
+}
+
 /// Performs one create.
 async fn create(connection: &Connection, job: &Job, mut result: ObjectResult) -> Done {
-    let secret_of = |record: &Map<String, Value>| {
-        record
-            .get("secret")
-            .and_then(Value::as_str)
-            .map(|s| secrecy::SecretString::from(s.to_string()))
-    };
     match connection.create(job.kind, &job.body, &label(job)).await {
         Ok(Created::Created { id, name, secret }) => {
-            let same_id = id
-                .as_deref()
-                .is_some_and(|i| i.eq_ignore_ascii_case(&job.id));
-            let same_name = name.as_deref() == Some(job.name.as_str());
             result.secret = secret;
-            if same_id && same_name {
-                result.outcome = Outcome::Created;
-            } else {
-                // The server (or something in between) did not create the client that was
-                // asked for: every retry and re-run would create another copy.
-                let got = format!(
-                    "id {} named {}",
-                    id.as_deref().unwrap_or("(none)"),
-                    name.as_deref()
-                        .map_or("(none)".to_string(), |n| format!("`{n}`"))
-                );
-                let message = format!(
-                    "the server answered 201 but created {got} instead of id {} named `{}`: it ignored the requested id, so every retry would create another copy. No more creates are started; delete the stray {} and check what sits between boruta-gitops and boruta",
-                    job.id, job.name, job.kind
-                );
-                result.diagnostics.push(Diagnostic::new(
-                    Code::ServerIgnoredId,
-                    message.clone(),
-                    Some((job.locate)("id", "")),
-                ));
-                result.reason = Some(message);
-                return (result, true);
-            }
+            return created(job, id.as_deref(), name.as_deref(), result);
         }
         Ok(Created::IdTaken {
             after_unknown_outcome,
-        }) => match connection.show(job.kind, &job.id).await {
-            Ok(Some(record)) if (job.differs)(&record).is_empty() => {
-                // Our own earlier attempt committed, or another run created the same client.
-                result.outcome = if after_unknown_outcome {
-                    Outcome::Created
-                } else {
-                    Outcome::AlreadyPresent
-                };
-                result.secret = secret_of(&record);
-                if !after_unknown_outcome {
-                    result.reason =
-                        Some("created meanwhile by another run; it matches the manifest".into());
-                }
-            }
-            Ok(Some(_)) => {
-                result.reason = Some(format!(
-                    "id {} is already used by a different {kind} on the server: pin another id, or adopt that {kind}",
-                    job.id,
-                    kind = job.kind
-                ));
-            }
-            Ok(None) => {
-                result.reason = Some(format!(
-                    "boruta said id {} is taken, but cannot show it",
-                    job.id
-                ))
-            }
-            Err(e) => return failed(result, e),
-        },
+        }) => return id_taken(connection, job, after_unknown_outcome, result).await,
         Ok(Created::Rejected(errors)) => {
             let summary = rejected(job, &errors, &mut result);
             result.reason = Some(format!("boruta refused the {} (422): {summary}", job.kind));

@@ -85,18 +85,31 @@ impl Error {
 }
 
 /// Prints an error and its causes, one per line, each neutralised (they quote server
-/// texts and manifest values).
+/// texts and manifest values); the causes of an error that words them itself are not
+/// repeated.
 pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shown = |e: &dyn std::error::Error| neutral(&e.to_string()).into_owned();
         write!(f, "{}", shown(self.0))?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
+        let mut current = self.0;
+        while let Some(cause) = current.source().filter(|_| !states_its_cause(current)) {
             write!(f, "\n  caused by: {}", shown(cause))?;
-            source = cause.source();
+            current = cause;
         }
         Ok(())
+    }
+}
+
+/// Whether `error`'s own message already says what its causes say: a
+/// [`FetchError`](crate::fetch::FetchError) words its cause itself (the transport, I/O or JSON error,
+/// without secrets), so the causes it keeps are not printed again.
+fn states_its_cause(error: &(dyn std::error::Error + 'static)) -> bool {
+    use crate::fetch::FetchError;
+    match error.downcast_ref::<Error>() {
+        Some(Error::Fetch(_)) => true,
+        Some(Error::Other(inner)) => inner.is::<FetchError>(),
+        _ => error.is::<FetchError>(),
     }
 }

@@ -58,45 +58,87 @@ pub fn secret_variable(name: &str) -> String {
     }
 }
 
+/// A text member of a server client, trimmed of nothing ("" when absent).
+fn text<'a>(client: &'a Map<String, Value>, member: &str) -> &'a str {
+    client.get(member).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The names, file names and secret variables given so far: each unique in the export.
+struct Naming {
+    name_count: BTreeMap<String, usize>,
+    slug_count: BTreeMap<String, usize>,
+    used_files: BTreeSet<String>,
+    used_variables: BTreeSet<String>,
+}
+
+impl Naming {
+    /// Names must be unique and non-empty in a manifest set; slugs and variables too.
+    fn of(clients: &[&Map<String, Value>]) -> Naming {
+        let mut name_count: BTreeMap<String, usize> = BTreeMap::new();
+        let mut slug_count: BTreeMap<String, usize> = BTreeMap::new();
+        for c in clients {
+            let name = text(c, "name").trim().to_string();
+            *name_count.entry(name.clone()).or_default() += 1;
+            *slug_count.entry(slug(&name)).or_default() += 1;
+        }
+        Naming {
+            name_count,
+            slug_count,
+            used_files: BTreeSet::new(),
+            used_variables: BTreeSet::new(),
+        }
+    }
+
+    /// The manifest name, file stem and secret variable of the client `id` called
+    /// `server_name` on the server; a name that had to change is noted.
+    fn name(
+        &mut self,
+        id: &str,
+        server_name: &str,
+        notes: &mut Vec<String>,
+    ) -> (String, String, String) {
+        let short = id.chars().take(8).collect::<String>();
+        let name = if server_name.is_empty() {
+            notes.push(format!("client {id} has no name on the server: exported as `client-{short}` (plan will show the name as drift until you rename it on the server)"));
+            format!("client-{short}")
+        } else if self.name_count[server_name] > 1 {
+            notes.push(format!("the name `{server_name}` is used by several clients: {id} exported as `{server_name} ({short})` (plan will show the name as drift until you rename it on the server)"));
+            format!("{server_name} ({short})")
+        } else {
+            server_name.to_string()
+        };
+        let base = slug(server_name);
+        let mut file_stem = if base.is_empty() || self.slug_count[&base] > 1 {
+            if base.is_empty() {
+                format!("client-{short}")
+            } else {
+                format!("{base}-{short}")
+            }
+        } else {
+            base
+        };
+        while !self.used_files.insert(file_stem.clone()) {
+            file_stem = format!("{file_stem}-{id}");
+        }
+        let mut variable = secret_variable(&name);
+        if !self.used_variables.insert(variable.clone()) {
+            variable = format!("{variable}_{}", short.to_ascii_uppercase());
+            self.used_variables.insert(variable.clone());
+        }
+        (name, file_stem, variable)
+    }
+}
+
 /// Exports `clients` (already filtered by the caller) of a boruta `version`. Output order
 /// and names depend only on the clients, so exporting twice gives identical bytes.
 pub fn export(clients: &[Map<String, Value>], version: Version) -> Export {
     let mut out = Export::default();
     let mut clients: Vec<&Map<String, Value>> = clients.iter().collect();
-    clients.sort_by_key(|c| {
-        c.get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    });
-    // Names must be unique and non-empty in a manifest set; slugs and variables too.
-    let mut name_count: BTreeMap<String, usize> = BTreeMap::new();
-    let mut slug_count: BTreeMap<String, usize> = BTreeMap::new();
-    for c in &clients {
-        let name = c
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        *name_count.entry(name.clone()).or_default() += 1;
-        *slug_count.entry(slug(&name)).or_default() += 1;
-    }
-    let mut used_files = BTreeSet::new();
-    let mut used_variables = BTreeSet::new();
+    clients.sort_by_key(|c| text(c, "id").to_string());
+    let mut naming = Naming::of(&clients);
     for client in clients {
-        let id = client
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let short = id.chars().take(8).collect::<String>();
-        let server_name = client
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .trim()
-            .to_string();
+        let id = text(client, "id").to_ascii_lowercase();
+        let server_name = text(client, "name").trim().to_string();
         if client
             .get("identity_provider")
             .and_then(|i| i.get("id"))
@@ -107,53 +149,16 @@ pub fn export(clients: &[Map<String, Value>], version: Version) -> Export {
             ));
             continue;
         }
-        let name = if server_name.is_empty() {
-            out.notes.push(format!("client {id} has no name on the server: exported as `client-{short}` (plan will show the name as drift until you rename it on the server)"));
-            format!("client-{short}")
-        } else if name_count[&server_name] > 1 {
-            out.notes.push(format!("the name `{server_name}` is used by several clients: {id} exported as `{server_name} ({short})` (plan will show the name as drift until you rename it on the server)"));
-            format!("{server_name} ({short})")
-        } else {
-            server_name.clone()
-        };
-        let base = slug(&server_name);
-        let mut file_stem = if base.is_empty() || slug_count[&base] > 1 {
-            if base.is_empty() {
-                format!("client-{short}")
-            } else {
-                format!("{base}-{short}")
-            }
-        } else {
-            base
-        };
-        while !used_files.insert(file_stem.clone()) {
-            file_stem = format!("{file_stem}-{id}");
-        }
-        let mut variable = secret_variable(&name);
-        if !used_variables.insert(variable.clone()) {
-            variable = format!("{variable}_{}", short.to_ascii_uppercase());
-            used_variables.insert(variable.clone());
-        }
-        let has_secret = client
-            .get("secret")
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.is_empty());
-        if let (true, Some(secret)) = (has_secret, client.get("secret").and_then(Value::as_str)) {
+        let (name, file_stem, variable) = naming.name(&id, &server_name, &mut out.notes);
+        let secret = Some(text(client, "secret")).filter(|s| !s.is_empty());
+        if let Some(secret) = secret {
             out.secrets.push((
                 variable.clone(),
                 secrecy::SecretString::from(secret.to_string()),
             ));
         }
-        let content = waive_held_values(
-            manifest(
-                client,
-                &id,
-                &name,
-                has_secret.then_some(variable.as_str()),
-                version,
-            ),
-            version,
-        );
+        let variable = secret.map(|_| variable.as_str());
+        let content = waive_held_values(manifest(client, &id, &name, variable, version), version);
         out.files.push(ExportedFile {
             file_name: format!("{file_stem}.yaml"),
             content,

@@ -231,12 +231,6 @@ impl Node {
         Some(node)
     }
 
-    /// The key node of the last segment of `pointer`, when it names a mapping entry
-    /// (used to point unknown-field findings at the key itself).
-    pub fn key_at_pointer(&self, parent: &str, key: &str) -> Option<&Node> {
-        self.at_pointer(parent)?.entry(key).map(|(k, _)| k)
-    }
-
     /// The JSON form of this value, for schema validation and the wire.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value;

@@ -2,13 +2,12 @@
 //! with its own credentials, reported as one document (one pull-request comment), with the
 //! worst exit code of them.
 
-use super::run::{planned, print_plan, FULL_PLAN};
-use super::{PlanArgs, PlanFormat};
+use super::{console, PlanArgs, PlanFormat};
 use crate::commands::{self, plan::Computed};
-use crate::error::{Chain, Error, Exit};
+use crate::error::{Error, Exit};
 use crate::load::Environment;
+use crate::render::console::{self as shown, PlanFormat as Format};
 use crate::render::plan::{EnvironmentPlan, Report};
-use std::io::Write;
 
 /// What planning one environment gave.
 struct Planned {
@@ -20,7 +19,7 @@ struct Planned {
 
 /// `plan --all-envs`.
 pub(super) fn plan_all(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, Error> {
-    let human = args.format == PlanFormat::Human;
+    let format = Format::from(args.format);
     let mut results = Vec::new();
     commands::plan::plan_environments(
         &args.manifests.manifests(),
@@ -32,12 +31,7 @@ pub(super) fn plan_all(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, E
             match outcome {
                 // The findings (stderr) and the human plan (stdout) of each environment
                 // say which.
-                None => {
-                    eprintln!("== environment {name}");
-                    if human {
-                        println!("== environment {name}");
-                    }
-                }
+                None => shown::environment_heading(name, format),
                 Some(outcome) => results.push(one(name.to_string(), outcome, args)?),
             }
             Ok(())
@@ -56,18 +50,7 @@ pub(super) fn plan_all(args: &PlanArgs, env: &dyn Environment) -> Result<Exit, E
             (r.name.clone(), outcome)
         })
         .collect();
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        PlanFormat::Human => {}
-        PlanFormat::Json => crate::render::plan::json_environments(&mut out, &outcomes)?,
-        PlanFormat::Markdown => crate::render::plan::markdown_environments(
-            &mut out,
-            Report::Plan,
-            &outcomes,
-            FULL_PLAN,
-        )?,
-    }
-    out.flush()?;
+    shown::environments(&outcomes, format)?;
     Ok(results
         .iter()
         .map(|r| r.exit)
@@ -80,23 +63,15 @@ fn one(
     outcome: Result<commands::plan::Outcome, Error>,
     args: &PlanArgs,
 ) -> Result<Planned, Error> {
-    let human = args.format == PlanFormat::Human;
+    let console = console();
+    let failure = shown::environment_failure(&outcome);
     // The other formats are one document for every environment, printed at the end.
-    let quiet = PlanFormat::Human;
-    let failure_of = |outcome: &Result<commands::plan::Outcome, Error>| match outcome {
-        Ok(commands::plan::Outcome::Invalid(prepared)) => Some((
-            "the manifests have errors".to_string(),
-            prepared.diagnostics.clone(),
-        )),
-        Err(error) => Some((Chain(error).to_string(), Vec::new())),
-        Ok(commands::plan::Outcome::Planned(_)) => None,
-    };
-    let failure = failure_of(&outcome);
-    let computed = match planned(outcome, quiet, Report::Plan) {
+    let quiet = Format::Human;
+    let computed = match shown::planned(outcome, quiet, Report::Plan, console.stderr) {
         Ok(computed) => computed,
         Err(error) => {
             // A server that cannot be reached fails its environment, not the others.
-            eprintln!("error: {}", Chain(&error));
+            shown::environment_error(&error);
             None
         }
     };
@@ -104,8 +79,8 @@ fn one(
         Some(computed) => commands::plan::plan_exit(computed, args.detailed_exitcode),
         None => Exit::Failure,
     };
-    if let (true, Some(computed)) = (human, &computed) {
-        print_plan(&computed.plan, PlanFormat::Human, Report::Plan)?;
+    if let (PlanFormat::Human, Some(computed)) = (args.format, &computed) {
+        shown::plan(&computed.plan, Format::Human, Report::Plan, console.stdout)?;
     }
     Ok(Planned {
         name,

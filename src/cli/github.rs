@@ -1,8 +1,8 @@
 //! `boruta-gitops github ...`: the flags of what the composite action does on GitHub
-//! (`commands::github`), and what it says it did.
+//! (`commands::github`); what it says it did is `render::github`'s.
 
 use crate::error::{Error, Exit};
-use crate::fetch::github::Posted;
+use crate::render;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Subcommand)]
@@ -37,31 +37,22 @@ pub enum GithubCommand {
 }
 
 pub(crate) fn run(command: &GithubCommand) -> Result<Exit, Error> {
-    use crate::commands::github::{self, Commented, DriftIssue};
+    use crate::commands::github;
     match command {
-        GithubCommand::Comment { body_file, author } => match github::comment(body_file, author)? {
-            Commented::NotAPullRequest => eprintln!("not a pull request: no comment posted"),
-            Commented::Posted(Posted::Created, number) => {
-                eprintln!("plan comment posted on #{number}")
-            }
-            Commented::Posted(Posted::Updated, number) => {
-                eprintln!("plan comment updated on #{number}")
-            }
-        },
+        GithubCommand::Comment { body_file, author } => {
+            render::github::commented(&github::comment(body_file, author)?)
+        }
         GithubCommand::DriftIssue {
             report_file,
             exit_code,
             label,
             author,
-        } => match github::drift_issue(report_file, *exit_code, label, author)? {
-            DriftIssue::Untouched => {
-                eprintln!("drift failed (exit 1): the issue is left as it is")
-            }
-            DriftIssue::Updated(number) => eprintln!("drift issue #{number} updated"),
-            DriftIssue::Opened => eprintln!("drift issue opened"),
-            DriftIssue::Closed(number) => eprintln!("drift issue #{number} closed"),
-            DriftIssue::NoneNeeded => eprintln!("no drift, no open drift issue"),
-        },
+        } => render::github::drift_issue(&github::drift_issue(
+            report_file,
+            *exit_code,
+            label,
+            author,
+        )?),
     }
     Ok(Exit::Success)
 }

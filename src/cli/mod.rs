@@ -1,11 +1,13 @@
-//! The command line: clap types, and the one place that knows the order of the stages
-//! (load -> validate -> fetch -> diff -> plan -> apply -> render). Owns the tokio runtime.
+//! The command line: clap types, and for each command its flags made into the options of
+//! one `commands` function, whose result goes to `render` (`run.rs`). It decides nothing
+//! and prints nothing itself: the order of the stages is `commands`', every byte a person
+//! reads is `render`'s. It knows the terminal: `--color`, `NO_COLOR`, which stream is one.
 
 use crate::commands::{ConnectionOptions, Manifests};
 use crate::error::{Error, Exit};
 use crate::kinds::client::fields::Version;
 use crate::load::ProcessEnv;
-use crate::render::Style;
+use crate::render::{console::Console, Style};
 use crate::schema::{self, SchemaKind};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -13,7 +15,7 @@ mod demo;
 mod environments;
 mod github;
 mod run;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -604,9 +606,33 @@ pub enum SchemaChoice {
     Configuration,
 }
 
-/// The style of human output on stdout.
-pub(crate) fn style_for_stdout() -> Style {
-    style_for(std::io::stdout().is_terminal())
+/// The style of each stream, for `render`.
+pub(crate) fn console() -> Console {
+    Console {
+        stdout: style_for(std::io::stdout().is_terminal()),
+        stderr: style_for(std::io::stderr().is_terminal()),
+    }
+}
+
+impl From<PlanFormat> for crate::render::console::PlanFormat {
+    fn from(format: PlanFormat) -> Self {
+        match format {
+            PlanFormat::Human => Self::Human,
+            PlanFormat::Json => Self::Json,
+            PlanFormat::Markdown => Self::Markdown,
+        }
+    }
+}
+
+impl From<FindingsFormat> for crate::render::console::FindingsFormat {
+    fn from(format: FindingsFormat) -> Self {
+        match format {
+            FindingsFormat::Human => Self::Human,
+            FindingsFormat::Json => Self::Json,
+            FindingsFormat::Github => Self::Github,
+            FindingsFormat::Sarif => Self::Sarif,
+        }
+    }
 }
 
 /// Runs the parsed command line.
@@ -639,9 +665,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
                 SchemaChoice::Scope => SchemaKind::Scope,
                 SchemaChoice::Configuration => SchemaKind::Configuration,
             };
-            std::io::stdout()
-                .lock()
-                .write_all(schema::generate_text(kind).as_bytes())?;
+            crate::render::console::document(&schema::generate_text(kind))?;
             Ok(Exit::Success)
         }
     }
@@ -670,19 +694,8 @@ fn run_sandbox(args: SandboxArgs) -> Result<Exit, Error> {
             ),
     };
     let sandbox = Sandbox::start(config)?;
-    let mut out = std::io::stdout().lock();
-    // The first line is the base URL alone, flushed at once, so scripts can read it.
-    writeln!(out, "{}", sandbox.base_url())?;
-    out.flush()?;
-    let bootstrap = sandbox.bootstrap();
-    writeln!(out, "BORUTA_ADMIN_URL={}", sandbox.base_url())?;
-    writeln!(out, "BORUTA_TOKEN_URL={}", sandbox.token_url())?;
-    writeln!(out, "BORUTA_CLIENT_ID={}", bootstrap.client_id)?;
-    // The sandbox's own throwaway credential: printing it is what makes it usable.
-    writeln!(out, "BORUTA_CLIENT_SECRET={}", bootstrap.client_secret)?;
-    out.flush()?;
-    drop(out);
-    eprintln!("sandbox listening; Ctrl-C to stop");
+    let base_url = sandbox.base_url();
+    crate::render::sandbox::started(base_url, &sandbox.token_url(), sandbox.bootstrap())?;
     sandbox.wait_for_signal();
     drop(sandbox);
     Ok(Exit::Success)

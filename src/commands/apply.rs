@@ -84,6 +84,31 @@ pub struct Ready {
     pub from_saved_plan: bool,
 }
 
+impl Ready {
+    /// What `apply` does next: refuse, say there is nothing to do, or run the jobs once
+    /// approved (by `--auto-approve`, by a saved plan, or on the terminal).
+    pub fn next(&self, auto_approve: bool, stdin_is_terminal: bool) -> super::Next<Refusal> {
+        let approved = auto_approve || self.from_saved_plan;
+        let nothing_to_do = self.jobs.is_empty();
+        super::next(
+            self.refusal.as_ref(),
+            nothing_to_do,
+            approved,
+            stdin_is_terminal,
+        )
+    }
+
+    /// The secret store the run writes to, if it delivers a secret (the confirmation
+    /// question names it).
+    pub fn store_written(&self) -> Option<&str> {
+        let delivers = self.jobs.iter().any(|j| j.follow_up.is_some());
+        self.computed
+            .deliveries
+            .store_address()
+            .filter(|_| delivers)
+    }
+}
+
 /// Why an apply changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -126,6 +151,30 @@ fn read_saved_plan(path: &Path) -> Result<Plan, Error> {
     Ok(plan)
 }
 
+/// The saved plan of `--plan`, if any, read and checked. A saved plan that cannot be read,
+/// or that names another server or manifest directory than the caller's, fails before any
+/// network traffic. It says what the apply may do; where requests go and which manifests
+/// are read are the caller's.
+fn saved_plan(
+    manifests: &Manifests,
+    connection: &ConnectionOptions,
+    options: &ApplyOptions,
+) -> Result<Option<Plan>, Error> {
+    let Some(path) = options.saved_plan.as_deref() else {
+        return Ok(None);
+    };
+    let saved = read_saved_plan(path)?;
+    let now = manifests.environment.as_ref().map(|e| e.name.as_str());
+    check_environment(saved.environment.as_deref(), now)?;
+    if options.converge != plan::Options::default() {
+        return Err(Error::Usage(
+            "apply --plan performs the saved plan as it was reviewed: --update, --allow-delete and --select are recorded in it, and cannot be given again".into(),
+        ));
+    }
+    check_target(&saved, manifests, connection)?;
+    Ok(Some(saved))
+}
+
 /// Computes the plan (checking a saved one against it) and the jobs.
 pub fn prepare(
     manifests: &Manifests,
@@ -134,27 +183,7 @@ pub fn prepare(
     options: &ApplyOptions,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Start, Error> {
-    // A saved plan that cannot be read, or that names another server or manifest
-    // directory than the caller's, fails before any network traffic. It says what the
-    // apply may do; where requests go and which manifests are read are the caller's.
-    let saved = options
-        .saved_plan
-        .as_deref()
-        .map(read_saved_plan)
-        .transpose()?;
-    if let Some(saved) = &saved {
-        let now = manifests.environment.as_ref().map(|e| e.name.as_str());
-        check_environment(saved.environment.as_deref(), now)?;
-    }
-    let empty = plan::Options::default();
-    if saved.is_some() && options.converge != empty {
-        return Err(Error::Usage(
-            "apply --plan performs the saved plan as it was reviewed: --update, --allow-delete and --select are recorded in it, and cannot be given again".into(),
-        ));
-    }
-    if let Some(saved) = &saved {
-        check_target(saved, manifests, connection)?;
-    }
+    let saved = saved_plan(manifests, connection, options)?;
     let converge = match &saved {
         Some(saved) => saved.options.clone(),
         None => options.converge.clone(),
@@ -501,6 +530,20 @@ impl Report {
         self.results.iter().all(ObjectResult::converged)
             && self.secrets_error.is_none()
             && self.read_back_error.is_none()
+    }
+
+    /// The findings a person reads after the run when the writes met some (boruta
+    /// refusing a value): the manifests' with them, notes excepted; none otherwise.
+    pub fn findings(&self, prepared: &Prepared) -> Vec<crate::source::Diagnostic> {
+        let met: Vec<_> = self
+            .results
+            .iter()
+            .flat_map(|r| r.diagnostics.clone())
+            .collect();
+        if met.is_empty() {
+            return Vec::new();
+        }
+        super::plan::shown(prepared.diagnostics.iter().chain(&met))
     }
 }
 

@@ -84,26 +84,7 @@ pub fn export(options: &ExportOptions, connection: &ConnectionOptions) -> Result
                 .iter()
                 .any(|s| crate::plan::selects(s, name, id))
     };
-    for selector in &options.select {
-        let found = listed
-            .iter()
-            .any(|c| crate::plan::selects(selector, c.name.as_deref(), &c.id))
-            || scopes
-                .iter()
-                .map(scope_identity)
-                .any(|(name, id)| crate::plan::selects(selector, Some(name), id));
-        if !found {
-            return Err(Error::Usage(format!(
-                "--select {}: no {} with this name or id on the server",
-                crate::escape::neutral(selector),
-                match options.kind {
-                    ExportKind::Client => "client",
-                    ExportKind::Scope => "scope",
-                    ExportKind::All => "client or scope",
-                }
-            )));
-        }
-    }
+    check_selectors(options, &listed, &scopes)?;
     let chosen: Vec<&ClientRecord> = listed
         .iter()
         .filter(|c| selected(c.name.as_deref(), &c.id))
@@ -143,6 +124,35 @@ pub fn export(options: &ExportOptions, connection: &ConnectionOptions) -> Result
         secrets_file: options.with_secrets_to.clone(),
         version_mismatch: version.mismatch,
     })
+}
+
+/// Every `--select` names a client or a scope on the server.
+fn check_selectors(
+    options: &ExportOptions,
+    listed: &[ClientRecord],
+    scopes: &[Map<String, Value>],
+) -> Result<(), Error> {
+    for selector in &options.select {
+        let found = listed
+            .iter()
+            .any(|c| crate::plan::selects(selector, c.name.as_deref(), &c.id))
+            || scopes
+                .iter()
+                .map(scope_identity)
+                .any(|(name, id)| crate::plan::selects(selector, Some(name), id));
+        if !found {
+            return Err(Error::Usage(format!(
+                "--select {}: no {} with this name or id on the server",
+                crate::escape::neutral(selector),
+                match options.kind {
+                    ExportKind::Client => "client",
+                    ExportKind::Scope => "scope",
+                    ExportKind::All => "client or scope",
+                }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A rendered scope's name and id.

@@ -251,4 +251,21 @@ impl Rotation {
     pub fn store_address(&self) -> Option<&str> {
         self.computed.deliveries.store_address()
     }
+
+    /// What `rotate` does next: refuse, or rotate once approved (by `--auto-approve` or
+    /// on the terminal).
+    pub fn next(&self, auto_approve: bool, stdin_is_terminal: bool) -> super::Next<Vec<String>> {
+        super::next(
+            self.refusal.as_ref(),
+            false,
+            auto_approve,
+            stdin_is_terminal,
+        )
+    }
+}
+
+/// True when every selected client's secret was rotated (the exit code is then 0).
+pub fn all_rotated(done: &[Rotated]) -> bool {
+    done.iter()
+        .all(|r| matches!(r.ended, Ended::Rotated { .. }))
 }

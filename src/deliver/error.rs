@@ -70,7 +70,7 @@ impl StoreError {
     pub(super) fn from_fetch(address: &str, error: FetchError) -> StoreError {
         let address = address.to_string();
         match error {
-            FetchError::Network { what, reason } => {
+            FetchError::Network { what, reason, .. } => {
                 // A TLS failure already says what to do; a refused or timed-out
                 // connection usually means a wrong address or a store that is down.
                 let reason = if reason.starts_with("TLS:") {
@@ -90,7 +90,7 @@ impl StoreError {
                 reason: format!("the answer is larger than {limit} bytes"),
             },
             FetchError::Cancelled { what } => StoreError::Cancelled { what },
-            FetchError::CaCert { path, reason } => StoreError::Config(format!(
+            FetchError::CaCert { path, reason, .. } => StoreError::Config(format!(
                 "VAULT_CACERT: cannot read the CA certificate {}: {reason}",
                 path.display()
             )),

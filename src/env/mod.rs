@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where environment files are, unless `--env-dir` says.
 pub const DEFAULT_DIR: &str = "environments";
@@ -184,40 +185,41 @@ fn names(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(names)
 }
 
-/// Reads and checks one environment file.
-fn read(path: &Path, name: &str, env: &dyn Environment, purpose: Use) -> Result<EnvFile, EnvError> {
-    let file = load::display_path(path);
-    let at_start = || Some(Location::file_start(&file));
-    let text = crate::bounded::read_text(path, MAX_ENVIRONMENT_BYTES).map_err(|e| {
-        let message = format!("cannot read the environment file: {e}");
-        EnvError(vec![Diagnostic::new(
-            Code::InvalidEnvironment,
-            message,
-            at_start(),
-        )])
-    })?;
-    let (mut docs, error) = load::yaml::parse_documents(&file, &text);
+/// An environment file that is wrong, said at `at`.
+fn invalid(message: String, at: Option<Location>) -> EnvError {
+    EnvError(vec![Diagnostic::new(Code::InvalidEnvironment, message, at)])
+}
+
+/// The one YAML document of an environment file.
+fn document(path: &Path, file: &Arc<str>) -> Result<Node, EnvError> {
+    let at_start = || Some(Location::file_start(file));
+    let text = crate::bounded::read_text(path, MAX_ENVIRONMENT_BYTES)
+        .map_err(|e| invalid(format!("cannot read the environment file: {e}"), at_start()))?;
+    let (mut docs, error) = load::yaml::parse_documents(file, &text);
     if let Some(error) = error {
         return Err(EnvError(vec![error]));
     }
     if docs.len() != 1 {
         let message = "an environment file holds exactly one YAML document";
-        return Err(EnvError(vec![Diagnostic::new(
-            Code::InvalidEnvironment,
-            message,
-            at_start(),
-        )]));
+        return Err(invalid(message.to_string(), at_start()));
     }
-    let mut root = docs.remove(0);
+    Ok(docs.remove(0))
+}
+
+/// Substitutes an environment file's `${env:..}` and `${file:..}` values (the files from
+/// its directory) and checks where its secret comes from and its variables.
+fn substitute(
+    root: &mut Node,
+    path: &Path,
+    file: &Arc<str>,
+    env: &dyn Environment,
+    purpose: Use,
+) -> Result<(), EnvError> {
     let mut findings = Vec::new();
     let base = path.parent().unwrap_or(Path::new("."));
     let roots = load::Roots::only(base).map_err(|e| {
         let message = format!("cannot read the environments directory: {e}");
-        EnvError(vec![Diagnostic::new(
-            Code::InvalidEnvironment,
-            message,
-            at_start(),
-        )])
+        invalid(message, Some(Location::file_start(file)))
     })?;
     let budget = load::Budget::default();
     let context = load::substitute::Context {
@@ -232,14 +234,22 @@ fn read(path: &Path, name: &str, env: &dyn Environment, purpose: Use) -> Result<
         // One environment file, its `${file:..}` values bounded one by one as everywhere.
         budget: &budget,
     };
-    load::substitute::substitute(&mut root, &context, &mut findings);
+    load::substitute::substitute(root, &context, &mut findings);
     // Offline, an unset credential is only not needed.
     findings.retain(|d| d.severity == crate::source::Severity::Error);
-    check_secret_origin(&root, &mut findings);
-    check_vars(&root, &mut findings);
-    if !findings.is_empty() {
-        return Err(EnvError(findings));
+    check_secret_origin(root, &mut findings);
+    check_vars(root, &mut findings);
+    match findings.is_empty() {
+        true => Ok(()),
+        false => Err(EnvError(findings)),
     }
+}
+
+/// Reads and checks one environment file.
+fn read(path: &Path, name: &str, env: &dyn Environment, purpose: Use) -> Result<EnvFile, EnvError> {
+    let file = load::display_path(path);
+    let mut root = document(path, &file)?;
+    substitute(&mut root, path, &file, env, purpose)?;
     let form: Form = serde_json::from_value(root.to_json()).map_err(|e| {
         let message = format!("not an environment file: {e} (keys: admin_url, token_url, credentials, boruta_version, vars, select)");
         EnvError(vec![Diagnostic::new(Code::InvalidEnvironment, message, Some(root.loc.clone()))])

@@ -2,6 +2,18 @@
 
 use crate::api;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The error underneath a [`FetchError`] (a transport, I/O or JSON error), shared so that
+/// the error stays cloneable. Its text is already part of the [`FetchError`]'s message
+/// (said in our words, without secrets), so `error::Chain` does not print it again; it is
+/// kept so that the chain of causes is complete for whoever walks it.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
+/// `error` as a [`Cause`].
+pub fn cause(error: impl std::error::Error + Send + Sync + 'static) -> Option<Cause> {
+    Some(Arc::new(error))
+}
 
 /// What went wrong talking to boruta. Every message says what to do. Cloneable: a token
 /// endpoint failure is handed to every request that waited for the token.
@@ -10,9 +22,19 @@ pub enum FetchError {
     #[error("{0}")]
     Config(String),
     #[error("cannot read the CA certificate {path}: {reason}")]
-    CaCert { path: PathBuf, reason: String },
+    CaCert {
+        path: PathBuf,
+        reason: String,
+        #[source]
+        source: Option<Cause>,
+    },
     #[error("{what} failed: {reason}")]
-    Network { what: String, reason: String },
+    Network {
+        what: String,
+        reason: String,
+        #[source]
+        source: Option<Cause>,
+    },
     #[error("{what}: boruta answered {status}{detail}. {hint}")]
     Server {
         what: String,
@@ -29,7 +51,12 @@ pub enum FetchError {
         hint: String,
     },
     #[error("{what}: unexpected answer: {reason}")]
-    Decode { what: String, reason: String },
+    Decode {
+        what: String,
+        reason: String,
+        #[source]
+        source: Option<Cause>,
+    },
     #[error("{what}: the answer is larger than --max-response-bytes ({limit} bytes); raise the limit if the server really holds that much")]
     TooLarge { what: String, limit: u64 },
     #[error("{what}: not sent: the run was cancelled")]
@@ -143,5 +170,27 @@ mod tests {
             "an HTML page titled \"404 Not Found\" (87 bytes), not boruta's JSON"
         );
         assert_eq!(summarise_body(b"plain"), "\"plain\"");
+    }
+
+    #[test]
+    fn the_source_is_kept_and_printed_once() {
+        let json = serde_json::from_slice::<serde_json::Value>(b"{").unwrap_err();
+        let text = json.to_string();
+        let error = FetchError::Decode {
+            what: "reading the clients".into(),
+            reason: text.clone(),
+            source: cause(json),
+        };
+        let source = std::error::Error::source(&error).expect("the source is kept");
+        assert_eq!(source.to_string(), text);
+        // The message already says it: the chain prints it once.
+        let expected = format!("reading the clients: unexpected answer: {text}");
+        assert_eq!(crate::error::Chain(&error).to_string(), expected);
+        let wrapped = crate::error::Error::from(error.clone());
+        assert_eq!(
+            std::error::Error::source(&wrapped).map(|s| s.to_string()),
+            Some(text)
+        );
+        assert_eq!(crate::error::Chain(&wrapped).to_string(), expected);
     }
 }

@@ -92,6 +92,7 @@ impl GitHub {
                 .map_err(|e| FetchError::Decode {
                     what,
                     reason: e.to_string(),
+                    source: super::error::cause(e),
                 }),
             404 => Ok(None),
             status => Err(FetchError::Server {

@@ -155,6 +155,7 @@ impl Connection {
             Reply::Open(_) => Err(FetchError::Decode {
                 what: what.to_string(),
                 reason: "an answer kept open that was not asked for".into(),
+                source: None,
             }),
         }
     }
@@ -240,6 +241,7 @@ impl Connection {
         serde_json::from_slice(body).map_err(|e| FetchError::Decode {
             what: what.to_string(),
             reason: format!("{e} (is --admin-url the admin API?)"),
+            source: error::cause(e),
         })
     }
 

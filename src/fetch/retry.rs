@@ -6,7 +6,7 @@
 //! Written here rather than taken from a retry crate because that bookkeeping, the
 //! cancellation check and the body limit belong inside the loop.
 
-use super::error::FetchError;
+use super::error::{cause, FetchError};
 use crate::escape::neutral;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -91,6 +91,7 @@ impl Sender {
                 Err(BodyError::Transport(e)) => Err(FetchError::Network {
                     what: what.to_string(),
                     reason: format!("reading the answer: {}", describe_transport(&e)),
+                    source: cause(e),
                 }),
             },
         }
@@ -114,67 +115,21 @@ impl Sender {
             }
             let attempts = attempt + 1;
             let last = attempt >= self.max_retries;
-            let (retry_after, reason) = match build().send().await {
-                Err(e) => {
-                    if let Some(tls) = tls_failure(&e, self.ca_setting) {
-                        // A certificate that does not verify will not verify on a retry either.
-                        return Err(FetchError::Network {
-                            what: what.to_string(),
-                            reason: tls,
-                        });
-                    }
-                    // A timeout or a dropped connection may hide a write that was done; a
-                    // refused connection did nothing.
-                    unknown_outcome |= !e.is_connect();
-                    let reason = describe_transport(&e);
-                    if last {
-                        return Err(FetchError::Network {
-                            what: what.to_string(),
-                            reason: format!("{reason} (after {attempts} attempt(s))"),
-                        });
-                    }
-                    (None, reason)
+            let tried = self.attempt(what, build, keep_open, last, &mut unknown_outcome);
+            let (retry_after, reason) = match tried.await {
+                Attempt::Done(result) => return result,
+                Attempt::Failed { reason, source } if last => {
+                    return Err(FetchError::Network {
+                        what: what.to_string(),
+                        reason: format!("{reason} (after {attempts} attempt(s))"),
+                        source: cause(source),
+                    })
                 }
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    // A proxy's 502/504 may hide a write that was done; 429 and 503 did nothing.
-                    unknown_outcome |= matches!(status, 502 | 504);
-                    if is_transient(status) && !last {
-                        (retry_after(&response), format!("HTTP {status}"))
-                    } else if keep_open && status == 200 {
-                        return Ok(Reply::Open(response));
-                    } else {
-                        match read_body(response, self.max_body).await {
-                            Ok(body) => {
-                                return Ok(Reply::Whole(Answer {
-                                    status,
-                                    body,
-                                    unknown_outcome,
-                                }))
-                            }
-                            Err(BodyError::TooLarge) => {
-                                return Err(FetchError::TooLarge {
-                                    what: what.to_string(),
-                                    limit: self.max_body,
-                                })
-                            }
-                            Err(BodyError::Transport(e)) => {
-                                // The status arrived but the body did not: a write may have
-                                // been done.
-                                unknown_outcome = true;
-                                let reason =
-                                    format!("reading the answer: {}", describe_transport(&e));
-                                if last {
-                                    return Err(FetchError::Network {
-                                        what: what.to_string(),
-                                        reason: format!("{reason} (after {attempts} attempt(s))"),
-                                    });
-                                }
-                                (None, reason)
-                            }
-                        }
-                    }
-                }
+                Attempt::Failed { reason, .. } => (None, reason),
+                Attempt::Transient {
+                    retry_after,
+                    status,
+                } => (retry_after, format!("HTTP {status}")),
             };
             let delay =
                 retry_after.map_or_else(|| backoff(attempt), |d| d.min(Duration::from_secs(60)));
@@ -190,6 +145,82 @@ impl Sender {
             attempt += 1;
         }
     }
+
+    /// One attempt of [`Sender::send_keeping`]; `unknown_outcome` learns whether it may
+    /// have been carried out although its answer was lost.
+    async fn attempt(
+        &self,
+        what: &str,
+        build: &(dyn Fn() -> reqwest::RequestBuilder + Sync),
+        keep_open: bool,
+        last: bool,
+        unknown_outcome: &mut bool,
+    ) -> Attempt {
+        let response = match build().send().await {
+            Ok(response) => response,
+            Err(e) => {
+                if let Some(tls) = tls_failure(&e, self.ca_setting) {
+                    // A certificate that does not verify will not verify on a retry either.
+                    return Attempt::Done(Err(FetchError::Network {
+                        what: what.to_string(),
+                        reason: tls,
+                        source: cause(e),
+                    }));
+                }
+                // A timeout or a dropped connection may hide a write that was done; a
+                // refused connection did nothing.
+                *unknown_outcome |= !e.is_connect();
+                let reason = describe_transport(&e);
+                return Attempt::Failed { reason, source: e };
+            }
+        };
+        let status = response.status().as_u16();
+        // A proxy's 502/504 may hide a write that was done; 429 and 503 did nothing.
+        *unknown_outcome |= matches!(status, 502 | 504);
+        if is_transient(status) && !last {
+            let retry_after = retry_after(&response);
+            return Attempt::Transient {
+                retry_after,
+                status,
+            };
+        }
+        if keep_open && status == 200 {
+            return Attempt::Done(Ok(Reply::Open(response)));
+        }
+        match read_body(response, self.max_body).await {
+            Ok(body) => Attempt::Done(Ok(Reply::Whole(Answer {
+                status,
+                body,
+                unknown_outcome: *unknown_outcome,
+            }))),
+            Err(BodyError::TooLarge) => Attempt::Done(Err(FetchError::TooLarge {
+                what: what.to_string(),
+                limit: self.max_body,
+            })),
+            Err(BodyError::Transport(e)) => {
+                // The status arrived but the body did not: a write may have been done.
+                *unknown_outcome = true;
+                let reason = format!("reading the answer: {}", describe_transport(&e));
+                Attempt::Failed { reason, source: e }
+            }
+        }
+    }
+}
+
+/// What one attempt of a request gave.
+enum Attempt {
+    /// The request's end: an answer, or a failure that another attempt would not mend.
+    Done(Result<Reply, FetchError>),
+    /// The connection failed or the answer was lost: worth another attempt.
+    Failed {
+        reason: String,
+        source: reqwest::Error,
+    },
+    /// A transient status (see [`is_transient`]), with the server's `Retry-After`.
+    Transient {
+        retry_after: Option<Duration>,
+        status: u16,
+    },
 }
 
 /// The first error of type `T` in a transport error's chain of causes.
@@ -289,7 +320,48 @@ pub fn backoff(attempt: u32) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::connect_failure;
+    use super::{connect_failure, Sender, CA_FLAG};
+    use crate::fetch::FetchError;
+
+    #[test]
+    fn a_refused_connection_keeps_its_transport_error() {
+        // A loopback port nobody listens on any more.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let sender = Sender {
+            http: crate::fetch::settings::client_builder(
+                std::time::Duration::from_secs(5),
+                &Default::default(),
+            )
+            .build()
+            .expect("a client"),
+            max_retries: 0,
+            max_body: 1024,
+            cancelled: Default::default(),
+            ca_setting: CA_FLAG,
+        };
+        let url = format!("http://127.0.0.1:{port}/api/clients");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let build = || sender.http.get(&url);
+        let error = runtime
+            .block_on(sender.send("reading the clients", &build))
+            .expect_err("nobody listens");
+        assert!(matches!(error, FetchError::Network { .. }), "{error:?}");
+        let source = std::error::Error::source(&error).expect("the source is kept");
+        assert!(
+            source.to_string().starts_with("error sending request"),
+            "{source}"
+        );
+        assert_eq!(
+            crate::error::Chain(&error).to_string(),
+            "reading the clients failed: could not connect (after 1 attempt(s))"
+        );
+    }
 
     /// An error with a cause, as connectors nest them.
     #[derive(Debug)]

@@ -183,21 +183,25 @@ pub(super) fn add_ca_bundle(
     mut builder: reqwest::ClientBuilder,
     path: &std::path::Path,
 ) -> Result<reqwest::ClientBuilder, FetchError> {
-    let ca_error = |reason: String| FetchError::CaCert {
+    let ca_error = |reason: String, source| FetchError::CaCert {
         path: path.to_path_buf(),
         reason,
+        source,
     };
+    let failed = |e: std::io::Error| ca_error(e.to_string(), super::error::cause(e));
     let limit = 4 * 1024 * 1024;
-    let meta = std::fs::metadata(path).map_err(|e| ca_error(e.to_string()))?;
+    let meta = std::fs::metadata(path).map_err(failed)?;
     if !meta.is_file() || meta.len() > limit {
-        return Err(ca_error(format!(
-            "it must be a regular file of at most {limit} bytes"
-        )));
+        return Err(ca_error(
+            format!("it must be a regular file of at most {limit} bytes"),
+            None,
+        ));
     }
-    let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+    let pem = std::fs::read(path).map_err(failed)?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| ca_error(e.to_string(), super::error::cause(e)))?;
     if certs.is_empty() {
-        return Err(ca_error("it holds no PEM certificate".into()));
+        return Err(ca_error("it holds no PEM certificate".into(), None));
     }
     for cert in certs {
         builder = builder.add_root_certificate(cert);

@@ -198,6 +198,7 @@ pub async fn each_element<T: Send + 'static>(
     let parsed = parser.await.map_err(|e| FetchError::Decode {
         what: what.to_string(),
         reason: e.to_string(),
+        source: super::error::cause(e),
     })?;
     match stop {
         Some(Stop::TooLarge) => Err(FetchError::TooLarge {
@@ -207,10 +208,12 @@ pub async fn each_element<T: Send + 'static>(
         Some(Stop::Transport(reason)) => Err(FetchError::Network {
             what: what.to_string(),
             reason: format!("reading the answer: {reason}"),
+            source: None,
         }),
         None => parsed.map_err(|reason| FetchError::Decode {
             what: what.to_string(),
             reason: format!("{reason} (is --admin-url the admin API?)"),
+            source: None,
         }),
     }
 }

@@ -8,7 +8,7 @@
 
 use super::error::FetchError;
 use super::redact::Redactions;
-use super::retry::Sender;
+use super::retry::{Answer, Sender};
 use super::settings::{Credentials, TokenAuth};
 use crate::api::{TokenError, TokenResponse};
 use secrecy::{ExposeSecret, SecretString};
@@ -143,12 +143,37 @@ impl TokenSource {
                 serde_json::from_slice(&answer.body).map_err(|e| FetchError::Decode {
                     what: what.clone(),
                     reason: e.to_string(),
+                    source: super::error::cause(e),
                 })?;
             let access = SecretString::from(token.access_token);
             redactions.add(access.clone());
             tracing::debug!("token obtained");
             return Ok(access);
         }
+        let refused = Refused {
+            what,
+            client_id,
+            scope: &scope,
+        };
+        Err(refused.explain(&answer, redactions, sender.max_retries))
+    }
+}
+
+/// A token request the token endpoint did not answer with a token.
+struct Refused<'a> {
+    what: String,
+    client_id: &'a str,
+    scope: &'a str,
+}
+
+impl Refused<'_> {
+    /// The error, with what to do about it. The endpoint's own error text is redacted.
+    fn explain(self, answer: &Answer, redactions: &Redactions, max_retries: u32) -> FetchError {
+        let Refused {
+            what,
+            client_id,
+            scope,
+        } = self;
         let status = answer.status;
         let error: Option<TokenError> = serde_json::from_slice(&answer.body).ok();
         let (error, description) = match error {
@@ -168,15 +193,15 @@ impl TokenSource {
             "unsupported_grant_type" => "add `client_credentials` to the client's `supported_grant_types`".to_string(),
             "invalid_target" => "the client has `authorized_resources`, so boruta requires a `resource` with every token request: use a client without authorized_resources".to_string(),
             _ if status == 404 => "--token-url must be the OAuth listener's /oauth/token URL".to_string(),
-            _ if super::retry::is_transient(status) => format!("the token endpoint is overloaded or unavailable; retried {} time(s); try again later", sender.max_retries),
+            _ if super::retry::is_transient(status) => format!("the token endpoint is overloaded or unavailable; retried {} time(s); try again later", max_retries),
             _ => "check --token-url and the server's logs".to_string(),
         };
-        Err(FetchError::Token {
+        FetchError::Token {
             what,
             status,
             error,
             description,
             hint,
-        })
+        }
     }
 }

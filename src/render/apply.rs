@@ -2,12 +2,103 @@
 //! progress bar on a terminal), the closing report in text or JSON, why nothing was done,
 //! and what a signal does. Every text from the server or a manifest is neutralised.
 
+use super::console::{Console, PlanFormat};
+use super::plan::Report as Shown;
+use super::Style;
 use crate::apply::{ObjectResult, Outcome};
-use crate::commands::apply::{Counts, Refusal, Report};
+use crate::commands::apply::{Counts, Ready, Refusal, Report};
+use crate::commands::Stop;
+use crate::error::Error;
 use crate::escape::neutral;
 use crate::kinds::ObjectKind;
 use crate::plan::{self, Plan, Stale};
 use std::io::{self, Write};
+
+/// What `apply` is about to carry out: the findings on stderr, and in the human format the
+/// plan on stdout.
+pub fn planned(ready: &Ready, human: bool, console: Console) -> Result<(), Error> {
+    let computed = &ready.computed;
+    super::console::findings(&computed.findings(), &computed.prepared, console.stderr)?;
+    if human {
+        let plan = &computed.plan;
+        super::console::plan(plan, PlanFormat::Human, Shown::Plan, console.stdout)?;
+    }
+    Ok(())
+}
+
+/// `apply` wrote nothing: the report (in JSON, without results) on stdout, and why on
+/// stderr.
+pub fn stopped(plan: &Plan, json_report: bool, stop: &Stop<Refusal>) -> Result<(), Error> {
+    if json_report {
+        json(&mut io::stdout().lock(), plan, &[])?;
+    }
+    let why = match stop {
+        Stop::Refused(refused) => refusal(refused),
+        Stop::NeedsApproval => NEEDS_APPROVAL.to_string(),
+        Stop::Cancelled => CANCELLED.to_string(),
+    };
+    super::console::error(&why);
+    Ok(())
+}
+
+/// A plan without a job, said in text or as the JSON report without results.
+pub fn nothing_done(plan: &Plan, human: bool) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match human {
+        true => nothing_to_do(&mut out, plan),
+        false => json(&mut out, plan, &[]),
+    }
+}
+
+/// The confirmation question of `ready`.
+pub fn question_for(ready: &Ready) -> String {
+    let admin_url = &ready.computed.plan.admin_url;
+    question(ready.counts, admin_url, ready.store_written())
+}
+
+/// Before the jobs run: what they are (on stdout, in the human format), and how their
+/// progress is shown (a bar on a terminal from 20 jobs on).
+pub fn starting_run(
+    ready: &Ready,
+    human: bool,
+    concurrency: usize,
+    stderr_is_terminal: bool,
+) -> io::Result<Progress> {
+    if human {
+        starting(&mut io::stdout().lock(), ready.counts, concurrency)?;
+    }
+    let bar = human && ready.jobs.len() >= 20 && stderr_is_terminal;
+    Ok(Progress { bar, lines: human })
+}
+
+/// After the jobs ran: the notes about secrets, the errors and the findings the writes met
+/// on stderr, then the report (text after a `bar`, or JSON) on stdout.
+pub fn finished(
+    report: &Report,
+    ready: &Ready,
+    human: bool,
+    bar: bool,
+    style: Style,
+) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    if human {
+        secrets_notes(&mut out, report)?;
+    }
+    if let Some(error) = &report.secrets_error {
+        super::console::error(error);
+    }
+    if let Some(error) = &report.read_back_error {
+        super::console::error(&read_back_failed(error));
+    }
+    let prepared = &ready.computed.prepared;
+    super::console::findings(&report.findings(prepared), prepared, style)?;
+    let results = &report.results;
+    match human {
+        true => self::human(&mut out, results, ready.counts, bar)?,
+        false => json(&mut out, &ready.computed.plan, results)?,
+    }
+    Ok(())
+}
 
 /// The kinds of job present, with a verb form each (base form, -ing form).
 fn phrase(counts: Counts, progressive: bool) -> String {

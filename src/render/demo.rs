@@ -4,9 +4,7 @@
 use crate::error::{Error, Exit};
 use std::path::Path;
 
-/// The client the demo's admin-UI edit changes, and the URI it adds.
-pub const EDITED: &str = "storefront-spa";
-pub const ADDED_URI: &str = "https://evil.example.net/cb";
+use crate::commands::demo::{ADDED_URI, EDITED};
 
 /// The steps of the demo, in order: (title, why).
 const STEPS: [(&str, &str); 8] = [
@@ -84,8 +82,13 @@ impl Steps {
     }
 
     /// Something that went wrong outside a step.
-    pub fn fail(&mut self, failure: String) {
+    fn fail(&mut self, failure: String) {
         self.failures.push(failure);
+    }
+
+    /// The admin-UI edit found no client to edit.
+    pub fn not_edited(&mut self) {
+        self.fail(format!("the demo could not find {EDITED} to edit"));
     }
 
     /// The verdict, and the exit code.

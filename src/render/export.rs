@@ -5,6 +5,16 @@ use crate::commands::export::Exported;
 use crate::escape::neutral;
 use std::io::{self, Write};
 
+/// What `export` did: a boruta version that differs from the one asked for, as a warning
+/// on stderr; the summary on stdout.
+pub fn report(exported: &Exported) -> io::Result<()> {
+    if let Some(mismatch) = &exported.version_mismatch {
+        eprintln!("warning[boruta-version-mismatch]: {}", neutral(mismatch));
+    }
+    summary(&mut io::stdout().lock(), exported)
+}
+
+/// The files written, the notes, what was skipped and where the secrets come from.
 pub fn summary(out: &mut dyn Write, exported: &Exported) -> io::Result<()> {
     for path in &exported.files {
         writeln!(out, "wrote {}", neutral(&path.display().to_string()))?;

@@ -327,6 +327,51 @@ fn created_field(change: &FieldChange, width: usize, out: &mut Vec<Line>) {
     }
 }
 
+/// The sign of a line of a diff.
+fn diff_sign(tag: similar::ChangeTag) -> Sign {
+    match tag {
+        similar::ChangeTag::Delete => Sign::Remove,
+        similar::ChangeTag::Insert => Sign::Add,
+        similar::ChangeTag::Equal => Sign::Keep,
+    }
+}
+
+/// Sets: what is added and what is removed.
+fn set_lines(have: &[Value], want: &[Value], out: &mut Vec<Line>) {
+    let have: Vec<String> = have.iter().map(show).collect();
+    let want: Vec<String> = want.iter().map(show).collect();
+    for item in want.iter().filter(|i| !have.contains(i)) {
+        out.push(Line::new(2, Sign::Add, item.clone()));
+    }
+    for item in have.iter().filter(|i| !want.contains(i)) {
+        out.push(Line::new(2, Sign::Remove, item.clone()));
+    }
+}
+
+/// Lists, element by element.
+fn ordered_lines(have: &[Value], want: &[Value], out: &mut Vec<Line>) {
+    let have: Vec<String> = have.iter().map(show).collect();
+    let want: Vec<String> = want.iter().map(show).collect();
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, &have, &want) {
+        for change in op.iter_changes(&have, &want) {
+            out.push(Line::new(
+                2,
+                diff_sign(change.tag()),
+                change.value().clone(),
+            ));
+        }
+    }
+}
+
+/// Texts of several lines, line by line.
+fn text_lines(have: &str, want: &str, out: &mut Vec<Line>) {
+    let diff = similar::TextDiff::from_lines(have, want);
+    for change in diff.iter_all_changes() {
+        let line = change.value().trim_end_matches('\n');
+        out.push(Line::new(2, diff_sign(change.tag()), line));
+    }
+}
+
 fn changed_field(
     kind: ObjectKind,
     change: &FieldChange,
@@ -358,45 +403,16 @@ fn changed_field(
     };
     match (compare, server, desired) {
         (Some(Compare::Set | Compare::Scopes), Value::Array(have), Value::Array(want)) => {
-            // Sets: what is added and what is removed.
             out.push(Line::new(1, sign, format!("{field}:{note}")));
-            let have: Vec<String> = have.iter().map(show).collect();
-            let want: Vec<String> = want.iter().map(show).collect();
-            for item in want.iter().filter(|i| !have.contains(i)) {
-                out.push(Line::new(2, Sign::Add, item.clone()));
-            }
-            for item in have.iter().filter(|i| !want.contains(i)) {
-                out.push(Line::new(2, Sign::Remove, item.clone()));
-            }
+            set_lines(have, want, out);
         }
         (Some(Compare::Ordered), Value::Array(have), Value::Array(want)) => {
-            // Lists, element by element.
             out.push(Line::new(1, sign, format!("{field}:{note}")));
-            let have: Vec<String> = have.iter().map(show).collect();
-            let want: Vec<String> = want.iter().map(show).collect();
-            for op in similar::capture_diff_slices(similar::Algorithm::Myers, &have, &want) {
-                for change in op.iter_changes(&have, &want) {
-                    let sign = match change.tag() {
-                        similar::ChangeTag::Delete => Sign::Remove,
-                        similar::ChangeTag::Insert => Sign::Add,
-                        similar::ChangeTag::Equal => Sign::Keep,
-                    };
-                    out.push(Line::new(2, sign, change.value().clone()));
-                }
-            }
+            ordered_lines(have, want, out);
         }
         (_, Value::String(a), Value::String(b)) if a.contains('\n') || b.contains('\n') => {
             out.push(Line::new(1, sign, format!("{field}:{note}")));
-            let diff = similar::TextDiff::from_lines(a.as_str(), b.as_str());
-            for change in diff.iter_all_changes() {
-                let sign = match change.tag() {
-                    similar::ChangeTag::Delete => Sign::Remove,
-                    similar::ChangeTag::Insert => Sign::Add,
-                    similar::ChangeTag::Equal => Sign::Keep,
-                };
-                let line = change.value().trim_end_matches('\n');
-                out.push(Line::new(2, sign, line));
-            }
+            text_lines(a, b, out);
         }
         _ => out.push(Line::new(
             1,

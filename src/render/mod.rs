@@ -4,14 +4,17 @@
 //! them hand over digests and references only. Pure: no filesystem, no network.
 
 pub mod apply;
+pub mod console;
 pub mod demo;
 pub mod diagnostics;
 pub mod export;
+pub mod github;
 pub mod lines;
 pub mod marks;
 pub mod markdown;
 pub mod plan;
 pub mod rotate;
+pub mod sandbox;
 pub mod sarif;
 
 /// Colours for human output. The command line decides (`--color`, the terminal,

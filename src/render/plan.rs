@@ -17,6 +17,9 @@ use std::io::{self, Write};
 
 pub use super::lines::{summary_line, Report};
 
+/// Where the full plan is when a comment cannot hold it (the example workflow uploads it).
+pub const FULL_PLAN: &str = "the JSON plan (<code>plan --format json</code>), which the example workflow uploads as the artifact <code>boruta-gitops-plan</code>";
+
 /// A comment GitHub accepts (65,536 characters at most), with room to spare.
 pub const MARKDOWN_LIMIT: usize = 60_000;
 

@@ -2,9 +2,48 @@
 //! the confirmation question, each rotation's outcome, and why nothing was done. Never a
 //! secret: only where it was written and the version number.
 
-use crate::commands::rotate::{Ended, Rotated, Rotating};
+use super::Style;
+use crate::commands::rotate::{Ended, Rotated, Rotating, Rotation};
+use crate::commands::Stop;
+use crate::error::Error;
 use crate::escape::neutral;
 use std::io::{self, Write};
+
+/// What `rotate` is about to do: the findings on stderr, the clients on stdout.
+pub fn planned(rotation: &Rotation, style: Style) -> Result<(), Error> {
+    let computed = &rotation.computed;
+    super::console::findings(&computed.findings(), &computed.prepared, style)?;
+    let admin_url = &computed.plan.admin_url;
+    let store = rotation.store_address();
+    intro(
+        &mut io::stdout().lock(),
+        admin_url,
+        store,
+        &rotation.clients,
+    )?;
+    Ok(())
+}
+
+/// The confirmation question of `rotation`.
+pub fn question_for(rotation: &Rotation) -> String {
+    let admin_url = &rotation.computed.plan.admin_url;
+    question(rotation.clients.len(), admin_url, rotation.store_address())
+}
+
+/// Why nothing was rotated, on stderr.
+pub fn stopped(stop: &Stop<Vec<String>>) {
+    let why = match stop {
+        Stop::Refused(reasons) => refusal(reasons),
+        Stop::NeedsApproval => NEEDS_APPROVAL.to_string(),
+        Stop::Cancelled => CANCELLED.to_string(),
+    };
+    super::console::error(&why);
+}
+
+/// Each rotation's outcome, on stdout.
+pub fn done(done: &[Rotated]) -> io::Result<()> {
+    report(&mut io::stdout().lock(), done)
+}
 
 /// The clients and the order of the writes.
 pub fn intro(

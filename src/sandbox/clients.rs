@@ -97,105 +97,36 @@ impl State {
     /// invisible to other creates until that moment, and a create that inserts the same
     /// new scope meanwhile fails as boruta's does (contract §13).
     pub fn create_client_until(&mut self, body: &Value, commit_at: Instant) -> Answer {
-        let Some(Value::Object(raw)) = body.get("client") else {
-            return missing_envelope("create", body);
-        };
-        let version = self.version;
-        let defaults = fields::create_defaults(version);
-        // Unknown members are silently ignored, like the fields this version does not cast.
-        let mut params: Map<String, Value> = raw
-            .iter()
-            .filter(|(k, _)| fields::get(k).is_some_and(|f| f.accepted.includes(version)))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        coerce(&mut params, defaults);
-        if let Some(crash) = create_crash(&params) {
-            return Answer::crash(crash);
+        match self.create(body, commit_at) {
+            Ok(answer) | Err(answer) => answer,
         }
-        let mut errors = group(rules::check_client(&params, Mode::Create, version));
-        let key_pair_type = match params.get("key_pair_type") {
-            Some(Value::Object(k)) => k.clone(),
-            Some(_) => Map::new(),
-            None => defaults["key_pair_type"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-        };
-        if errors.is_empty()
-            && rules::key_generation(&key_pair_type) == KeyGeneration::NeedsRegistrar
-        {
-            // The sandbox has no DID registrar, like a boruta that cannot reach one.
-            errors.insert("private_key".into(), vec!["Could not create did.".into()]);
-        }
-        if !errors.is_empty() {
-            return Answer::unprocessable(errors);
-        }
+    }
+
+    /// [`State::create_client_until`], each refusal as the error.
+    // The error is the HTTP answer itself, built once per refused request.
+    #[allow(clippy::result_large_err)]
+    fn create(&mut self, body: &Value, commit_at: Instant) -> Result<Answer, Answer> {
+        let (params, key_pair_type) = checked_create(body, self.version)?;
         let id = match params.get("id").and_then(Value::as_str) {
             Some(id) => id.to_ascii_lowercase(),
             None => Uuid::new_v4().to_string(),
         };
         if self.clients.contains_key(&id) {
-            return Answer::field_error("id", "has already been taken");
+            return Err(Answer::field_error("id", "has already been taken"));
         }
-        let mut fields = defaults.clone();
+        let mut fields = fields::create_defaults(self.version).clone();
         // `KeyPairs.get_key_pair!` inside the create transaction: 400 / 404, rolled back;
         // `key_pair_id: null` is ignored (boruta_identity `clients.ex`,
         // `insert_global_key_pair(client, nil)`). The fresh key never equals the key
         // pair's, so the key pair's is copied.
         if let Some(key_pair) = params.get("key_pair_id").filter(|v| !v.is_null()) {
-            match self.global_key_pair(key_pair) {
-                Ok((_, key_pair)) => {
-                    let public_key = Value::String(key_pair.public_key.clone());
-                    fields.insert("public_key".into(), public_key);
-                }
-                Err(answer) => return answer,
-            }
+            let (_, key_pair) = self.global_key_pair(key_pair)?;
+            let public_key = Value::String(key_pair.public_key.clone());
+            fields.insert("public_key".into(), public_key);
         }
-        let idp_id = match self.association_target(params.get("identity_provider")) {
-            Ok(idp) => idp,
-            Err(answer) => return answer,
-        };
-        let (scope_ids, new_scopes) = match self.resolve_scopes(params.get("authorized_scopes")) {
-            Ok(resolved) => resolved,
-            Err(answer) => return answer,
-        };
-        for (k, v) in params {
-            let field = fields::get(&k).expect("filtered above");
-            if matches!(field.kind, Kind::IdentityProvider | Kind::Scopes) {
-                continue;
-            }
-            let v = if v.is_null() && field.null_on_create == NullOnCreate::Defaulted {
-                fields.get(&k).cloned().unwrap_or(Value::Null)
-            } else {
-                v
-            };
-            fields.insert(k, v);
-        }
-        fields.insert("id".into(), Value::String(id.clone()));
-        if fields
-            .get("secret")
-            .and_then(Value::as_str)
-            .is_none_or(|s| s.trim().is_empty())
-        {
-            fields.insert("secret".into(), Value::String(random_alphanumeric(86)));
-        }
-        let key_type = key_pair_type
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("rsa")
-            .to_string();
-        if !fields.contains_key("public_key") || fields["public_key"].is_null() {
-            fields.insert(
-                "public_key".into(),
-                Value::String(fake_public_key(&key_type)),
-            );
-        }
-        fields.insert("did".into(), Value::Null);
-        fields.insert(
-            "signatures_adapter".into(),
-            Value::String(fields::INTERNAL_SIGNATURES.into()),
-        );
-        fields.insert("key_pair_type".into(), Value::Object(key_pair_type));
+        let idp_id = self.association_target(params.get("identity_provider"))?;
+        let (scope_ids, new_scopes) = self.resolve_scopes(params.get("authorized_scopes"))?;
+        let fields = created_fields(fields, params, &id, key_pair_type);
         self.commit_scopes(new_scopes, commit_at);
         self.clients
             .insert(id.clone(), StoredClient { fields, scope_ids });
@@ -203,7 +134,7 @@ impl State {
         self.render_cache.remove(&id);
         let mut answer = Answer::data(201, self.render_client(&id).unwrap_or(Value::Null));
         answer.location = Some(format!("/api/clients/{id}"));
-        answer
+        Ok(answer)
     }
 
     /// `PATCH`/`PUT /api/clients/{id}`. `raw_id` is the path segment as sent.
@@ -219,68 +150,18 @@ impl State {
         body: &Value,
         commit_at: Instant,
     ) -> Answer {
-        // The action's clause needs the `client` key before anything runs: without it,
-        // 400 whatever the id (boruta-server `client_controller.ex`, 3be6cb4f:
-        // `def update(conn, %{"id" => client_id, "client" => client_params})`).
-        let Some(envelope) = body.get("client") else {
-            return missing_envelope("update", body);
-        };
-        let Some(id) = cast_uuid(raw_id) else {
-            return cast_error(raw_id);
-        };
-        let Some(stored) = self.clients.get(&id) else {
-            return not_found("clients", &id);
-        };
-        // The record is looked up first, then the protection (a case-sensitive comparison
-        // of the raw path segment, contract §2.4).
-        if raw_id == self.admin_client_id {
-            return Answer::error(403, ErrorBody::write_protected());
+        match self.update(raw_id, body, commit_at) {
+            Ok(answer) | Err(answer) => answer,
         }
-        let Value::Object(raw) = envelope else {
-            // `Ecto.Changeset.cast` raises `Ecto.CastError` on params that are not a map,
-            // which phoenix_ecto answers with 400 (derived).
-            return Answer::error(
-                400,
-                ErrorBody::exception(
-                    "BAD_REQUEST",
-                    format!("expected params to be a :map, got: `{envelope}`"),
-                ),
-            );
-        };
-        let version = self.version;
-        let mut params: Map<String, Value> = raw
-            .iter()
-            .filter(|(k, _)| {
-                fields::get(k).is_some_and(|f| {
-                    f.accepted.includes(version) && f.on_update != OnUpdate::Ignored
-                })
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let current = stored.fields.clone();
-        coerce(&mut params, fields::create_defaults(version));
-        for (name, value) in &params {
-            let crashes =
-                fields::get(name).is_some_and(|f| f.null_on_update == NullOnUpdate::Crashes);
-            if value.is_null() && crashes {
-                return Answer::crash(&format!(
-                    "null value in column \"{name}\" violates not-null constraint"
-                ));
-            }
-        }
-        let errors = group(rules::check_client(
-            &only_changed_uri_lists(&params, &current),
-            Mode::Update { stored: &current },
-            version,
-        ));
-        if !errors.is_empty() {
-            return Answer::unprocessable(errors);
-        }
+    }
+
+    /// [`State::update_client_until`], each refusal as the error.
+    // The error is the HTTP answer itself, built once per refused request.
+    #[allow(clippy::result_large_err)]
+    fn update(&mut self, raw_id: &str, body: &Value, commit_at: Instant) -> Result<Answer, Answer> {
+        let (id, params) = self.checked_update(raw_id, body)?;
         // Full replacement, whether or not the body mentions authorized_scopes (§6.1).
-        let (scope_ids, new_scopes) = match self.resolve_scopes(params.get("authorized_scopes")) {
-            Ok(resolved) => resolved,
-            Err(answer) => return answer,
-        };
+        let (scope_ids, new_scopes) = self.resolve_scopes(params.get("authorized_scopes"))?;
         let key_pair_id = params.get("key_pair_id").cloned();
         let association = params.get("identity_provider").cloned();
         self.commit_scopes(new_scopes, commit_at);
@@ -297,20 +178,85 @@ impl State {
         // although the field changes above are already saved (not atomic upstream).
         if let Some(Value::Object(idp)) = &association {
             if idp.contains_key("id") {
-                match self.association_target(association.as_ref()) {
-                    Ok(idp_id) => {
-                        self.associations.insert(id.clone(), idp_id);
-                    }
-                    Err(answer) => return answer,
-                }
+                let idp_id = self.association_target(association.as_ref())?;
+                self.associations.insert(id.clone(), idp_id);
             }
         }
         // The key pair comes last, after the update committed: its 400 / 404 / 422 / 500
         // leaves the other changes saved (client_controller.ex `update`, contract §4.4).
-        if let Err(answer) = self.insert_global_key_pair(&id, key_pair_id.as_ref()) {
-            return answer;
+        self.insert_global_key_pair(&id, key_pair_id.as_ref())?;
+        Ok(Answer::data(
+            200,
+            self.render_client(&id).unwrap_or(Value::Null),
+        ))
+    }
+
+    /// An update's client id and its params, accepted, coerced and checked, or boruta's
+    /// refusal, in boruta's order.
+    #[allow(clippy::result_large_err)]
+    fn checked_update(
+        &self,
+        raw_id: &str,
+        body: &Value,
+    ) -> Result<(String, Map<String, Value>), Answer> {
+        // The action's clause needs the `client` key before anything runs: without it,
+        // 400 whatever the id (boruta-server `client_controller.ex`, 3be6cb4f:
+        // `def update(conn, %{"id" => client_id, "client" => client_params})`).
+        let Some(envelope) = body.get("client") else {
+            return Err(missing_envelope("update", body));
+        };
+        let Some(id) = cast_uuid(raw_id) else {
+            return Err(cast_error(raw_id));
+        };
+        let Some(stored) = self.clients.get(&id) else {
+            return Err(not_found("clients", &id));
+        };
+        // The record is looked up first, then the protection (a case-sensitive comparison
+        // of the raw path segment, contract §2.4).
+        if raw_id == self.admin_client_id {
+            return Err(Answer::error(403, ErrorBody::write_protected()));
         }
-        Answer::data(200, self.render_client(&id).unwrap_or(Value::Null))
+        let Value::Object(raw) = envelope else {
+            // `Ecto.Changeset.cast` raises `Ecto.CastError` on params that are not a map,
+            // which phoenix_ecto answers with 400 (derived).
+            return Err(Answer::error(
+                400,
+                ErrorBody::exception(
+                    "BAD_REQUEST",
+                    format!("expected params to be a :map, got: `{envelope}`"),
+                ),
+            ));
+        };
+        let version = self.version;
+        let mut params: Map<String, Value> = raw
+            .iter()
+            .filter(|(k, _)| {
+                fields::get(k).is_some_and(|f| {
+                    f.accepted.includes(version) && f.on_update != OnUpdate::Ignored
+                })
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let current = &stored.fields;
+        coerce(&mut params, fields::create_defaults(version));
+        for (name, value) in &params {
+            let crashes =
+                fields::get(name).is_some_and(|f| f.null_on_update == NullOnUpdate::Crashes);
+            if value.is_null() && crashes {
+                return Err(Answer::crash(&format!(
+                    "null value in column \"{name}\" violates not-null constraint"
+                )));
+            }
+        }
+        let errors = group(rules::check_client(
+            &only_changed_uri_lists(&params, current),
+            Mode::Update { stored: current },
+            version,
+        ));
+        if !errors.is_empty() {
+            return Err(Answer::unprocessable(errors));
+        }
+        Ok((id, params))
     }
 
     /// `DELETE /api/clients/{id}`: protection first, then the lookup (§2.4).
@@ -423,6 +369,96 @@ impl State {
         }
         Ok(uuid)
     }
+}
+
+/// A client's members, as sent or stored.
+type Params = Map<String, Value>;
+
+/// A create's params (the members this version accepts, coerced) and its key pair type,
+/// or boruta's refusal: a crash, the rules' errors, a key that needs a DID registrar.
+// The error is the HTTP answer itself, built once per refused request.
+#[allow(clippy::result_large_err)]
+fn checked_create(body: &Value, version: fields::Version) -> Result<(Params, Params), Answer> {
+    let Some(Value::Object(raw)) = body.get("client") else {
+        return Err(missing_envelope("create", body));
+    };
+    let defaults = fields::create_defaults(version);
+    // Unknown members are silently ignored, like the fields this version does not cast.
+    let mut params: Map<String, Value> = raw
+        .iter()
+        .filter(|(k, _)| fields::get(k).is_some_and(|f| f.accepted.includes(version)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    coerce(&mut params, defaults);
+    if let Some(crash) = create_crash(&params) {
+        return Err(Answer::crash(crash));
+    }
+    let mut errors = group(rules::check_client(&params, Mode::Create, version));
+    let key_pair_type = match params.get("key_pair_type") {
+        Some(Value::Object(k)) => k.clone(),
+        Some(_) => Map::new(),
+        None => defaults["key_pair_type"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    };
+    if errors.is_empty() && rules::key_generation(&key_pair_type) == KeyGeneration::NeedsRegistrar {
+        // The sandbox has no DID registrar, like a boruta that cannot reach one.
+        errors.insert("private_key".into(), vec!["Could not create did.".into()]);
+    }
+    if !errors.is_empty() {
+        return Err(Answer::unprocessable(errors));
+    }
+    Ok((params, key_pair_type))
+}
+
+/// The stored fields of a new client: `fields` (the defaults) with the params over them
+/// (a null keeps a defaulted field's default), its id, a secret generated when none is
+/// given, a public key of its key type, and what boruta sets itself.
+fn created_fields(
+    mut fields: Map<String, Value>,
+    params: Map<String, Value>,
+    id: &str,
+    key_pair_type: Map<String, Value>,
+) -> Map<String, Value> {
+    for (k, v) in params {
+        let field = fields::get(&k).expect("filtered above");
+        if matches!(field.kind, Kind::IdentityProvider | Kind::Scopes) {
+            continue;
+        }
+        let v = if v.is_null() && field.null_on_create == NullOnCreate::Defaulted {
+            fields.get(&k).cloned().unwrap_or(Value::Null)
+        } else {
+            v
+        };
+        fields.insert(k, v);
+    }
+    fields.insert("id".into(), Value::String(id.to_string()));
+    if fields
+        .get("secret")
+        .and_then(Value::as_str)
+        .is_none_or(|s| s.trim().is_empty())
+    {
+        fields.insert("secret".into(), Value::String(random_alphanumeric(86)));
+    }
+    let key_type = key_pair_type
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("rsa")
+        .to_string();
+    if !fields.contains_key("public_key") || fields["public_key"].is_null() {
+        fields.insert(
+            "public_key".into(),
+            Value::String(fake_public_key(&key_type)),
+        );
+    }
+    fields.insert("did".into(), Value::Null);
+    fields.insert(
+        "signatures_adapter".into(),
+        Value::String(fields::INTERNAL_SIGNATURES.into()),
+    );
+    fields.insert("key_pair_type".into(), Value::Object(key_pair_type));
+    fields
 }
 
 /// The update's params as boruta validates them: `redirect_uris` and

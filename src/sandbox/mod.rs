@@ -101,6 +101,27 @@ fn tls_acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor, SandboxEr
     Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
 }
 
+/// The state a sandbox starts with: the state file's, when there is one, else the seed.
+fn initial_state(
+    config: &Config,
+    base_url: &str,
+    bootstrap: &Bootstrap,
+) -> Result<State, SandboxError> {
+    Ok(match &config.state_file {
+        Some(path) if path.exists() => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| SandboxError::StateRead(path.clone(), e))?;
+            let mut state: State = serde_json::from_str(&text)
+                .map_err(|e| SandboxError::StateParse(path.clone(), e))?;
+            // The imitated version is the one asked for now, not the one saved.
+            state.version = config.version;
+            state.ensure_bootstrap(bootstrap);
+            state
+        }
+        _ => State::seeded(base_url, &config.admin_client_id, bootstrap, config.version),
+    })
+}
+
 /// Why a sandbox could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -159,24 +180,7 @@ impl Sandbox {
                 .unwrap_or_else(|| state::random_alphanumeric(48)),
             token_ttl: config.token_ttl,
         };
-        let state = match &config.state_file {
-            Some(path) if path.exists() => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| SandboxError::StateRead(path.clone(), e))?;
-                let mut state: State = serde_json::from_str(&text)
-                    .map_err(|e| SandboxError::StateParse(path.clone(), e))?;
-                // The imitated version is the one asked for now, not the one saved.
-                state.version = config.version;
-                state.ensure_bootstrap(&bootstrap);
-                state
-            }
-            _ => State::seeded(
-                &base_url,
-                &config.admin_client_id,
-                &bootstrap,
-                config.version,
-            ),
-        };
+        let state = initial_state(&config, &base_url, &bootstrap)?;
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             faults: Mutex::new(config.faults.clone()),

@@ -294,6 +294,53 @@ fn changeset(
     params: &Map<String, Value>,
     action: Action,
 ) -> Result<Scope, Answer> {
+    let Cast {
+        mut scope,
+        name,
+        name_cast_failed,
+        public,
+        mut errors,
+    } = cast(current, params, action)?;
+    let name_text = name.unwrap_or_default();
+    if !name_cast_failed && name_text.trim().is_empty() {
+        errors
+            .entry("name".into())
+            .or_default()
+            .push("can't be blank".into());
+    }
+    if public.is_none() {
+        errors
+            .entry("public".into())
+            .or_default()
+            .push("must not be null".into());
+    }
+    if name_text.chars().any(is_regex_space) {
+        errors
+            .entry("name".into())
+            .or_default()
+            .push("must not contain whitespace".into());
+    }
+    if !errors.is_empty() {
+        return Err(Answer::unprocessable(errors));
+    }
+    scope.name = name_text;
+    scope.public = public.unwrap_or(false);
+    Ok(scope)
+}
+
+/// What `cast` makes of a scope's params: the scope with `id` and `label` cast, `name` and
+/// `public` as cast (`None`: null was given), and the cast errors.
+struct Cast {
+    scope: Scope,
+    name: Option<String>,
+    name_cast_failed: bool,
+    public: Option<bool>,
+    errors: BTreeMap<String, Vec<String>>,
+}
+
+/// The `cast` of [`changeset`]; an update that nulls the id crashes (500).
+#[allow(clippy::result_large_err)]
+fn cast(current: &Scope, params: &Map<String, Value>, action: Action) -> Result<Cast, Answer> {
     let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut invalid = |field: &str| {
         errors
@@ -345,31 +392,13 @@ fn changeset(
             _ => {} // not cast: ignored
         }
     }
-    let name_text = name.clone().unwrap_or_default();
-    if !name_cast_failed && name_text.trim().is_empty() {
-        errors
-            .entry("name".into())
-            .or_default()
-            .push("can't be blank".into());
-    }
-    if public.is_none() {
-        errors
-            .entry("public".into())
-            .or_default()
-            .push("must not be null".into());
-    }
-    if name_text.chars().any(is_regex_space) {
-        errors
-            .entry("name".into())
-            .or_default()
-            .push("must not contain whitespace".into());
-    }
-    if !errors.is_empty() {
-        return Err(Answer::unprocessable(errors));
-    }
-    scope.name = name_text;
-    scope.public = public.unwrap_or(false);
-    Ok(scope)
+    Ok(Cast {
+        scope,
+        name,
+        name_cast_failed,
+        public,
+        errors,
+    })
 }
 
 /// What `~r/\s/` matches in Elixir (PCRE without the unicode flag): ASCII white space.

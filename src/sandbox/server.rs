@@ -222,6 +222,83 @@ async fn never() -> Response<ResponseBody> {
     unreachable!("pending never resolves")
 }
 
+/// A request as it arrived: its parts, its body (`None` past [`MAX_BODY_BYTES`]), its place
+/// in the request log, and what the fault rules make of it.
+struct Arrived {
+    method: Method,
+    path: String,
+    headers: HeaderMap,
+    content_type: Option<String>,
+    body: Option<Bytes>,
+    log_index: usize,
+    action: Action,
+}
+
+impl Arrived {
+    /// Reads the request, finds the fault it fires and records it in the log.
+    async fn read(req: Request<Incoming>, shared: &Shared) -> Arrived {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let query = req.uri().query().map(str::to_string);
+        let headers = req.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let auth_scheme = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(' ').next().unwrap_or("").to_string());
+        let body = Limited::new(req.into_body(), MAX_BODY_BYTES)
+            .collect()
+            .await
+            .ok()
+            .map(|collected| collected.to_bytes());
+        let fired: Option<Action> = {
+            let faults = lock(&shared.faults);
+            faults
+                .iter()
+                .find_map(|f| f.fire(method.as_str(), &path).cloned())
+        };
+        let record = RecordedRequest {
+            method: method.to_string(),
+            path: path.clone(),
+            query,
+            auth_scheme,
+            content_type: content_type.clone(),
+            body: body
+                .as_ref()
+                .map(|b| redact_secret(&String::from_utf8_lossy(b)))
+                .unwrap_or_default(),
+            status: 0,
+            at_ms: shared.started.elapsed().as_millis() as u64,
+        };
+        let log_index = {
+            let mut log = lock(&shared.log);
+            log.push(record);
+            log.len() - 1
+        };
+        tracing::debug!(method = %method, path = %path, "sandbox request");
+        Arrived {
+            method,
+            path,
+            headers,
+            content_type,
+            body,
+            log_index,
+            action: fired.unwrap_or_default(),
+        }
+    }
+
+    /// Records the status answered. The log may have been cleared meanwhile (tests do):
+    /// then there is nothing to update.
+    fn set_status(&self, shared: &Shared, status: u16) {
+        if let Some(entry) = lock(&shared.log).get_mut(self.log_index) {
+            entry.status = status;
+        }
+    }
+}
+
 async fn handle(
     req: Request<Incoming>,
     shared: Arc<Shared>,
@@ -229,58 +306,8 @@ async fn handle(
 ) -> Response<ResponseBody> {
     // `--latency-ms` is the time from arrival to answer: the work happens inside it.
     let deadline = std::time::Instant::now() + shared.latency;
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let headers = req.headers().clone();
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let auth_scheme = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(' ').next().unwrap_or("").to_string());
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) => Err(e),
-    };
-    let fired: Option<Action> = {
-        let faults = lock(&shared.faults);
-        faults
-            .iter()
-            .find_map(|f| f.fire(method.as_str(), &path).cloned())
-    };
-    let record = RecordedRequest {
-        method: method.to_string(),
-        path: path.clone(),
-        query,
-        auth_scheme,
-        content_type: content_type.clone(),
-        body: body
-            .as_ref()
-            .map(|b| redact_secret(&String::from_utf8_lossy(b)))
-            .unwrap_or_default(),
-        status: 0,
-        at_ms: shared.started.elapsed().as_millis() as u64,
-    };
-    let log_index = {
-        let mut log = lock(&shared.log);
-        log.push(record);
-        log.len() - 1
-    };
-    // The log may have been cleared meanwhile (tests do): then there is nothing to update.
-    let set_status = |status: u16| {
-        if let Some(entry) = lock(&shared.log).get_mut(log_index) {
-            entry.status = status;
-        }
-    };
-    tracing::debug!(method = %method, path = %path, "sandbox request");
-
-    let action = fired.unwrap_or_default();
+    let mut arrived = Arrived::read(req, &shared).await;
+    let action = arrived.action.clone();
     if action.expire_tokens {
         lock(&shared.state).expire_tokens();
     }
@@ -295,7 +322,7 @@ async fn handle(
         return never().await;
     }
     if action.endless_body {
-        set_status(200);
+        arrived.set_status(&shared, 200);
         let mut response = Response::new(Endless.boxed());
         response.headers_mut().insert(
             "content-type",
@@ -303,35 +330,59 @@ async fn handle(
         );
         return response;
     }
-    let body = match body {
-        Ok(bytes) if !action.strip_fields.is_empty() => {
-            Ok(without_client_fields(bytes, &action.strip_fields))
-        }
-        other => other,
-    };
+    if !action.strip_fields.is_empty() {
+        let body = arrived.body.take();
+        arrived.body = body.map(|bytes| without_client_fields(bytes, &action.strip_fields));
+    }
     if let Some(status) = action.status {
         shared.clock.sleep_until(deadline).await;
-        set_status(status);
-        let mut extra = Vec::new();
-        if let Some(seconds) = action.retry_after {
-            extra.push(("retry-after", seconds.to_string()));
-        }
-        let echoed = action.echo_request.then(|| {
-            let pairs: Vec<(String, String)> = headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
-                .collect();
-            token::echoed_request(&pairs, body.as_deref().unwrap_or_default())
-        });
-        let body = echoed.or_else(|| (status >= 500).then(|| {
-            let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("error");
-            json!({"code": reason.to_ascii_uppercase().replace(' ', "_"), "message": "injected fault"})
-        }));
-        return json_response(status, body.map(|b| Bytes::from(b.to_string())), &extra);
+        arrived.set_status(&shared, status);
+        return injected(&arrived, status);
     }
+    let (response, body) = answer(&shared, &arrived, deadline);
+    shared.clock.sleep_until(deadline).await;
+    if action.commit_then_drop {
+        kill.notify_one();
+        return never().await;
+    }
+    if action.truncate {
+        return truncate(response, body.unwrap_or_default());
+    }
+    response
+}
 
-    let (answer, extra) = match body {
-        Err(_) => (
+/// The answer of a fault rule with a status: the request echoed, or boruta's error body
+/// for a 5xx, or no body.
+fn injected(arrived: &Arrived, status: u16) -> Response<ResponseBody> {
+    let action = &arrived.action;
+    let mut extra = Vec::new();
+    if let Some(seconds) = action.retry_after {
+        extra.push(("retry-after", seconds.to_string()));
+    }
+    let echoed = action.echo_request.then(|| {
+        let pairs: Vec<(String, String)> = arrived
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
+            .collect();
+        token::echoed_request(&pairs, arrived.body.as_deref().unwrap_or_default())
+    });
+    let body = echoed.or_else(|| (status >= 500).then(|| {
+        let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("error");
+        json!({"code": reason.to_ascii_uppercase().replace(' ', "_"), "message": "injected fault"})
+    }));
+    json_response(status, body.map(|b| Bytes::from(b.to_string())), &extra)
+}
+
+/// The imitation's own answer to a request (a write commits at `deadline`), and its body.
+fn answer(
+    shared: &Shared,
+    arrived: &Arrived,
+    deadline: std::time::Instant,
+) -> (Response<ResponseBody>, Option<Bytes>) {
+    let method = &arrived.method;
+    let (answer, extra) = match &arrived.body {
+        None => (
             Answer::error(
                 413,
                 ErrorBody::exception(
@@ -341,23 +392,23 @@ async fn handle(
             ),
             Vec::new(),
         ),
-        Ok(bytes) => route(
-            &shared,
+        Some(bytes) => route(
+            shared,
             &Routed {
-                method: &method,
-                path: &path,
-                headers: &headers,
-                content_type: content_type.as_deref(),
-                body: &bytes,
+                method,
+                path: &arrived.path,
+                headers: &arrived.headers,
+                content_type: arrived.content_type.as_deref(),
+                body: bytes,
                 commit_at: deadline,
             },
         ),
     };
-    set_status(answer.status);
+    arrived.set_status(shared, answer.status);
     let is_write = matches!(
-        method,
+        *method,
         Method::POST | Method::PATCH | Method::PUT | Method::DELETE
-    ) && path.starts_with("/api/")
+    ) && arrived.path.starts_with("/api/")
         && answer.status < 300;
     if is_write {
         shared.dirty.store(true, Ordering::SeqCst);
@@ -369,16 +420,7 @@ async fn handle(
     let status = answer.status;
     // `Bytes` clones share the buffer: truncating below costs no copy.
     let body = answer.into_body_text().map(Bytes::from);
-    let response = json_response(status, body.clone(), &headers);
-    shared.clock.sleep_until(deadline).await;
-    if action.commit_then_drop {
-        kill.notify_one();
-        return never().await;
-    }
-    if action.truncate {
-        return truncate(response, body.unwrap_or_default());
-    }
-    response
+    (json_response(status, body.clone(), &headers), body)
 }
 
 /// Replaces the value of a `client_secret` form field.
@@ -512,33 +554,49 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<Vec<String>> {
     lock(&shared.state).token_scopes(token)
 }
 
+/// An admin API request: refused (unacceptable, unknown, unauthenticated, forbidden) or
+/// carried out.
 fn api_request(shared: &Shared, request: &Routed<'_>, segments: &[&str]) -> Answer {
+    match admit(shared, request, segments) {
+        Ok(()) => carry_out(shared, request, segments),
+        Err(refused) => refused,
+    }
+}
+
+/// `POST /api/clients/:id/regenerate_key_pair`.
+fn is_regenerate(method: &Method, segments: &[&str]) -> bool {
+    segments.first() == Some(&"clients")
+        && segments.len() == 3
+        && segments[2] == "regenerate_key_pair"
+        && method == Method::POST
+}
+
+/// Why boruta would refuse an admin API request before its controller runs, if it would.
+// The error is the HTTP answer itself; it is built once per refused request.
+#[allow(clippy::result_large_err)]
+fn admit(shared: &Shared, request: &Routed<'_>, segments: &[&str]) -> Result<(), Answer> {
     let (method, path, headers) = (request.method, request.path, request.headers);
-    let (content_type, body) = (request.content_type, request.body);
     if !accepts_json(headers) {
-        return Answer::error(
+        return Err(Answer::error(
             406,
             ErrorBody::exception(
                 "NOT_ACCEPTABLE",
                 "no supported media type in accept header, expected one of [\"json\"]",
             ),
-        );
+        ));
     }
     let resource = segments.first().copied().unwrap_or("");
-    let regenerate = resource == "clients"
-        && segments.len() == 3
-        && segments[2] == "regenerate_key_pair"
-        && method == Method::POST;
+    let regenerate = is_regenerate(method, segments);
     // Of the key-pair routes only the reads are imitated (a reconciler reads key pairs to
     // know whether a client holds one; it never writes them).
     let key_pair_read = resource == "key-pairs" && method == Method::GET;
     let known = (matches!(resource, "clients" | "scopes" | "identity-providers") || key_pair_read)
         && (segments.len() <= 2 || regenerate);
     if !known {
-        return no_route(method, path);
+        return Err(no_route(method, path));
     }
     let Some(scopes) = authenticate(shared, headers) else {
-        return Answer::error(401, ErrorBody::unauthorized());
+        return Err(Answer::error(401, ErrorBody::unauthorized()));
     };
     let has = |s: &str| scopes.iter().any(|g| g == s);
     // Scope reads need any management scope (boruta-server `44c8fa43`, 0.9.0); reading
@@ -552,9 +610,18 @@ fn api_request(shared: &Shared, request: &Routed<'_>, segments: &[&str]) -> Answ
         _ if any_of_reads => api::SCOPE_READERS.iter().any(|s| has(s)),
         _ => has(api::SCOPE_SCOPES),
     };
-    if !allowed {
-        return Answer::error(403, ErrorBody::forbidden());
+    match allowed {
+        true => Ok(()),
+        false => Err(Answer::error(403, ErrorBody::forbidden())),
     }
+}
+
+/// What the admitted request does to the state.
+fn carry_out(shared: &Shared, request: &Routed<'_>, segments: &[&str]) -> Answer {
+    let (method, path) = (request.method, request.path);
+    let (content_type, body) = (request.content_type, request.body);
+    let resource = segments.first().copied().unwrap_or("");
+    let regenerate = is_regenerate(method, segments);
     // The error is the HTTP answer itself; it is built once per failed request.
     #[allow(clippy::result_large_err)]
     let params = || -> Result<Value, Answer> {

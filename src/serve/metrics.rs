@@ -57,6 +57,27 @@ impl WriteResult {
     }
 }
 
+/// The gauges that never change after the start: the interval, and when the process
+/// started.
+fn register_fixed(registry: &mut Registry, interval: Duration) {
+    let interval_gauge = Seconds::default();
+    interval_gauge.set(interval.as_secs_f64());
+    registry.register_with_unit(
+        "boruta_gitops_interval",
+        "The configured --interval between cycles (alerts compare the time since the last success with it)",
+        Unit::Seconds,
+        interval_gauge,
+    );
+    let started = Seconds::default();
+    started.set(unix_seconds(SystemTime::now()));
+    registry.register_with_unit(
+        "boruta_gitops_start_timestamp",
+        "When this serve process started, in seconds since the Unix epoch",
+        Unit::Seconds,
+        started,
+    );
+}
+
 /// Every metric of `serve`, registered once.
 pub struct Metrics {
     registry: Registry,
@@ -94,22 +115,7 @@ impl Metrics {
             Unit::Seconds,
             last_success.clone(),
         );
-        let interval_gauge = Seconds::default();
-        interval_gauge.set(interval.as_secs_f64());
-        registry.register_with_unit(
-            "boruta_gitops_interval",
-            "The configured --interval between cycles (alerts compare the time since the last success with it)",
-            Unit::Seconds,
-            interval_gauge,
-        );
-        let started = Seconds::default();
-        started.set(unix_seconds(SystemTime::now()));
-        registry.register_with_unit(
-            "boruta_gitops_start_timestamp",
-            "When this serve process started, in seconds since the Unix epoch",
-            Unit::Seconds,
-            started,
-        );
+        register_fixed(&mut registry, interval);
         let clients = Family::<Labels<1>, Gauge>::default();
         registry.register(
             "boruta_gitops_clients",
@@ -134,17 +140,7 @@ impl Metrics {
             "Findings of the last cycle that read the manifests, by severity (a waived finding counts as a note)",
             findings.clone(),
         );
-        // Counters exist at 0 from the start, so rate() and increase() see the first one.
-        for result in CYCLE_RESULTS {
-            let _ = reconciles.get_or_create(&[("result", result)]);
-        }
-        for action in WRITE_ACTIONS {
-            for result in WRITE_RESULTS {
-                let _ =
-                    writes.get_or_create(&[("action", action.label()), ("result", result.label())]);
-            }
-        }
-        Metrics {
+        let metrics = Metrics {
             registry,
             reconciles,
             duration,
@@ -153,6 +149,21 @@ impl Metrics {
             scopes,
             writes,
             findings,
+        };
+        metrics.start_counters_at_zero();
+        metrics
+    }
+
+    /// Counters exist at 0 from the start, so rate() and increase() see the first one.
+    fn start_counters_at_zero(&self) {
+        for result in CYCLE_RESULTS {
+            let _ = self.reconciles.get_or_create(&[("result", result)]);
+        }
+        for action in WRITE_ACTIONS {
+            for result in WRITE_RESULTS {
+                let labels = [("action", action.label()), ("result", result.label())];
+                let _ = self.writes.get_or_create(&labels);
+            }
         }
     }
 

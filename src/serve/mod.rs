@@ -22,7 +22,7 @@ mod trigger;
 
 pub use cycle::{Chosen, Settings};
 pub use schedule::{parse_interval, MAX_INTERVAL, MIN_INTERVAL};
-pub use trigger::TOKEN_VARIABLE;
+pub use trigger::{trigger_token, TOKEN_VARIABLE};
 
 use control::{Control, Wake};
 use cycle::Cycle;

@@ -11,6 +11,17 @@ use subtle::ConstantTimeEq;
 /// The name of the variable holding the token.
 pub const TOKEN_VARIABLE: &str = "BORUTA_GITOPS_TRIGGER_TOKEN";
 
+/// The token set in the process's environment, if any, wrapped from the moment it is read.
+pub fn trigger_token() -> Result<Option<SecretString>, crate::error::Error> {
+    match std::env::var(TOKEN_VARIABLE) {
+        Ok(token) => Ok(Some(SecretString::from(token))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(crate::error::Error::Usage(format!(
+            "{TOKEN_VARIABLE} is not UTF-8 text"
+        ))),
+    }
+}
+
 /// Why a trigger request is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
