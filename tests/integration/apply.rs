@@ -1,5 +1,7 @@
 //! `apply` against the sandbox with fault rules (issue #5): the real binary, real HTTP.
 
+#[cfg(unix)]
+use crate::support::Terminal;
 use crate::support::{Server, Workspace, DEFAULT_IDP};
 use boruta_gitops::sandbox::Config;
 use serde_json::json;
@@ -265,7 +267,17 @@ fn create_hanging_past_the_timeout_is_retried_without_duplicate() {
     let ws = workspace(&server, 1);
     let out = ws.run(&["apply", "manifests", "--auto-approve", "--timeout", "1"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // The first create was given up after the 1 s timeout (the sandbox never answered it:
+    // status 0) and sent again with the same pinned id, which is what keeps a late commit
+    // of the first from ever being a second client (it could only be refused as "id
+    // taken"). An apply that waited out the 3 s delay would show one answered create.
+    let creates: Vec<(u16, serde_json::Value)> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/clients")
+        .map(|r| (r.status, r.json()["client"]["id"].clone()))
+        .collect();
+    assert_eq!(creates, [(0, json!(id(0))), (201, json!(id(0)))]);
     assert_one(&server, 0);
 }
 
@@ -466,58 +478,18 @@ fn without_secrets_out_the_output_says_how_to_retrieve_them() {
     assert!(out.stdout.contains("boruta generated the secret of 1 client(s). It is not printed: read it with GET /api/clients/<id>"), "{}", out.stdout);
 }
 
-/// Runs apply under a pseudo-terminal (`script`), typing `answer` at the prompt.
+/// Runs apply on a pseudo-terminal, typing `answer` once the prompt shows.
 #[cfg(unix)]
-fn apply_on_a_terminal(server: &Server, ws: &Workspace, answer: &str) -> (i32, String) {
-    use std::io::Write;
+fn apply_on_a_terminal(
+    server: &Server,
+    ws: &Workspace,
+    prompt: &str,
+    answer: &str,
+) -> (i32, String) {
     let command = format!("{} apply manifests", crate::support::BIN);
-    let mut child = server
-        .command(ws, &[])
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn_script(&command);
-    // Let the prompt appear before answering, as a person would.
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(answer.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
-#[cfg(unix)]
-trait SpawnScript {
-    fn spawn_script(&mut self, command: &str) -> std::process::Child;
-}
-
-#[cfg(unix)]
-impl SpawnScript for std::process::Command {
-    /// `script` (util-linux) gives the command a real terminal for stdin and stderr.
-    fn spawn_script(&mut self, command: &str) -> std::process::Child {
-        let mut script = std::process::Command::new("script");
-        script.args(["-qec", command, "/dev/null"]);
-        script.current_dir(self.get_current_dir().unwrap());
-        for (k, v) in self.get_envs() {
-            match v {
-                Some(v) => script.env(k, v),
-                None => script.env_remove(k),
-            };
-        }
-        script
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("script(1) from util-linux")
-    }
+    let mut terminal = Terminal::spawn(server.command(ws, &[]).env("NO_COLOR", "1"), &command);
+    terminal.answer(prompt, answer);
+    terminal.finish()
 }
 
 #[cfg(unix)]
@@ -525,7 +497,7 @@ impl SpawnScript for std::process::Command {
 fn asks_for_confirmation_on_a_terminal_and_shows_a_progress_bar() {
     let server = Server::start();
     let ws = workspace(&server, 25);
-    let (code, screen) = apply_on_a_terminal(&server, &ws, "no\n");
+    let (code, screen) = apply_on_a_terminal(&server, &ws, "Create 25 client(s) on", "no\n");
     assert_eq!(code, 1, "{screen}");
     assert!(screen.contains("Create 25 client(s) on"), "{screen}");
     assert!(
@@ -533,7 +505,7 @@ fn asks_for_confirmation_on_a_terminal_and_shows_a_progress_bar() {
         "{screen}"
     );
     assert_eq!(server.count("POST", "/api/clients"), 0);
-    let (code, screen) = apply_on_a_terminal(&server, &ws, "yes\n");
+    let (code, screen) = apply_on_a_terminal(&server, &ws, "Create 25 client(s) on", "yes\n");
     assert_eq!(code, 0, "{screen}");
     assert!(
         screen.contains("] 25/25"),

@@ -3,6 +3,8 @@
 //! the confirmation prompt after the whole plan.
 
 use crate::fakes::{HttpServer, Response};
+#[cfg(unix)]
+use crate::support::Terminal;
 use crate::support::{Server, Workspace, IDP};
 use std::sync::Arc;
 
@@ -119,33 +121,50 @@ fn https_spoken_to_a_plain_http_server_says_so() {
 #[cfg(unix)]
 #[test]
 fn the_prompt_comes_after_the_whole_plan_when_stdout_is_piped() {
-    use std::io::Write;
     let server = Server::start();
     let ws = server.connect(Workspace::new().file("app.yaml", client()));
     let command = format!("{} apply manifests | cat", crate::support::BIN);
-    let mut script = std::process::Command::new("script");
-    script
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(ws.path());
-    for (k, v) in ws.command(&[]).get_envs() {
-        if let Some(v) = v {
-            script.env(k, v);
-        }
-    }
-    let mut child = script
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    child.stdin.take().unwrap().write_all(b"no\n").unwrap();
-    let out = child.wait_with_output().unwrap();
-    let screen = String::from_utf8_lossy(&out.stdout);
+    // The terminal gets the workspace's environment, not the caller's: a BORUTA_* or
+    // RUST_LOG of whoever runs the suite must not change what the prompt follows.
+    let mut terminal = Terminal::spawn(&ws.command(&[]), &command);
+    terminal.answer("Create 1 client(s) on", "no\n");
+    // The status is the pipeline's, so `cat`'s: the screen is what tells.
+    let (_, screen) = terminal.finish();
     let plan_end = screen.find("Plan: 1 to create").expect(&screen);
     let prompt = screen.find("Create 1 client(s) on").expect(&screen);
     assert!(
         plan_end < prompt,
         "the prompt came before the end of the plan:\n{screen}"
+    );
+}
+
+/// The caller's environment does not reach the terminal: the prompt test above passes
+/// when run by someone whose shell sets an environment, an admin URL and a log level
+/// (before the terminal was isolated it failed so: `script` inherited BORUTA_GITOPS_ENV,
+/// the binary looked for an environment file and exited before any prompt).
+#[cfg(unix)]
+#[test]
+fn the_prompt_test_does_not_depend_on_the_callers_environment() {
+    let name = "conventions::the_prompt_comes_after_the_whole_plan_when_stdout_is_piped";
+    let run = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--test-threads=1"])
+        .env("BORUTA_GITOPS_ENV", "production")
+        .env("BORUTA_ADMIN_URL", "http://127.0.0.1:9")
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .find(|l| l.starts_with("test result:"))
+            .map(|l| &l[..28]),
+        Some("test result: ok. 1 passed; 0"),
+        "{stdout}"
     );
 }
