@@ -3,8 +3,11 @@
 //! the sandbox's request log: no PATCH or DELETE unless a flag asked for it, and none on a
 //! client the plan did not show.
 
-use crate::support::{all_findings, Output, Server, Workspace, BOOTSTRAP_ID, DEFAULT_IDP};
+use crate::support::{
+    all_findings, wait_until, Output, Server, Workspace, BOOTSTRAP_ID, DEFAULT_IDP,
+};
 use serde_json::{json, Map, Value};
+use std::time::Duration;
 
 const API_ID: &str = "3f0e7a52-5a47-4c8e-9b8f-2d6c1b7e4a10";
 const OLD_ID: &str = "5d2c9a1e-7b3f-4c6d-8e9a-0b1c2d3e4f50";
@@ -347,11 +350,9 @@ fn a_partial_save_is_found_by_reading_the_client_back() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    while server.count("PATCH", &format!("/api/clients/{API_ID}")) == 0 {
-        assert!(started.elapsed().as_secs() < 20, "no PATCH arrived");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until(Duration::from_secs(20), "the PATCH", || {
+        server.count("PATCH", &format!("/api/clients/{API_ID}")) > 0
+    });
     let partners = server.idp_id(PARTNERS_IDP);
     server
         .sandbox

@@ -544,14 +544,9 @@ fn check_and_set_never_replaces_a_version_written_during_apply() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while stack.server.count("POST", "/api/clients") == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the create never came"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    crate::support::wait_until(std::time::Duration::from_secs(20), "the create", || {
+        stack.server.count("POST", "/api/clients") > 0
+    });
     stack.bao.bao(
         &[
             "kv",

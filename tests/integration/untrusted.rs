@@ -2,7 +2,7 @@
 //! reproduction of what the previous main did, and now shows that a hostile manifest set
 //! or server can make a run fail, clearly, but never leak, hang, exhaust memory or mislead.
 
-use crate::support::{findings, Server, Workspace, DEFAULT_IDP, IDP};
+use crate::support::{findings, wait_until, Server, Workspace, DEFAULT_IDP, IDP};
 use boruta_gitops::sandbox::Config;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -492,10 +492,7 @@ fn sigterm_halfway_through_creates_reports_and_keeps_every_secret() {
         .spawn()
         .unwrap();
     let posts = || server.count("POST", "/api/clients");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while posts() < 60 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(Duration::from_secs(30), "60 creates", || posts() >= 60);
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

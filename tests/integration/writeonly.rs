@@ -3,8 +3,9 @@
 //! refuse is blocked in every format, never counted as a change; and apply reads back what
 //! it wrote. The sandbox's request log is the witness.
 
-use crate::support::{Output, Server, Workspace, DEFAULT_IDP};
+use crate::support::{wait_until, Output, Server, Workspace, DEFAULT_IDP};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 const API_ID: &str = "2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11";
 
@@ -521,11 +522,9 @@ fn apply_reads_back_an_update_and_fails_one_the_server_no_longer_holds() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    while server.count("GET", "/api/clients") < 2 {
-        assert!(started.elapsed().as_secs() < 20, "no read-back arrived");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until(Duration::from_secs(20), "the read-back", || {
+        server.count("GET", "/api/clients") >= 2
+    });
     assert_eq!(server.count("PATCH", &format!("/api/clients/{API_ID}")), 1);
     server.update(API_ID, json!({"access_token_ttl": 300}));
     let out = child.wait_with_output().unwrap();
