@@ -34,6 +34,9 @@ enum Expected {
 
 /// How a variable part of the output becomes its placeholder.
 enum Redaction {
+    /// The indented lines right under a line starting with `header`, which come in
+    /// completion order (concurrent writes), are sorted.
+    Unordered { header: String },
     /// Every occurrence of this exact text.
     Value { value: String, name: String },
     /// On each line, whatever stands between `before` and the next `after`.
@@ -132,6 +135,15 @@ impl<'a> Test<'a> {
             before: before.into(),
             after: after.into(),
             name: name.into(),
+        });
+        self
+    }
+
+    /// The indented lines (two spaces) right under the line starting with `header` are
+    /// compared sorted: concurrent creates report in the order they complete.
+    pub fn unordered_under(mut self, header: &str) -> Self {
+        self.redactions.push(Redaction::Unordered {
+            header: header.into(),
         });
         self
     }
@@ -250,6 +262,7 @@ fn redact(text: &str, redactions: &[Redaction]) -> String {
         text = match redaction {
             Redaction::Value { value, name } if !value.is_empty() => text.replace(value, name),
             Redaction::Value { .. } => text,
+            Redaction::Unordered { header } => sort_under(&text, header),
             Redaction::Between {
                 before,
                 after,
@@ -261,6 +274,21 @@ fn redact(text: &str, redactions: &[Redaction]) -> String {
         };
     }
     text
+}
+
+fn sort_under(text: &str, header: &str) -> String {
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut at = 0;
+    while let Some(found) = lines[at..].iter().position(|l| l.starts_with(header)) {
+        let start = at + found + 1;
+        let length = lines[start..]
+            .iter()
+            .take_while(|l| l.starts_with("  "))
+            .count();
+        lines[start..start + length].sort_unstable();
+        at = start + length;
+    }
+    lines.concat()
 }
 
 fn redact_line(line: &str, before: &str, after: &str, name: &str) -> String {
@@ -331,6 +359,20 @@ mod tests {
         assert_eq!(
             redact("retry in 12 ms, then in 345 ms\nin x\n", &redactions),
             "retry in [MS] ms, then in [MS] ms\nin x\n"
+        );
+    }
+
+    #[test]
+    fn lines_under_a_header_are_sorted() {
+        let redactions = [Redaction::Unordered {
+            header: "Creating".into(),
+        }];
+        assert_eq!(
+            redact(
+                "Creating 2:\n  + b\n  + a\nDone\n  + d\n  + c\n",
+                &redactions
+            ),
+            "Creating 2:\n  + a\n  + b\nDone\n  + d\n  + c\n"
         );
     }
 
