@@ -73,7 +73,7 @@ fn clean_apply_then_empty_plan() {
     let server = Server::start();
     let ws = workspace(&server, 3);
     Test::new(&ws)
-        .args(["apply", "manifests", "--auto-approve"])
+        .args(&["apply", "manifests", "--auto-approve"])
         .sandbox(&server)
         .unordered_under("Creating ")
         .stdout(r#"boruta-gitops plan against [SANDBOX]
@@ -159,7 +159,7 @@ warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's
     let out = ws.run(&["plan", "manifests", "--detailed-exitcode"]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     Test::new(&ws)
-        .args(["apply", "manifests", "--auto-approve"])
+        .args(&["apply", "manifests", "--auto-approve"])
         .sandbox(&server)
         .stdout(r"boruta-gitops plan against [SANDBOX]
 scopes requested: clients:manage:all identity-providers:manage:all
@@ -203,7 +203,7 @@ fn refuses_without_a_terminal_or_approval() {
     let server = Server::start();
     let ws = workspace(&server, 2);
     Test::new(&ws)
-        .args(["apply", "manifests"])
+        .args(&["apply", "manifests"])
         .sandbox(&server)
         .status(1)
         .stdout(r#"boruta-gitops plan against [SANDBOX]
@@ -256,7 +256,7 @@ fn stale_saved_plan_is_refused() {
     server.create(json!({"id": "00000000-0000-4000-8000-000000000001", "name": "service-1", "identity_provider": {"id": server.idp_id(DEFAULT_IDP)}}));
     server.sandbox.clear_requests();
     Test::new(&ws)
-        .args([
+        .args(&[
             "apply",
             "manifests",
             "--plan",
@@ -327,7 +327,7 @@ fn changed_manifests_after_plan_are_refused_and_a_fresh_plan_applies() {
     )
     .unwrap();
     Test::new(&ws)
-        .args([
+        .args(&[
             "apply",
             "manifests",
             "--plan",
@@ -398,7 +398,7 @@ fn retries_503_then_succeeds() {
         .add_fault("POST /api/clients nth=1 status=503".parse().unwrap());
     let ws = workspace(&server, 1);
     Test::new(&ws)
-        .args(["apply", "manifests", "--auto-approve"])
+        .args(&["apply", "manifests", "--auto-approve"])
         .sandbox(&server)
         .redact_between("retrying in ", " ms", "[MS]")
         .stdout(r#"boruta-gitops plan against [SANDBOX]
@@ -470,7 +470,7 @@ fn create_committed_then_connection_dropped_yields_exactly_one_client() {
         .add_fault("POST /api/clients nth=1 commit-then-drop".parse().unwrap());
     let ws = workspace(&server, 1);
     Test::new(&ws)
-        .args(["apply", "manifests", "--auto-approve"])
+        .args(&["apply", "manifests", "--auto-approve"])
         .sandbox(&server)
         .redact_between("retrying in ", " ms", "[MS]")
         .stdout(r#"boruta-gitops plan against [SANDBOX]
@@ -553,7 +553,7 @@ fn server_422_is_mapped_to_the_manifest_value() {
         "name: a\nidentity_provider:\n  id: 00000000-0000-4000-8000-00000000dead\n",
     ));
     Test::new(&ws)
-        .args(["apply", "manifests", "--auto-approve"])
+        .args(&["apply", "manifests", "--auto-approve"])
         .sandbox(&server)
         .status(1)
         .stdout(r#"boruta-gitops plan against [SANDBOX]
@@ -619,7 +619,7 @@ fn partial_failure_then_a_converging_rerun() {
         .add_fault("POST /api/clients nth=2 status=500".parse().unwrap());
     let ws = workspace(&server, 4);
     Test::new(&ws)
-        .args(["apply", "manifests", "--auto-approve", "--concurrency", "1"])
+        .args(&["apply", "manifests", "--auto-approve", "--concurrency", "1"])
         .sandbox(&server)
         .redact_between("retrying in ", " ms", "[MS]")
         .status(1)
@@ -829,7 +829,7 @@ fn secrets_out_writes_generated_secrets_with_mode_0600_and_never_overwrites() {
     }
     std::fs::write(ws.manifests().join("service-009.yaml"), manifest(9)).unwrap();
     Test::new(&ws)
-        .args([
+        .args(&[
             "apply",
             "manifests",
             "--auto-approve",
@@ -887,7 +887,7 @@ fn without_secrets_out_the_output_says_how_to_retrieve_them() {
     let server = Server::start();
     let ws = workspace(&server, 1);
     Test::new(&ws)
-        .args(["apply", "manifests", "--auto-approve"])
+        .args(&["apply", "manifests", "--auto-approve"])
         .sandbox(&server)
         .stdout(r#"boruta-gitops plan against [SANDBOX]
 scopes requested: clients:manage:all identity-providers:manage:all
@@ -972,7 +972,7 @@ fn a_saved_plan_is_applied_without_dir_or_confirmation() {
     // configured one, which the plan names too. Applying it is the approval (stdin is not
     // a terminal here, and no --auto-approve is given).
     Test::new(&ws)
-        .args(["apply", "--plan", "plan.json"])
+        .args(&["apply", "--plan", "plan.json"])
         .sandbox(&server)
         .unordered_under("Creating ")
         .stdout(r#"boruta-gitops plan against [SANDBOX]

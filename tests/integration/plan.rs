@@ -110,14 +110,14 @@ fn empty_server_plans_creates_with_exit_codes() {
     let server = Server::start();
     let ws = workspace(&server);
     Test::new(&ws)
-        .args(["plan", "manifests"])
+        .args(&["plan", "manifests"])
         .sandbox(&server)
         .stdout(plan_of_two_creates())
         .stderr(FINDINGS_OF_BOTH)
         .run();
     // The same plan; only the exit code says there are changes.
     Test::new(&ws)
-        .args(["plan", "manifests", "--detailed-exitcode"])
+        .args(&["plan", "manifests", "--detailed-exitcode"])
         .sandbox(&server)
         .stdout(plan_of_two_creates())
         .stderr(FINDINGS_OF_BOTH)
@@ -130,7 +130,7 @@ fn human_plan_snapshot() {
     let server = Server::start();
     let ws = workspace(&server);
     Test::new(&ws)
-        .args(["plan", "manifests"])
+        .args(&["plan", "manifests"])
         .sandbox(&server)
         .stdout(plan_of_two_creates())
         .stderr(FINDINGS_OF_BOTH)
@@ -278,7 +278,7 @@ fn conflict_when_a_derived_id_meets_a_namesake() {
     ));
     let id = existing["id"].as_str().unwrap();
     Test::new(&ws)
-        .args(["plan", "manifests"])
+        .args(&["plan", "manifests"])
         .sandbox(&server)
         .redact(id, "[ID]")
         .status(1)
@@ -334,7 +334,7 @@ fn unknown_scope_warns_and_unknown_identity_provider_fails() {
         format!("name: a\nauthorized_scopes:\n  - name: not-yet-a-scope\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
     ));
     Test::new(&ws)
-        .args(["plan", "manifests"])
+        .args(&["plan", "manifests"])
         .sandbox(&server)
         .stdout(r#"boruta-gitops plan against [SANDBOX]
 scopes requested: clients:manage:all identity-providers:manage:all
@@ -374,7 +374,7 @@ warning[unknown-scope]: no scope named `not-yet-a-scope` on the server: boruta w
     let ws = server
         .connect(Workspace::new().file("a.yaml", "name: a\nidentity_provider:\n  name: Nope\n"));
     Test::new(&ws)
-        .args(["plan", "manifests"])
+        .args(&["plan", "manifests"])
         .sandbox(&server)
         .status(1)
         .stdout(r"boruta-gitops plan against [SANDBOX]
@@ -424,7 +424,7 @@ fn exact_requests_and_least_privilege() {
     ));
     server.sandbox.clear_requests();
     Test::new(&ws)
-        .args(["plan", "manifests"])
+        .args(&["plan", "manifests"])
         .sandbox(&server)
         .stdout(r#"boruta-gitops plan against [SANDBOX]
 scopes requested: clients:manage:all
@@ -638,7 +638,7 @@ fn list_answering_503() {
         .sandbox
         .add_fault("GET /api/clients status=503".parse().unwrap());
     Test::new(&ws)
-        .args(["plan", "manifests", "--max-retries", "1"])
+        .args(&["plan", "manifests", "--max-retries", "1"])
         .sandbox(&server)
         .redact_between("retrying in ", " ms", "[MS]")
         .status(1)
@@ -691,7 +691,7 @@ fn refuses_credentials_over_plain_http_to_other_hosts() {
         )
         .env("BORUTA_CLIENT_ID", BOOTSTRAP_ID)
         .env("BORUTA_CLIENT_SECRET", "x");
-    Test::new(&ws).args(["plan", "manifests"])
+    Test::new(&ws).args(&["plan", "manifests"])
     .status(1)
     .stderr(r"error: --admin-url `http://boruta.example.com:8081` is plain http to a host that is not loopback: credentials would travel in clear text (through any proxy too). Use https, or --allow-insecure-http if you really mean it
 ")
@@ -704,7 +704,7 @@ fn invalid_manifests_change_nothing() {
     // Unparsable files stop before the network.
     let ws = server.connect(Workspace::new().file("a.yaml", "name: [\n"));
     Test::new(&ws)
-        .args(["apply", "manifests", "--auto-approve"])
+        .args(&["apply", "manifests", "--auto-approve"])
         .status(1)
         .stderr(r"error[yaml-syntax]: invalid YAML: while parsing a node, did not find expected node content
   --> manifests/a.yaml:2:1
@@ -716,7 +716,7 @@ fn invalid_manifests_change_nothing() {
     // Schema findings are made while the server is read (reads only), then nothing is written.
     let ws = server.connect(Workspace::new().file("a.yaml", "name: a\naccess_token_ttl: 0\n"));
     Test::new(&ws)
-        .args(["apply", "manifests", "--auto-approve"])
+        .args(&["apply", "manifests", "--auto-approve"])
         .sandbox(&server)
         .status(1)
         .stderr(
@@ -747,13 +747,13 @@ fn private_ca_certificate_problems_are_clear() {
     let server = Server::start();
     let ws = workspace(&server).file("not-a-cert.pem", "hello");
     Test::new(&ws)
-        .args(["plan", "manifests", "--ca-cert", "missing.pem"])
+        .args(&["plan", "manifests", "--ca-cert", "missing.pem"])
         .status(1)
         .stderr(r"error: cannot read the CA certificate missing.pem: No such file or directory (os error 2)
 ")
         .run();
     Test::new(&ws)
-        .args(["plan", "manifests", "--ca-cert", "manifests/not-a-cert.pem"])
+        .args(&["plan", "manifests", "--ca-cert", "manifests/not-a-cert.pem"])
         .status(1)
         .stderr(r"error: cannot read the CA certificate manifests/not-a-cert.pem: it holds no PEM certificate
 ")

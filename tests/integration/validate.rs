@@ -217,7 +217,7 @@ fn literal_secret_lines_are_never_quoted() {
         "app.yaml",
         client("secret: hunter2-canary\nconfidential: yes\n"),
     );
-    let out = Test::new(&ws).args(["validate", "manifests"])
+    let out = Test::new(&ws).args(&["validate", "manifests"])
     .status(1)
     .stdout(r"error[invalid-type]: `confidential` must be a boolean, found string `yes` (YAML 1.2 reads yes/no/on/off as strings: write true or false)
   --> manifests/app.yaml:6:15
@@ -230,7 +230,7 @@ fn literal_secret_lines_are_never_quoted() {
     .run();
     assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
     let ws = Workspace::new().file("app.yaml", client("secret: 12345\n"));
-    let out = Test::new(&ws).args(["validate", "manifests"])
+    let out = Test::new(&ws).args(&["validate", "manifests"])
     .status(1)
     .stdout(r"error[invalid-type]: `secret` must be a string, found integer (not shown: it is sensitive) (quote it)
   --> manifests/app.yaml:5:9
@@ -557,7 +557,7 @@ fn bundled_manifests_validate_offline_without_any_secret() {
     // The reference is shown: it is not the secret.
     let ws = Workspace::new();
     Test::new(&ws)
-        .args(["validate", &format!("{root}/manifests")])
+        .args(&["validate", &format!("{root}/manifests")])
         .redact(root, "[REPO]")
         .stdout(r"warning[unset-variable]: environment variable BILLING_API_SECRET is not set here; plan, apply and drift will need it
   --> [REPO]/manifests/billing-api.yaml:7:9
@@ -588,7 +588,7 @@ note[secret-auth-preferred-asymmetric]: this confidential client authenticates w
         .run();
     // --require-env makes it an error; plan always needs it.
     Test::new(&ws)
-        .args(["validate", &format!("{root}/manifests"), "--require-env"])
+        .args(&["validate", &format!("{root}/manifests"), "--require-env"])
         .redact(root, "[REPO]")
         .status(1)
         .stdout(r"error[unset-variable]: environment variable BILLING_API_SECRET is not set
