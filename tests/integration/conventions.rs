@@ -5,7 +5,7 @@
 use crate::fakes::{HttpServer, Response};
 #[cfg(unix)]
 use crate::support::Terminal;
-use crate::support::{Server, Workspace, IDP};
+use crate::support::{Server, Test, Workspace, IDP};
 use std::sync::Arc;
 
 fn client() -> String {
@@ -37,14 +37,11 @@ fn completions_for_each_shell() {
 #[test]
 fn color_always_never_and_auto() {
     let ws = Workspace::new().file("app.yaml", client() + "access_token_ttl: 0\n");
-    let always = ws.run(&["validate", "manifests", "--color", "always"]);
-    assert!(
-        always
-            .stdout
-            .contains("\u{1b}[1;31merror[ttl-out-of-range]\u{1b}[0m"),
-        "{}",
-        always.stdout
-    );
+    Test::new(&ws)
+        .args(&["validate", "manifests", "--color", "always"])
+        .status(1)
+        .stdout("\u{001b}[1;31merror[ttl-out-of-range]\u{001b}[0m: `access_token_ttl` 0 is out of range 1..86400\n  --> manifests/app.yaml:6:19\n  |\n6 | access_token_ttl: 0\n  |                   \u{001b}[1;31m^\u{001b}[0m\n\n1 error(s), 0 warning(s), 0 note(s) in 0 client(s) from 1 file(s)\n")
+        .run();
     let never = ws.run(&["--color", "never", "validate", "manifests"]);
     assert!(!never.stdout.contains('\u{1b}'), "{}", never.stdout);
     // auto: not a terminal here, so no colour.
@@ -109,13 +106,13 @@ fn https_spoken_to_a_plain_http_server_says_so() {
         .connect(Workspace::new().file("app.yaml", client()))
         .env("BORUTA_ADMIN_URL", &https)
         .env("BORUTA_TOKEN_URL", &format!("{https}/oauth/token"));
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains("The server does not seem to speak TLS on this port: if it is a plain http listener, use an http:// URL"),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .redact(&https, "[HTTPS-SANDBOX]")
+        .status(1)
+        .stderr(r"error: requesting a token with scopes `clients:manage:all` from [HTTPS-SANDBOX]/oauth/token failed: TLS: received corrupt message of type InvalidContentType. The server does not seem to speak TLS on this port: if it is a plain http listener, use an http:// URL (loopback only) or the server's https port
+")
+        .run();
 }
 
 #[cfg(unix)]

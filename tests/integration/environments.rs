@@ -3,7 +3,7 @@
 //! every environment, planned for all of them in one document, applied to one, and a
 //! saved plan kept to the environment it was made for.
 
-use crate::support::{Output, Server, Workspace, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
+use crate::support::{Output, Server, Test, Workspace, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
 use boruta_gitops::sandbox::{Config, Sandbox};
 
 const WEB_ID: &str = "5d1c9e8a-3b2f-4a6d-8c7e-9f0a1b2c3d4e";
@@ -131,9 +131,22 @@ fn validate_all_envs_renders_every_manifest_for_every_environment_offline() {
     assert_eq!(dev.code, 1);
     assert!(dev.stdout.starts_with("error[unknown-variable]: variable `domain` is not defined in environment `dev` (its variables: web_ttl)\n  --> manifests/web.yaml:6:17\n"), "{}", dev.stdout);
     // Without an environment, a variable is only a warning offline (plan needs one).
-    let none = ws.run(&["validate"]);
-    assert_eq!(none.code, 0, "{}", none.stdout);
-    assert!(none.stdout.contains("warning[unknown-variable]: `${var:domain}` needs an environment: pass --env NAME (validate --all-envs checks every environment)"), "{}", none.stdout);
+    Test::new(&ws).args(&["validate"])
+    .stdout(r#"warning[unknown-variable]: `${var:domain}` needs an environment: pass --env NAME (validate --all-envs checks every environment)
+  --> manifests/web.yaml:6:17
+  |
+6 | redirect_uris: ["https://${var:domain}/callback"]
+  |                 ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+
+warning[unknown-variable]: `${var:web_ttl}` needs an environment: pass --env NAME (validate --all-envs checks every environment)
+  --> manifests/web.yaml:7:19
+  |
+7 | access_token_ttl: ${var:web_ttl}
+  |                   ^^^^^^^^^^^^^^
+
+0 error(s), 2 warning(s), 0 note(s) in 0 client(s) from 1 file(s)
+"#)
+    .run();
 }
 
 #[test]

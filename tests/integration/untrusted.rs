@@ -2,7 +2,7 @@
 //! reproduction of what the previous main did, and now shows that a hostile manifest set
 //! or server can make a run fail, clearly, but never leak, hang, exhaust memory or mislead.
 
-use crate::support::{findings, wait_until, Server, Workspace, DEFAULT_IDP, IDP};
+use crate::support::{findings, wait_until, Server, Test, Workspace, DEFAULT_IDP, IDP};
 use boruta_gitops::sandbox::Config;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -232,19 +232,43 @@ fn sensitivity_follows_the_origin_of_a_value() {
         ))
         .file("keys/app.pub.pem", format!("{pem}\n"))
         .env("PUBLIC_ID", "env-value-never-shown");
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + app (11111111-1111-4111-8111-111111111111) will be created  [manifests/app.yaml:2]
+      + name              = "app"
+      + jwt_public_key    = <<3 lines>>
+          + -----BEGIN PUBLIC KEY-----
+          + MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
+          + -----END PUBLIC KEY-----
+      + public_client_id  = (sensitive)
+      + identity_provider = "Default identity provider"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#)
+        .stderr(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+0 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     // A public key from inside the manifest directory is shown for review.
-    assert!(
-        out.stdout.contains("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("+ public_client_id  = (sensitive)"),
-        "{}",
-        out.stdout
-    );
     assert!(!out.stdout.contains("env-value-never-shown"));
     // An identity cannot come from the environment: it would be printed everywhere.
     let ws = Workspace::new()
@@ -345,14 +369,11 @@ fn credentials_cross_a_proxy_only_inside_tls() {
         .env("BORUTA_ADMIN_URL", "http://boruta.invalid")
         .env("BORUTA_TOKEN_URL", "http://boruta.invalid/oauth/token");
     let before = proxy.received().len();
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("is plain http to a host that is not loopback"),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws).args(&["plan", "manifests"])
+    .status(1)
+    .stderr(r"error: --admin-url `http://boruta.invalid` is plain http to a host that is not loopback: credentials would travel in clear text (through any proxy too). Use https, or --allow-insecure-http if you really mean it
+")
+    .run();
     assert_eq!(proxy.received().len(), before);
 }
 
@@ -439,20 +460,119 @@ fn a_server_that_ignores_the_requested_id_stops_the_run() {
             format!("id: 00000000-0000-4000-8000-{i:012}\nname: svc-{i}\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
         );
     }
-    let out = ws.run(&["apply", "manifests", "--auto-approve", "--concurrency", "1"]);
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(
-        out.stderr
-            .contains("error[server-ignored-id]: the server answered 201 but created id "),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stdout
-            .contains("Apply: 0 created, 0 already present, 1 failed, 2 not attempted."),
-        "{}",
-        out.stdout
-    );
+    Test::new(&ws)
+        .args(&["apply", "manifests", "--auto-approve", "--concurrency", "1"])
+        .sandbox(&server)
+        .redact_between("created id ", " named", "[RANDOM-ID]")
+        .status(1)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + svc-0 (00000000-0000-4000-8000-000000000000) will be created  [manifests/svc-0.yaml:2]
+      + name              = "svc-0"
+      + identity_provider = "Default identity provider"
+  + svc-1 (00000000-0000-4000-8000-000000000001) will be created  [manifests/svc-1.yaml:2]
+      + name              = "svc-1"
+      + identity_provider = "Default identity provider"
+  + svc-2 (00000000-0000-4000-8000-000000000002) will be created  [manifests/svc-2.yaml:2]
+      + name              = "svc-2"
+      + identity_provider = "Default identity provider"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 3 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+
+Creating 3 client(s), at most 1 at a time:
+  ✗ svc-0 (00000000-0000-4000-8000-000000000000) failed: the server answered 201 but created id [RANDOM-ID] named `svc-0` instead of id 00000000-0000-4000-8000-000000000000 named `svc-0`: it ignored the requested id, so every retry would create another copy. No more creates are started; delete the stray client and check what sits between boruta-gitops and boruta
+boruta generated the secret of 1 client(s). It is not printed: read it with GET /api/clients/<id> (scope clients:manage:all), or run apply with --secrets-out FILE next time.
+
+Apply: 0 created, 0 already present, 1 failed, 2 not attempted.
+Nothing reported as done is undone. Fix the failures and run apply again: it converges.
+"#)
+        .stderr(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/svc-0.yaml:2:7
+  |
+2 | name: svc-0
+  |       ^^^^^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/svc-0.yaml:2:7
+  |
+2 | name: svc-0
+  |       ^^^^^
+
+warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/svc-1.yaml:2:7
+  |
+2 | name: svc-1
+  |       ^^^^^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/svc-1.yaml:2:7
+  |
+2 | name: svc-1
+  |       ^^^^^
+
+warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/svc-2.yaml:2:7
+  |
+2 | name: svc-2
+  |       ^^^^^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/svc-2.yaml:2:7
+  |
+2 | name: svc-2
+  |       ^^^^^
+
+0 error(s), 6 warning(s), 0 note(s) in 3 client(s) from 3 file(s)
+error[server-ignored-id]: the server answered 201 but created id [RANDOM-ID] named `svc-0` instead of id 00000000-0000-4000-8000-000000000000 named `svc-0`: it ignored the requested id, so every retry would create another copy. No more creates are started; delete the stray client and check what sits between boruta-gitops and boruta
+  --> manifests/svc-0.yaml:1:5
+  |
+1 | id: 00000000-0000-4000-8000-000000000000
+  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+
+warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/svc-0.yaml:2:7
+  |
+2 | name: svc-0
+  |       ^^^^^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/svc-0.yaml:2:7
+  |
+2 | name: svc-0
+  |       ^^^^^
+
+warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/svc-1.yaml:2:7
+  |
+2 | name: svc-1
+  |       ^^^^^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/svc-1.yaml:2:7
+  |
+2 | name: svc-1
+  |       ^^^^^
+
+warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/svc-2.yaml:2:7
+  |
+2 | name: svc-2
+  |       ^^^^^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/svc-2.yaml:2:7
+  |
+2 | name: svc-2
+  |       ^^^^^
+
+1 error(s), 6 warning(s), 0 note(s) in 3 client(s) from 3 file(s)
+")
+        .run();
     // One stray copy, under an id nobody asked for; not one per client or per retry.
     let stray = server.ids_named("svc-0");
     assert_eq!(stray.len(), 1);
@@ -688,16 +808,49 @@ fn a_hostile_answer_to_an_update_is_neutralised_in_apply_output_after_one_read_b
         )
         .env("BORUTA_ADMIN_URL", &hostile.url)
         .env("BORUTA_ACCESS_TOKEN", "token-of-the-pipeline-0123456789");
-    let out = ws.run(&["apply", "manifests", "--update", "--auto-approve"]);
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let out = Test::new(&ws)
+        .args(&["apply", "manifests", "--update", "--auto-approve"])
+        .redact(&hostile.url, "[HOSTILE]")
+        .status(1)
+        .stdout(r"boruta-gitops plan against [HOSTILE]
+scopes requested: clients:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ~ app (11111111-1111-4111-8111-111111111111) will be updated  [manifests/app.yaml:2]
+      ~ pkce   = false -> true
+
+Plan: 0 to create, 1 to update, 0 to re-send, 0 drifted, 0 in sync, 0 unmanaged (0 system), 0 conflict(s).
+
+Updating 1 client(s), at most 8 at a time:
+  ✗ app (11111111-1111-4111-8111-111111111111) failed: boruta refused the update (422): pkce\u{1b}[2J: \u{202e}gnp.exe\n  + injected (0) created; read back: changed none; not changed `pkce`
+
+Apply: 0 created, 0 updated, 0 already present, 1 failed, 0 not attempted.
+Nothing reported as done is undone. Fix the failures and run apply again: it converges.
+")
+        .stderr(r"warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+0 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+error[rejected-by-server]: boruta rejected `pkce\u{1b}[2J`: \u{202e}gnp.exe\n  + injected (0) created
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+1 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     assert_unforged("apply stdout", &out.stdout);
     assert_unforged("apply stderr", &out.stderr);
-    assert!(
-        out.stdout.contains("boruta refused the update (422): pkce\\u{1b}[2J: \\u{202e}gnp.exe\\n  + injected (0) created; read back: changed none; not changed `pkce`"),
-        "{}\n{}",
-        out.stdout,
-        out.stderr
-    );
     // The one read-back, and no other write than the PATCH.
     let calls: Vec<(String, String)> = hostile
         .requests()
