@@ -130,7 +130,16 @@ fn redirect_uri_reused() {
             5
         )]
     );
-    assert!(out.stdout.contains("redirect URI `https://shared.example.com/cb` is also one of `a` (manifests/a.yaml:8:5)"), "{}", out.stdout);
+    Test::new(&ws).args(&["validate", "manifests"])
+    .stdout(r"warning[redirect-uri-reused]: redirect URI `https://shared.example.com/cb` is also one of `a` (manifests/a.yaml:8:5): an authorization code meant for one client can reach the other
+  --> manifests/b.yaml:8:5
+  |
+8 |   - https://shared.example.com/cb
+  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+
+0 error(s), 1 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
+")
+    .run();
 }
 
 #[test]
@@ -144,7 +153,23 @@ fn jwt_auth_without_key() {
     );
     let out = validate(&ws, &[]);
     assert_eq!(rule_findings(&out), [at("jwt-auth-without-key", 7, 31)]);
-    assert!(out.stdout.contains("a jwks_uri alone never authenticates"));
+    Test::new(&ws).args(&["validate", "manifests"])
+    .status(1)
+    .stdout(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+error[jwt-auth-without-key]: private_key_jwt is allowed but no jwt_public_key is declared: no client assertion can be verified (boruta reads jwks_uri only after jwt_public_key failed to verify an assertion, so a jwks_uri alone never authenticates)
+  --> manifests/app.yaml:7:31
+  |
+7 | token_endpoint_auth_methods: [private_key_jwt]
+  |                               ^^^^^^^^^^^^^^^
+
+1 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+    .run();
 }
 
 #[test]
@@ -195,7 +220,22 @@ fn long_lived_access_token() {
     let ws = Workspace::new().file("app.yaml", &omitted);
     let out = validate(&ws, &[]);
     assert_eq!(rule_findings(&out), [at("long-lived-access-token", 2, 7)]);
-    assert!(out.stdout.contains("access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s"));
+    Test::new(&ws).args(&["validate", "manifests"])
+    .stdout(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+0 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+    .run();
     // The threshold is the policy's.
     let ws = Workspace::new().file("app.yaml", &declared).file(
         ".boruta-policy.yaml",
