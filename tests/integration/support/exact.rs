@@ -153,6 +153,13 @@ impl<'a> Test<'a> {
     #[track_caller]
     pub fn run(self) -> Output {
         let output = self.spawn();
+        self.check(output)
+    }
+
+    /// Asserts the expectations on the output of a run made otherwise (a child spawned in
+    /// the background, signalled or raced); returns it.
+    #[track_caller]
+    pub fn check(self, output: Output) -> Output {
         let stdout = redact(&output.stdout, &self.redactions);
         let stderr = redact(&output.stderr, &self.redactions);
         if let Some(dir) = std::env::var_os("EXACT_DUMP") {
