@@ -189,7 +189,7 @@ fn a_client_with_an_unknown_identity_provider_is_blocked_not_created() {
     assert_eq!(json["clients"][0]["blocked"], "create");
     assert_eq!(json["summary"]["create"], 0);
     assert_eq!(json["summary"]["blocked"], 1);
-    let comment = Test::new(&ws)
+    Test::new(&ws)
         .args(&["plan", "manifests", "--format", "markdown"])
         .sandbox(&server)
         .status(1)
@@ -223,12 +223,6 @@ Plan: 0 to create, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 co
 1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
 ")
         .run();
-    assert!(
-        comment.stdout.contains("| create | blocked | drift |")
-            && comment.stdout.contains("| 0 | 1 | 0 |"),
-        "{}",
-        comment.stdout
-    );
     let applied = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(applied.code, 1);
     assert_eq!(server.count("POST", "/api/clients"), 0);
