@@ -177,12 +177,13 @@ fn a_saved_plan_reads_the_manifests_the_caller_names() {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     plan["manifests_dir"] = serde_json::Value::String("/somewhere/else".into());
     std::fs::write(&path, plan.to_string()).unwrap();
-    let out = ws.run(&["apply", "--plan", "plan.json"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(
-        out.stderr,
-        "error: the saved plan was made from the manifests in /somewhere/else, and this apply reads manifests: give the directory the plan was made from as DIR, or make a new plan\n"
-    );
+    Test::new(&ws)
+        .args(&["apply", "--plan", "plan.json"])
+        .sandbox(&server)
+        .status(1)
+        .stderr(r"error: the saved plan was made from the manifests in /somewhere/else, and this apply reads manifests: give the directory the plan was made from as DIR, or make a new plan
+")
+        .run();
     assert!(server.requests().is_empty(), "{:?}", server.calls());
 }
 

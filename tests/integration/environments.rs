@@ -291,9 +291,11 @@ Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
 fn all_envs_refuses_server_settings_that_would_reach_every_environment() {
     let (staging, production) = (Server::start(), production_server());
     let ws = workspace(&staging, &production).env("BORUTA_CLIENT_ID", BOOTSTRAP_ID);
-    let out = ws.run(&["plan", "--all-envs"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(out.stderr, "error: --all-envs takes each environment's server and credentials from its own file, so that no credential reaches another environment's server: unset BORUTA_CLIENT_ID\n");
+    Test::new(&ws).args(&["plan", "--all-envs"])
+    .status(1)
+    .stderr(r"error: --all-envs takes each environment's server and credentials from its own file, so that no credential reaches another environment's server: unset BORUTA_CLIENT_ID
+")
+    .run();
     assert!(staging.requests().is_empty() && production.requests().is_empty());
 }
 
@@ -307,11 +309,18 @@ fn apply_goes_to_one_environment_and_a_saved_plan_stays_in_its_environment() {
             .unwrap();
     assert_eq!(saved["environment"], "staging");
     production.sandbox.clear_requests();
-    let wrong = ws.run(&["apply", "--plan", "staging.plan", "--env", "production"]);
-    assert_eq!(wrong.code, 1);
-    assert_eq!(wrong.stderr, "error: the saved plan was made for environment `staging`, not `production`: pass --env staging (nothing was changed)\n");
-    let without = ws.run(&["apply", "--plan", "staging.plan"]);
-    assert_eq!(without.stderr, "error: the saved plan was made for environment `staging`: pass --env staging (nothing was changed)\n");
+    Test::new(&ws)
+        .args(&["apply", "--plan", "staging.plan", "--env", "production"])
+        .status(1)
+        .stderr(r"error: the saved plan was made for environment `staging`, not `production`: pass --env staging (nothing was changed)
+")
+        .run();
+    Test::new(&ws)
+        .args(&["apply", "--plan", "staging.plan"])
+        .status(1)
+        .stderr(r"error: the saved plan was made for environment `staging`: pass --env staging (nothing was changed)
+")
+        .run();
     assert!(production.requests().is_empty(), "{:?}", production.calls());
 
     ok(&ws.run(&["apply", "--plan", "staging.plan", "--env", "staging"]));
@@ -374,14 +383,22 @@ fn an_environment_file_is_checked_at_its_values() {
             "admin_url: https://boruta.example.com\ncredentials:\n  client_id: x\n  client_secret: hunter2\nvars:\n  domain: example.com\n  web_ttl: 600\n",
         )
         .at("environments/odd.yaml", "admin_url: https://boruta.example.com\nvars:\n  domain: [a, b]\n");
-    let out = ws.run(&["plan", "--env", "leaky"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(out.stderr, "error: environments/leaky.yaml:4:18: credentials.client_secret must come from `${env:NAME}` or `${file:PATH}`: an environment file is in git\n");
+    let out = Test::new(&ws).args(&["plan", "--env", "leaky"])
+    .status(1)
+    .stderr(r"error: environments/leaky.yaml:4:18: credentials.client_secret must come from `${env:NAME}` or `${file:PATH}`: an environment file is in git
+")
+    .run();
     assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"));
-    let out = ws.run(&["validate", "--env", "odd"]);
-    assert_eq!(out.stderr, "error: environments/odd.yaml:3:11: variable `domain` must be a string, a number or a boolean\n");
-    let out = ws.run(&["plan", "--env", "nope"]);
-    assert_eq!(out.stderr, "error: no environment `nope`: environments/nope.yaml does not exist (environments in environments: leaky, odd)\n");
+    Test::new(&ws).args(&["validate", "--env", "odd"])
+    .status(1)
+    .stderr(r"error: environments/odd.yaml:3:11: variable `domain` must be a string, a number or a boolean
+")
+    .run();
+    Test::new(&ws).args(&["plan", "--env", "nope"])
+    .status(1)
+    .stderr(r"error: no environment `nope`: environments/nope.yaml does not exist (environments in environments: leaky, odd)
+")
+    .run();
 }
 
 /// `url` as a pull-request comment shows it: `http:` and `//` kept apart by a zero-width

@@ -776,12 +776,13 @@ fn forbidden_names_the_missing_scope() {
         )
         .env("BORUTA_ADMIN_URL", server.sandbox.base_url())
         .env("BORUTA_ACCESS_TOKEN", &token);
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(
-        out.stderr,
-        "error: listing clients (GET /api/clients): boruta answered 403 FORBIDDEN \"You are forbidden to access this resource.\". the access token lacks `clients:manage:all`: issue one that has it\n"
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .status(1)
+        .stderr(r#"error: listing clients (GET /api/clients): boruta answered 403 FORBIDDEN "You are forbidden to access this resource.". the access token lacks `clients:manage:all`: issue one that has it
+"#)
+        .run();
 }
 
 #[test]
@@ -794,9 +795,13 @@ fn missing_connection_settings_are_explained() {
     let ws = Workspace::new()
         .file("a.yaml", &manifest)
         .env("BORUTA_ADMIN_URL", server.sandbox.base_url());
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(out.stderr, "error: no credentials: set BORUTA_CLIENT_ID and BORUTA_CLIENT_SECRET (or --client-secret-file), or BORUTA_ACCESS_TOKEN\n");
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .status(1)
+        .stderr(r"error: no credentials: set BORUTA_CLIENT_ID and BORUTA_CLIENT_SECRET (or --client-secret-file), or BORUTA_ACCESS_TOKEN
+")
+        .run();
     let ws = ws
         .env("BORUTA_CLIENT_ID", BOOTSTRAP_ID)
         .env("BORUTA_CLIENT_SECRET", "x");

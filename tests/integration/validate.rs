@@ -273,12 +273,12 @@ error[unknown-field]: unknown field `redirect_uri`; did you mean `redirect_uris`
 #[test]
 fn github_format_annotates_the_diff() {
     let ws = Workspace::new().file("app.yaml", client("access_token_ttl: 90000\n"));
-    let out = ws.run(&["validate", "manifests", "--format", "github"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(
-        out.stdout,
-        "::error file=manifests/app.yaml,line=5,col=19,title=ttl-out-of-range::`access_token_ttl` 90000 is out of range 1..86400\n"
-    );
+    Test::new(&ws)
+        .args(&["validate", "manifests", "--format", "github"])
+        .status(1)
+        .stdout(r"::error file=manifests/app.yaml,line=5,col=19,title=ttl-out-of-range::`access_token_ttl` 90000 is out of range 1..86400
+")
+        .run();
 }
 
 #[test]
