@@ -131,8 +131,9 @@ fn validate_all_envs_renders_every_manifest_for_every_environment_offline() {
     assert_eq!(dev.code, 1);
     assert!(dev.stdout.starts_with("error[unknown-variable]: variable `domain` is not defined in environment `dev` (its variables: web_ttl)\n  --> manifests/web.yaml:6:17\n"), "{}", dev.stdout);
     // Without an environment, a variable is only a warning offline (plan needs one).
-    Test::new(&ws).args(&["validate"])
-    .stdout(r#"warning[unknown-variable]: `${var:domain}` needs an environment: pass --env NAME (validate --all-envs checks every environment)
+    Test::new(&ws)
+        .args(&["validate"])
+        .stdout(r#"warning[unknown-variable]: `${var:domain}` needs an environment: pass --env NAME (validate --all-envs checks every environment)
   --> manifests/web.yaml:6:17
   |
 6 | redirect_uris: ["https://${var:domain}/callback"]
@@ -146,7 +147,7 @@ warning[unknown-variable]: `${var:web_ttl}` needs an environment: pass --env NAM
 
 0 error(s), 2 warning(s), 0 note(s) in 0 client(s) from 1 file(s)
 "#)
-    .run();
+        .run();
 }
 
 #[test]
@@ -291,11 +292,12 @@ Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
 fn all_envs_refuses_server_settings_that_would_reach_every_environment() {
     let (staging, production) = (Server::start(), production_server());
     let ws = workspace(&staging, &production).env("BORUTA_CLIENT_ID", BOOTSTRAP_ID);
-    Test::new(&ws).args(&["plan", "--all-envs"])
-    .status(1)
-    .stderr(r"error: --all-envs takes each environment's server and credentials from its own file, so that no credential reaches another environment's server: unset BORUTA_CLIENT_ID
+    Test::new(&ws)
+        .args(&["plan", "--all-envs"])
+        .status(1)
+        .stderr(r"error: --all-envs takes each environment's server and credentials from its own file, so that no credential reaches another environment's server: unset BORUTA_CLIENT_ID
 ")
-    .run();
+        .run();
     assert!(staging.requests().is_empty() && production.requests().is_empty());
 }
 
@@ -383,22 +385,25 @@ fn an_environment_file_is_checked_at_its_values() {
             "admin_url: https://boruta.example.com\ncredentials:\n  client_id: x\n  client_secret: hunter2\nvars:\n  domain: example.com\n  web_ttl: 600\n",
         )
         .at("environments/odd.yaml", "admin_url: https://boruta.example.com\nvars:\n  domain: [a, b]\n");
-    let out = Test::new(&ws).args(&["plan", "--env", "leaky"])
-    .status(1)
-    .stderr(r"error: environments/leaky.yaml:4:18: credentials.client_secret must come from `${env:NAME}` or `${file:PATH}`: an environment file is in git
+    let out = Test::new(&ws)
+        .args(&["plan", "--env", "leaky"])
+        .status(1)
+        .stderr(r"error: environments/leaky.yaml:4:18: credentials.client_secret must come from `${env:NAME}` or `${file:PATH}`: an environment file is in git
 ")
-    .run();
+        .run();
     assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"));
-    Test::new(&ws).args(&["validate", "--env", "odd"])
-    .status(1)
-    .stderr(r"error: environments/odd.yaml:3:11: variable `domain` must be a string, a number or a boolean
+    Test::new(&ws)
+        .args(&["validate", "--env", "odd"])
+        .status(1)
+        .stderr(r"error: environments/odd.yaml:3:11: variable `domain` must be a string, a number or a boolean
 ")
-    .run();
-    Test::new(&ws).args(&["plan", "--env", "nope"])
-    .status(1)
-    .stderr(r"error: no environment `nope`: environments/nope.yaml does not exist (environments in environments: leaky, odd)
+        .run();
+    Test::new(&ws)
+        .args(&["plan", "--env", "nope"])
+        .status(1)
+        .stderr(r"error: no environment `nope`: environments/nope.yaml does not exist (environments in environments: leaky, odd)
 ")
-    .run();
+        .run();
 }
 
 /// `url` as a pull-request comment shows it: `http:` and `//` kept apart by a zero-width

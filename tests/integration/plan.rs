@@ -691,11 +691,12 @@ fn refuses_credentials_over_plain_http_to_other_hosts() {
         )
         .env("BORUTA_CLIENT_ID", BOOTSTRAP_ID)
         .env("BORUTA_CLIENT_SECRET", "x");
-    Test::new(&ws).args(&["plan", "manifests"])
-    .status(1)
-    .stderr(r"error: --admin-url `http://boruta.example.com:8081` is plain http to a host that is not loopback: credentials would travel in clear text (through any proxy too). Use https, or --allow-insecure-http if you really mean it
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .status(1)
+        .stderr(r"error: --admin-url `http://boruta.example.com:8081` is plain http to a host that is not loopback: credentials would travel in clear text (through any proxy too). Use https, or --allow-insecure-http if you really mean it
 ")
-    .run();
+        .run();
 }
 
 #[test]

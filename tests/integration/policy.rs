@@ -130,8 +130,9 @@ fn redirect_uri_reused() {
             5
         )]
     );
-    Test::new(&ws).args(&["validate", "manifests"])
-    .stdout(r"warning[redirect-uri-reused]: redirect URI `https://shared.example.com/cb` is also one of `a` (manifests/a.yaml:8:5): an authorization code meant for one client can reach the other
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .stdout(r"warning[redirect-uri-reused]: redirect URI `https://shared.example.com/cb` is also one of `a` (manifests/a.yaml:8:5): an authorization code meant for one client can reach the other
   --> manifests/b.yaml:8:5
   |
 8 |   - https://shared.example.com/cb
@@ -139,7 +140,7 @@ fn redirect_uri_reused() {
 
 0 error(s), 1 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
 ")
-    .run();
+        .run();
 }
 
 #[test]
@@ -153,9 +154,10 @@ fn jwt_auth_without_key() {
     );
     let out = validate(&ws, &[]);
     assert_eq!(rule_findings(&out), [at("jwt-auth-without-key", 7, 31)]);
-    Test::new(&ws).args(&["validate", "manifests"])
-    .status(1)
-    .stdout(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .status(1)
+        .stdout(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
   --> manifests/app.yaml:2:7
   |
 2 | name: app
@@ -169,7 +171,7 @@ error[jwt-auth-without-key]: private_key_jwt is allowed but no jwt_public_key is
 
 1 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
 ")
-    .run();
+        .run();
 }
 
 #[test]
@@ -220,8 +222,9 @@ fn long_lived_access_token() {
     let ws = Workspace::new().file("app.yaml", &omitted);
     let out = validate(&ws, &[]);
     assert_eq!(rule_findings(&out), [at("long-lived-access-token", 2, 7)]);
-    Test::new(&ws).args(&["validate", "manifests"])
-    .stdout(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .stdout(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
   --> manifests/app.yaml:2:7
   |
 2 | name: app
@@ -235,7 +238,7 @@ warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's
 
 0 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
 ")
-    .run();
+        .run();
     // The threshold is the policy's.
     let ws = Workspace::new().file("app.yaml", &declared).file(
         ".boruta-policy.yaml",
@@ -272,8 +275,9 @@ fn a_waiver_above_the_value_waives_it_and_keeps_it_listed() {
         waived,
         [("implicit-grant", "the legacy widget, removed in Q3")]
     );
-    Test::new(&ws).args(&["validate", "manifests"])
-    .stdout(r"error[implicit-grant] (waived: the legacy widget, removed in Q3): the implicit grant returns tokens in the front channel, where they leak: RFC 9700 §2.1.2 says not to use it; use authorization_code with PKCE
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .stdout(r"error[implicit-grant] (waived: the legacy widget, removed in Q3): the implicit grant returns tokens in the front channel, where they leak: RFC 9700 §2.1.2 says not to use it; use authorization_code with PKCE
   --> manifests/app.yaml:10:5
    |
 10 |   - implicit
@@ -281,7 +285,7 @@ fn a_waiver_above_the_value_waives_it_and_keeps_it_listed() {
 
 0 error(s), 0 warning(s), 0 note(s), 1 waived in 1 client(s) from 1 file(s)
 ")
-    .run();
+        .run();
 }
 
 #[test]
@@ -408,9 +412,10 @@ fn mistakes_in_the_policy_file_are_errors_at_their_line() {
             ("invalid-policy".to_string(), file.clone(), 7, 1),
         ]
     );
-    Test::new(&ws).args(&["validate", "manifests"])
-    .status(1)
-    .stdout(r"error[invalid-policy]: the severity of `implicit-grant` is one of error, warning, note, off
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .status(1)
+        .stdout(r"error[invalid-policy]: the severity of `implicit-grant` is one of error, warning, note, off
   --> manifests/.boruta-policy.yaml:2:19
   |
 2 |   implicit-grant: warnin
@@ -448,7 +453,7 @@ warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.
 
 5 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 2 file(s)
 ")
-    .run();
+        .run();
     // A --policy file that does not exist is an error, not the defaults.
     let out = validate(
         &Workspace::new().file("app.yaml", with("")),

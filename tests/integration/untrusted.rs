@@ -401,11 +401,12 @@ fn credentials_cross_a_proxy_only_inside_tls() {
         .env("BORUTA_ADMIN_URL", "http://boruta.invalid")
         .env("BORUTA_TOKEN_URL", "http://boruta.invalid/oauth/token");
     let before = proxy.received().len();
-    Test::new(&ws).args(&["plan", "manifests"])
-    .status(1)
-    .stderr(r"error: --admin-url `http://boruta.invalid` is plain http to a host that is not loopback: credentials would travel in clear text (through any proxy too). Use https, or --allow-insecure-http if you really mean it
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .status(1)
+        .stderr(r"error: --admin-url `http://boruta.invalid` is plain http to a host that is not loopback: credentials would travel in clear text (through any proxy too). Use https, or --allow-insecure-http if you really mean it
 ")
-    .run();
+        .run();
     assert_eq!(proxy.received().len(), before);
 }
 

@@ -217,9 +217,10 @@ fn literal_secret_lines_are_never_quoted() {
         "app.yaml",
         client("secret: hunter2-canary\nconfidential: yes\n"),
     );
-    let out = Test::new(&ws).args(&["validate", "manifests"])
-    .status(1)
-    .stdout(r"error[invalid-type]: `confidential` must be a boolean, found string `yes` (YAML 1.2 reads yes/no/on/off as strings: write true or false)
+    let out = Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .status(1)
+        .stdout(r"error[invalid-type]: `confidential` must be a boolean, found string `yes` (YAML 1.2 reads yes/no/on/off as strings: write true or false)
   --> manifests/app.yaml:6:15
   |
 6 | (line not shown: it holds a secret)
@@ -227,12 +228,13 @@ fn literal_secret_lines_are_never_quoted() {
 
 1 error(s), 0 warning(s), 0 note(s) in 0 client(s) from 1 file(s)
 ")
-    .run();
+        .run();
     assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
     let ws = Workspace::new().file("app.yaml", client("secret: 12345\n"));
-    let out = Test::new(&ws).args(&["validate", "manifests"])
-    .status(1)
-    .stdout(r"error[invalid-type]: `secret` must be a string, found integer (not shown: it is sensitive) (quote it)
+    let out = Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .status(1)
+        .stdout(r"error[invalid-type]: `secret` must be a string, found integer (not shown: it is sensitive) (quote it)
   --> manifests/app.yaml:5:9
   |
 5 | (line not shown: it holds a secret)
@@ -240,7 +242,7 @@ fn literal_secret_lines_are_never_quoted() {
 
 1 error(s), 0 warning(s), 0 note(s) in 0 client(s) from 1 file(s)
 ")
-    .run();
+        .run();
     assert!(!out.stdout.contains("12345"), "{}", out.stdout);
 }
 

@@ -132,9 +132,10 @@ fn trusted_hosts_are_refused_at_their_line_on_a_release() {
         &["drift", "manifests"],
     ] {
         // The same refusal whatever the command.
-        Test::new(&ws).args(args).sandbox(&server)
-        .status(1)
-        .stderr(r"warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+        Test::new(&ws)
+            .args(args).sandbox(&server)
+            .status(1)
+            .stderr(r"warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
   --> manifests/app.yaml:2:7
   |
 2 | name: app
@@ -154,7 +155,7 @@ error[field-not-supported]: `trusted_authorities` is not supported by boruta 0.1
 
 2 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
 ")
-        .run();
+            .run();
     }
     assert_eq!(server.count("POST", "/api/clients"), 0, "nothing is sent");
     // Offline, validate assumes the latest release too.
