@@ -379,6 +379,35 @@ mod tests {
     }
 
     #[test]
+    fn what_a_test_does_not_expect_fails_it() {
+        let ws = Workspace::new();
+        // No stdout expected: the version line is a difference, shown as a diff.
+        let unexpected = std::panic::catch_unwind(|| {
+            Test::new(&ws).args(&["--version"]).run();
+        });
+        let message = *unexpected.unwrap_err().downcast::<String>().unwrap();
+        assert_eq!(
+            message,
+            "boruta-gitops --version\nstdout differs (- expected, + actual):\n+boruta-gitops 0.1.0\n\n--- stdout (redacted) ---\nboruta-gitops 0.1.0\n\n--- stderr (redacted) ---\n"
+        );
+        Test::new(&ws)
+            .args(&["--version"])
+            .stdout("boruta-gitops 0.1.0\n")
+            .run();
+    }
+
+    #[test]
+    fn the_environment_given_reaches_the_binary() {
+        let ws = Workspace::new().file("a.yaml", format!("name: a\n{}", super::super::IDP));
+        Test::new(&ws)
+            .args(&["plan", "manifests"])
+            .env("BORUTA_ADMIN_URL", "http://127.0.0.1:9")
+            .status(1)
+            .stderr("error: no credentials: set BORUTA_CLIENT_ID and BORUTA_CLIENT_SECRET (or --client-secret-file), or BORUTA_ACCESS_TOKEN\n")
+            .run();
+    }
+
+    #[test]
     fn a_difference_is_shown_line_by_line() {
         assert_eq!(
             compare("stdout", &Expected::Text("a\nb\n".into()), "a\nc"),
