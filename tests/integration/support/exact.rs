@@ -3,7 +3,22 @@
 //! status 0, so a test says everything a user sees. What genuinely varies from run to run
 //! (the sandbox's port, a temporary path, a duration) is replaced by a named placeholder
 //! the test asks for ([`Test::redact`], [`Test::redact_between`]); nothing is matched by
-//! `contains`.
+//! `contains`. Lines that come in completion order (concurrent creates) are compared
+//! sorted, again on request ([`Test::unordered_under`]).
+//!
+//! ```text
+//! Test::new(&ws)
+//!     .args(&["plan", "manifests"])
+//!     .sandbox(&server)                  // its URL reads [SANDBOX]
+//!     .status(1)
+//!     .stdout("boruta-gitops plan against [SANDBOX]\n...")
+//!     .stderr("error[conflict]: ...\n")
+//!     .run();
+//! ```
+//!
+//! Writing the expectations of a new test: run it once with `EXACT_DUMP=DIR` (nothing is
+//! asserted then; each run's redacted output lands in `DIR/<file>:<line>.json`), read the
+//! output, and paste what is right. Run twice to find what varies.
 
 use super::{Output, Workspace};
 use std::io::{Read, Write};
