@@ -106,12 +106,12 @@ fn a_server_that_is_not_boruta_is_summarised() {
         .file("app.yaml", client())
         .env("BORUTA_ADMIN_URL", &html.url)
         .env("BORUTA_ACCESS_TOKEN", "a-token");
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(
-        out.stderr,
-        "error: listing clients (GET /api/clients): boruta answered 404 an HTML page titled \"404 Not Found\" (5096 bytes), not boruta's JSON. is --admin-url the admin listener (the one serving /api)?\n"
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .status(1)
+        .stderr(r#"error: listing clients (GET /api/clients): boruta answered 404 an HTML page titled "404 Not Found" (5096 bytes), not boruta's JSON. is --admin-url the admin listener (the one serving /api)?
+"#)
+        .run();
 }
 
 #[test]
