@@ -547,7 +547,6 @@ fn markdown_and_json_formats() {
     // An update without `authorized_scopes` clears them (boruta's full replacement, §6.1).
     server.update(API_ID, json!({"access_token_ttl": 120}));
     let ws = workspace(&server);
-    let out = ws.run(&["plan", "manifests", "--format", "markdown"]);
     let expected = format!(
         "<!-- boruta-gitops plan -->
 ### boruta-gitops plan
@@ -579,7 +578,12 @@ fn markdown_and_json_formats() {
 Plan: 0 to create, 1 drifted, 1 in sync, 0 unmanaged (3 system), 0 conflict(s).
 "
     );
-    assert_eq!(out.stdout, expected);
+    Test::new(&ws)
+        .args(&["plan", "manifests", "--format", "markdown"])
+        .sandbox(&server)
+        .stdout(expected)
+        .stderr(FINDINGS_OF_BOTH)
+        .run();
     let json = ws.run(&["plan", "manifests", "--format", "json"]).json();
     assert_eq!(json["format_version"], 1);
     assert_eq!(
@@ -667,10 +671,13 @@ fn token_endpoint_refusing_the_scope() {
     let ws = workspace(&server)
         .env("BORUTA_CLIENT_ID", id)
         .env("BORUTA_CLIENT_SECRET", "limited-secret");
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    let expected = format!("error: requesting a token with scopes `clients:manage:all identity-providers:manage:all` from {}/oauth/token: the token endpoint answered 400 (invalid_scope: “Given scopes are unknown or unauthorized.”). boruta grants all requested scopes or none: the client {id} needs `authorize_scope: true` and `clients:manage:all identity-providers:manage:all` in its `authorized_scopes`\n", server.sandbox.base_url());
-    assert_eq!(out.stderr, expected);
+    let out = Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .redact(id, "[LIMITED-ID]")
+        .status(1)
+        .stderr("error: requesting a token with scopes `clients:manage:all identity-providers:manage:all` from [SANDBOX]/oauth/token: the token endpoint answered 400 (invalid_scope: “Given scopes are unknown or unauthorized.”). boruta grants all requested scopes or none: the client [LIMITED-ID] needs `authorize_scope: true` and `clients:manage:all identity-providers:manage:all` in its `authorized_scopes`\n")
+        .run();
     assert!(!out.stderr.contains("limited-secret"));
     // The same client suffices for manifests that name no identity provider.
     let ws = server

@@ -252,8 +252,6 @@ fn human_format_draws_a_caret_under_the_value() {
         "app.yaml",
         client("access_token_ttl: 90000\nredirect_uri: []\n"),
     );
-    let out = ws.run(&["validate", "manifests"]);
-    assert_eq!(out.code, 1);
     let expected = "\
 error[ttl-out-of-range]: `access_token_ttl` 90000 is out of range 1..86400
   --> manifests/app.yaml:5:19
@@ -269,7 +267,11 @@ error[unknown-field]: unknown field `redirect_uri`; did you mean `redirect_uris`
 
 2 error(s), 0 warning(s), 0 note(s) in 0 client(s) from 1 file(s)
 ";
-    assert_eq!(out.stdout, expected);
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .status(1)
+        .stdout(expected)
+        .run();
 }
 
 #[test]
