@@ -16,8 +16,8 @@
 //!     .run();
 //! ```
 //!
-//! Writing the expectations of a new test: run it once with `EXACT_DUMP=DIR` (nothing is
-//! asserted then; each run's redacted output lands in `DIR/<file>:<line>.json`), read the
+//! Writing the expectations of a new test: run it with `EXACT_DUMP=DIR` (each run's
+//! redacted output lands in `DIR/<file>:<line>.json`, and is still asserted), read the
 //! output, and paste what is right. Run twice to find what varies.
 
 use super::{Output, Workspace};
@@ -179,7 +179,6 @@ impl<'a> Test<'a> {
         let stderr = redact(&output.stderr, &self.redactions);
         if let Some(dir) = std::env::var_os("EXACT_DUMP") {
             dump(dir.as_ref(), output.code, &stdout, &stderr);
-            return output;
         }
         let mut failures = Vec::new();
         if output.code != self.status {
@@ -249,9 +248,9 @@ impl<'a> Test<'a> {
 }
 
 /// With `EXACT_DUMP=DIR`, what each run printed (redacted) is written to
-/// `DIR/<file>:<line>.json`, named by the caller's `.run()`, and nothing is asserted: a
-/// person writing a new test reads there what to expect, and checks it by eye before
-/// pasting it in.
+/// `DIR/<file>:<line>.json`, named by the caller's `.run()`: a person writing a new test
+/// reads there what to expect, and checks it by eye before pasting it in. The run is
+/// asserted all the same, so the variable never turns a test into one that cannot fail.
 #[track_caller]
 fn dump(dir: &std::path::Path, code: i32, stdout: &str, stderr: &str) {
     let caller = std::panic::Location::caller();
