@@ -3,7 +3,7 @@
 //! boruta's admin UI, someone who can edit a CI artifact, a proxy that quotes requests),
 //! and what the tool does instead.
 
-use crate::support::{Server, Workspace, BOOTSTRAP_ID, IDP};
+use crate::support::{Server, Test, Workspace, BOOTSTRAP_ID, IDP};
 use base64::Engine;
 use boruta_gitops::sandbox::{Config, Sandbox};
 
@@ -92,14 +92,17 @@ fn an_admin_api_echoing_the_request_leaks_no_bearer_token() {
         .sandbox
         .add_fault("GET /api/clients status=400 echo-request".parse().unwrap());
     let ws = server.connect(Workspace::new().file("a.yaml", manifest("a")));
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("; authorization: Bearer (redacted); user-agent: "),
-        "{}",
-        out.stderr
-    );
+    let out = Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .redact(
+            server.sandbox.base_url().trim_start_matches("http://"),
+            "[HOST]",
+        )
+        .status(1)
+        .stderr(r#"error: listing clients (GET /api/clients): boruta answered 400 REQUEST_REJECTED "request rejected by policy; request headers: accept: application/json; authorization: Bearer (redacted); user-agent: boruta-gitops/0.1.0; host: [HOST]; request body: ". see the server's logs
+"#)
+        .run();
     let tokens: Vec<String> = server
         .sandbox
         .with_state(|s| s.tokens.keys().cloned().collect());
@@ -174,12 +177,13 @@ fn a_saved_plan_reads_the_manifests_the_caller_names() {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     plan["manifests_dir"] = serde_json::Value::String("/somewhere/else".into());
     std::fs::write(&path, plan.to_string()).unwrap();
-    let out = ws.run(&["apply", "--plan", "plan.json"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(
-        out.stderr,
-        "error: the saved plan was made from the manifests in /somewhere/else, and this apply reads manifests: give the directory the plan was made from as DIR, or make a new plan\n"
-    );
+    Test::new(&ws)
+        .args(&["apply", "--plan", "plan.json"])
+        .sandbox(&server)
+        .status(1)
+        .stderr(r"error: the saved plan was made from the manifests in /somewhere/else, and this apply reads manifests: give the directory the plan was made from as DIR, or make a new plan
+")
+        .run();
     assert!(server.requests().is_empty(), "{:?}", server.calls());
 }
 
@@ -286,36 +290,54 @@ fn live_mentions_or_links(comment: &str) -> Vec<String> {
 fn names_in_the_comment_mention_nobody_and_link_nowhere() {
     let server = Server::start();
     // A client created in boruta's admin UI (unmanaged), and a manifest's name.
-    server.create(serde_json::json!({
+    let admin_made = server.create(serde_json::json!({
         "name": "svc @octo-org/admins see https://evil.example/x or www.evil.example",
         "identity_provider": {"id": server.idp_id(crate::support::DEFAULT_IDP)}
     }));
     let ws = server
         .connect(Workspace::new().file("a.yaml", manifest("acc mention @octo-org/security now")));
-    let out = ws.run(&["plan", "manifests", "--format", "markdown"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = Test::new(&ws)
+        .args(&["plan", "manifests", "--format", "markdown"])
+        .sandbox(&server)
+        .redact(admin_made["id"].as_str().unwrap(), "[ID]")
+        .stdout(r#"<!-- boruta-gitops plan -->
+### boruta-gitops plan
+
+| create | drift | in sync | unmanaged | system | conflict |
+|---:|---:|---:|---:|---:|---:|
+| 1 | 0 | 0 | 1 | 3 | 0 |
+
+<details><summary><code>+</code> <b>acc mention @‍octo-org/security now</b> (create) <code>efb01ece-e008-5c18-bde5-14c51f40f4d0</code></summary>
+
+<code>manifests/a.yaml:1</code>
+
+```diff
++ name                  = "acc mention @octo-org/security now"
++ confidential          = true
++ access_token_ttl      = 900
++ supported_grant_types = ["client_credentials"]
++ identity_provider     = "7f6b2a8e-6c1d-4d5e-9f3a-2b1c0d9e8f7a"
+```
+
+</details>
+
+<details><summary>1 unmanaged client(s)</summary>
+
+- svc @‍octo-org/admins see https:‍//evil.example/x or www‍.evil.example <code>[ID]</code>
+
+</details>
+
+Plan: 1 to create, 0 drifted, 0 in sync, 1 unmanaged (3 system), 0 conflict(s).
+"#)
+        .run();
     assert_eq!(
         live_mentions_or_links(&out.stdout),
         Vec::<String>::new(),
         "{}",
         out.stdout
     );
-    // Still readable: the names are all there, the `@` and the URL with a zero-width joiner.
-    let zwj = '\u{200d}';
-    assert!(
-        out.stdout.contains(&format!(
-            "<b>acc mention @{zwj}octo-org/security now</b> (create)"
-        )),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains(&format!(
-            "- svc @{zwj}octo-org/admins see https:{zwj}//evil.example/x or www{zwj}.evil.example <code>"
-        )),
-        "{}",
-        out.stdout
-    );
+    // Still readable (the expected stdout above): the names are all there, the `@` and
+    // the URL with a zero-width joiner.
 }
 
 // 7. The action's `args` are split into words, never expanded as file names.
@@ -725,10 +747,38 @@ fn the_plan_comment_says_first_that_the_policy_is_relaxed() {
             "secret-auth-preferred-asymmetric"
         ]
     );
-    let out = ws.run(&["plan", "manifests"]);
-    assert!(
-        out.stderr.contains("warning[policy-relaxed]: the policy file in the manifest directory relaxes `implicit-grant`: off, not error."),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + a (41b62bd9-bc94-54a4-ad16-54c5f1443c4d) will be created  [manifests/a.yaml:1]
+      + name                  = "a"
+      + confidential          = true
+      + access_token_ttl      = 900
+      + supported_grant_types = ["client_credentials"]
+      + identity_provider     = "7f6b2a8e-6c1d-4d5e-9f3a-2b1c0d9e8f7a"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#)
+        .stderr(r"warning[policy-relaxed]: the policy file in the manifest directory relaxes `implicit-grant`: off, not error. A pull request can change this file; pipelines pass the security team's policy with --policy (the Action's `policy` input) from a place the pull request does not control
+  --> manifests/.boruta-policy.yaml:2:19
+  |
+2 |   implicit-grant: off
+  |                   ^^^
+
+warning[policy-relaxed]: the policy file in the manifest directory relaxes `password-grant`: note, not error. A pull request can change this file; pipelines pass the security team's policy with --policy (the Action's `policy` input) from a place the pull request does not control
+  --> manifests/.boruta-policy.yaml:3:19
+  |
+3 |   password-grant: note
+  |                   ^^^^
+
+0 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 2 file(s)
+")
+        .run();
 }

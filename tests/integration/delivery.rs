@@ -7,7 +7,7 @@
 
 use crate::openbao::{free_port, runtime, OpenBao};
 use crate::support::{
-    all_findings, Output, Server, Workspace, BOOTSTRAP_ID, BOOTSTRAP_SECRET, DEFAULT_IDP, IDP,
+    all_findings, Output, Server, Test, Workspace, BOOTSTRAP_ID, BOOTSTRAP_SECRET, DEFAULT_IDP, IDP,
 };
 use boruta_gitops::deliver::Location;
 use secrecy::ExposeSecret;
@@ -425,26 +425,75 @@ fn a_store_that_is_down_fails_plan_and_stops_apply_before_any_boruta_write() {
     assert_eq!(plan.code, 1, "{}", plan.stderr);
     let delivery = &plan.json()["clients"][0]["delivery"];
     assert_eq!(delivery["state"], "unreadable");
-    let apply = ws.run(&["apply", "manifests", "--auto-approve"]);
-    assert_eq!(apply.code, 1, "{}", apply.stdout);
-    let store = ws_var(&ws, "VAULT_ADDR");
-    let finding = format!("error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: checking the mount `secret` (GET /v1/sys/internal/ui/mounts/secret): the secret store at {store} did not answer: could not connect (after 3 attempt(s)). Is the store running, and is VAULT_ADDR its address?\n  --> manifests/billing.yaml:8:1\n");
-    assert!(apply.stderr.contains(&finding), "{}", apply.stderr);
-    assert!(
-        apply
-            .stderr
-            .ends_with("error: the plan has errors (see above): nothing was changed\n"),
-        "{}",
-        apply.stderr
-    );
+    Test::new(&ws)
+        .args(&["apply", "manifests", "--auto-approve"])
+        .sandbox(&server)
+        .redact(ws_var(&ws, "VAULT_ADDR"), "[STORE]")
+        .redact_between("retrying in ", " ms", "[MS]")
+        .status(1)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + billing (00000000-0000-4000-8000-0000000d0001) will be created  [manifests/billing.yaml:2]
+      + name                  = "billing"
+      + confidential          = true
+      + supported_grant_types = ["client_credentials"]
+      + access_token_ttl      = 900
+      + identity_provider     = "Default identity provider"
+      ! secret_delivery       = secret/apps/billing   cannot be checked: checking the mount `secret` (GET /v1/sys/internal/ui/mounts/secret): the secret store at [STORE] did not answer: could not connect (after 3 attempt(s)). Is the store running, and is VAULT_ADDR its address?
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#)
+        .stderr(r"warning: checking the mount `secret` (GET /v1/sys/internal/ui/mounts/secret): could not connect; retrying in [MS] ms (attempt 2 of 3)
+warning: checking the mount `secret` (GET /v1/sys/internal/ui/mounts/secret): could not connect; retrying in [MS] ms (attempt 3 of 3)
+error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: checking the mount `secret` (GET /v1/sys/internal/ui/mounts/secret): the secret store at [STORE] did not answer: could not connect (after 3 attempt(s)). Is the store running, and is VAULT_ADDR its address?
+  --> manifests/billing.yaml:8:1
+  |
+8 | secret_delivery:
+  | ^^^^^^^^^^^^^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+error: the plan has errors (see above): nothing was changed
+")
+        .run();
     assert!(server.ids_named("billing").is_empty());
     assert_eq!(server.count("POST", "/api/clients"), 0);
     // Without VAULT_ADDR, the same: plan says what to set.
-    let unset = server
-        .connect(Workspace::new().file("billing.yaml", billing()))
-        .run(&["drift", "manifests"]);
-    assert_eq!(unset.code, 1);
-    assert!(unset.stderr.contains("error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets\n"), "{}", unset.stderr);
+    let unset = server.connect(Workspace::new().file("billing.yaml", billing()));
+    Test::new(&unset)
+        .args(&["drift", "manifests"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r#"boruta-gitops drift check against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + billing (00000000-0000-4000-8000-0000000d0001) is missing on the server  [manifests/billing.yaml:2]
+      + name                  = "billing"
+      + confidential          = true
+      + supported_grant_types = ["client_credentials"]
+      + access_token_ttl      = 900
+      + identity_provider     = "Default identity provider"
+      ! secret_delivery       = secret/apps/billing   cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Drift: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#)
+        .stderr(r"error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
+  --> manifests/billing.yaml:8:1
+  |
+8 | secret_delivery:
+  | ^^^^^^^^^^^^^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
 }
 
 /// The value `ws` sets for `name` (for a message that quotes it).
@@ -544,14 +593,9 @@ fn check_and_set_never_replaces_a_version_written_during_apply() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while stack.server.count("POST", "/api/clients") == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the create never came"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    crate::support::wait_until(std::time::Duration::from_secs(20), "the create", || {
+        stack.server.count("POST", "/api/clients") > 0
+    });
     stack.bao.bao(
         &[
             "kv",

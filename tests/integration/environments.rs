@@ -3,7 +3,7 @@
 //! every environment, planned for all of them in one document, applied to one, and a
 //! saved plan kept to the environment it was made for.
 
-use crate::support::{Output, Server, Workspace, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
+use crate::support::{Output, Server, Test, Workspace, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
 use boruta_gitops::sandbox::{Config, Sandbox};
 
 const WEB_ID: &str = "5d1c9e8a-3b2f-4a6d-8c7e-9f0a1b2c3d4e";
@@ -131,24 +131,73 @@ fn validate_all_envs_renders_every_manifest_for_every_environment_offline() {
     assert_eq!(dev.code, 1);
     assert!(dev.stdout.starts_with("error[unknown-variable]: variable `domain` is not defined in environment `dev` (its variables: web_ttl)\n  --> manifests/web.yaml:6:17\n"), "{}", dev.stdout);
     // Without an environment, a variable is only a warning offline (plan needs one).
-    let none = ws.run(&["validate"]);
-    assert_eq!(none.code, 0, "{}", none.stdout);
-    assert!(none.stdout.contains("warning[unknown-variable]: `${var:domain}` needs an environment: pass --env NAME (validate --all-envs checks every environment)"), "{}", none.stdout);
+    Test::new(&ws)
+        .args(&["validate"])
+        .stdout(r#"warning[unknown-variable]: `${var:domain}` needs an environment: pass --env NAME (validate --all-envs checks every environment)
+  --> manifests/web.yaml:6:17
+  |
+6 | redirect_uris: ["https://${var:domain}/callback"]
+  |                 ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+
+warning[unknown-variable]: `${var:web_ttl}` needs an environment: pass --env NAME (validate --all-envs checks every environment)
+  --> manifests/web.yaml:7:19
+  |
+7 | access_token_ttl: ${var:web_ttl}
+  |                   ^^^^^^^^^^^^^^
+
+0 error(s), 2 warning(s), 0 note(s) in 0 client(s) from 1 file(s)
+"#)
+        .run();
 }
 
 #[test]
 fn plan_all_envs_plans_each_environment_against_its_own_server_in_one_document() {
     let (staging, production) = (Server::start(), production_server());
     let ws = workspace(&staging, &production);
-    let out = ws.run(&["plan", "--all-envs", "--detailed-exitcode"]);
-    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
-    let (prod, stag) = out.stdout.split_once("== environment staging\n").unwrap();
-    assert!(
-        prod.starts_with("== environment production\nboruta-gitops plan against "),
-        "{prod}"
-    );
-    assert!(prod.contains("      + redirect_uris         = [\"https://example.com/callback\"]\n      + access_token_ttl      = 600\n"), "{prod}");
-    assert!(stag.contains("      + redirect_uris         = [\"https://staging.example.com/callback\"]\n      + access_token_ttl      = 900\n"), "{stag}");
+    Test::new(&ws)
+        .args(&["plan", "--all-envs", "--detailed-exitcode"])
+        .redact(staging.sandbox.base_url(), "[STAGING]")
+        .redact(production.sandbox.base_url(), "[PRODUCTION]")
+        .status(2)
+        .stdout(r#"== environment production
+boruta-gitops plan against [PRODUCTION]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + web (5d1c9e8a-3b2f-4a6d-8c7e-9f0a1b2c3d4e) will be created  [manifests/web.yaml:2]
+      + name                  = "web"
+      + identity_provider     = "Default identity provider"
+      + supported_grant_types = ["authorization_code","refresh_token"]
+      + pkce                  = true
+      + redirect_uris         = ["https://example.com/callback"]
+      + access_token_ttl      = 600
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-0000000000aa) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+== environment staging
+boruta-gitops plan against [STAGING]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + web (5d1c9e8a-3b2f-4a6d-8c7e-9f0a1b2c3d4e) will be created  [manifests/web.yaml:2]
+      + name                  = "web"
+      + identity_provider     = "Default identity provider"
+      + supported_grant_types = ["authorization_code","refresh_token"]
+      + pkce                  = true
+      + redirect_uris         = ["https://staging.example.com/callback"]
+      + access_token_ttl      = 900
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#)
+        .stderr(r"== environment production
+== environment staging
+")
+        .run();
     // Each server was asked for a token with its own credentials only: each accepts only
     // its own bootstrap client, so a credential sent to the wrong server would be a 401.
     assert_eq!(token_statuses(&staging), [200]);
@@ -160,19 +209,75 @@ fn plan_all_envs_plans_each_environment_against_its_own_server_in_one_document()
     assert_eq!(json["staging"]["environment"], "staging");
     assert_eq!(json["production"]["summary"]["create"], 1);
 
-    let markdown = ws
-        .run(&["plan", "--all-envs", "--format", "markdown"])
-        .stdout;
-    assert_eq!(
-        markdown.matches("<!-- boruta-gitops plan -->").count(),
-        1,
-        "{markdown}"
-    );
-    assert!(markdown.starts_with("<!-- boruta-gitops plan -->\n### boruta-gitops plan: 2 environment(s)\n\n| environment | server | plan |\n|---|---|---|\n| <b>production</b> | "), "{markdown}");
-    assert!(
-        markdown.contains("<details><summary>Environment <b>staging</b></summary>"),
-        "{markdown}"
-    );
+    // One comment for both environments.
+    Test::new(&ws)
+        .args(&["plan", "--all-envs", "--format", "markdown"])
+        // A comment's URLs carry a zero-width joiner, so they do not become links.
+        .redact(unlinked(staging.sandbox.base_url()), "[STAGING]")
+        .redact(unlinked(production.sandbox.base_url()), "[PRODUCTION]")
+        .stdout(r#"<!-- boruta-gitops plan -->
+### boruta-gitops plan: 2 environment(s)
+
+| environment | server | plan |
+|---|---|---|
+| <b>production</b> | <code>[PRODUCTION]</code> | Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s). |
+| <b>staging</b> | <code>[STAGING]</code> | Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s). |
+
+<details><summary>Environment <b>production</b></summary>
+
+| create | drift | in sync | unmanaged | system | conflict |
+|---:|---:|---:|---:|---:|---:|
+| 1 | 0 | 0 | 0 | 3 | 0 |
+
+<details><summary><code>+</code> <b>web</b> (create) <code>5d1c9e8a-3b2f-4a6d-8c7e-9f0a1b2c3d4e</code></summary>
+
+<code>manifests/web.yaml:2</code>
+
+```diff
++ name                  = "web"
++ identity_provider     = "Default identity provider"
++ supported_grant_types = ["authorization_code","refresh_token"]
++ pkce                  = true
++ redirect_uris         = ["https://example.com/callback"]
++ access_token_ttl      = 600
+```
+
+</details>
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+
+</details>
+
+<details><summary>Environment <b>staging</b></summary>
+
+| create | drift | in sync | unmanaged | system | conflict |
+|---:|---:|---:|---:|---:|---:|
+| 1 | 0 | 0 | 0 | 3 | 0 |
+
+<details><summary><code>+</code> <b>web</b> (create) <code>5d1c9e8a-3b2f-4a6d-8c7e-9f0a1b2c3d4e</code></summary>
+
+<code>manifests/web.yaml:2</code>
+
+```diff
++ name                  = "web"
++ identity_provider     = "Default identity provider"
++ supported_grant_types = ["authorization_code","refresh_token"]
++ pkce                  = true
++ redirect_uris         = ["https://staging.example.com/callback"]
++ access_token_ttl      = 900
+```
+
+</details>
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+
+</details>
+
+"#)
+        .stderr(r"== environment production
+== environment staging
+")
+        .run();
 
     // A server that is down fails its environment, not the others: the worst exit code.
     drop(production);
@@ -187,9 +292,12 @@ fn plan_all_envs_plans_each_environment_against_its_own_server_in_one_document()
 fn all_envs_refuses_server_settings_that_would_reach_every_environment() {
     let (staging, production) = (Server::start(), production_server());
     let ws = workspace(&staging, &production).env("BORUTA_CLIENT_ID", BOOTSTRAP_ID);
-    let out = ws.run(&["plan", "--all-envs"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(out.stderr, "error: --all-envs takes each environment's server and credentials from its own file, so that no credential reaches another environment's server: unset BORUTA_CLIENT_ID\n");
+    Test::new(&ws)
+        .args(&["plan", "--all-envs"])
+        .status(1)
+        .stderr(r"error: --all-envs takes each environment's server and credentials from its own file, so that no credential reaches another environment's server: unset BORUTA_CLIENT_ID
+")
+        .run();
     assert!(staging.requests().is_empty() && production.requests().is_empty());
 }
 
@@ -203,11 +311,18 @@ fn apply_goes_to_one_environment_and_a_saved_plan_stays_in_its_environment() {
             .unwrap();
     assert_eq!(saved["environment"], "staging");
     production.sandbox.clear_requests();
-    let wrong = ws.run(&["apply", "--plan", "staging.plan", "--env", "production"]);
-    assert_eq!(wrong.code, 1);
-    assert_eq!(wrong.stderr, "error: the saved plan was made for environment `staging`, not `production`: pass --env staging (nothing was changed)\n");
-    let without = ws.run(&["apply", "--plan", "staging.plan"]);
-    assert_eq!(without.stderr, "error: the saved plan was made for environment `staging`: pass --env staging (nothing was changed)\n");
+    Test::new(&ws)
+        .args(&["apply", "--plan", "staging.plan", "--env", "production"])
+        .status(1)
+        .stderr(r"error: the saved plan was made for environment `staging`, not `production`: pass --env staging (nothing was changed)
+")
+        .run();
+    Test::new(&ws)
+        .args(&["apply", "--plan", "staging.plan"])
+        .status(1)
+        .stderr(r"error: the saved plan was made for environment `staging`: pass --env staging (nothing was changed)
+")
+        .run();
     assert!(production.requests().is_empty(), "{:?}", production.calls());
 
     ok(&ws.run(&["apply", "--plan", "staging.plan", "--env", "staging"]));
@@ -270,12 +385,29 @@ fn an_environment_file_is_checked_at_its_values() {
             "admin_url: https://boruta.example.com\ncredentials:\n  client_id: x\n  client_secret: hunter2\nvars:\n  domain: example.com\n  web_ttl: 600\n",
         )
         .at("environments/odd.yaml", "admin_url: https://boruta.example.com\nvars:\n  domain: [a, b]\n");
-    let out = ws.run(&["plan", "--env", "leaky"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(out.stderr, "error: environments/leaky.yaml:4:18: credentials.client_secret must come from `${env:NAME}` or `${file:PATH}`: an environment file is in git\n");
+    let out = Test::new(&ws)
+        .args(&["plan", "--env", "leaky"])
+        .status(1)
+        .stderr(r"error: environments/leaky.yaml:4:18: credentials.client_secret must come from `${env:NAME}` or `${file:PATH}`: an environment file is in git
+")
+        .run();
     assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"));
-    let out = ws.run(&["validate", "--env", "odd"]);
-    assert_eq!(out.stderr, "error: environments/odd.yaml:3:11: variable `domain` must be a string, a number or a boolean\n");
-    let out = ws.run(&["plan", "--env", "nope"]);
-    assert_eq!(out.stderr, "error: no environment `nope`: environments/nope.yaml does not exist (environments in environments: leaky, odd)\n");
+    Test::new(&ws)
+        .args(&["validate", "--env", "odd"])
+        .status(1)
+        .stderr(r"error: environments/odd.yaml:3:11: variable `domain` must be a string, a number or a boolean
+")
+        .run();
+    Test::new(&ws)
+        .args(&["plan", "--env", "nope"])
+        .status(1)
+        .stderr(r"error: no environment `nope`: environments/nope.yaml does not exist (environments in environments: leaky, odd)
+")
+        .run();
+}
+
+/// `url` as a pull-request comment shows it: `http:` and `//` kept apart by a zero-width
+/// joiner, so it is not a link.
+fn unlinked(url: &str) -> String {
+    url.replacen("://", ":\u{200d}//", 1)
 }

@@ -1,7 +1,7 @@
 //! `export` (issue #7): the round trip — seed the sandbox, export, plan with the secret
 //! variables set: nothing to create, no drift — plus stable bytes and safe file names.
 
-use crate::support::{Server, Workspace, DEFAULT_IDP};
+use crate::support::{Server, Test, Workspace, DEFAULT_IDP};
 use serde_json::json;
 
 fn seed(server: &Server) {
@@ -153,19 +153,19 @@ fn round_trip_exports_an_empty_plan() {
             0o600
         );
     }
-    let again = ws.run(&[
-        "export",
-        "--out",
-        "again",
-        "--with-secrets-to",
-        "secrets.env",
-    ]);
-    assert_eq!(again.code, 1);
-    assert!(
-        again.stderr.contains("refusing to overwrite"),
-        "{}",
-        again.stderr
-    );
+    Test::new(&ws)
+        .args(&[
+            "export",
+            "--out",
+            "again",
+            "--with-secrets-to",
+            "secrets.env",
+        ])
+        .sandbox(&server)
+        .status(1)
+        .stderr(r"error: cannot create --with-secrets-to secrets.env: it already exists; refusing to overwrite
+")
+        .run();
 }
 
 #[test]
@@ -259,13 +259,14 @@ fn select_and_include_system() {
     let server = Server::start();
     seed(&server);
     let ws = server.connect(Workspace::new());
-    let out = ws.run(&["export", "--out", "only", "--select", "minimal"]);
-    assert_eq!(out.code, 0);
-    assert!(
-        out.stdout.contains("exported 1 client(s)"),
-        "{}",
-        out.stdout
-    );
+    Test::new(&ws)
+        .args(&["export", "--out", "only", "--select", "minimal"])
+        .sandbox(&server)
+        .stdout(r"wrote only/minimal.yaml
+the manifests read their secrets from 1 environment variable(s): BORUTA_SECRET_MINIMAL (--with-secrets-to FILE writes their values for a migration)
+exported 1 client(s)
+")
+        .run();
     let out = ws.run(&["export", "--out", "all", "--include-system"]);
     assert_eq!(out.code, 0);
     // The public client has no identity provider: it cannot be managed, and says so.
@@ -279,12 +280,13 @@ fn select_and_include_system() {
         "{}",
         out.stdout
     );
-    let out = ws.run(&["export", "--out", "none", "--select", "nope"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("--select nope: no client or scope with this name or id"),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws)
+        .args(&["export", "--out", "none", "--select", "nope"])
+        .sandbox(&server)
+        .status(1)
+        .stderr(
+            r"error: --select nope: no client or scope with this name or id on the server
+",
+        )
+        .run();
 }

@@ -1,6 +1,6 @@
 //! The command line documents itself: every command and the connection environment.
 
-use crate::support::Workspace;
+use crate::support::{Test, Workspace};
 
 #[test]
 fn help_lists_every_command() {
@@ -46,23 +46,24 @@ fn connection_help_names_the_environment_and_hides_secrets() {
 
 #[test]
 fn usage_errors_exit_nonzero_with_a_message() {
-    let out = Workspace::new().run(&["plan", "--format", "yaml"]);
-    assert_eq!(
-        out.code, 1,
-        "a usage error must not look like exit 2 (changes/drift)"
-    );
-    assert!(
-        out.stderr
-            .contains("invalid value 'yaml' for '--format <FORMAT>'"),
-        "{}",
-        out.stderr
-    );
-    let out = Workspace::new().run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(
-        out.stderr,
-        "error: no admin URL: set --admin-url or BORUTA_ADMIN_URL (the listener serving /api)\n"
-    );
+    let ws = Workspace::new();
+    // Status 1: a usage error must not look like exit 2 (changes/drift).
+    Test::new(&ws)
+        .args(&["plan", "--format", "yaml"])
+        .status(1)
+        .stderr(
+            r"error: invalid value 'yaml' for '--format <FORMAT>'
+  [possible values: human, json, markdown]
+
+For more information, try '--help'.
+",
+        )
+        .run();
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .status(1)
+        .stderr("error: no admin URL: set --admin-url or BORUTA_ADMIN_URL (the listener serving /api)\n")
+        .run();
 }
 
 /// Every command's (and subcommand's) name path, read from the command line's definition,

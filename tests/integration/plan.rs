@@ -1,6 +1,6 @@
 //! `plan` and `drift` against the sandbox (issue #4): the real binary over real HTTP.
 
-use crate::support::{Server, Workspace, BOOTSTRAP_ID, DEFAULT_IDP, IDP};
+use crate::support::{Server, Test, Workspace, BOOTSTRAP_ID, DEFAULT_IDP, IDP};
 use serde_json::{json, Value};
 
 const API_ID: &str = "3f0e7a52-5a47-4c8e-9b8f-2d6c1b7e4a10";
@@ -53,28 +53,9 @@ fn create_both(server: &Server) {
     }));
 }
 
-#[test]
-fn empty_server_plans_creates_with_exit_codes() {
-    let server = Server::start();
-    let ws = workspace(&server);
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(
-        out.stdout.contains(
-            "Plan: 2 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s)."
-        ),
-        "{}",
-        out.stdout
-    );
-    let out = ws.run(&["plan", "manifests", "--detailed-exitcode"]);
-    assert_eq!(out.code, 2);
-}
-
-#[test]
-fn human_plan_snapshot() {
-    let server = Server::start();
-    let out = workspace(&server).run(&["plan", "manifests"]);
-    let expected = format!("boruta-gitops plan against http://SANDBOX
+/// The plan of both manifests against an empty server.
+fn plan_of_two_creates() -> String {
+    format!("boruta-gitops plan against [SANDBOX]
 scopes requested: clients:manage:all identity-providers:manage:all
 boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
 
@@ -105,8 +86,55 @@ boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.
   · public client ({}) system client: boruta's public client
 
 Plan: 2 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
-", boruta_gitops::sandbox::state::seed_id("public client"));
-    assert_eq!(server.scrub(&out.stdout), expected);
+", boruta_gitops::sandbox::state::seed_id("public client"))
+}
+
+/// What validation says of both manifests, on stderr before a plan.
+const FINDINGS_OF_BOTH: &str = r"warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/storefront-spa.yaml:2:7
+  |
+2 | name: storefront-spa
+  |       ^^^^^^^^^^^^^^
+
+warning[localhost-redirect-uri]: redirect URI `http://localhost:5173/callback` uses `localhost`: register the loopback IP literal (http://127.0.0.1:PORT/... or http://[::1]:PORT/...) instead (RFC 8252 §8.3)
+  --> manifests/storefront-spa.yaml:6:5
+  |
+6 |   - http://localhost:5173/callback
+  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+
+0 error(s), 2 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
+";
+
+#[test]
+fn empty_server_plans_creates_with_exit_codes() {
+    let server = Server::start();
+    let ws = workspace(&server);
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .stdout(plan_of_two_creates())
+        .stderr(FINDINGS_OF_BOTH)
+        .run();
+    // The same plan; only the exit code says there are changes.
+    Test::new(&ws)
+        .args(&["plan", "manifests", "--detailed-exitcode"])
+        .sandbox(&server)
+        .stdout(plan_of_two_creates())
+        .stderr(FINDINGS_OF_BOTH)
+        .status(2)
+        .run();
+}
+
+#[test]
+fn human_plan_snapshot() {
+    let server = Server::start();
+    let ws = workspace(&server);
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .stdout(plan_of_two_creates())
+        .stderr(FINDINGS_OF_BOTH)
+        .run();
 }
 
 #[test]
@@ -114,10 +142,8 @@ fn server_defaults_cause_no_drift() {
     let server = Server::start();
     create_both(&server);
     let ws = workspace(&server);
-    let out = ws.run(&["plan", "manifests", "--detailed-exitcode"]);
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let expected = format!(
-        "boruta-gitops plan against http://SANDBOX
+        "boruta-gitops plan against [SANDBOX]
 scopes requested: clients:manage:all identity-providers:manage:all
 boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
 
@@ -130,7 +156,12 @@ Plan: 0 to create, 0 drifted, 2 in sync, 0 unmanaged (3 system), 0 conflict(s).
 ",
         boruta_gitops::sandbox::state::seed_id("public client")
     );
-    assert_eq!(server.scrub(&out.stdout), expected);
+    Test::new(&ws)
+        .args(&["plan", "manifests", "--detailed-exitcode"])
+        .sandbox(&server)
+        .stdout(expected)
+        .stderr(FINDINGS_OF_BOTH)
+        .run();
     let out = ws.run(&["drift", "manifests"]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     // A write-only field is listed as unverifiable, never as drift.
@@ -168,9 +199,7 @@ fn each_kind_of_drift() {
         "metadata": {"team": "other"}
     }));
     let ws = workspace(&server);
-    let out = ws.run(&["drift", "manifests"]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    let expected = format!("boruta-gitops drift check against http://SANDBOX
+    let expected = format!("boruta-gitops drift check against [SANDBOX]
 scopes requested: clients:manage:all identity-providers:manage:all
 boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
 
@@ -200,7 +229,13 @@ boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.
 
 Drift: 0 to create, 2 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
 ", boruta_gitops::sandbox::state::seed_id("public client"));
-    assert_eq!(server.scrub(&out.stdout), expected);
+    let out = Test::new(&ws)
+        .args(&["drift", "manifests"])
+        .sandbox(&server)
+        .stdout(expected)
+        .stderr(FINDINGS_OF_BOTH)
+        .status(2)
+        .run();
     assert!(!out.stdout.contains("rotated-by-hand") && !out.stdout.contains("api-secret-1"));
     // plan: drift is reported but apply would create nothing.
     assert_eq!(
@@ -248,26 +283,45 @@ fn conflict_when_a_derived_id_meets_a_namesake() {
         "legacy.yaml",
         format!("name: legacy-app\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
     ));
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
     let id = existing["id"].as_str().unwrap();
-    assert!(
-        out.stderr.contains(&format!(
-            "error[conflict]: the server already has a client named `legacy-app` with id {id}"
-        )),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("--> manifests/legacy.yaml:1:7"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stdout.contains(&format!("pin `id: {id}` to adopt it")),
-        "{}",
-        out.stdout
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .redact(id, "[ID]")
+        .status(1)
+        .stdout(r"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ! legacy-app (65b3ce1d-cb6e-5bef-9534-c616853f1d66) conflicts with server client [ID] of the same name: pin `id: [ID]` to adopt it  [manifests/legacy.yaml:1]
+  ? legacy-app ([ID]) is unmanaged: no manifest declares it
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 0 to create, 0 drifted, 0 in sync, 1 unmanaged (3 system), 1 conflict(s).
+")
+        .stderr(r"error[conflict]: the server already has a client named `legacy-app` with id [ID], and this manifest's derived id 65b3ce1d-cb6e-5bef-9534-c616853f1d66 is absent: pin `id: [ID]` to adopt that client (or rename this one)
+  --> manifests/legacy.yaml:1:7
+  |
+1 | name: legacy-app
+  |       ^^^^^^^^^^
+
+warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/legacy.yaml:1:7
+  |
+1 | name: legacy-app
+  |       ^^^^^^^^^^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/legacy.yaml:1:7
+  |
+1 | name: legacy-app
+  |       ^^^^^^^^^^
+
+1 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     // Pinning the id adopts it: in sync.
     let ws = server.connect(Workspace::new().file(
         "legacy.yaml",
@@ -286,30 +340,82 @@ fn unknown_scope_warns_and_unknown_identity_provider_fails() {
         "a.yaml",
         format!("name: a\nauthorized_scopes:\n  - name: not-yet-a-scope\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
     ));
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("warning[unknown-scope]: no scope named `not-yet-a-scope` on the server: boruta will silently create it as a private scope"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("--> manifests/a.yaml:3:11"),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + a (41b62bd9-bc94-54a4-ad16-54c5f1443c4d) will be created  [manifests/a.yaml:1]
+      + name              = "a"
+      + authorized_scopes = ["not-yet-a-scope"]
+      + identity_provider = "Default identity provider"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#)
+        .stderr(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/a.yaml:1:7
+  |
+1 | name: a
+  |       ^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/a.yaml:1:7
+  |
+1 | name: a
+  |       ^
+
+warning[unknown-scope]: no scope named `not-yet-a-scope` on the server: boruta will silently create it as a private scope
+  --> manifests/a.yaml:3:11
+  |
+3 |   - name: not-yet-a-scope
+  |           ^^^^^^^^^^^^^^^
+
+0 error(s), 3 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     let ws = server
         .connect(Workspace::new().file("a.yaml", "name: a\nidentity_provider:\n  name: Nope\n"));
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains(
-            "error[unknown-identity-provider]: no identity provider named `Nope` on the server"
-        ),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("--> manifests/a.yaml:3:9"),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ! a (41b62bd9-bc94-54a4-ad16-54c5f1443c4d) is blocked: it cannot be created as declared (see the errors)  [manifests/a.yaml:1]
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 0 to create, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+")
+        .stderr(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/a.yaml:1:7
+  |
+1 | name: a
+  |       ^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/a.yaml:1:7
+  |
+1 | name: a
+  |       ^
+
+error[unknown-identity-provider]: no identity provider named `Nope` on the server (known: Boruta administration interface, Default identity provider, Partners identity provider): the create would fail
+  --> manifests/a.yaml:3:9
+  |
+3 |   name: Nope
+  |         ^^^^
+
+1 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
 }
 
 #[test]
@@ -324,11 +430,37 @@ fn exact_requests_and_least_privilege() {
         ),
     ));
     server.sandbox.clear_requests();
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out
-        .stdout
-        .contains("scopes requested: clients:manage:all\n"));
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + a (41b62bd9-bc94-54a4-ad16-54c5f1443c4d) will be created  [manifests/a.yaml:1]
+      + name              = "a"
+      + identity_provider = "5099d922-285f-542d-8c0b-e7d330a90606"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#)
+        .stderr(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/a.yaml:1:7
+  |
+1 | name: a
+  |       ^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/a.yaml:1:7
+  |
+1 | name: a
+  |       ^
+
+0 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     let requests = server.requests();
     assert_eq!(
         server.calls(),
@@ -415,7 +547,6 @@ fn markdown_and_json_formats() {
     // An update without `authorized_scopes` clears them (boruta's full replacement, §6.1).
     server.update(API_ID, json!({"access_token_ttl": 120}));
     let ws = workspace(&server);
-    let out = ws.run(&["plan", "manifests", "--format", "markdown"]);
     let expected = format!(
         "<!-- boruta-gitops plan -->
 ### boruta-gitops plan
@@ -447,7 +578,12 @@ fn markdown_and_json_formats() {
 Plan: 0 to create, 1 drifted, 1 in sync, 0 unmanaged (3 system), 0 conflict(s).
 "
     );
-    assert_eq!(out.stdout, expected);
+    Test::new(&ws)
+        .args(&["plan", "manifests", "--format", "markdown"])
+        .sandbox(&server)
+        .stdout(expected)
+        .stderr(FINDINGS_OF_BOTH)
+        .run();
     let json = ws.run(&["plan", "manifests", "--format", "json"]).json();
     assert_eq!(json["format_version"], 1);
     assert_eq!(
@@ -512,9 +648,15 @@ fn list_answering_503() {
     server
         .sandbox
         .add_fault("GET /api/clients status=503".parse().unwrap());
-    let out = ws.run(&["plan", "manifests", "--max-retries", "1"]);
-    assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("error: listing clients (GET /api/clients): boruta answered 503 SERVICE_UNAVAILABLE \"injected fault\". the server is overloaded or unavailable; retried 1 time(s); try again later"), "{}", out.stderr);
+    Test::new(&ws)
+        .args(&["plan", "manifests", "--max-retries", "1"])
+        .sandbox(&server)
+        .redact_between("retrying in ", " ms", "[MS]")
+        .status(1)
+        .stderr(r#"warning: listing clients (GET /api/clients): HTTP 503; retrying in [MS] ms (attempt 2 of 2)
+error: listing clients (GET /api/clients): boruta answered 503 SERVICE_UNAVAILABLE "injected fault". the server is overloaded or unavailable; retried 1 time(s); try again later
+"#)
+        .run();
 }
 
 #[test]
@@ -529,10 +671,13 @@ fn token_endpoint_refusing_the_scope() {
     let ws = workspace(&server)
         .env("BORUTA_CLIENT_ID", id)
         .env("BORUTA_CLIENT_SECRET", "limited-secret");
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    let expected = format!("error: requesting a token with scopes `clients:manage:all identity-providers:manage:all` from {}/oauth/token: the token endpoint answered 400 (invalid_scope: “Given scopes are unknown or unauthorized.”). boruta grants all requested scopes or none: the client {id} needs `authorize_scope: true` and `clients:manage:all identity-providers:manage:all` in its `authorized_scopes`\n", server.sandbox.base_url());
-    assert_eq!(out.stderr, expected);
+    let out = Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .redact(id, "[LIMITED-ID]")
+        .status(1)
+        .stderr("error: requesting a token with scopes `clients:manage:all identity-providers:manage:all` from [SANDBOX]/oauth/token: the token endpoint answered 400 (invalid_scope: “Given scopes are unknown or unauthorized.”). boruta grants all requested scopes or none: the client [LIMITED-ID] needs `authorize_scope: true` and `clients:manage:all identity-providers:manage:all` in its `authorized_scopes`\n")
+        .run();
     assert!(!out.stderr.contains("limited-secret"));
     // The same client suffices for manifests that name no identity provider.
     let ws = server
@@ -560,14 +705,12 @@ fn refuses_credentials_over_plain_http_to_other_hosts() {
         )
         .env("BORUTA_CLIENT_ID", BOOTSTRAP_ID)
         .env("BORUTA_CLIENT_SECRET", "x");
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("is plain http to a host that is not loopback"),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .status(1)
+        .stderr(r"error: --admin-url `http://boruta.example.com:8081` is plain http to a host that is not loopback: credentials would travel in clear text (through any proxy too). Use https, or --allow-insecure-http if you really mean it
+")
+        .run();
 }
 
 #[test]
@@ -575,15 +718,39 @@ fn invalid_manifests_change_nothing() {
     let server = Server::start();
     // Unparsable files stop before the network.
     let ws = server.connect(Workspace::new().file("a.yaml", "name: [\n"));
-    let out = ws.run(&["apply", "manifests", "--auto-approve"]);
-    assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("error[yaml-syntax]"), "{}", out.stderr);
+    Test::new(&ws)
+        .args(&["apply", "manifests", "--auto-approve"])
+        .status(1)
+        .stderr(r"error[yaml-syntax]: invalid YAML: while parsing a node, did not find expected node content
+  --> manifests/a.yaml:2:1
+
+1 error(s), 0 warning(s), 0 note(s) in 0 client(s) from 1 file(s)
+")
+        .run();
     assert!(server.requests().is_empty());
     // Schema findings are made while the server is read (reads only), then nothing is written.
     let ws = server.connect(Workspace::new().file("a.yaml", "name: a\naccess_token_ttl: 0\n"));
-    let out = ws.run(&["apply", "manifests", "--auto-approve"]);
-    assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("error[missing-field]"));
+    Test::new(&ws)
+        .args(&["apply", "manifests", "--auto-approve"])
+        .sandbox(&server)
+        .status(1)
+        .stderr(
+            r"error[missing-field]: missing required field `identity_provider`
+  --> manifests/a.yaml:1:1
+  |
+1 | name: a
+  | ^
+
+error[ttl-out-of-range]: `access_token_ttl` 0 is out of range 1..86400
+  --> manifests/a.yaml:2:19
+  |
+2 | access_token_ttl: 0
+  |                   ^
+
+2 error(s), 0 warning(s), 0 note(s) in 0 client(s) from 1 file(s)
+",
+        )
+        .run();
     assert!(server
         .requests()
         .iter()
@@ -594,22 +761,18 @@ fn invalid_manifests_change_nothing() {
 fn private_ca_certificate_problems_are_clear() {
     let server = Server::start();
     let ws = workspace(&server).file("not-a-cert.pem", "hello");
-    let out = ws.run(&["plan", "manifests", "--ca-cert", "missing.pem"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("error: cannot read the CA certificate missing.pem:"),
-        "{}",
-        out.stderr
-    );
-    let out = ws.run(&["plan", "manifests", "--ca-cert", "manifests/not-a-cert.pem"]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("error: cannot read the CA certificate manifests/not-a-cert.pem"),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests", "--ca-cert", "missing.pem"])
+        .status(1)
+        .stderr(r"error: cannot read the CA certificate missing.pem: No such file or directory (os error 2)
+")
+        .run();
+    Test::new(&ws)
+        .args(&["plan", "manifests", "--ca-cert", "manifests/not-a-cert.pem"])
+        .status(1)
+        .stderr(r"error: cannot read the CA certificate manifests/not-a-cert.pem: it holds no PEM certificate
+")
+        .run();
 }
 
 #[test]
@@ -628,12 +791,13 @@ fn forbidden_names_the_missing_scope() {
         )
         .env("BORUTA_ADMIN_URL", server.sandbox.base_url())
         .env("BORUTA_ACCESS_TOKEN", &token);
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(
-        out.stderr,
-        "error: listing clients (GET /api/clients): boruta answered 403 FORBIDDEN \"You are forbidden to access this resource.\". the access token lacks `clients:manage:all`: issue one that has it\n"
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .status(1)
+        .stderr(r#"error: listing clients (GET /api/clients): boruta answered 403 FORBIDDEN "You are forbidden to access this resource.". the access token lacks `clients:manage:all`: issue one that has it
+"#)
+        .run();
 }
 
 #[test]
@@ -646,9 +810,13 @@ fn missing_connection_settings_are_explained() {
     let ws = Workspace::new()
         .file("a.yaml", &manifest)
         .env("BORUTA_ADMIN_URL", server.sandbox.base_url());
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(out.stderr, "error: no credentials: set BORUTA_CLIENT_ID and BORUTA_CLIENT_SECRET (or --client-secret-file), or BORUTA_ACCESS_TOKEN\n");
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .status(1)
+        .stderr(r"error: no credentials: set BORUTA_CLIENT_ID and BORUTA_CLIENT_SECRET (or --client-secret-file), or BORUTA_ACCESS_TOKEN
+")
+        .run();
     let ws = ws
         .env("BORUTA_CLIENT_ID", BOOTSTRAP_ID)
         .env("BORUTA_CLIENT_SECRET", "x");

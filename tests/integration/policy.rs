@@ -2,7 +2,7 @@
 //! line and column, the waiver forms, the policy file (severities, parameters, mistakes),
 //! SARIF validated against the SARIF 2.1.0 schema, annotations, and the Markdown heading.
 
-use crate::support::{all_findings, Output, Workspace};
+use crate::support::{all_findings, Output, Test, Workspace};
 use boruta_gitops::policy::catalogue::RULES;
 
 /// A client that passes every rule; each test adds the lines under review from line 6.
@@ -130,7 +130,17 @@ fn redirect_uri_reused() {
             5
         )]
     );
-    assert!(out.stdout.contains("redirect URI `https://shared.example.com/cb` is also one of `a` (manifests/a.yaml:8:5)"), "{}", out.stdout);
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .stdout(r"warning[redirect-uri-reused]: redirect URI `https://shared.example.com/cb` is also one of `a` (manifests/a.yaml:8:5): an authorization code meant for one client can reach the other
+  --> manifests/b.yaml:8:5
+  |
+8 |   - https://shared.example.com/cb
+  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+
+0 error(s), 1 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
+")
+        .run();
 }
 
 #[test]
@@ -144,7 +154,24 @@ fn jwt_auth_without_key() {
     );
     let out = validate(&ws, &[]);
     assert_eq!(rule_findings(&out), [at("jwt-auth-without-key", 7, 31)]);
-    assert!(out.stdout.contains("a jwks_uri alone never authenticates"));
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .status(1)
+        .stdout(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+error[jwt-auth-without-key]: private_key_jwt is allowed but no jwt_public_key is declared: no client assertion can be verified (boruta reads jwks_uri only after jwt_public_key failed to verify an assertion, so a jwks_uri alone never authenticates)
+  --> manifests/app.yaml:7:31
+  |
+7 | token_endpoint_auth_methods: [private_key_jwt]
+  |                               ^^^^^^^^^^^^^^^
+
+1 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
 }
 
 #[test]
@@ -195,7 +222,23 @@ fn long_lived_access_token() {
     let ws = Workspace::new().file("app.yaml", &omitted);
     let out = validate(&ws, &[]);
     assert_eq!(rule_findings(&out), [at("long-lived-access-token", 2, 7)]);
-    assert!(out.stdout.contains("access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s"));
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .stdout(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+0 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     // The threshold is the policy's.
     let ws = Workspace::new().file("app.yaml", &declared).file(
         ".boruta-policy.yaml",
@@ -232,14 +275,17 @@ fn a_waiver_above_the_value_waives_it_and_keeps_it_listed() {
         waived,
         [("implicit-grant", "the legacy widget, removed in Q3")]
     );
-    let human = ws.run(&["validate", "manifests"]);
-    assert!(
-        human
-            .stdout
-            .contains("error[implicit-grant] (waived: the legacy widget, removed in Q3)"),
-        "{}",
-        human.stdout
-    );
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .stdout(r"error[implicit-grant] (waived: the legacy widget, removed in Q3): the implicit grant returns tokens in the front channel, where they leak: RFC 9700 §2.1.2 says not to use it; use authorization_code with PKCE
+  --> manifests/app.yaml:10:5
+   |
+10 |   - implicit
+   |     ^^^^^^^^
+
+0 error(s), 0 warning(s), 0 note(s), 1 waived in 1 client(s) from 1 file(s)
+")
+        .run();
 }
 
 #[test]
@@ -366,11 +412,48 @@ fn mistakes_in_the_policy_file_are_errors_at_their_line() {
             ("invalid-policy".to_string(), file.clone(), 7, 1),
         ]
     );
-    let human = ws.run(&["validate", "manifests"]);
-    assert!(human.stdout.contains("error[invalid-policy]: `long-lived-access-token` has no parameter `colour` (it takes: severity, waivable, max_ttl)\n  --> manifests/.boruta-policy.yaml:6:5"), "{}", human.stdout);
-    assert!(human
-        .stdout
-        .contains("error[invalid-policy]: unknown rule `no-such-rule`"));
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .status(1)
+        .stdout(r"error[invalid-policy]: the severity of `implicit-grant` is one of error, warning, note, off
+  --> manifests/.boruta-policy.yaml:2:19
+  |
+2 |   implicit-grant: warnin
+  |                   ^^^^^^
+
+error[invalid-policy]: unknown rule `no-such-rule` (the rules are listed in the README, section Security rules)
+  --> manifests/.boruta-policy.yaml:3:3
+  |
+3 |   no-such-rule: error
+  |   ^^^^^^^^^^^^
+
+error[invalid-policy]: `max_ttl` is a number of seconds, above 0
+  --> manifests/.boruta-policy.yaml:5:14
+  |
+5 |     max_ttl: -5
+  |              ^^
+
+error[invalid-policy]: `long-lived-access-token` has no parameter `colour` (it takes: severity, waivable, max_ttl)
+  --> manifests/.boruta-policy.yaml:6:5
+  |
+6 |     colour: red
+  |     ^^^^^^
+
+error[invalid-policy]: unknown key `settings`: a policy file has the keys `rules` and `waivers`
+  --> manifests/.boruta-policy.yaml:7:1
+  |
+7 | settings: {}
+  | ^^^^^^^^
+
+warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+5 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 2 file(s)
+")
+        .run();
     // A --policy file that does not exist is an error, not the defaults.
     let out = validate(
         &Workspace::new().file("app.yaml", with("")),
@@ -449,22 +532,13 @@ fn sarif_is_valid_sarif_2_1_0_with_rules_locations_and_suppressions() {
 fn github_annotations_carry_the_rule_level() {
     let manifest = with("pkce: true\nsupported_grant_types: [authorization_code]\nredirect_uris:\n  - http://localhost:8080/cb\n  - http://app.example.com/cb\n");
     let ws = Workspace::new().file("app.yaml", &manifest);
-    let out = ws.run(&["validate", "manifests", "--format", "github"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stdout.contains(
-            "::warning file=manifests/app.yaml,line=9,col=5,title=localhost-redirect-uri::"
-        ),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains(
-            "::error file=manifests/app.yaml,line=10,col=5,title=insecure-redirect-uri::"
-        ),
-        "{}",
-        out.stdout
-    );
+    Test::new(&ws)
+        .args(&["validate", "manifests", "--format", "github"])
+        .status(1)
+        .stdout(r"::warning file=manifests/app.yaml,line=9,col=5,title=localhost-redirect-uri::redirect URI `http://localhost:8080/cb` uses `localhost`: register the loopback IP literal (http://127.0.0.1:PORT/... or http://[::1]:PORT/...) instead (RFC 8252 §8.3)
+::error file=manifests/app.yaml,line=10,col=5,title=insecure-redirect-uri::redirect URI `http://app.example.com/cb` uses plain http on a host that is not a loopback address: codes and tokens sent there can be read on the way; use https (http is for loopback redirects of native apps only, RFC 8252 §8.3)
+")
+        .run();
 }
 
 #[test]

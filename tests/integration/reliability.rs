@@ -207,18 +207,10 @@ fn apply_killed_halfway_then_rerun() {
         .spawn()
         .unwrap();
     // 200 creates, 4 at a time, 20 ms each: about one second. Kill once some are done.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let created = server
-            .client_names()
-            .iter()
-            .filter(|n| n.starts_with("svc-"))
-            .count();
-        if created >= 60 || std::time::Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    crate::support::wait_until(std::time::Duration::from_secs(20), "60 creates", || {
+        let names = server.client_names();
+        names.iter().filter(|n| n.starts_with("svc-")).count() >= 60
+    });
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let created = server

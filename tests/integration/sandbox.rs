@@ -962,6 +962,7 @@ async fn tokens_expire() {
         token_ttl: 1,
         ..Config::default()
     });
+    let before_issue = std::time::Instant::now();
     let token = api.token(ALL).await;
     assert_eq!(
         api.call("GET", "/api/clients", Some(&token), None)
@@ -969,13 +970,28 @@ async fn tokens_expire() {
             .status,
         200
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(
-        api.call("GET", "/api/clients", Some(&token), None)
+    // Expiry is the subject: the token is asked again until it is refused, within a
+    // deadline well past its one-second lifetime (no fixed sleep that a slow tick misses).
+    let deadline = before_issue + std::time::Duration::from_secs(10);
+    loop {
+        let status = api
+            .call("GET", "/api/clients", Some(&token), None)
             .await
-            .status,
-        401
-    );
+            .status;
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the token never expired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Not before its lifetime: issued after `before_issue`, it expires a second later
+    // (src/sandbox/state.rs, issue_token).
+    let lived = before_issue.elapsed();
+    assert!(lived >= std::time::Duration::from_secs(1), "{lived:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,7 +4,7 @@
 //! written, and exported so that the export plans empty. The sandbox's request log is the
 //! witness of order and privilege.
 
-use crate::support::{all_findings, Output, Server, Workspace, DEFAULT_IDP};
+use crate::support::{all_findings, Output, Server, Test, Workspace, DEFAULT_IDP};
 use serde_json::{json, Value};
 
 const READ_ID: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61";
@@ -72,7 +72,33 @@ fn a_scope_is_created_before_the_client_that_names_it_with_the_scope_write_scope
                 scope("billing:read", READ_ID, "label: Read invoices\n"),
             ),
     );
-    let plan = ws.run(&["plan", "manifests"]);
+    let plan = Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all scopes:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + scope billing:read (9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61) will be created  [manifests/scopes/billing-read.yaml:1]
+      + name   = "billing:read"
+      + label  = "Read invoices"
+      + public = false
+  + billing (3f9d1c2e-8a7b-4c6d-9e0f-1a2b3c4d5e6f) will be created  [manifests/billing.yaml:2]
+      + name                  = "billing"
+      + confidential          = true
+      + supported_grant_types = ["client_credentials"]
+      + access_token_ttl      = 300
+      + authorize_scope       = true
+      + authorized_scopes     = ["billing:read"]
+      + identity_provider     = "Default identity provider"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+  · 11 system scopes: boruta's built-in scopes (clients:manage:all, configuration:manage:all, email, identity-providers:manage:all, logs:read:all, openid, profile, roles:manage:all, scopes:manage:all, upstreams:manage:all, users:manage:all)
+
+Plan: 2 to create, 0 drifted, 0 in sync, 0 unmanaged (14 system), 0 conflict(s).
+"#)
+        .run();
     ok(&plan);
     assert_eq!(
         changes(&plan, &server),
@@ -96,7 +122,6 @@ Plan: 2 to create, 0 drifted, 0 in sync, 0 unmanaged (14 system), 0 conflict(s).
     );
     // The scope the client names is declared: no "boruta will silently create it" warning.
     assert!(!plan.stderr.contains("unknown-scope"), "{}", plan.stderr);
-    assert!(plan.stdout.contains("scopes requested: clients:manage:all identity-providers:manage:all scopes:manage:all\n"), "{}", plan.stdout);
 
     server.sandbox.clear_requests();
     ok(&ws.run(&["apply", "manifests", "--auto-approve"]));
@@ -234,9 +259,25 @@ fn a_drifted_scope_is_shown_and_put_back_and_a_conflicting_name_is_blocked() {
         scope.label = Some("Invoices".into());
         scope.public = false;
     });
-    let drift = ws.run(&["drift", "manifests"]);
-    assert_eq!(drift.code, 2, "{}", drift.stdout);
-    assert!(drift.stdout.contains(&format!("  ~ scope billing:read ({READ_ID}) has drifted  [manifests/read.yaml:1]\n      ~ label  = \"Invoices\" -> \"Read invoices\"\n      ~ public = false -> true\n")), "{}", drift.stdout);
+    Test::new(&ws)
+        .args(&["drift", "manifests"])
+        .sandbox(&server)
+        .status(2)
+        .stdout(r#"boruta-gitops drift check against [SANDBOX]
+scopes requested: clients:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ~ scope billing:read (9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61) has drifted  [manifests/read.yaml:1]
+      ~ label  = "Invoices" -> "Read invoices"
+      ~ public = false -> true
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+  · 11 system scopes: boruta's built-in scopes (clients:manage:all, configuration:manage:all, email, identity-providers:manage:all, logs:read:all, openid, profile, roles:manage:all, scopes:manage:all, upstreams:manage:all, users:manage:all)
+
+Drift: 0 to create, 1 drifted, 0 in sync, 0 unmanaged (14 system), 0 conflict(s).
+"#)
+        .run();
     let json = ws.run(&["plan", "manifests", "--update", "--format", "json"]);
     let plan = json.json();
     assert_eq!(plan["scopes"][0]["kind"], "scope");
@@ -266,9 +307,32 @@ fn a_drifted_scope_is_shown_and_put_back_and_a_conflicting_name_is_blocked() {
         "read.yaml",
         "kind: Scope\nid: 0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b\nname: billing:read\n",
     ));
-    let plan = other.run(&["plan", "manifests"]);
-    assert_eq!(plan.code, 1, "{}", plan.stdout);
-    assert!(plan.stderr.contains(&format!("the server already has a scope named `billing:read` with id {READ_ID} (scope names are unique): pin `id: {READ_ID}` to adopt it")), "{}", plan.stderr);
+    Test::new(&other)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ! scope billing:read (0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b) conflicts with server scope 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61 of the same name: pin `id: 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61` to adopt it  [manifests/read.yaml:1]
+  ? scope billing:read (9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61) is unmanaged: no manifest declares it
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+  · 11 system scopes: boruta's built-in scopes (clients:manage:all, configuration:manage:all, email, identity-providers:manage:all, logs:read:all, openid, profile, roles:manage:all, scopes:manage:all, upstreams:manage:all, users:manage:all)
+
+Plan: 0 to create, 0 drifted, 0 in sync, 1 unmanaged (14 system), 1 conflict(s).
+")
+        .stderr(r"error[conflict]: the server already has a scope named `billing:read` with id 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61 (scope names are unique): pin `id: 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61` to adopt it
+  --> manifests/read.yaml:3:7
+  |
+3 | name: billing:read
+  |       ^^^^^^^^^^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 0 client(s) and 1 scope(s) from 1 file(s)
+")
+        .run();
 }
 
 #[test]
@@ -291,14 +355,61 @@ fn a_scope_is_deleted_only_with_allow_delete_after_the_clients_drop_it() {
     )
     .unwrap();
 
-    let refused = ws.run(&["apply", "manifests", "--update", "--auto-approve"]);
-    assert_eq!(refused.code, 1, "{}", refused.stdout);
-    assert!(refused.stderr.contains(&format!("error[delete-not-allowed]: `billing:read` ({READ_ID}) is declared `ensure: absent` and exists: deleting it needs --allow-delete")), "{}", refused.stderr);
+    Test::new(&ws)
+        .args(&["apply", "manifests", "--update", "--auto-approve"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ! scope billing:read (9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61) is blocked: it cannot be deleted as declared (see the errors)  [manifests/read.yaml:1]
+      ? deleting a scope also deletes every user's grant of it (boruta does so)
+      ? it is unlinked from the server's clients that hold it: billing
+  ~ billing (3f9d1c2e-8a7b-4c6d-9e0f-1a2b3c4d5e6f) will be updated  [manifests/billing.yaml:2]
+      ~ authorized_scopes:
+          - "billing:read"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+  · 11 system scopes: boruta's built-in scopes (clients:manage:all, configuration:manage:all, email, identity-providers:manage:all, logs:read:all, openid, profile, roles:manage:all, scopes:manage:all, upstreams:manage:all, users:manage:all)
+
+Plan: 0 to create, 1 to update, 0 to re-send, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (14 system), 0 conflict(s).
+"#)
+        .stderr(r"error[delete-not-allowed]: `billing:read` (9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61) is declared `ensure: absent` and exists: deleting it needs --allow-delete, on plan and apply (the whole plan is refused without it)
+  --> manifests/read.yaml:1:1
+  |
+1 | kind: Scope
+  | ^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) and 1 scope(s) from 2 file(s)
+error: the plan has errors (see above): nothing was changed
+")
+        .run();
     assert!(server_scope(&server, "billing:read").is_some());
 
-    let plan = ws.run(&["plan", "manifests", "--update", "--allow-delete"]);
+    let plan = Test::new(&ws)
+        .args(&["plan", "manifests", "--update", "--allow-delete"])
+        .sandbox(&server)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all scopes:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  - scope billing:read (9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61) will be deleted  [manifests/read.yaml:1]
+      ? deleting a scope also deletes every user's grant of it (boruta does so)
+      ? it is unlinked from the server's clients that hold it: billing
+  ~ billing (3f9d1c2e-8a7b-4c6d-9e0f-1a2b3c4d5e6f) will be updated  [manifests/billing.yaml:2]
+      ~ authorized_scopes:
+          - "billing:read"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+  · 11 system scopes: boruta's built-in scopes (clients:manage:all, configuration:manage:all, email, identity-providers:manage:all, logs:read:all, openid, profile, roles:manage:all, scopes:manage:all, upstreams:manage:all, users:manage:all)
+
+Plan: 0 to create, 1 to update, 0 to re-send, 1 to delete, 0 drifted, 0 in sync, 0 unmanaged (14 system), 0 conflict(s).
+"#)
+        .run();
     ok(&plan);
-    assert!(plan.stdout.contains(&format!("  - scope billing:read ({READ_ID}) will be deleted  [manifests/read.yaml:1]\n      ? deleting a scope also deletes every user's grant of it (boruta does so)\n      ? it is unlinked from the server's clients that hold it: billing\n")), "{}", plan.stdout);
 
     server.sandbox.clear_requests();
     ok(&ws.run(&[
@@ -364,20 +475,34 @@ fn export_writes_the_unprotected_scopes_and_plans_empty() {
         text.lines().skip(2).collect::<Vec<_>>().join("\n"),
         format!("kind: Scope\nid: {READ_ID}\nname: \"billing:read\"\nlabel: Read invoices")
     );
-    let plan = ws.run(&["plan", "exported", "--detailed-exitcode"]);
-    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
-    assert!(
-        plan.stdout.contains("0 to create, 0 drifted, "),
-        "{}",
-        plan.stdout
-    );
+    Test::new(&ws)
+        .args(&["plan", "exported", "--detailed-exitcode"])
+        .sandbox(&server)
+        .stdout(r"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  No changes: the server matches the manifests.
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+  · 6 system scopes: boruta's built-in scopes (clients:manage:all, identity-providers:manage:all, roles:manage:all, scopes:manage:all, upstreams:manage:all, users:manage:all)
+
+Plan: 0 to create, 0 drifted, 6 in sync, 0 unmanaged (9 system), 0 conflict(s).
+")
+        .run();
 }
 
 #[test]
 fn unmanaged_scopes_are_reported_only_when_git_declares_scopes() {
     let server = Server::start();
-    server.sandbox.with_state(|s| {
-        s.create_scope(&json!({"scope": {"name": "stray:scope"}}));
+    let stray = server.sandbox.with_state(|s| {
+        s.create_scope(&json!({"scope": {"name": "stray:scope"}}))
+            .body
+            .unwrap()["data"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     });
     let clients_only = server.connect(Workspace::new().file(
         "billing.yaml",
@@ -388,23 +513,24 @@ fn unmanaged_scopes_are_reported_only_when_git_declares_scopes() {
     assert_eq!(plan.json()["summary"]["unmanaged"], 0);
     let with_scopes =
         server.connect(Workspace::new().file("read.yaml", scope("billing:read", READ_ID, "")));
-    let plan = with_scopes.run(&["plan", "manifests"]);
-    ok(&plan);
-    assert!(
-        plan.stdout
-            .contains(") is unmanaged: no manifest declares it\n"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("  ? scope stray:scope ("),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("  · 11 system scopes: boruta's built-in scopes (clients:manage:all, "),
-        "{}",
-        plan.stdout
-    );
+    Test::new(&with_scopes)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .redact(&stray, "[STRAY-ID]")
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all scopes:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + scope billing:read (9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61) will be created  [manifests/read.yaml:1]
+      + name   = "billing:read"
+      + public = false
+  ? scope stray:scope ([STRAY-ID]) is unmanaged: no manifest declares it
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+  · 11 system scopes: boruta's built-in scopes (clients:manage:all, configuration:manage:all, email, identity-providers:manage:all, logs:read:all, openid, profile, roles:manage:all, scopes:manage:all, upstreams:manage:all, users:manage:all)
+
+Plan: 1 to create, 0 drifted, 0 in sync, 1 unmanaged (14 system), 0 conflict(s).
+"#)
+        .run();
 }

@@ -3,7 +3,7 @@
 //! exit. Intervals are 1s (the shortest `serve` accepts) and every wait polls with a
 //! deadline; no test sleeps to synchronise.
 
-use crate::support::{Server, Workspace, BOOTSTRAP_ID, BOOTSTRAP_SECRET, DEFAULT_IDP};
+use crate::support::{poll_until, Server, Workspace, BOOTSTRAP_ID, BOOTSTRAP_SECRET, DEFAULT_IDP};
 use boruta_gitops::sandbox::Fault;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -97,24 +97,22 @@ impl Serving {
     /// Polls `found` until it returns a value; fails the test after [`PATIENCE`], or
     /// at once if serve exited.
     fn wait_for<T>(&mut self, what: &str, found: impl Fn(&Serving) -> Option<T>) -> T {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(value) = found(self) {
-                return value;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "serve exited ({status}) waiting for {what}:\n{}",
-                    self.log()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited {PATIENCE:?} for {what}:\n{}",
+        let (mut value, mut exited) = (None, None);
+        poll_until(PATIENCE, || {
+            value = found(self);
+            exited = self.child.try_wait().unwrap();
+            value.is_some() || exited.is_some()
+        });
+        if let Some(value) = value {
+            return value;
+        }
+        if let Some(status) = exited {
+            panic!(
+                "serve exited ({status}) waiting for {what}:\n{}",
                 self.log()
             );
-            std::thread::sleep(Duration::from_millis(20));
         }
+        panic!("waited {PATIENCE:?} for {what}:\n{}", self.log());
     }
 
     fn until(&mut self, what: &str, condition: impl Fn(&Serving) -> bool) {
@@ -171,21 +169,16 @@ impl Serving {
             unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) },
             0
         );
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break Some(status);
-            }
-            if sent.elapsed() > PATIENCE {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let mut status = None;
+        poll_until(PATIENCE, || {
+            status = self.child.try_wait().unwrap();
+            status.is_some()
+        });
         let elapsed = sent.elapsed();
         // The reader thread sees the pipe close when the process is gone.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Arc::strong_count(&self.stderr) > 1 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        poll_until(Duration::from_secs(5), || {
+            Arc::strong_count(&self.stderr) == 1
+        });
         (status.and_then(|s| s.code()), elapsed, self.log())
     }
 }

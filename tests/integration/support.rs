@@ -1,7 +1,18 @@
 //! A small builder: a temporary directory of manifests + arguments -> exit code, stdout,
-//! stderr of the real binary.
+//! stderr of the real binary. [`Test`] runs it and asserts all three exactly;
+//! [`wait_until`] replaces sleeps; [`Terminal`] runs it on a pseudo-terminal.
 
 #![allow(dead_code)]
+
+mod exact;
+#[cfg(unix)]
+mod terminal;
+mod wait;
+
+pub use exact::Test;
+#[cfg(unix)]
+pub use terminal::Terminal;
+pub use wait::{poll_until, wait_until};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -41,6 +52,16 @@ pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl From<std::process::Output> for Output {
+    fn from(out: std::process::Output) -> Output {
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
 }
 
 impl Output {
@@ -121,17 +142,14 @@ impl Workspace {
             std::io::Read::read_to_end(&mut stderr, &mut text).ok();
             text
         });
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                break Some(status);
-            }
-            if started.elapsed() > limit {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
+        let mut status = None;
+        if !poll_until(limit, || {
+            status = child.try_wait().expect("wait");
+            status.is_some()
+        }) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         let elapsed = started.elapsed();
         let output = Output {
             code: status.and_then(|s| s.code()).unwrap_or(-1),

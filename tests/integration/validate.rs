@@ -1,6 +1,6 @@
 //! `validate` (issue #2): one problem per fixture, asserting code, file, line and column.
 
-use crate::support::{findings, Workspace, IDP};
+use crate::support::{findings, Test, Workspace, IDP};
 
 /// A valid client whose line 5 onwards is `extra`.
 fn client(extra: &str) -> String {
@@ -217,23 +217,32 @@ fn literal_secret_lines_are_never_quoted() {
         "app.yaml",
         client("secret: hunter2-canary\nconfidential: yes\n"),
     );
-    let out = ws.run(&["validate", "manifests"]);
-    assert_eq!(out.code, 1);
+    let out = Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .status(1)
+        .stdout(r"error[invalid-type]: `confidential` must be a boolean, found string `yes` (YAML 1.2 reads yes/no/on/off as strings: write true or false)
+  --> manifests/app.yaml:6:15
+  |
+6 | (line not shown: it holds a secret)
+  |               ^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 0 client(s) from 1 file(s)
+")
+        .run();
     assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
     let ws = Workspace::new().file("app.yaml", client("secret: 12345\n"));
-    let out = ws.run(&["validate", "manifests"]);
-    assert!(
-        out.stdout.contains(
-            "error[invalid-type]: `secret` must be a string, found integer (not shown: it is sensitive) (quote it)"
-        ),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("(line not shown: it holds a secret)"),
-        "{}",
-        out.stdout
-    );
+    let out = Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .status(1)
+        .stdout(r"error[invalid-type]: `secret` must be a string, found integer (not shown: it is sensitive) (quote it)
+  --> manifests/app.yaml:5:9
+  |
+5 | (line not shown: it holds a secret)
+  |         ^^^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 0 client(s) from 1 file(s)
+")
+        .run();
     assert!(!out.stdout.contains("12345"), "{}", out.stdout);
 }
 
@@ -243,8 +252,6 @@ fn human_format_draws_a_caret_under_the_value() {
         "app.yaml",
         client("access_token_ttl: 90000\nredirect_uri: []\n"),
     );
-    let out = ws.run(&["validate", "manifests"]);
-    assert_eq!(out.code, 1);
     let expected = "\
 error[ttl-out-of-range]: `access_token_ttl` 90000 is out of range 1..86400
   --> manifests/app.yaml:5:19
@@ -260,18 +267,22 @@ error[unknown-field]: unknown field `redirect_uri`; did you mean `redirect_uris`
 
 2 error(s), 0 warning(s), 0 note(s) in 0 client(s) from 1 file(s)
 ";
-    assert_eq!(out.stdout, expected);
+    Test::new(&ws)
+        .args(&["validate", "manifests"])
+        .status(1)
+        .stdout(expected)
+        .run();
 }
 
 #[test]
 fn github_format_annotates_the_diff() {
     let ws = Workspace::new().file("app.yaml", client("access_token_ttl: 90000\n"));
-    let out = ws.run(&["validate", "manifests", "--format", "github"]);
-    assert_eq!(out.code, 1);
-    assert_eq!(
-        out.stdout,
-        "::error file=manifests/app.yaml,line=5,col=19,title=ttl-out-of-range::`access_token_ttl` 90000 is out of range 1..86400\n"
-    );
+    Test::new(&ws)
+        .args(&["validate", "manifests", "--format", "github"])
+        .status(1)
+        .stdout(r"::error file=manifests/app.yaml,line=5,col=19,title=ttl-out-of-range::`access_token_ttl` 90000 is out of range 1..86400
+")
+        .run();
 }
 
 #[test]
@@ -547,17 +558,68 @@ mod bad_input {
 #[test]
 fn bundled_manifests_validate_offline_without_any_secret() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = Workspace::new().run(&["validate", &format!("{root}/manifests")]);
-    assert_eq!(out.code, 0, "{}", out.stdout);
     // The reference is shown: it is not the secret.
-    assert!(
-        out.stdout.contains(
-            "warning[unset-variable]: environment variable BILLING_API_SECRET is not set here; plan, apply and drift will need it"
-        ) && out.stdout.contains("7 | secret: ${env:BILLING_API_SECRET}"),
-        "{}",
-        out.stdout
-    );
+    let ws = Workspace::new();
+    Test::new(&ws)
+        .args(&["validate", &format!("{root}/manifests")])
+        .redact(root, "[REPO]")
+        .stdout(r"warning[unset-variable]: environment variable BILLING_API_SECRET is not set here; plan, apply and drift will need it
+  --> [REPO]/manifests/billing-api.yaml:7:9
+  |
+7 | secret: ${env:BILLING_API_SECRET}
+  |         ^^^^^^^^^^^^^^^^^^^^^^^^^
+
+note[secret-auth-preferred-asymmetric]: this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)
+  --> [REPO]/manifests/billing-api.yaml:11:3
+   |
+11 |   - client_secret_basic
+   |   ^
+
+warning[unset-variable]: environment variable PARTNER_PORTAL_SECRET is not set here; plan, apply and drift will need it
+  --> [REPO]/manifests/partner-portal.yml:10:15
+   |
+10 |       secret: ${env:PARTNER_PORTAL_SECRET}
+   |               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+
+note[secret-auth-preferred-asymmetric]: this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)
+  --> [REPO]/manifests/partner-portal.yml:17:9
+   |
+17 |         - client_secret_post
+   |         ^
+
+0 error(s), 2 warning(s), 2 note(s) in 3 client(s) from 3 file(s)
+")
+        .run();
     // --require-env makes it an error; plan always needs it.
-    let out = Workspace::new().run(&["validate", &format!("{root}/manifests"), "--require-env"]);
-    assert_eq!(out.code, 1);
+    Test::new(&ws)
+        .args(&["validate", &format!("{root}/manifests"), "--require-env"])
+        .redact(root, "[REPO]")
+        .status(1)
+        .stdout(r"error[unset-variable]: environment variable BILLING_API_SECRET is not set
+  --> [REPO]/manifests/billing-api.yaml:7:9
+  |
+7 | secret: ${env:BILLING_API_SECRET}
+  |         ^^^^^^^^^^^^^^^^^^^^^^^^^
+
+note[secret-auth-preferred-asymmetric]: this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)
+  --> [REPO]/manifests/billing-api.yaml:11:3
+   |
+11 |   - client_secret_basic
+   |   ^
+
+error[unset-variable]: environment variable PARTNER_PORTAL_SECRET is not set
+  --> [REPO]/manifests/partner-portal.yml:10:15
+   |
+10 |       secret: ${env:PARTNER_PORTAL_SECRET}
+   |               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+
+note[secret-auth-preferred-asymmetric]: this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)
+  --> [REPO]/manifests/partner-portal.yml:17:9
+   |
+17 |         - client_secret_post
+   |         ^
+
+2 error(s), 0 warning(s), 2 note(s) in 3 client(s) from 3 file(s)
+")
+        .run();
 }

@@ -2,7 +2,7 @@
 //! behaviour against the sandbox imitating that version.
 
 use crate::sandbox::Api;
-use crate::support::{all_findings, findings, Server, Workspace, DEFAULT_IDP, IDP};
+use crate::support::{all_findings, findings, Server, Test, Workspace, DEFAULT_IDP, IDP};
 use boruta_gitops::kinds::client::fields::Version;
 use boruta_gitops::sandbox::Config;
 use serde_json::{json, Value};
@@ -131,16 +131,31 @@ fn trusted_hosts_are_refused_at_their_line_on_a_release() {
         &["apply", "manifests", "--auto-approve"],
         &["drift", "manifests"],
     ] {
-        let command = args[0];
-        let out = ws.run(args);
-        assert_eq!(out.code, 1, "{command}: {}", out.stderr);
-        assert!(
-            out.stderr.contains("error[field-not-supported]: `trusted_hosts` is not supported by boruta 0.10: it arrived on boruta's master branch after the latest release, and boruta 0.10 would silently ignore it.")
-                && out.stderr.contains("  --> manifests/app.yaml:4:1")
-                && out.stderr.contains("  --> manifests/app.yaml:6:1"),
-            "{command}: {}",
-            out.stderr
-        );
+        // The same refusal whatever the command.
+        Test::new(&ws)
+            .args(args).sandbox(&server)
+            .status(1)
+            .stderr(r"warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+error[field-not-supported]: `trusted_hosts` is not supported by boruta 0.10: it arrived on boruta's master branch after the latest release, and boruta 0.10 would silently ignore it. Remove it, or pass --boruta-version master for a server built from master
+  --> manifests/app.yaml:4:1
+  |
+4 | trusted_hosts:
+  | ^^^^^^^^^^^^^
+
+error[field-not-supported]: `trusted_authorities` is not supported by boruta 0.10: it arrived on boruta's master branch after the latest release, and boruta 0.10 would silently ignore it. Remove it, or pass --boruta-version master for a server built from master
+  --> manifests/app.yaml:6:1
+  |
+6 | trusted_authorities: https://authority.example.com
+  | ^^^^^^^^^^^^^^^^^^^
+
+2 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+            .run();
     }
     assert_eq!(server.count("POST", "/api/clients"), 0, "nothing is sent");
     // Offline, validate assumes the latest release too.
@@ -169,13 +184,34 @@ fn trusted_hosts_are_refused_at_their_line_on_a_release() {
 fn trusted_hosts_converge_on_master() {
     let server = server(Version::Master);
     let ws = server.connect(Workspace::new().file("app.yaml", TRUSTED));
-    let plan = ws.run(&["plan", "manifests"]);
-    assert!(
-        plan.stdout
-            .contains("boruta version: master (detected: its clients carry `trusted_hosts`)"),
-        "{}",
-        plan.stdout
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: master (detected: its clients carry `trusted_hosts`)
+
+  + app (11111111-1111-4111-8111-111111111111) will be created  [manifests/app.yaml:2]
+      + name                  = "app"
+      + supported_grant_types = ["client_credentials"]
+      + trusted_hosts         = ["jwks.example.com"]
+      + trusted_authorities   = "https://authority.example.com"
+      + identity_provider     = "Default identity provider"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#)
+        .stderr(r"warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+0 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     let out = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let out = ws.run(&["plan", "manifests", "--detailed-exitcode"]);
@@ -195,18 +231,34 @@ fn a_version_given_against_the_answers_is_a_warning() {
         "app.yaml",
         format!("id: 11111111-1111-4111-8111-111111111111\nname: app\nsupported_grant_types: [client_credentials]\n{IDP}"),
     ));
-    let out = ws.run(&["plan", "manifests", "--boruta-version", "master"]);
-    assert!(
-        out.stdout
-            .contains("boruta version: master (--boruta-version)"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stderr.contains("warning[boruta-version-mismatch]: --boruta-version master was given, but the server's clients carry no `trusted_hosts`, as boruta 0.9 and 0.10 render them"),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests", "--boruta-version", "master"])
+        .sandbox(&server)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all
+boruta version: master (--boruta-version)
+
+  + app (11111111-1111-4111-8111-111111111111) will be created  [manifests/app.yaml:2]
+      + name                  = "app"
+      + supported_grant_types = ["client_credentials"]
+      + identity_provider     = "7f6b2a8e-6c1d-4d5e-9f3a-2b1c0d9e8f7a"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#)
+        .stderr(r"warning[boruta-version-mismatch]: --boruta-version master was given, but the server's clients carry no `trusted_hosts`, as boruta 0.9 and 0.10 render them
+
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+0 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -238,14 +290,40 @@ fn plans_read_scopes_on_0_9_with_the_least_scopes() {
         "app.yaml",
         format!("id: 11111111-1111-4111-8111-111111111111\nname: app\nsupported_grant_types: [client_credentials]\nauthorize_scope: true\nauthorized_scopes:\n  - name: openid\nidentity_provider:\n  id: {}\n", server.idp_id(DEFAULT_IDP)),
     ));
-    let out = ws.run(&["apply", "manifests", "--auto-approve"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(
-        out.stdout
-            .contains("scopes requested: clients:manage:all\n"),
-        "{}",
-        out.stdout
-    );
+    Test::new(&ws)
+        .args(&["apply", "manifests", "--auto-approve"])
+        .sandbox(&server)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + app (11111111-1111-4111-8111-111111111111) will be created  [manifests/app.yaml:2]
+      + name                  = "app"
+      + supported_grant_types = ["client_credentials"]
+      + authorize_scope       = true
+      + authorized_scopes     = ["openid"]
+      + identity_provider     = "5099d922-285f-542d-8c0b-e7d330a90606"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+
+Creating 1 client(s), at most 8 at a time:
+  + app (11111111-1111-4111-8111-111111111111) created
+boruta generated the secret of 1 client(s). It is not printed: read it with GET /api/clients/<id> (scope clients:manage:all), or run apply with --secrets-out FILE next time.
+
+Apply: 1 created, 0 already present, 0 failed, 0 not attempted.
+"#)
+        .stderr(r"warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+0 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     assert_eq!(
         ws.run(&["plan", "manifests", "--detailed-exitcode"]).code,
         0
@@ -366,9 +444,9 @@ fn exports_of_legacy_values_validate_and_plan_empty_on_every_version() {
         });
         let out = ws.run(&["plan", "manifests"]);
         assert_eq!(out.code, 1, "{version}");
-        assert!(
-            out.stderr
-                .contains("error[refused-on-create]: client `legacy` does not exist on the server"),
+        assert_eq!(
+            out.stderr.lines().find(|l| l.starts_with("error[")),
+            Some("error[refused-on-create]: client `legacy` does not exist on the server, and the legacy value waived here is one boruta refuses on create: fix the value, or create the client with a value boruta accepts"),
             "{}",
             out.stderr
         );
@@ -405,13 +483,53 @@ fn an_unknown_key_pair_is_reported_at_its_line() {
         "app.yaml",
         format!("id: 11111111-1111-4111-8111-111111111111\nname: app\nsupported_grant_types: [client_credentials]\nkey_pair_id: 99999999-9999-4999-8999-999999999999\nidentity_provider:\n  name: {DEFAULT_IDP}\n"),
     ));
-    let out = ws.run(&["apply", "manifests", "--auto-approve"]);
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(
-        out.stderr.contains("error[key-pair-not-found]: key pair not found: boruta answered 404 to the create; no global key pair (/api/key-pairs) has this id\n  --> manifests/app.yaml:4:14"),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws)
+        .args(&["apply", "manifests", "--auto-approve"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + app (11111111-1111-4111-8111-111111111111) will be created  [manifests/app.yaml:2]
+      + name                  = "app"
+      + supported_grant_types = ["client_credentials"]
+      + key_pair_id           = "99999999-9999-4999-8999-999999999999"
+      + identity_provider     = "Default identity provider"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+
+Creating 1 client(s), at most 8 at a time:
+  ✗ app (11111111-1111-4111-8111-111111111111) failed: key pair not found: boruta answered 404 to the create; no global key pair (/api/key-pairs) has this id
+
+Apply: 0 created, 0 already present, 1 failed, 0 not attempted.
+Nothing reported as done is undone. Fix the failures and run apply again: it converges.
+"#)
+        .stderr(r"warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+0 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/app.yaml:2:7
+  |
+2 | name: app
+  |       ^^^
+
+error[key-pair-not-found]: key pair not found: boruta answered 404 to the create; no global key pair (/api/key-pairs) has this id
+  --> manifests/app.yaml:4:14
+  |
+4 | key_pair_id: 99999999-9999-4999-8999-999999999999
+  |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+
+1 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     // A known one is used.
     let known =
         boruta_gitops::sandbox::state::seed_id(boruta_gitops::sandbox::state::DEFAULT_KEY_PAIR);
@@ -434,13 +552,13 @@ fn the_401_hint_names_the_restrictions_and_the_token_database() {
         "app.yaml",
         format!("id: 11111111-1111-4111-8111-111111111111\nname: app\nsupported_grant_types: [client_credentials]\n{IDP}"),
     ));
-    let out = ws.run(&["plan", "manifests"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains("boruta's admin API refuses client-credentials tokens when the server sets BORUTA_SUB_RESTRICTED or BORUTA_ORGANIZATION_RESTRICTED (even to an empty value), and when the admin app does not share the OAuth app's token database"),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests"])
+        .sandbox(&server)
+        .status(1)
+        .stderr(r"error: listing clients (GET /api/clients): boruta answered 401. a fresh token was refused too. boruta's admin API refuses client-credentials tokens when the server sets BORUTA_SUB_RESTRICTED or BORUTA_ORGANIZATION_RESTRICTED (even to an empty value), and when the admin app does not share the OAuth app's token database; unset those, or use a BORUTA_ACCESS_TOKEN issued to a user
+")
+        .run();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,8 +3,9 @@
 //! refuse is blocked in every format, never counted as a change; and apply reads back what
 //! it wrote. The sandbox's request log is the witness.
 
-use crate::support::{Output, Server, Workspace, DEFAULT_IDP};
+use crate::support::{wait_until, Output, Server, Test, Workspace, DEFAULT_IDP};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 const API_ID: &str = "2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11";
 
@@ -95,15 +96,29 @@ Plan: 0 to create, 0 to update, 1 to re-send, 0 drifted, 0 in sync, 0 unmanaged 
     assert_eq!(json["summary"]["resend"], 1);
     assert_eq!(patches(&server), [] as [Value; 0], "plan sends nothing");
 
-    let applied = ws.run(&["apply", "manifests", "--update", "--auto-approve"]);
+    let applied = Test::new(&ws)
+        .args(&["apply", "manifests", "--update", "--auto-approve"])
+        .sandbox(&server)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ↻ invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) will re-send its write-only fields (boruta never renders them back: not verifiable)  [manifests/invoices-api.yaml:2]
+      ↻ authorized_resources = ["https://new.example.com/api"]   re-sent: boruta never renders it back
+      ↻ metadata             = {"team":"blue"}   re-sent: boruta never renders it back
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 0 to create, 0 to update, 1 to re-send, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+
+Re-sending the write-only fields of 1 client(s), at most 8 at a time:
+  ↻ invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) write-only fields re-sent
+
+Apply: 0 created, 1 re-sent, 0 already present, 0 failed, 0 not attempted.
+"#)
+        .run();
     ok(&applied);
-    assert!(
-        applied.stdout.contains(&format!(
-            "  ↻ invoices-api ({API_ID}) write-only fields re-sent\n\nApply: 0 created, 1 re-sent, 0 already present, 0 failed, 0 not attempted.\n"
-        )),
-        "{}",
-        applied.stdout
-    );
     assert_eq!(
         patches(&server),
         [json!({
@@ -123,15 +138,26 @@ Plan: 0 to create, 0 to update, 1 to re-send, 0 drifted, 0 in sync, 0 unmanaged 
     assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
 
     // A pull request that changes nothing gets one collapsed line, not a section.
-    let comment = ws.run(&["plan", "manifests", "--update", "--format", "markdown"]);
+    let comment = Test::new(&ws)
+        .args(&["plan", "manifests", "--update", "--format", "markdown"])
+        .sandbox(&server)
+        .stdout(r"<!-- boruta-gitops plan -->
+### boruta-gitops plan
+
+| create | update | re-send | drift | in sync | unmanaged | system | conflict |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+| 0 | 0 | 1 | 0 | 0 | 0 | 3 | 0 |
+
+<details><summary>apply --update re-sends the write-only fields of 1 client(s): boruta never renders them back, so git's values are sent, not compared</summary>
+
+- invoices-api <code>2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11</code>: authorized\_resources, metadata
+
+</details>
+
+Plan: 0 to create, 0 to update, 1 to re-send, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+")
+        .run();
     ok(&comment);
-    assert!(
-        comment.stdout.contains(&format!(
-            "<details><summary>apply --update re-sends the write-only fields of 1 client(s): boruta never renders them back, so git's values are sent, not compared</summary>\n\n- invoices-api <code>{API_ID}</code>: authorized\\_resources, metadata\n\n</details>\n"
-        )),
-        "{}",
-        comment.stdout
-    );
     assert!(
         !comment.stdout.contains("<details><summary><code>"),
         "{}",
@@ -163,20 +189,40 @@ fn a_client_with_an_unknown_identity_provider_is_blocked_not_created() {
     assert_eq!(json["clients"][0]["blocked"], "create");
     assert_eq!(json["summary"]["create"], 0);
     assert_eq!(json["summary"]["blocked"], 1);
-    let comment = ws.run(&["plan", "manifests", "--format", "markdown"]);
-    assert!(
-        comment.stdout.contains("| create | blocked | drift |")
-            && comment.stdout.contains("| 0 | 1 | 0 |"),
-        "{}",
-        comment.stdout
-    );
-    assert!(
-        comment.stdout.contains(&format!(
-            "<code>!</code> <b>invoices-api</b> (blocked) <code>{API_ID}</code>"
-        )),
-        "{}",
-        comment.stdout
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests", "--format", "markdown"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r"<!-- boruta-gitops plan -->
+### boruta-gitops plan
+
+| create | blocked | drift | in sync | unmanaged | system | conflict |
+|---:|---:|---:|---:|---:|---:|---:|
+| 0 | 1 | 0 | 0 | 0 | 3 | 0 |
+
+**Findings**: 1 error(s), 0 warning(s)
+
+| | code | where | message |
+|---|---|---|---|
+| ❌ error | <code>unknown-identity-provider</code> | <code>manifests/invoices-api.yaml:11</code> | no identity provider named &#96;No such provider&#96; on the server (known: Boruta administration interface, Default identity provider, Partners identity provider): the create would fail |
+
+<details><summary><code>!</code> <b>invoices-api</b> (blocked) <code>2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11</code></summary>
+
+<code>manifests/invoices-api.yaml:2</code>
+
+</details>
+
+Plan: 0 to create, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+")
+        .stderr(r"error[unknown-identity-provider]: no identity provider named `No such provider` on the server (known: Boruta administration interface, Default identity provider, Partners identity provider): the create would fail
+  --> manifests/invoices-api.yaml:11:9
+   |
+11 |   name: No such provider
+   |         ^^^^^^^^^^^^^^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     let applied = ws.run(&["apply", "manifests", "--auto-approve"]);
     assert_eq!(applied.code, 1);
     assert_eq!(server.count("POST", "/api/clients"), 0);
@@ -199,44 +245,108 @@ fn an_update_boruta_refuses_is_blocked_not_counted() {
     assert_eq!(json["clients"][0]["action"], "blocked");
     assert_eq!(json["clients"][0]["blocked"], "update");
     assert_eq!(json["summary"]["update"], 0);
-    let human = ws.run(&["plan", "manifests", "--update"]);
-    assert!(
-        human.stdout.contains(&format!(
-            "  ! invoices-api ({API_ID}) is blocked: it cannot be updated as declared (see the errors)  [manifests/invoices-api.yaml:2]\n      ~ access_token_ttl     = 300 -> 900\n      ? authorized_resources   unverifiable: boruta never renders it back (apply --update re-sends it)\n"
-        )),
-        "{}",
-        human.stdout
-    );
+    let human = Test::new(&ws)
+        .args(&["plan", "manifests", "--update"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ! invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) is blocked: it cannot be updated as declared (see the errors)  [manifests/invoices-api.yaml:2]
+      ~ access_token_ttl     = 300 -> 900
+      ? authorized_resources   unverifiable: boruta never renders it back (apply --update re-sends it)
+      ? metadata               unverifiable: boruta never renders it back (apply --update re-sends it)
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 0 to create, 0 to update, 0 to re-send, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+")
+        .stderr(r"error[update-refused]: boruta 0.10 refuses this change on update: access_token_ttl 900 is out of range 1..300 (on update boruta also checks a changed access_token_ttl against the authorization-request maximum, 300 (an upstream bug)); only deleting and re-creating the client can set it
+  --> manifests/invoices-api.yaml:5:19
+  |
+5 | access_token_ttl: 900
+  |                   ^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     assert!(
         human.stdout.ends_with("Plan: 0 to create, 0 to update, 0 to re-send, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).\n"),
         "{}",
         human.stdout
     );
-    let comment = ws.run(&["plan", "manifests", "--update", "--format", "markdown"]);
-    assert_eq!(comment.code, 1);
-    assert!(
-        comment.stdout.contains("| create | update | re-send | blocked | drift | in sync | unmanaged | system | conflict |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n| 0 | 0 | 0 | 1 | 0 | 0 | 0 | 3 | 0 |\n"),
-        "{}",
-        comment.stdout
-    );
-    assert!(
-        comment.stdout.contains(&format!(
-            "<code>!</code> <b>invoices-api</b> (blocked) <code>{API_ID}</code>"
-        )),
-        "{}",
-        comment.stdout
-    );
+    Test::new(&ws)
+        .args(&["plan", "manifests", "--update", "--format", "markdown"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r"<!-- boruta-gitops plan -->
+### boruta-gitops plan
+
+| create | update | re-send | blocked | drift | in sync | unmanaged | system | conflict |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| 0 | 0 | 0 | 1 | 0 | 0 | 0 | 3 | 0 |
+
+**Findings**: 1 error(s), 0 warning(s)
+
+| | code | where | message |
+|---|---|---|---|
+| ❌ error | <code>update-refused</code> | <code>manifests/invoices-api.yaml:5</code> | boruta 0.10 refuses this change on update: access\_token\_ttl 900 is out of range 1..300 (on update boruta also checks a changed access\_token\_ttl against the authorization-request maximum, 300 (an upstream bug)); only deleting and re-creating the client can set it |
+
+<details><summary><code>!</code> <b>invoices-api</b> (blocked) <code>2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11</code></summary>
+
+<code>manifests/invoices-api.yaml:2</code>
+
+```diff
+! access_token_ttl     = 300 -> 900
+# authorized_resources   unverifiable: boruta never renders it back (apply --update re-sends it)
+# metadata               unverifiable: boruta never renders it back (apply --update re-sends it)
+```
+
+</details>
+
+Plan: 0 to create, 0 to update, 0 to re-send, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+")
+        .stderr(r"error[update-refused]: boruta 0.10 refuses this change on update: access_token_ttl 900 is out of range 1..300 (on update boruta also checks a changed access_token_ttl against the authorization-request maximum, 300 (an upstream bug)); only deleting and re-creating the client can set it
+  --> manifests/invoices-api.yaml:5:19
+  |
+5 | access_token_ttl: 900
+  |                   ^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     // apply refuses the plan: nothing is sent, nothing counted as updated.
     server.sandbox.clear_requests();
-    let applied = ws.run(&["apply", "manifests", "--update", "--auto-approve"]);
-    assert_eq!(applied.code, 1);
-    assert!(
-        applied
-            .stderr
-            .contains("the plan has errors (see above): nothing was changed"),
-        "{}",
-        applied.stderr
-    );
+    Test::new(&ws)
+        .args(&["apply", "manifests", "--update", "--auto-approve"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ! invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) is blocked: it cannot be updated as declared (see the errors)  [manifests/invoices-api.yaml:2]
+      ~ access_token_ttl     = 300 -> 900
+      ? authorized_resources   unverifiable: boruta never renders it back (apply --update re-sends it)
+      ? metadata               unverifiable: boruta never renders it back (apply --update re-sends it)
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 0 to create, 0 to update, 0 to re-send, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+")
+        .stderr(r"error[update-refused]: boruta 0.10 refuses this change on update: access_token_ttl 900 is out of range 1..300 (on update boruta also checks a changed access_token_ttl against the authorization-request maximum, 300 (an upstream bug)); only deleting and re-creating the client can set it
+  --> manifests/invoices-api.yaml:5:19
+  |
+5 | access_token_ttl: 900
+  |                   ^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+error: the plan has errors (see above): nothing was changed
+")
+        .run();
     assert!(patches(&server).is_empty());
 }
 
@@ -249,23 +359,46 @@ fn apply_reads_back_and_fails_a_client_the_server_acknowledged_but_did_not_store
             .unwrap(),
     );
     let ws = workspace(&server, &manifest("https://a.example.com/api", "red"));
-    let out = ws.run(&["apply", "manifests", "--auto-approve"]);
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    let reason = "boruta acknowledged the write, but the server's record read back after apply still differs from the manifest: `access_token_ttl`";
-    assert!(
-        out.stdout.contains(&format!(
-            "Read back after apply: 1 client(s) did not converge:\n  ✗ invoices-api ({API_ID}) failed: {reason}\n\nApply: 0 created, 0 already present, 1 failed, 0 not attempted.\n"
-        )),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stderr.contains(&format!(
-            "error[not-converged]: {reason}\n  --> manifests/invoices-api.yaml:5:19\n"
-        )),
-        "{}",
-        out.stderr
-    );
+    Test::new(&ws)
+        .args(&["apply", "manifests", "--auto-approve"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  + invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) will be created  [manifests/invoices-api.yaml:2]
+      + name                  = "invoices-api"
+      + confidential          = true
+      + supported_grant_types = ["client_credentials"]
+      + access_token_ttl      = 300
+      + authorized_resources  = ["https://a.example.com/api"]
+      + metadata              = {"team":"red"}
+      + identity_provider     = "Default identity provider"
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+
+Creating 1 client(s), at most 8 at a time:
+  + invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) created
+boruta generated the secret of 1 client(s). It is not printed: read it with GET /api/clients/<id> (scope clients:manage:all), or run apply with --secrets-out FILE next time.
+Read back after apply: 1 client(s) did not converge:
+  ✗ invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) failed: boruta acknowledged the write, but the server's record read back after apply still differs from the manifest: `access_token_ttl`
+
+Apply: 0 created, 0 already present, 1 failed, 0 not attempted.
+Nothing reported as done is undone. Fix the failures and run apply again: it converges.
+"#)
+        .stderr(r"error[not-converged]: boruta acknowledged the write, but the server's record read back after apply still differs from the manifest: `access_token_ttl`
+  --> manifests/invoices-api.yaml:5:19
+  |
+5 | access_token_ttl: 300
+  |                   ^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     assert_eq!(
         server.count("GET", "/api/clients"),
         2,
@@ -400,15 +533,37 @@ fn an_unchanged_key_pair_id_is_never_re_sent_and_a_changed_one_is() {
         client_lines(&plan, &server),
         format!("  ~ invoices-api ({API_ID}) will be updated  [manifests/invoices-api.yaml:2]\n      ↻ metadata    = {{\"team\":\"red\"}}   re-sent: boruta never renders it back\n      ~ key_pair_id   sent: the client does not hold this key pair's key (boruta copies the key pair's keys into it)\n")
     );
-    let applied = ws.run(&["apply", "manifests", "--update", "--auto-approve"]);
+    let applied = Test::new(&ws)
+        .args(&["apply", "manifests", "--update", "--auto-approve"])
+        .sandbox(&server)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ~ invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) will be updated  [manifests/invoices-api.yaml:2]
+      ↻ metadata    = {"team":"red"}   re-sent: boruta never renders it back
+      ~ key_pair_id   sent: the client does not hold this key pair's key (boruta copies the key pair's keys into it)
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 0 to create, 1 to update, 0 to re-send, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+
+Updating 1 client(s), at most 8 at a time:
+  ~ invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) updated
+
+Apply: 0 created, 1 updated, 0 already present, 0 failed, 0 not attempted.
+"#)
+        .stderr(r"warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
+  --> manifests/invoices-api.yaml:2:7
+  |
+2 | name: invoices-api
+  |       ^^^^^^^^^^^^
+
+0 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
     ok(&applied);
-    assert!(
-        applied.stdout.contains(&format!(
-            "  ~ invoices-api ({API_ID}) updated\n\nApply: 0 created, 1 updated, 0 already present, 0 failed, 0 not attempted.\n"
-        )),
-        "{}",
-        applied.stdout
-    );
     assert_eq!(
         patches(&server),
         [json!({"metadata": {"team": "red"}, "key_pair_id": second_id, "authorized_scopes": []})]
@@ -521,28 +676,45 @@ fn apply_reads_back_an_update_and_fails_one_the_server_no_longer_holds() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    while server.count("GET", "/api/clients") < 2 {
-        assert!(started.elapsed().as_secs() < 20, "no read-back arrived");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until(Duration::from_secs(20), "the read-back", || {
+        server.count("GET", "/api/clients") >= 2
+    });
     assert_eq!(server.count("PATCH", &format!("/api/clients/{API_ID}")), 1);
     server.update(API_ID, json!({"access_token_ttl": 300}));
     let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    let reason = "boruta acknowledged the write, but the server's record read back after apply still differs from the manifest: `access_token_ttl`";
-    assert!(
-        stdout.contains(&format!(
-            "Read back after apply: 1 client(s) did not converge:\n  ✗ invoices-api ({API_ID}) failed: {reason}\n\nApply: 0 created, 0 updated, 0 already present, 1 failed, 0 not attempted.\n"
-        )),
-        "{stdout}"
-    );
-    assert!(
-        stderr.contains(&format!(
-            "error[not-converged]: {reason}\n  --> manifests/invoices-api.yaml:5:19\n"
-        )),
-        "{stderr}"
-    );
+    Test::new(&ws)
+        .args(&["apply", "manifests", "--update", "--auto-approve"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ~ invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) will be updated  [manifests/invoices-api.yaml:2]
+      ~ access_token_ttl     = 300 -> 200
+      ↻ authorized_resources = ["https://a.example.com/api"]   re-sent: boruta never renders it back
+      ↻ metadata             = {"team":"red"}   re-sent: boruta never renders it back
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 0 to create, 1 to update, 0 to re-send, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+
+Updating 1 client(s), at most 8 at a time:
+  ~ invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) updated
+Read back after apply: 1 client(s) did not converge:
+  ✗ invoices-api (2c8d0a4e-6b1f-4e2a-9c3d-5e7f8a9b0c11) failed: boruta acknowledged the write, but the server's record read back after apply still differs from the manifest: `access_token_ttl`
+
+Apply: 0 created, 0 updated, 0 already present, 1 failed, 0 not attempted.
+Nothing reported as done is undone. Fix the failures and run apply again: it converges.
+"#)
+        .stderr(r"error[not-converged]: boruta acknowledged the write, but the server's record read back after apply still differs from the manifest: `access_token_ttl`
+  --> manifests/invoices-api.yaml:5:19
+  |
+5 | access_token_ttl: 200
+  |                   ^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .check(out.into());
 }
