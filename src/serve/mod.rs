@@ -168,9 +168,11 @@ fn reconcile(
         number += 1;
         let cycle = run_cycle(settings, env, control, &runtime);
         release_freed_memory();
-        metrics.record(&cycle);
-        log(number, wake, &cycle);
+        // Readiness and the log first, the metrics last: whoever sees a cycle counted in
+        // /metrics then also sees its effect on /readyz and in the log.
         control.ended(cycle.succeeded());
+        log(number, wake, &cycle);
+        metrics.record(&cycle);
         consecutive_errors = match cycle.succeeded() {
             true => 0,
             false => consecutive_errors.saturating_add(1),
