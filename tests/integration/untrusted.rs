@@ -518,7 +518,6 @@ Plan: 3 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
 
 Creating 3 client(s), at most 1 at a time:
   ✗ svc-0 (00000000-0000-4000-8000-000000000000) failed: the server answered 201 but created id [RANDOM-ID] named `svc-0` instead of id 00000000-0000-4000-8000-000000000000 named `svc-0`: it ignored the requested id, so every retry would create another copy. No more creates are started; delete the stray client and check what sits between boruta-gitops and boruta
-boruta generated the secret of 1 client(s). It is not printed: read it with GET /api/clients/<id> (scope clients:manage:all), or run apply with --secrets-out FILE next time.
 
 Apply: 0 created, 0 already present, 1 failed, 2 not attempted.
 Nothing reported as done is undone. Fix the failures and run apply again: it converges.
