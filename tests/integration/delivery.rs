@@ -544,6 +544,40 @@ Plan: 0 to create, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 co
 1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
 ")
         .run();
+    // An existing client to update: the update is blocked too (apply refuses it), its
+    // changes and the delivery's reason shown.
+    server.create(serde_json::json!({
+        "id": BILLING_ID, "name": "billing", "confidential": true,
+        "supported_grant_types": ["client_credentials", "refresh_token"], "access_token_ttl": 900,
+        "identity_provider": {"id": server.idp_id(DEFAULT_IDP)}
+    }));
+    Test::new(&unset)
+        .args(&["plan", "manifests", "--update"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ! billing (00000000-0000-4000-8000-0000000d0001) is blocked: it cannot be updated as declared (see the errors)  [manifests/billing.yaml:2]
+      ~ supported_grant_types:
+          - "refresh_token"
+      ! secret_delivery       = secret/apps/billing   cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Plan: 0 to create, 0 to update, 0 to re-send, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#)
+        .stderr(r"error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
+  --> manifests/billing.yaml:8:1
+  |
+8 | secret_delivery:
+  | ^^^^^^^^^^^^^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
 }
 
 /// The value `ws` sets for `name` (for a message that quotes it).
