@@ -568,7 +568,10 @@ fn created(job: &Job, id: Option<&str>, name: Option<&str>, mut result: ObjectRe
         return (result, false);
     }
     // The server (or something in between) did not create the client that was asked
-    // for: every retry and re-run would create another copy.
+    // for: every retry and re-run would create another copy. The stray client is to be
+    // deleted, not used: its secret is no secret of a declared client, so it is not kept
+    // (neither counted as generated, nor written to --secrets-out or the secret store).
+    result.secret = None;
     let got = format!(
         "id {} named {}",
         id.unwrap_or("(none)"),

@@ -129,6 +129,15 @@ impl Naming {
     }
 }
 
+impl Export {
+    /// The files by name and the secrets by variable: what `export` lists (and the
+    /// secrets file) reads the same whatever ids the server gave, not in id order.
+    fn sort(&mut self) {
+        self.files.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+        self.secrets.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+}
+
 /// Exports `clients` (already filtered by the caller) of a boruta `version`. Output order
 /// and names depend only on the clients, so exporting twice gives identical bytes.
 pub fn export(clients: &[Map<String, Value>], version: Version) -> Export {
@@ -164,6 +173,7 @@ pub fn export(clients: &[Map<String, Value>], version: Version) -> Export {
             content,
         });
     }
+    out.sort();
     out
 }
 
@@ -393,6 +403,7 @@ pub fn export_scopes(scopes: &[Map<String, Value>]) -> Export {
             content,
         });
     }
+    out.sort();
     out
 }
 

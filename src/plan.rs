@@ -252,6 +252,26 @@ impl Plan {
         }
         client.delivery = Some(delivery);
     }
+
+    /// Blocks a client the plan would write but apply will refuse to (its secret delivery
+    /// cannot be checked): it is counted as blocked, no longer as its action, as
+    /// [`build`] does for the clients the comparison blocks.
+    pub fn block(&mut self, id: &str) {
+        let writes = [Action::Create, Action::Update, Action::Resend];
+        let Some(client) = self
+            .clients
+            .iter_mut()
+            .find(|c| c.kind == ObjectKind::Client && c.id == id && writes.contains(&c.action))
+        else {
+            return;
+        };
+        *counter(&mut self.summary, client.action) -= 1;
+        count(&mut self.summary, Action::Blocked);
+        client.blocked = Some(client.action);
+        client.action = Action::Blocked;
+        client.resend.clear();
+        client.desired_digest = None;
+    }
 }
 
 /// True when a `--select` pattern names this client: its id (any case), or its name, where
@@ -322,7 +342,12 @@ fn identity_provider_restart(
 
 /// Counts one client in the summary.
 fn count(summary: &mut Summary, action: Action) {
-    let counter = match action {
+    *counter(summary, action) += 1;
+}
+
+/// The summary's count of the clients with this action.
+fn counter(summary: &mut Summary, action: Action) -> &mut usize {
+    match action {
         Action::Create => &mut summary.create,
         Action::Update => &mut summary.update,
         Action::Delete => &mut summary.delete,
@@ -331,8 +356,7 @@ fn count(summary: &mut Summary, action: Action) {
         Action::Conflict => &mut summary.conflict,
         Action::Resend => &mut summary.resend,
         Action::Blocked => &mut summary.blocked,
-    };
-    *counter += 1;
+    }
 }
 
 /// Builds the plan from a diff, and the findings its options add (refused updates, a

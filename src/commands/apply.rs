@@ -532,18 +532,14 @@ impl Report {
             && self.read_back_error.is_none()
     }
 
-    /// The findings a person reads after the run when the writes met some (boruta
-    /// refusing a value): the manifests' with them, notes excepted; none otherwise.
-    pub fn findings(&self, prepared: &Prepared) -> Vec<crate::source::Diagnostic> {
-        let met: Vec<_> = self
-            .results
-            .iter()
-            .flat_map(|r| r.diagnostics.clone())
-            .collect();
-        if met.is_empty() {
-            return Vec::new();
-        }
-        super::plan::shown(prepared.diagnostics.iter().chain(&met))
+    /// The findings the writes met (boruta refusing a value), notes excepted, that were
+    /// not already shown before the run (`shown`, the plan's): each finding is said once.
+    pub fn findings(&self, shown: &[crate::source::Diagnostic]) -> Vec<crate::source::Diagnostic> {
+        let met = self.results.iter().flat_map(|r| &r.diagnostics);
+        let mut new = super::plan::shown(met);
+        new.dedup();
+        new.retain(|d| !shown.contains(d));
+        new
     }
 }
 

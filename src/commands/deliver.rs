@@ -219,6 +219,11 @@ pub async fn survey(survey: Survey<'_>, plan: &mut Plan) -> (Deliveries, Vec<Dia
             ));
         }
         let id = want.client.id.to_string();
+        if state == DeliveryState::Unreadable {
+            // apply refuses to write a client whose delivery it cannot check: the plan
+            // must not promise the write (it says blocked, and why, on the delivery line).
+            plan.block(&id);
+        }
         let current = read.as_ref().ok().and_then(Option::as_ref);
         plan.set_delivery(
             &id,

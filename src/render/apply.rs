@@ -90,8 +90,15 @@ pub fn finished(
     if let Some(error) = &report.read_back_error {
         super::console::error(&read_back_failed(error));
     }
-    let prepared = &ready.computed.prepared;
-    super::console::findings(&report.findings(prepared), prepared, style)?;
+    // The plan's findings were shown before the run, with their summary when there were
+    // any: only what the writes met is added, and the summary is said once.
+    let computed = &ready.computed;
+    let shown = computed.findings();
+    let met = report.findings(&shown);
+    match shown.is_empty() {
+        true => super::console::findings(&met, &computed.prepared, style)?,
+        false => super::console::more_findings(&met, &computed.prepared, style)?,
+    }
     let results = &report.results;
     match human {
         true => self::human(&mut out, results, ready.counts, bar)?,

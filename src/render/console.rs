@@ -90,6 +90,19 @@ pub fn findings(findings: &[Diagnostic], prepared: &Prepared, style: Style) -> R
     Ok(())
 }
 
+/// Findings met after `findings` printed the summary (an apply's writes refused), on
+/// stderr: each one, without a second summary.
+pub fn more_findings(
+    findings: &[Diagnostic],
+    prepared: &Prepared,
+    style: Style,
+) -> Result<(), Error> {
+    let redacted = &prepared.validated.redacted_lines;
+    let mut err = std::io::stderr().lock();
+    super::diagnostics::each(&mut err, findings, &prepared.sources, redacted, style)?;
+    Ok(())
+}
+
 /// The findings of manifests that have errors, on stderr.
 pub fn invalid(prepared: &Prepared, style: Style) -> Result<(), Error> {
     findings(&shown(prepared.diagnostics.iter()), prepared, style)

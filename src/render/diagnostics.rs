@@ -60,6 +60,18 @@ pub fn human(
     counts: Counts,
     style: Style,
 ) -> io::Result<()> {
+    each(out, diagnostics, sources, redacted, style)?;
+    summary(out, counts)
+}
+
+/// Each finding with the line it points at, without the summary line.
+pub fn each(
+    out: &mut dyn Write,
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    redacted: &BTreeSet<(Arc<str>, usize)>,
+    style: Style,
+) -> io::Result<()> {
     for d in diagnostics {
         let look = super::marks::severity(d.severity);
         let (color, label) = (look.colour, look.label);
@@ -111,6 +123,11 @@ pub fn human(
         }
         writeln!(out)?;
     }
+    Ok(())
+}
+
+/// The line that counts the findings.
+fn summary(out: &mut dyn Write, counts: Counts) -> io::Result<()> {
     let waived = if counts.waived > 0 {
         format!(", {} waived", counts.waived)
     } else {

@@ -171,7 +171,9 @@ pub fn fields(client: &PlannedObject) -> Vec<Line> {
     let mut out = Vec::new();
     if client.blocked == Some(Action::Create) {
         // Nothing of it will exist: its fields would only mislead (an unresolved
-        // identity provider shows as null).
+        // identity provider shows as null). A delivery that cannot be checked is why it
+        // is blocked: that line stays.
+        out.extend(delivery(client, DELIVERY_KEY.len()));
         return out;
     }
     let width = client

@@ -588,25 +588,12 @@ warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's
   |       ^
 
 0 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
-warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
-  --> manifests/a.yaml:1:7
-  |
-1 | name: a
-  |       ^
-
-warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
-  --> manifests/a.yaml:1:7
-  |
-1 | name: a
-  |       ^
-
 error[rejected-by-server]: boruta rejected `identity_provider_id`: does not exist
   --> manifests/a.yaml:3:3
   |
 3 |   id: 00000000-0000-4000-8000-00000000dead
   |   ^
 
-1 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
 ")
         .run();
 }

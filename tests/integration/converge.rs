@@ -617,19 +617,12 @@ warning[identity-provider-restart]: if this server runs boruta 0.9.0 to 0.10.0, 
   |       ^^^^^^^^^^^
 
 0 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
-warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
-  --> manifests/billing-api.yaml:2:7
-  |
-2 | name: billing-api
-  |       ^^^^^^^^^^^
-
 error[rejected-by-server]: boruta rejected `identity_provider_id`: does not exist
   --> manifests/billing-api.yaml:5:3
   |
 5 |   name: Partners identity provider
   |   ^
 
-1 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
 ")
         .check(out.into());
     assert_eq!(record(&server, API_ID)["access_token_ttl"], 200);

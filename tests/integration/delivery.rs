@@ -423,8 +423,28 @@ fn a_store_that_is_down_fails_plan_and_stops_apply_before_any_boruta_write() {
         .env("VAULT_TOKEN", "a-token-for-a-store-that-is-down");
     let plan = ws.run(&["plan", "manifests", "--format", "json"]);
     assert_eq!(plan.code, 1, "{}", plan.stderr);
-    let delivery = &plan.json()["clients"][0]["delivery"];
-    assert_eq!(delivery["state"], "unreadable");
+    // apply refuses the create: the plan says it is blocked, and why.
+    let document = plan.json();
+    let client = &document["clients"][0];
+    assert_eq!(
+        (
+            &client["action"],
+            &client["blocked"],
+            &client["delivery"]["state"]
+        ),
+        (
+            &serde_json::json!("blocked"),
+            &serde_json::json!("create"),
+            &serde_json::json!("unreadable")
+        )
+    );
+    assert_eq!(
+        (
+            &document["summary"]["create"],
+            &document["summary"]["blocked"]
+        ),
+        (&serde_json::json!(0), &serde_json::json!(1))
+    );
     Test::new(&ws)
         .args(&["apply", "manifests", "--auto-approve"])
         .sandbox(&server)
@@ -435,18 +455,13 @@ fn a_store_that_is_down_fails_plan_and_stops_apply_before_any_boruta_write() {
 scopes requested: clients:manage:all identity-providers:manage:all
 boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
 
-  + billing (00000000-0000-4000-8000-0000000d0001) will be created  [manifests/billing.yaml:2]
-      + name                  = "billing"
-      + confidential          = true
-      + supported_grant_types = ["client_credentials"]
-      + access_token_ttl      = 900
-      + identity_provider     = "Default identity provider"
-      ! secret_delivery       = secret/apps/billing   cannot be checked: checking the mount `secret` (GET /v1/sys/internal/ui/mounts/secret): the secret store at [STORE] did not answer: could not connect (after 3 attempt(s)). Is the store running, and is VAULT_ADDR its address?
+  ! billing (00000000-0000-4000-8000-0000000d0001) is blocked: it cannot be created as declared (see the errors)  [manifests/billing.yaml:2]
+      ! secret_delivery = secret/apps/billing   cannot be checked: checking the mount `secret` (GET /v1/sys/internal/ui/mounts/secret): the secret store at [STORE] did not answer: could not connect (after 3 attempt(s)). Is the store running, and is VAULT_ADDR its address?
   · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
   · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
   · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
 
-Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+Plan: 0 to create, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
 "#)
         .stderr(r"warning: checking the mount `secret` (GET /v1/sys/internal/ui/mounts/secret): could not connect; retrying in [MS] ms (attempt 2 of 3)
 warning: checking the mount `secret` (GET /v1/sys/internal/ui/mounts/secret): could not connect; retrying in [MS] ms (attempt 3 of 3)
@@ -472,18 +487,87 @@ error: the plan has errors (see above): nothing was changed
 scopes requested: clients:manage:all identity-providers:manage:all
 boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
 
-  + billing (00000000-0000-4000-8000-0000000d0001) is missing on the server  [manifests/billing.yaml:2]
-      + name                  = "billing"
-      + confidential          = true
-      + supported_grant_types = ["client_credentials"]
-      + access_token_ttl      = 900
-      + identity_provider     = "Default identity provider"
+  ! billing (00000000-0000-4000-8000-0000000d0001) is blocked: it cannot be created as declared (see the errors)  [manifests/billing.yaml:2]
+      ! secret_delivery = secret/apps/billing   cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
+  · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
+  · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
+  · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
+
+Drift: 0 to create, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#)
+        .stderr(r"error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
+  --> manifests/billing.yaml:8:1
+  |
+8 | secret_delivery:
+  | ^^^^^^^^^^^^^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
+    // A pull request's comment says it too.
+    Test::new(&unset)
+        .args(&["plan", "manifests", "--format", "markdown"])
+        .sandbox(&server)
+        .status(1)
+        // (the markdown keeps a URL from becoming a link with a zero-width joiner)
+        .stdout(format!(r#"<!-- boruta-gitops plan -->
+### boruta-gitops plan
+
+| create | blocked | drift | in sync | unmanaged | system | conflict |
+|---:|---:|---:|---:|---:|---:|---:|
+| 0 | 1 | 0 | 0 | 0 | 3 | 0 |
+
+**Findings**: 1 error(s), 0 warning(s)
+
+| | code | where | message |
+|---|---|---|---|
+| ❌ error | <code>delivery-unreadable</code> | <code>manifests/billing.yaml:8</code> | the secret delivery of &#96;billing&#96; to secret/apps/billing cannot be checked: VAULT\_ADDR is not set: set it to the secret store's address (https:{zwj}//vault.example.com:8200) to deliver client secrets |
+
+<details><summary><code>!</code> <b>billing</b> (blocked) <code>00000000-0000-4000-8000-0000000d0001</code></summary>
+
+<code>manifests/billing.yaml:2</code>
+
+```diff
+! secret_delivery = secret/apps/billing   cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
+```
+
+</details>
+
+Plan: 0 to create, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+"#, zwj = '\u{200d}'))
+        .stderr(r"error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
+  --> manifests/billing.yaml:8:1
+  |
+8 | secret_delivery:
+  | ^^^^^^^^^^^^^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+")
+        .run();
+    // An existing client to update: the update is blocked too (apply refuses it), its
+    // changes and the delivery's reason shown.
+    server.create(serde_json::json!({
+        "id": BILLING_ID, "name": "billing", "confidential": true,
+        "supported_grant_types": ["client_credentials", "refresh_token"], "access_token_ttl": 900,
+        "identity_provider": {"id": server.idp_id(DEFAULT_IDP)}
+    }));
+    Test::new(&unset)
+        .args(&["plan", "manifests", "--update"])
+        .sandbox(&server)
+        .status(1)
+        .stdout(r#"boruta-gitops plan against [SANDBOX]
+scopes requested: clients:manage:all identity-providers:manage:all
+boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
+
+  ! billing (00000000-0000-4000-8000-0000000d0001) is blocked: it cannot be updated as declared (see the errors)  [manifests/billing.yaml:2]
+      ~ supported_grant_types:
+          - "refresh_token"
       ! secret_delivery       = secret/apps/billing   cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
   · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
   · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
   · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
 
-Drift: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
+Plan: 0 to create, 0 to update, 0 to re-send, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
 "#)
         .stderr(r"error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
   --> manifests/billing.yaml:8:1

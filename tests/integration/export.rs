@@ -40,25 +40,30 @@ fn round_trip_exports_an_empty_plan() {
     let server = Server::start();
     seed(&server);
     let ws = server.connect(Workspace::new());
-    let out = ws.run(&[
-        "export",
-        "--out",
-        "exported",
-        "--with-secrets-to",
-        "secrets.env",
-    ]);
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains("exported 3 client(s)"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("skipped 3 system client(s)"),
-        "{}",
-        out.stdout
-    );
-    assert!(!out.stdout.contains("s3cr3t") && !out.stderr.contains("s3cr3t"));
+    // The files by name, the variables by name: the same whatever ids the server gave.
+    Test::new(&ws)
+        .args(&[
+            "export",
+            "--out",
+            "exported",
+            "--with-secrets-to",
+            "secrets.env",
+        ])
+        .sandbox(&server)
+        .stdout(r"wrote exported/billing-api-prod.yaml
+wrote exported/everything.yaml
+wrote exported/minimal.yaml
+wrote exported/scopes/configuration-manage-all.yaml
+wrote exported/scopes/custom-scope.yaml
+wrote exported/scopes/email.yaml
+wrote exported/scopes/logs-read-all.yaml
+wrote exported/scopes/openid.yaml
+wrote exported/scopes/profile.yaml
+skipped 3 system client(s) (admin UI, public client, this tool's own); --include-system exports them
+the manifests read their secrets from 3 environment variable(s): BORUTA_SECRET_BILLING_API_PROD, BORUTA_SECRET_EVERYTHING, BORUTA_SECRET_MINIMAL (their values are in secrets.env)
+exported 3 client(s) and 6 scope(s)
+")
+        .run();
     let mut names: Vec<String> = std::fs::read_dir(ws.path().join("exported"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -239,6 +244,24 @@ fn empty_duplicate_and_symbolic_names_get_unique_valid_files() {
             && names.contains(&"n-c-d-name.yaml".to_string()),
         "{names:?}"
     );
+    // The ids are random, and so some file names: the exact output varies, its order
+    // does not (files by name, variables by name).
+    let wrote: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("wrote exported/"))
+        .collect();
+    assert_eq!(wrote, names, "{}", out.stdout);
+    let mut sorted_variables: Vec<String> = secrets_env(&ws, "secrets.env")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    sorted_variables.sort();
+    let listed = format!(
+        "the manifests read their secrets from 7 environment variable(s): {} (their values are in secrets.env)\n",
+        sorted_variables.join(", ")
+    );
+    assert!(out.stdout.contains(&listed), "{}", out.stdout);
     assert!(
         out.stdout.contains("has no name on the server"),
         "{}",
@@ -267,19 +290,26 @@ the manifests read their secrets from 1 environment variable(s): BORUTA_SECRET_M
 exported 1 client(s)
 ")
         .run();
-    let out = ws.run(&["export", "--out", "all", "--include-system"]);
-    assert_eq!(out.code, 0);
     // The public client has no identity provider: it cannot be managed, and says so.
-    assert!(
-        out.stdout.contains("exported 5 client(s)"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("skipped `public client`"),
-        "{}",
-        out.stdout
-    );
+    Test::new(&ws)
+        .args(&["export", "--out", "all", "--include-system"])
+        .sandbox(&server)
+        .stdout(r"wrote all/billing-api-prod.yaml
+wrote all/boruta-administration-panel.yaml
+wrote all/boruta-gitops-sandbox-bootstrap.yaml
+wrote all/everything.yaml
+wrote all/minimal.yaml
+wrote all/scopes/configuration-manage-all.yaml
+wrote all/scopes/custom-scope.yaml
+wrote all/scopes/email.yaml
+wrote all/scopes/logs-read-all.yaml
+wrote all/scopes/openid.yaml
+wrote all/scopes/profile.yaml
+note: skipped `public client` (16f303ac-3b4a-55d6-b1b2-8474213a65f0): it has no identity provider, and boruta refuses to create such a client
+the manifests read their secrets from 5 environment variable(s): BORUTA_SECRET_BILLING_API_PROD, BORUTA_SECRET_BORUTA_ADMINISTRATION_PANEL, BORUTA_SECRET_BORUTA_GITOPS_SANDBOX_BOOTSTRAP, BORUTA_SECRET_EVERYTHING, BORUTA_SECRET_MINIMAL (--with-secrets-to FILE writes their values for a migration)
+exported 5 client(s) and 6 scope(s)
+")
+        .run();
     Test::new(&ws)
         .args(&["export", "--out", "none", "--select", "nope"])
         .sandbox(&server)

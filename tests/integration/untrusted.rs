@@ -518,7 +518,6 @@ Plan: 3 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
 
 Creating 3 client(s), at most 1 at a time:
   ✗ svc-0 (00000000-0000-4000-8000-000000000000) failed: the server answered 201 but created id [RANDOM-ID] named `svc-0` instead of id 00000000-0000-4000-8000-000000000000 named `svc-0`: it ignored the requested id, so every retry would create another copy. No more creates are started; delete the stray client and check what sits between boruta-gitops and boruta
-boruta generated the secret of 1 client(s). It is not printed: read it with GET /api/clients/<id> (scope clients:manage:all), or run apply with --secrets-out FILE next time.
 
 Apply: 0 created, 0 already present, 1 failed, 2 not attempted.
 Nothing reported as done is undone. Fix the failures and run apply again: it converges.
@@ -566,43 +565,6 @@ error[server-ignored-id]: the server answered 201 but created id [RANDOM-ID] nam
 1 | id: 00000000-0000-4000-8000-000000000000
   |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 
-warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
-  --> manifests/svc-0.yaml:2:7
-  |
-2 | name: svc-0
-  |       ^^^^^
-
-warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
-  --> manifests/svc-0.yaml:2:7
-  |
-2 | name: svc-0
-  |       ^^^^^
-
-warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
-  --> manifests/svc-1.yaml:2:7
-  |
-2 | name: svc-1
-  |       ^^^^^
-
-warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
-  --> manifests/svc-1.yaml:2:7
-  |
-2 | name: svc-1
-  |       ^^^^^
-
-warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
-  --> manifests/svc-2.yaml:2:7
-  |
-2 | name: svc-2
-  |       ^^^^^
-
-warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
-  --> manifests/svc-2.yaml:2:7
-  |
-2 | name: svc-2
-  |       ^^^^^
-
-1 error(s), 6 warning(s), 0 note(s) in 3 client(s) from 3 file(s)
 ")
         .run();
     // One stray copy, under an id nobody asked for; not one per client or per retry.
@@ -883,13 +845,6 @@ error[rejected-by-server]: boruta rejected `pkce\u{1b}[2J`: \u{202e}gnp.exe\n  +
 2 | name: app
   |       ^^^
 
-warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
-  --> manifests/app.yaml:2:7
-  |
-2 | name: app
-  |       ^^^
-
-1 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
 ")
         .run();
     assert_unforged("apply stdout", &out.stdout);

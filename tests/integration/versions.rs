@@ -515,19 +515,12 @@ Nothing reported as done is undone. Fix the failures and run apply again: it con
   |       ^^^
 
 0 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
-warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's default is 86400 s, above the policy's maximum of 3600 s: a stolen token stays usable that long (declare a shorter one, or raise max_ttl in the policy)
-  --> manifests/app.yaml:2:7
-  |
-2 | name: app
-  |       ^^^
-
 error[key-pair-not-found]: key pair not found: boruta answered 404 to the create; no global key pair (/api/key-pairs) has this id
   --> manifests/app.yaml:4:14
   |
 4 | key_pair_id: 99999999-9999-4999-8999-999999999999
   |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 
-1 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
 ")
         .run();
     // A known one is used.
