@@ -291,6 +291,8 @@ pub struct Target<'a> {
     pub manifests_dir: &'a str,
     pub scopes: &'a [String],
     pub version: &'a crate::api::VersionChoice,
+    /// [`manifests_digest`] of the manifests.
+    pub manifests_digest: String,
     pub options: &'a Options,
     pub purpose: Purpose,
 }
@@ -337,7 +339,7 @@ fn count(summary: &mut Summary, action: Action) {
 
 /// Builds the plan from a diff, and the findings its options add (refused updates, a
 /// delete without `--allow-delete`).
-pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Vec<Diagnostic>) {
+pub fn build(diff: &Diff, target: &Target<'_>) -> (Plan, Vec<Diagnostic>) {
     let options = target.options;
     let mut summary = Summary::default();
     let mut findings = Vec::new();
@@ -435,7 +437,7 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
         boruta_version: target.version.version.to_string(),
         boruta_version_source: target.version.how.clone(),
         options: options.clone(),
-        manifests_digest: manifests_digest(sources),
+        manifests_digest: target.manifests_digest.clone(),
         clients,
         scopes,
         unmanaged,

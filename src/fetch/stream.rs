@@ -185,6 +185,28 @@ impl Spare {
     }
 }
 
+/// The first batch (in the list's order) where an element failed to parse, if any.
+struct FirstFailure(std::sync::atomic::AtomicUsize);
+
+impl FirstFailure {
+    fn new() -> Self {
+        FirstFailure(std::sync::atomic::AtomicUsize::new(usize::MAX))
+    }
+
+    fn at(&self, index: usize) {
+        self.0.fetch_min(index, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// A batch before `index` failed: `index` need not be parsed.
+    fn before(&self, index: usize) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst) < index
+    }
+
+    fn any(&self) -> bool {
+        self.before(usize::MAX)
+    }
+}
+
 /// One parsed batch (or the first error in it), by its place in the list.
 type Parsed<T> = (usize, Result<Vec<T>, String>);
 
@@ -224,23 +246,21 @@ impl<T> InOrder<T> {
 }
 
 /// Parses the batches `batches` hands out until it is closed, sending each result to
-/// `results`. Once an element failed (here or in another parser) the batches still
-/// handed out are dropped unparsed: they come after the failure, whose error is the one
-/// reported.
+/// `results`. Once an element failed (here or in another parser) the batches after the
+/// failing one are dropped unparsed: the first failure is the one reported.
 fn parse_batches<T>(
     batches: &std::sync::Mutex<std::sync::mpsc::Receiver<Batch>>,
     parse: &(dyn Fn(&[u8]) -> Result<T, String> + Sync),
-    failed: &std::sync::atomic::AtomicBool,
+    failed: &FirstFailure,
     spare: &Spare,
     results: std::sync::mpsc::Sender<Parsed<T>>,
 ) {
-    use std::sync::atomic::Ordering;
     loop {
         let next = batches.lock().map(|receiver| receiver.recv());
         let Ok(Ok(batch)) = next else {
             return;
         };
-        if failed.load(Ordering::SeqCst) {
+        if failed.before(batch.index) {
             continue;
         }
         if results
@@ -256,7 +276,7 @@ fn parse_batches<T>(
 fn parse_batch<T>(
     batch: Batch,
     parse: &(dyn Fn(&[u8]) -> Result<T, String> + Sync),
-    failed: &std::sync::atomic::AtomicBool,
+    failed: &FirstFailure,
     spare: &Spare,
 ) -> Parsed<T> {
     let mut start = 0;
@@ -267,7 +287,7 @@ fn parse_batch<T>(
         Ok(())
     });
     if result.is_err() {
-        failed.store(true, std::sync::atomic::Ordering::SeqCst);
+        failed.at(batch.index);
     }
     spare.put(batch.bytes);
     (batch.index, result.map(|()| parsed))
@@ -283,9 +303,8 @@ fn cut_and_parse<T: Send>(
     parse: &(dyn Fn(&[u8]) -> Result<T, String> + Sync),
     parsers: usize,
 ) -> Result<Vec<T>, String> {
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc::TrySendError;
-    let failed = AtomicBool::new(false);
+    let failed = FirstFailure::new();
     let (sender, batches) = std::sync::mpsc::sync_channel::<Batch>(2 * parsers);
     let batches = std::sync::Mutex::new(batches);
     let (results, parsed) = std::sync::mpsc::channel::<Parsed<T>>();
@@ -307,7 +326,7 @@ fn cut_and_parse<T: Send>(
                 let next = spare.batch(batch.index + 1);
                 let full = std::mem::replace(&mut batch, next);
                 // A parser that failed stops the cutting: the rest is not read.
-                if failed.load(Ordering::SeqCst) {
+                if failed.any() {
                     return Err(String::new());
                 }
                 // The parsers are busy: this thread parses the batch itself.
