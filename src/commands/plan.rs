@@ -6,6 +6,7 @@ use super::connect::ConnectionOptions;
 use super::prepare::{Manifests, Prepared};
 use crate::diff::{Diff, Observed};
 use crate::error::{Error, Exit};
+use crate::fetch::FirstRecord;
 use crate::findings::Code;
 use crate::kinds::client::fields::{FieldId, FieldSet, Version};
 use crate::kinds::client::{Clients, SystemIds};
@@ -84,6 +85,7 @@ async fn observe(
     connection: &crate::fetch::Connection,
     needs: validate::Needs,
     wanted: FieldSet,
+    first: FirstRecord,
 ) -> Result<Observed, Error> {
     // The three reads are independent: send them together.
     let scopes = async {
@@ -107,7 +109,7 @@ async fn observe(
         }
     };
     let (clients, scopes, identity_providers, key_pairs) = tokio::join!(
-        connection.list_clients(wanted),
+        connection.list_clients_telling(wanted, first),
         scopes,
         identity_providers,
         key_pairs
@@ -194,15 +196,31 @@ pub async fn compute(
     // declares a delivery).
     let store = super::deliver::store_for(&prepared.validated.clients, env);
     let connection = std::sync::Arc::new(options.connect(scopes_for(needs))?);
-    let read = read_server(&connection, needs, &prepared.validated.clients);
-    // While the server answers (on other threads): what needs only the manifests.
+    let (first, first_record) = FirstRecord::channel();
+    let read = read_server(&connection, needs, &prepared.validated.clients, first);
+    // While the server answers (on other threads): what needs only the manifests, and
+    // the judging, for the version the first record read shows.
     let digest = tokio::task::block_in_place(|| crate::plan::manifests_digest(&prepared.sources));
+    let told = options.boruta_version;
+    let judged = early_version(told, first_record).await.map(|version| {
+        let before = prepared.diagnostics.len();
+        tokio::task::block_in_place(|| prepared.judge(&policy, version));
+        (version, before)
+    });
+    stages.done("judged");
     let observed = joined(read).await?;
     stages.done("server read");
     // What the server's version does not support, or defaults differently, is known now.
-    let version = crate::api::choose_version(options.boruta_version, &observed.clients);
-    prepared.judge(&policy, version.version);
-    stages.done("judged");
+    let version = crate::api::choose_version(told, &observed.clients);
+    match judged {
+        Some((early, _)) if early == version.version => {}
+        // Another record said otherwise (judging only adds findings: they are taken back).
+        Some((_, before)) => {
+            prepared.diagnostics.truncate(before);
+            prepared.judge(&policy, version.version);
+        }
+        None => prepared.judge(&policy, version.version),
+    }
     if let Some(mismatch) = &version.mismatch {
         let warning = Diagnostic::new(Code::BorutaVersionMismatch, mismatch.clone(), None);
         prepared.diagnostics.push(warning);
@@ -267,10 +285,25 @@ fn read_server(
     connection: &std::sync::Arc<crate::fetch::Connection>,
     needs: validate::Needs,
     clients: &[validate::ClientSpec],
+    first: FirstRecord,
 ) -> tokio::task::JoinHandle<Result<Observed, Error>> {
     let wanted = wanted(clients, needs);
     let connection = connection.clone();
-    tokio::spawn(async move { observe(&connection, needs, wanted).await })
+    tokio::spawn(async move { observe(&connection, needs, wanted, first).await })
+}
+
+/// The version to judge the manifests for while the list of clients arrives:
+/// `--boruta-version` when given (whatever the server renders), else what the first
+/// record read shows (`None` when there is none; the whole list confirms it).
+async fn early_version(
+    told: Option<crate::kinds::client::fields::Named>,
+    first_record: tokio::sync::oneshot::Receiver<crate::kinds::client::ClientRecord>,
+) -> Option<Version> {
+    if told.is_some() {
+        return Some(crate::api::choose_version(told, &[]).version);
+    }
+    let record = first_record.await.ok()?;
+    Some(crate::api::choose_version(None, &[record]).version)
 }
 
 /// The outcome of [`read_server`]: its error as it was, its panic as a panic.
