@@ -371,7 +371,8 @@ fn compare_all(
 ) -> Result<(Diff, ScopeView), Error> {
     let mut diff = Diff::default();
     if let Some(server_scopes) = observed.scopes.as_deref() {
-        let context = crate::kinds::scope::compare::Context::new(&observed.clients);
+        let context =
+            crate::kinds::scope::compare::Context::new(&observed.clients, &validated.scopes);
         let mut scopes =
             crate::diff::compare::<Scopes>(&validated.scopes, server_scopes, &context)?;
         let manages_scopes = !validated.scopes.is_empty();
