@@ -196,35 +196,9 @@ pub async fn compute(
     // declares a delivery).
     let store = super::deliver::store_for(&prepared.validated.clients, env);
     let connection = std::sync::Arc::new(options.connect(scopes_for(needs))?);
-    let (first, first_record) = FirstRecord::channel();
-    let read = read_server(&connection, needs, &prepared.validated.clients, first);
-    // While the server answers (on other threads): what needs only the manifests, and
-    // the judging, for the version the first record read shows.
-    let digest = tokio::task::block_in_place(|| crate::plan::manifests_digest(&prepared.sources));
     let told = options.boruta_version;
-    let judged = early_version(told, first_record).await.map(|version| {
-        let before = prepared.diagnostics.len();
-        tokio::task::block_in_place(|| prepared.judge(&policy, version));
-        (version, before)
-    });
-    stages.done("judged");
-    let observed = joined(read).await?;
-    stages.done("server read");
-    // What the server's version does not support, or defaults differently, is known now.
-    let version = crate::api::choose_version(told, &observed.clients);
-    match judged {
-        Some((early, _)) if early == version.version => {}
-        // Another record said otherwise (judging only adds findings: they are taken back).
-        Some((_, before)) => {
-            prepared.diagnostics.truncate(before);
-            prepared.judge(&policy, version.version);
-        }
-        None => prepared.judge(&policy, version.version),
-    }
-    if let Some(mismatch) = &version.mismatch {
-        let warning = Diagnostic::new(Code::BorutaVersionMismatch, mismatch.clone(), None);
-        prepared.diagnostics.push(warning);
-    }
+    let (observed, version, digest) =
+        read_and_judge(&mut prepared, &policy, &connection, needs, told, &stages).await?;
     prepared.check_waivers();
     if has_errors(&prepared.diagnostics) {
         return Ok(Outcome::Invalid(Box::new(prepared)));
@@ -276,6 +250,48 @@ pub async fn compute(
         scope_view,
         deliveries,
     })))
+}
+
+/// Reads the server and, meanwhile, what needs only the manifests: their digest, and
+/// their judging for the version `--boruta-version` gives or the first record read
+/// shows (judged again when the whole list says otherwise). Returns what the server
+/// holds, the version chosen (its mismatch with `told` added as a warning) and the
+/// manifests' digest.
+async fn read_and_judge(
+    prepared: &mut Prepared,
+    policy: &crate::policy::Policy,
+    connection: &std::sync::Arc<crate::fetch::Connection>,
+    needs: validate::Needs,
+    told: Option<crate::kinds::client::fields::Named>,
+    stages: &Stages,
+) -> Result<(Observed, crate::api::VersionChoice, String), Error> {
+    let (first, first_record) = FirstRecord::channel();
+    let read = read_server(connection, needs, &prepared.validated.clients, first);
+    let digest = tokio::task::block_in_place(|| crate::plan::manifests_digest(&prepared.sources));
+    let judged = early_version(told, first_record).await.map(|version| {
+        let before = prepared.diagnostics.len();
+        tokio::task::block_in_place(|| prepared.judge(policy, version));
+        (version, before)
+    });
+    stages.done("judged");
+    let observed = joined(read).await?;
+    stages.done("server read");
+    // What the server's version does not support, or defaults differently, is known now.
+    let version = crate::api::choose_version(told, &observed.clients);
+    match judged {
+        Some((early, _)) if early == version.version => {}
+        // Another record said otherwise (judging only adds findings: they are taken back).
+        Some((_, before)) => {
+            prepared.diagnostics.truncate(before);
+            prepared.judge(policy, version.version);
+        }
+        None => prepared.judge(policy, version.version),
+    }
+    if let Some(mismatch) = &version.mismatch {
+        let warning = Diagnostic::new(Code::BorutaVersionMismatch, mismatch.clone(), None);
+        prepared.diagnostics.push(warning);
+    }
+    Ok((observed, version, digest))
 }
 
 /// The server read, started on the runtime's threads so that the caller goes on with
