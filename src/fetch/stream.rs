@@ -63,7 +63,7 @@ impl Cutter {
             if self.in_string && !self.escaped && byte != b'"' && byte != b'\\' {
                 // Most of a list is text inside strings: skip to the next quote or escape.
                 let rest = &self.buffer[self.scanned..];
-                let skip = rest.iter().position(|b| *b == b'"' || *b == b'\\');
+                let skip = memchr::memchr2(b'"', b'\\', rest);
                 self.scanned += skip.unwrap_or(rest.len());
                 continue;
             }
