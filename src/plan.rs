@@ -311,6 +311,8 @@ pub struct Target<'a> {
     pub manifests_dir: &'a str,
     pub scopes: &'a [String],
     pub version: &'a crate::api::VersionChoice,
+    /// [`manifests_digest`] of the manifests.
+    pub manifests_digest: String,
     pub options: &'a Options,
     pub purpose: Purpose,
 }
@@ -359,76 +361,86 @@ fn counter(summary: &mut Summary, action: Action) -> &mut usize {
     }
 }
 
+/// One object of the plan: its action under the plan's options (an update or a re-send
+/// when `--update` asks, blocked when it cannot be made), with the findings they add.
+fn plan_object(
+    c: &crate::diff::ObjectDiff,
+    target: &Target<'_>,
+    findings: &mut Vec<Diagnostic>,
+) -> PlannedObject {
+    let options = target.options;
+    let mut action = match (c.action, &c.update) {
+        (Action::Drift, Some(_)) if options.update => Action::Update,
+        (Action::InSync, Some(_)) if options.update && !c.resend.is_empty() => Action::Resend,
+        (action, _) => action,
+    };
+    let sends = matches!(action, Action::Update | Action::Resend);
+    let update = c.update.as_ref().filter(|_| sends);
+    let refusals = update.map_or(&[][..], |u| u.refusals.as_slice());
+    findings.extend(refusals.iter().cloned());
+    let refused = target.purpose == Purpose::Apply && !options.allow_delete;
+    let delete_refused = action == Action::Delete && refused;
+    let acts = matches!(
+        action,
+        Action::Create | Action::Update | Action::Delete | Action::Resend
+    );
+    let blocked = (acts && (c.blocked || !refusals.is_empty() || delete_refused)).then_some(action);
+    if blocked.is_some() {
+        action = Action::Blocked;
+    }
+    if action == Action::Update {
+        findings.extend(identity_provider_restart(c, target.version));
+    }
+    if delete_refused {
+        findings.push(Diagnostic::new(Code::DeleteNotAllowed,
+            format!(
+                "`{}` ({}) is declared `ensure: absent` and exists: deleting it needs --allow-delete, on plan and apply (the whole plan is refused without it)",
+                c.name, c.id
+            ),
+            Some(c.location.clone()),
+        ));
+    }
+    let desired_digest = match action {
+        Action::Create => Some(digest_of(&c.create_body)),
+        Action::Update | Action::Resend => update.map(|u| digest_of(&u.body)),
+        _ => None,
+    };
+    PlannedObject {
+        kind: c.kind,
+        id: c.id.clone(),
+        name: c.name.clone(),
+        file: c.location.file.to_string(),
+        line: c.location.line,
+        action,
+        fields: c.fields.clone(),
+        secret: c.secret,
+        unverifiable: c.unverifiable.clone(),
+        resend: if sends && blocked.is_none() {
+            c.resend.clone()
+        } else {
+            Vec::new()
+        },
+        key_pair: c.key_pair,
+        blocked,
+        conflicting_id: c.conflicting_id.clone(),
+        regenerate_key_pair: update.is_some_and(|u| u.regenerate_key_pair),
+        fingerprint: c.fingerprint.clone(),
+        desired_digest,
+        notes: c.notes.clone(),
+        delivery: None,
+    }
+}
+
 /// Builds the plan from a diff, and the findings its options add (refused updates, a
 /// delete without `--allow-delete`).
-pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Vec<Diagnostic>) {
+pub fn build(diff: &Diff, target: &Target<'_>) -> (Plan, Vec<Diagnostic>) {
     let options = target.options;
     let mut summary = Summary::default();
     let mut findings = Vec::new();
     let (mut clients, mut scopes) = (Vec::new(), Vec::new());
     for c in &diff.objects {
-        let mut action = match (c.action, &c.update) {
-            (Action::Drift, Some(_)) if options.update => Action::Update,
-            (Action::InSync, Some(_)) if options.update && !c.resend.is_empty() => Action::Resend,
-            (action, _) => action,
-        };
-        let sends = matches!(action, Action::Update | Action::Resend);
-        let update = c.update.as_ref().filter(|_| sends);
-        let refusals = update.map_or(&[][..], |u| u.refusals.as_slice());
-        findings.extend(refusals.iter().cloned());
-        let refused = target.purpose == Purpose::Apply && !options.allow_delete;
-        let delete_refused = action == Action::Delete && refused;
-        let acts = matches!(
-            action,
-            Action::Create | Action::Update | Action::Delete | Action::Resend
-        );
-        let blocked =
-            (acts && (c.blocked || !refusals.is_empty() || delete_refused)).then_some(action);
-        if blocked.is_some() {
-            action = Action::Blocked;
-        }
-        count(&mut summary, action);
-        if action == Action::Update {
-            findings.extend(identity_provider_restart(c, target.version));
-        }
-        if delete_refused {
-            findings.push(Diagnostic::new(Code::DeleteNotAllowed,
-                format!(
-                    "`{}` ({}) is declared `ensure: absent` and exists: deleting it needs --allow-delete, on plan and apply (the whole plan is refused without it)",
-                    c.name, c.id
-                ),
-                Some(c.location.clone()),
-            ));
-        }
-        let desired_digest = match action {
-            Action::Create => Some(digest_of(&c.create_body)),
-            Action::Update | Action::Resend => update.map(|u| digest_of(&u.body)),
-            _ => None,
-        };
-        let planned = PlannedObject {
-            kind: c.kind,
-            id: c.id.clone(),
-            name: c.name.clone(),
-            file: c.location.file.to_string(),
-            line: c.location.line,
-            action,
-            fields: c.fields.clone(),
-            secret: c.secret,
-            unverifiable: c.unverifiable.clone(),
-            resend: if sends && blocked.is_none() {
-                c.resend.clone()
-            } else {
-                Vec::new()
-            },
-            key_pair: c.key_pair,
-            blocked,
-            conflicting_id: c.conflicting_id.clone(),
-            regenerate_key_pair: update.is_some_and(|u| u.regenerate_key_pair),
-            fingerprint: c.fingerprint.clone(),
-            desired_digest,
-            notes: c.notes.clone(),
-            delivery: None,
-        };
+        let planned = plan_object(c, target, &mut findings);
+        count(&mut summary, planned.action);
         match c.kind {
             ObjectKind::Scope => scopes.push(planned),
             ObjectKind::Client => clients.push(planned),
@@ -459,7 +471,7 @@ pub fn build(diff: &Diff, target: &Target<'_>, sources: &SourceMap) -> (Plan, Ve
         boruta_version: target.version.version.to_string(),
         boruta_version_source: target.version.how.clone(),
         options: options.clone(),
-        manifests_digest: manifests_digest(sources),
+        manifests_digest: target.manifests_digest.clone(),
         clients,
         scopes,
         unmanaged,

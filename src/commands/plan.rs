@@ -6,6 +6,7 @@ use super::connect::ConnectionOptions;
 use super::prepare::{Manifests, Prepared};
 use crate::diff::{Diff, Observed};
 use crate::error::{Error, Exit};
+use crate::fetch::FirstRecord;
 use crate::findings::Code;
 use crate::kinds::client::fields::{FieldId, FieldSet, Version};
 use crate::kinds::client::{Clients, SystemIds};
@@ -19,6 +20,8 @@ use serde_json::{Map, Value};
 
 /// Everything `plan`, `drift` and `apply` compute before deciding anything.
 pub struct Computed {
+    /// The manifests. Their findings are moved into `plan.diagnostics` (100,000 findings
+    /// are not copied): read them there.
     pub prepared: Prepared,
     pub observed: Observed,
     pub system: SystemIds,
@@ -41,14 +44,14 @@ impl Computed {
     }
 
     /// The findings a person reads on stderr: the manifests' and the comparison's, notes
-    /// excepted (those are `validate`'s business).
+    /// excepted (those are `validate`'s business). The plan holds them all, sorted.
     pub fn findings(&self) -> Vec<Diagnostic> {
-        shown(
-            self.prepared
-                .diagnostics
-                .iter()
-                .chain(&self.diff.diagnostics),
-        )
+        self.plan
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity != Severity::Note)
+            .cloned()
+            .collect()
     }
 }
 
@@ -82,6 +85,7 @@ async fn observe(
     connection: &crate::fetch::Connection,
     needs: validate::Needs,
     wanted: FieldSet,
+    first: FirstRecord,
 ) -> Result<Observed, Error> {
     // The three reads are independent: send them together.
     let scopes = async {
@@ -105,7 +109,7 @@ async fn observe(
         }
     };
     let (clients, scopes, identity_providers, key_pairs) = tokio::join!(
-        connection.list_clients(wanted),
+        connection.list_clients_telling(wanted, first),
         scopes,
         identity_providers,
         key_pairs
@@ -191,18 +195,10 @@ pub async fn compute(
     // The store's settings are read now, from the environment (none when no manifest
     // declares a delivery).
     let store = super::deliver::store_for(&prepared.validated.clients, env);
-    let connection = options.connect(scopes_for(needs))?;
-    let wanted = wanted(&prepared.validated.clients, needs);
-    let observed = observe(&connection, needs, wanted).await?;
-    stages.done("server read");
-    // What the server's version does not support, or defaults differently, is known now.
-    let version = crate::api::choose_version(options.boruta_version, &observed.clients);
-    prepared.judge(&policy, version.version);
-    stages.done("judged");
-    if let Some(mismatch) = &version.mismatch {
-        let warning = Diagnostic::new(Code::BorutaVersionMismatch, mismatch.clone(), None);
-        prepared.diagnostics.push(warning);
-    }
+    let connection = std::sync::Arc::new(options.connect(scopes_for(needs))?);
+    let told = options.boruta_version;
+    let (observed, version, digest) =
+        read_and_judge(&mut prepared, &policy, &connection, needs, told, &stages).await?;
     prepared.check_waivers();
     if has_errors(&prepared.diagnostics) {
         return Ok(Outcome::Invalid(Box::new(prepared)));
@@ -225,10 +221,11 @@ pub async fn compute(
         scopes: connection.scopes(),
         version: &version,
         manifests_dir: &manifests.dir.to_string_lossy(),
+        manifests_digest: digest,
         options: plan_options,
         purpose,
     };
-    let (mut plan, plan_findings) = crate::plan::build(&diff, &target, &prepared.sources);
+    let (mut plan, plan_findings) = crate::plan::build(&diff, &target);
     diff.diagnostics.extend(plan_findings);
     let survey = super::deliver::Survey {
         clients: &prepared.validated.clients,
@@ -240,20 +237,7 @@ pub async fn compute(
     let (deliveries, delivery_findings) = super::deliver::survey(survey, &mut plan).await;
     diff.diagnostics.extend(delivery_findings);
     stages.done("deliveries read");
-    if plan.writes(ObjectKind::Scope) {
-        // Least privilege: scope writes need their own scope, asked for only now.
-        plan.scopes_requested
-            .push(ObjectKind::Scope.write_scope().to_string());
-    }
-    // The document carries every finding: the manifests' and the comparison's.
-    let mut findings: Vec<_> = prepared
-        .diagnostics
-        .iter()
-        .chain(&diff.diagnostics)
-        .cloned()
-        .collect();
-    sort_diagnostics(&mut findings);
-    plan.diagnostics = findings;
+    finish_plan(&mut plan, &mut prepared, &diff);
     stages.done("plan built");
     Ok(Outcome::Planned(Box::new(Computed {
         prepared,
@@ -261,11 +245,104 @@ pub async fn compute(
         system,
         diff,
         plan,
-        connection: std::sync::Arc::new(connection),
+        connection,
         version: version.version,
         scope_view,
         deliveries,
     })))
+}
+
+/// Reads the server and, meanwhile, what needs only the manifests: their digest, and
+/// their judging for the version `--boruta-version` gives or the first record read
+/// shows (judged again when the whole list says otherwise). Returns what the server
+/// holds, the version chosen (its mismatch with `told` added as a warning) and the
+/// manifests' digest.
+async fn read_and_judge(
+    prepared: &mut Prepared,
+    policy: &crate::policy::Policy,
+    connection: &std::sync::Arc<crate::fetch::Connection>,
+    needs: validate::Needs,
+    told: Option<crate::kinds::client::fields::Named>,
+    stages: &Stages,
+) -> Result<(Observed, crate::api::VersionChoice, String), Error> {
+    let (first, first_record) = FirstRecord::channel();
+    let read = read_server(connection, needs, &prepared.validated.clients, first);
+    let digest = tokio::task::block_in_place(|| crate::plan::manifests_digest(&prepared.sources));
+    let judged = early_version(told, first_record).await.map(|version| {
+        let before = prepared.diagnostics.len();
+        tokio::task::block_in_place(|| prepared.judge(policy, version));
+        (version, before)
+    });
+    stages.done("judged");
+    let observed = joined(read).await?;
+    stages.done("server read");
+    // What the server's version does not support, or defaults differently, is known now.
+    let version = crate::api::choose_version(told, &observed.clients);
+    match judged {
+        Some((early, _)) if early == version.version => {}
+        // Another record said otherwise (judging only adds findings: they are taken back).
+        Some((_, before)) => {
+            prepared.diagnostics.truncate(before);
+            prepared.judge(policy, version.version);
+        }
+        None => prepared.judge(policy, version.version),
+    }
+    if let Some(mismatch) = &version.mismatch {
+        let warning = Diagnostic::new(Code::BorutaVersionMismatch, mismatch.clone(), None);
+        prepared.diagnostics.push(warning);
+    }
+    Ok((observed, version, digest))
+}
+
+/// The server read, started on the runtime's threads so that the caller goes on with
+/// what needs only the manifests. Nothing is sent before the manifests are valid: the
+/// connection's scopes and the fields read are the manifests' (least privilege).
+fn read_server(
+    connection: &std::sync::Arc<crate::fetch::Connection>,
+    needs: validate::Needs,
+    clients: &[validate::ClientSpec],
+    first: FirstRecord,
+) -> tokio::task::JoinHandle<Result<Observed, Error>> {
+    let wanted = wanted(clients, needs);
+    let connection = connection.clone();
+    tokio::spawn(async move { observe(&connection, needs, wanted, first).await })
+}
+
+/// The version to judge the manifests for while the list of clients arrives:
+/// `--boruta-version` when given (whatever the server renders), else what the first
+/// record read shows (`None` when there is none; the whole list confirms it).
+async fn early_version(
+    told: Option<crate::kinds::client::fields::Named>,
+    first_record: tokio::sync::oneshot::Receiver<crate::kinds::client::ClientRecord>,
+) -> Option<Version> {
+    if told.is_some() {
+        return Some(crate::api::choose_version(told, &[]).version);
+    }
+    let record = first_record.await.ok()?;
+    Some(crate::api::choose_version(None, &[record]).version)
+}
+
+/// The outcome of [`read_server`]: its error as it was, its panic as a panic.
+async fn joined(read: tokio::task::JoinHandle<Result<Observed, Error>>) -> Result<Observed, Error> {
+    match read.await {
+        Ok(observed) => observed,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(Error::Other(Box::new(e))),
+    }
+}
+
+/// The plan's last touches: the scope write scope when it writes scopes, and every
+/// finding (the manifests', moved, and the comparison's) in the document.
+fn finish_plan(plan: &mut Plan, prepared: &mut Prepared, diff: &Diff) {
+    if plan.writes(ObjectKind::Scope) {
+        // Least privilege: scope writes need their own scope, asked for only now.
+        plan.scopes_requested
+            .push(ObjectKind::Scope.write_scope().to_string());
+    }
+    let mut findings = std::mem::take(&mut prepared.diagnostics);
+    findings.extend(diff.diagnostics.iter().cloned());
+    sort_diagnostics(&mut findings);
+    plan.diagnostics = findings;
 }
 
 /// `--select`: keeps the manifests a pattern names. A pattern that names none is a mistake
@@ -310,7 +387,8 @@ fn compare_all(
 ) -> Result<(Diff, ScopeView), Error> {
     let mut diff = Diff::default();
     if let Some(server_scopes) = observed.scopes.as_deref() {
-        let context = crate::kinds::scope::compare::Context::new(&observed.clients);
+        let context =
+            crate::kinds::scope::compare::Context::new(&observed.clients, &validated.scopes);
         let mut scopes =
             crate::diff::compare::<Scopes>(&validated.scopes, server_scopes, &context)?;
         let manages_scopes = !validated.scopes.is_empty();
@@ -335,6 +413,22 @@ type ScopeView = Option<Vec<Map<String, Value>>>;
 /// A waived legacy value is acceptable on an existing client only: a client that holds one
 /// and would be created fails the plan (boruta would refuse the create).
 fn refuse_legacy_creates(prepared: &Prepared, diff: &mut Diff) {
+    // The waived legacy findings, looked for once (usually none: nothing to refuse).
+    let waived: Vec<Diagnostic> = prepared
+        .diagnostics
+        .iter()
+        .filter(|d| d.waived.is_some())
+        .filter(|d| {
+            let Some(at) = &d.location else { return false };
+            let line = at.line;
+            let one = std::slice::from_ref(*d);
+            crate::policy::waivers::legacy_waived_within(one, &at.file, line, line).is_some()
+        })
+        .cloned()
+        .collect();
+    if waived.is_empty() {
+        return;
+    }
     let (mut refused, mut refused_ids) = (Vec::new(), Vec::new());
     let entries = diff.by_identity();
     for desired in &prepared.validated.clients {
@@ -344,7 +438,7 @@ fn refuse_legacy_creates(prepared: &Prepared, diff: &mut Diff) {
             continue;
         }
         let found = crate::policy::waivers::legacy_waived_within(
-            &prepared.diagnostics,
+            &waived,
             &desired.file,
             desired.lines.0 as usize,
             desired.lines.1 as usize,

@@ -13,7 +13,7 @@ use crate::kinds::{Kind, ObjectKind};
 use crate::source::{Diagnostic, Location};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What the server holds.
 #[derive(Debug, Default, Clone)]
@@ -285,11 +285,12 @@ pub fn compare<K: Kind>(
     records: &[K::Record],
     context: &K::Context<'_>,
 ) -> Result<Diff, DiffError> {
-    let by_id: BTreeMap<&str, &K::Record> = records
+    // Hashed: 100,000 ids are looked up once each, in no order.
+    let by_id: HashMap<&str, &K::Record> = records
         .iter()
         .map(|r| (K::record_identity(r).0, r))
         .collect();
-    let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
     for record in records {
         if let (id, Some(name)) = K::record_identity(record) {
             by_name.entry(name).or_default().push(id);
@@ -340,7 +341,7 @@ pub fn compare<K: Kind>(
         out.objects.push(entry);
         out.diagnostics.extend(diagnostics);
     }
-    let declared: BTreeSet<String> = specs.iter().map(|s| K::identity(s).0).collect();
+    let declared: HashSet<String> = specs.iter().map(|s| K::identity(s).0).collect();
     for record in records {
         let (id, name) = K::record_identity(record);
         if !declared.contains(id) {

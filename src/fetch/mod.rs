@@ -76,6 +76,39 @@ pub enum Deleted {
     AlreadyAbsent,
 }
 
+/// Told the first client record read (what it renders tells boruta's versions apart), so
+/// that work depending on the version can start before the list is complete. Dropped
+/// untold when the list is empty or fails.
+#[derive(Default)]
+pub struct FirstRecord {
+    told: std::sync::atomic::AtomicBool,
+    sender: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<ClientRecord>>>,
+}
+
+impl FirstRecord {
+    /// A sender, and the receiver it tells.
+    pub fn channel() -> (FirstRecord, tokio::sync::oneshot::Receiver<ClientRecord>) {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let first = FirstRecord {
+            told: Default::default(),
+            sender: std::sync::Mutex::new(Some(sender)),
+        };
+        (first, receiver)
+    }
+
+    fn tell(&self, record: &ClientRecord) {
+        use std::sync::atomic::Ordering;
+        if self.told.load(Ordering::Relaxed) || self.told.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let sender = self.sender.lock().ok().and_then(|mut s| s.take());
+        if let Some(sender) = sender {
+            // The receiver may be gone (the run stopped waiting): nothing to tell.
+            let _ = sender.send(record.clone());
+        }
+    }
+}
+
 /// boruta's 422 field errors, redacted: field → messages.
 pub type FieldErrors = std::collections::BTreeMap<String, Vec<String>>;
 
@@ -264,7 +297,19 @@ impl Connection {
     /// list of 100,000 clients (about 180 MB of JSON) is never held whole.
     /// Only the `wanted` members are kept (the record's fingerprint covers them all).
     pub async fn list_clients(&self, wanted: FieldSet) -> Result<Vec<ClientRecord>, FetchError> {
+        self.list_clients_telling(wanted, FirstRecord::default())
+            .await
+    }
+
+    /// [`Connection::list_clients`], telling `first` about the first record read, long
+    /// before the list is complete.
+    pub async fn list_clients_telling(
+        &self,
+        wanted: FieldSet,
+        first: FirstRecord,
+    ) -> Result<Vec<ClientRecord>, FetchError> {
         let (path, what) = ("/api/clients", "listing clients (GET /api/clients)");
+        let first = Arc::new(first);
         let mut attempt = 0;
         loop {
             let reply = self
@@ -276,7 +321,12 @@ impl Connection {
                     return Err(self.server_error(what, path, status, &body))
                 }
             };
-            let parse = move |element: &[u8]| ClientRecord::parse(element, wanted);
+            let first = first.clone();
+            let parse = move |element: &[u8]| {
+                let record = ClientRecord::parse(element, wanted)?;
+                first.tell(&record);
+                Ok(record)
+            };
             match stream::each_element(response, self.sender.max_body, what, parse).await {
                 Ok(records) => return Ok(records),
                 // The body broke off: a read can be asked again.

@@ -63,7 +63,7 @@ impl Cutter {
             if self.in_string && !self.escaped && byte != b'"' && byte != b'\\' {
                 // Most of a list is text inside strings: skip to the next quote or escape.
                 let rest = &self.buffer[self.scanned..];
-                let skip = rest.iter().position(|b| *b == b'"' || *b == b'\\');
+                let skip = memchr::memchr2(b'"', b'\\', rest);
                 self.scanned += skip.unwrap_or(rest.len());
                 continue;
             }
@@ -146,13 +146,230 @@ enum Stop {
     Transport(String),
 }
 
+/// Elements are parsed in batches of about this many bytes: large enough that handing one
+/// to a parser costs nothing, small enough that every parser has work until the end.
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// Cut elements, copied one after another, waiting for a parser.
+#[derive(Default)]
+struct Batch {
+    index: usize,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+/// Emptied batch buffers, used again: the same few buffers carry the whole list, rather
+/// than new ones interleaved with the records in the allocator's arenas.
+#[derive(Default)]
+struct Spare(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl Spare {
+    fn put(&self, mut bytes: Vec<u8>) {
+        bytes.clear();
+        if let Ok(mut spare) = self.0.lock() {
+            spare.push(bytes);
+        }
+    }
+
+    fn take(&self) -> Vec<u8> {
+        let reused = self.0.lock().ok().and_then(|mut spare| spare.pop());
+        reused.unwrap_or_else(|| Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 2))
+    }
+
+    fn batch(&self, index: usize) -> Batch {
+        Batch {
+            index,
+            bytes: self.take(),
+            ends: Vec::new(),
+        }
+    }
+}
+
+/// The first batch (in the list's order) where an element failed to parse, if any.
+struct FirstFailure(std::sync::atomic::AtomicUsize);
+
+impl FirstFailure {
+    fn new() -> Self {
+        FirstFailure(std::sync::atomic::AtomicUsize::new(usize::MAX))
+    }
+
+    fn at(&self, index: usize) {
+        self.0.fetch_min(index, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// A batch before `index` failed: `index` need not be parsed.
+    fn before(&self, index: usize) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst) < index
+    }
+
+    fn any(&self) -> bool {
+        self.before(usize::MAX)
+    }
+}
+
+/// One parsed batch (or the first error in it), by its place in the list.
+type Parsed<T> = (usize, Result<Vec<T>, String>);
+
+/// Puts parsed batches back in the list's order as they come, so each batch's vector is
+/// freed as soon as its records are moved (and its memory serves the next batch).
+struct InOrder<T> {
+    out: Vec<T>,
+    pending: std::collections::BTreeMap<usize, Result<Vec<T>, String>>,
+    next: usize,
+    /// The first error in the list's order, once every batch before it is in.
+    error: Option<String>,
+}
+
+impl<T> InOrder<T> {
+    fn new() -> Self {
+        InOrder {
+            out: Vec::new(),
+            pending: std::collections::BTreeMap::new(),
+            next: 0,
+            error: None,
+        }
+    }
+
+    fn add(&mut self, (index, result): Parsed<T>) {
+        self.pending.insert(index, result);
+        while self.error.is_none() {
+            let Some(result) = self.pending.remove(&self.next) else {
+                return;
+            };
+            match result {
+                Ok(records) => self.out.extend(records),
+                Err(e) => self.error = Some(e),
+            }
+            self.next += 1;
+        }
+    }
+}
+
+/// Parses the batches `batches` hands out until it is closed, sending each result to
+/// `results`. Once an element failed (here or in another parser) the batches after the
+/// failing one are dropped unparsed: the first failure is the one reported.
+fn parse_batches<T>(
+    batches: &std::sync::Mutex<std::sync::mpsc::Receiver<Batch>>,
+    parse: &(dyn Fn(&[u8]) -> Result<T, String> + Sync),
+    failed: &FirstFailure,
+    spare: &Spare,
+    results: std::sync::mpsc::Sender<Parsed<T>>,
+) {
+    loop {
+        let next = batches.lock().map(|receiver| receiver.recv());
+        let Ok(Ok(batch)) = next else {
+            return;
+        };
+        if failed.before(batch.index) {
+            continue;
+        }
+        if results
+            .send(parse_batch(batch, parse, failed, spare))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Parses the elements of one batch, up to the first that fails.
+fn parse_batch<T>(
+    batch: Batch,
+    parse: &(dyn Fn(&[u8]) -> Result<T, String> + Sync),
+    failed: &FirstFailure,
+    spare: &Spare,
+) -> Parsed<T> {
+    let mut start = 0;
+    let mut parsed = Vec::with_capacity(batch.ends.len());
+    let result = batch.ends.iter().try_for_each(|&end| {
+        parsed.push(parse(&batch.bytes[start..end])?);
+        start = end;
+        Ok(())
+    });
+    if result.is_err() {
+        failed.at(batch.index);
+    }
+    spare.put(batch.bytes);
+    (batch.index, result.map(|()| parsed))
+}
+
+/// Cuts the elements out of the chunks `receiver` delivers and has them parsed by
+/// `parsers` threads and itself (a list of 100,000 clients is 180 MB: its JSON and its fingerprints
+/// take every core the run otherwise leaves idle while it waits for the server). The
+/// elements come back in the list's order; the first element that fails to parse is
+/// reported, before whatever stopped the cutting after it.
+fn cut_and_parse<T: Send>(
+    mut receiver: tokio::sync::mpsc::Receiver<Bytes>,
+    parse: &(dyn Fn(&[u8]) -> Result<T, String> + Sync),
+    parsers: usize,
+) -> Result<Vec<T>, String> {
+    use std::sync::mpsc::TrySendError;
+    let failed = FirstFailure::new();
+    let (sender, batches) = std::sync::mpsc::sync_channel::<Batch>(2 * parsers);
+    let batches = std::sync::Mutex::new(batches);
+    let (results, parsed) = std::sync::mpsc::channel::<Parsed<T>>();
+    let spare = Spare::default();
+    let mut in_order = InOrder::new();
+    let cut = std::thread::scope(|scope| {
+        for _ in 0..parsers {
+            let results = results.clone();
+            let (batches, failed, spare) = (&batches, &failed, &spare);
+            scope.spawn(move || parse_batches(batches, parse, failed, spare, results));
+        }
+        drop(results);
+        let mut cutter = Cutter::new();
+        let mut batch = spare.batch(0);
+        let mut each = |element: &[u8]| {
+            batch.bytes.extend_from_slice(element);
+            batch.ends.push(batch.bytes.len());
+            if batch.bytes.len() >= BATCH_BYTES {
+                let next = spare.batch(batch.index + 1);
+                let full = std::mem::replace(&mut batch, next);
+                // A parser that failed stops the cutting: the rest is not read.
+                if failed.any() {
+                    return Err(String::new());
+                }
+                // The parsers are busy: this thread parses the batch itself.
+                if let Err(TrySendError::Full(full)) = sender.try_send(full) {
+                    in_order.add(parse_batch(full, parse, &failed, &spare));
+                }
+                parsed.try_iter().for_each(|p| in_order.add(p));
+            }
+            Ok(())
+        };
+        let mut cut = (|| {
+            while let Some(chunk) = receiver.blocking_recv() {
+                cutter.feed(&chunk, &mut each)?;
+            }
+            cutter.finish()
+        })();
+        let last = std::mem::take(&mut batch);
+        let sent = last.index + usize::from(!last.ends.is_empty());
+        if cut.is_ok() && !last.ends.is_empty() && sender.send(last).is_err() {
+            cut = Err(String::new());
+        }
+        drop(sender);
+        // Every parser sends its last result and ends when the batches are closed.
+        parsed.iter().for_each(|p| in_order.add(p));
+        cut.map(|()| sent)
+    });
+    if let Some(error) = in_order.error {
+        return Err(error);
+    }
+    match cut? == in_order.next {
+        true => Ok(in_order.out),
+        // Only a parser that panicked loses a batch.
+        false => Err("a part of the list was not parsed".to_string()),
+    }
+}
+
 /// Parses each element of `response`'s `{"data": [...]}` body with `parse` as it
 /// arrives, reading at most `limit` bytes.
 pub async fn each_element<T: Send + 'static>(
     mut response: reqwest::Response,
     limit: u64,
     what: &str,
-    parse: impl Fn(&[u8]) -> Result<T, String> + Send + 'static,
+    parse: impl Fn(&[u8]) -> Result<T, String> + Send + Sync + 'static,
 ) -> Result<Vec<T>, FetchError> {
     if response.content_length().is_some_and(|n| n > limit) {
         return Err(FetchError::TooLarge {
@@ -160,19 +377,10 @@ pub async fn each_element<T: Send + 'static>(
             limit,
         });
     }
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
-    let parser = tokio::task::spawn_blocking(move || {
-        let mut cutter = Cutter::new();
-        let mut out = Vec::new();
-        let mut each = |element: &[u8]| {
-            out.push(parse(element)?);
-            Ok(())
-        };
-        while let Some(chunk) = receiver.blocking_recv() {
-            cutter.feed(&chunk, &mut each)?;
-        }
-        cutter.finish().map(|()| out)
-    });
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
+    // The thread that cuts parses too when the others are busy.
+    let parsers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(2, 4) - 1);
+    let parser = tokio::task::spawn_blocking(move || cut_and_parse(receiver, &parse, parsers));
     let mut read: u64 = 0;
     let mut stop = None;
     loop {
@@ -246,6 +454,65 @@ mod tests {
         let one_by_one: Vec<&str> = bytes.iter().map(String::as_str).collect();
         assert_eq!(cut(&one_by_one).unwrap(), expected);
         assert_eq!(cut(&[r#"{"data":[]}"#]).unwrap(), [] as [String; 0]);
+    }
+
+    /// Cuts and parses `body` sent in chunks of `chunk` bytes, each element parsed as a
+    /// number (`bad` elements fail, naming themselves).
+    fn parse_all(body: &str, chunk: usize, parsers: usize) -> Result<Vec<u64>, String> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(body.len() / chunk + 1);
+        for part in body.as_bytes().chunks(chunk) {
+            sender
+                .try_send(bytes::Bytes::copy_from_slice(part))
+                .unwrap();
+        }
+        drop(sender);
+        let parse = |element: &[u8]| {
+            let text = String::from_utf8_lossy(element);
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            value["n"]
+                .as_u64()
+                .ok_or_else(|| format!("bad {}", value["bad"]))
+        };
+        super::cut_and_parse(receiver, &parse, parsers)
+    }
+
+    #[test]
+    fn elements_parsed_on_several_threads_keep_their_order_and_the_first_error() {
+        let padding = "x".repeat(500);
+        let element = |i: usize| match i {
+            1500 | 2400 => format!(r#"{{"bad":{i},"p":"{padding}"}}"#),
+            _ => format!(r#"{{"n":{i},"p":"{padding}"}}"#),
+        };
+        let body = |count: usize, bad: bool| {
+            let items: Vec<String> = (0..count)
+                .map(|i| {
+                    if bad {
+                        element(i)
+                    } else {
+                        element(i).replace("bad", "n")
+                    }
+                })
+                .collect();
+            format!(r#"{{"data": [{}]}}"#, items.join(","))
+        };
+        let good = body(3000, false);
+        let expected: Vec<u64> = (0..3000).collect();
+        for parsers in [1, 2, 3] {
+            assert_eq!(parse_all(&good, 65536, parsers).unwrap(), expected);
+            assert_eq!(
+                parse_all(&body(3000, true), 4096, parsers),
+                Err("bad 1500".into())
+            );
+        }
+        // A parse error comes before a cut-off body, as it would one element at a time.
+        let cut_off = &body(3000, true)[..1_200_000];
+        assert_eq!(parse_all(cut_off, 8192, 2), Err("bad 1500".into()));
+        let cut_off = &good[..1_200_000];
+        assert_eq!(
+            parse_all(cut_off, 8192, 2),
+            Err("the list ended before it was complete".into())
+        );
+        assert_eq!(parse_all(r#"{"data":[]}"#, 3, 2), Ok(vec![]));
     }
 
     #[test]

@@ -346,40 +346,14 @@ fn compare_fields(
         let created = server.is_none();
         let hidden = declared.sensitive || declared.unresolved;
         if !created && !field.rendered.includes(context.version) {
+            let resent = unverifiable(d, field, desired_wire, hidden);
             entry.unverifiable.push(field.name.to_string());
-            // Re-sent as git declares it, as no comparison can say it changed; never an
-            // ignored field, never key_pair_id (re-sending one rotates the key). Harmless
-            // for the others: boruta's update changeset validates a field only when its
-            // value changes (Ecto's validate_inclusion, validate_change; boruta_auth
-            // lib/boruta/adapters/ecto/schemas/client.ex, 1587483 and cfdb52d).
-            if field.id != FieldId::KeyPairId && !d.ignores(field.id) {
-                entry.resend.push(FieldChange {
-                    field: field.name.to_string(),
-                    server: Value::Null,
-                    desired: if hidden {
-                        Value::Null
-                    } else {
-                        desired_wire.clone()
-                    },
-                    sensitive: hidden,
-                    ignored: false,
-                });
-            }
+            entry.resend.extend(resent);
             continue;
         }
         if field.compare == Compare::Secret {
-            entry.secret = Some(match server {
-                None => SecretState::Set,
-                Some(_) => {
-                    let same =
-                        member(field.id).as_str().map(digest) == desired_wire.as_str().map(digest);
-                    match (same, d.ignores(field.id)) {
-                        (true, _) => SecretState::Unchanged,
-                        (false, true) => SecretState::Ignored,
-                        (false, false) => SecretState::Changed,
-                    }
-                }
-            });
+            let held = server.map(|_| member(field.id));
+            entry.secret = Some(secret_state(d, field.id, desired_wire, held.as_ref()));
             continue;
         }
         let actual = member(field.id);
@@ -405,6 +379,53 @@ fn compare_fields(
             sensitive: hidden,
             ignored: !created && d.ignores(field.id),
         });
+    }
+}
+
+/// A declared field the server's version never renders: what an update re-sends of it,
+/// as git declares it, since no comparison can say it changed. Never an ignored field,
+/// never key_pair_id (re-sending one rotates the key). Harmless for the others: boruta's
+/// update changeset validates a field only when its value changes (Ecto's
+/// validate_inclusion, validate_change; boruta_auth
+/// lib/boruta/adapters/ecto/schemas/client.ex, 1587483 and cfdb52d).
+fn unverifiable(
+    d: &ClientSpec,
+    field: &super::fields::Field,
+    desired_wire: &Value,
+    hidden: bool,
+) -> Option<FieldChange> {
+    if field.id == FieldId::KeyPairId || d.ignores(field.id) {
+        return None;
+    }
+    Some(FieldChange {
+        field: field.name.to_string(),
+        server: Value::Null,
+        desired: if hidden {
+            Value::Null
+        } else {
+            desired_wire.clone()
+        },
+        sensitive: hidden,
+        ignored: false,
+    })
+}
+
+/// The declared secret against the one the server holds (`None`: no client yet),
+/// compared by digest.
+fn secret_state(
+    d: &ClientSpec,
+    field: FieldId,
+    desired_wire: &Value,
+    held: Option<&Value>,
+) -> SecretState {
+    let Some(held) = held else {
+        return SecretState::Set;
+    };
+    let same = held.as_str().map(digest) == desired_wire.as_str().map(digest);
+    match (same, d.ignores(field)) {
+        (true, _) => SecretState::Unchanged,
+        (false, true) => SecretState::Ignored,
+        (false, false) => SecretState::Changed,
     }
 }
 
@@ -470,7 +491,9 @@ pub(crate) fn equal(
     match compare {
         Compare::IdentityProvider => lower_id(desired) == lower_id(actual),
         Compare::Scopes => desired_scope_keys(desired, scopes) == server_scope_keys(actual, scopes),
-        Compare::Set => as_set(desired) == as_set(actual),
+        // The same list in the same order is the same set (the usual in-sync case): the
+        // sets of texts are built only otherwise.
+        Compare::Set => desired == actual || as_set(desired) == as_set(actual),
         Compare::Scalar | Compare::Ordered | Compare::Secret | Compare::Never => desired == actual,
     }
 }

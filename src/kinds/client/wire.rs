@@ -25,8 +25,24 @@ pub(crate) fn create_body(
         .map(|declared| (declared.field.name().to_string(), declared.value.to_value()))
         .collect();
     body.insert("id".into(), Value::String(d.id.to_string()));
+    let idp_id = identity_provider_id(d, idps, diagnostics);
+    body.insert("identity_provider".into(), json!({ "id": idp_id }));
+    if let Some(refs) = &d.authorized_scopes {
+        let resolved = resolved_scopes(d, refs, scopes, diagnostics);
+        body.insert("authorized_scopes".into(), Value::Array(resolved));
+    }
+    body
+}
+
+/// The id of the identity provider a manifest names (by id, or by name resolved against
+/// the server), with the findings the resolution raises.
+fn identity_provider_id(
+    d: &ClientSpec,
+    idps: &Lookup<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<String> {
     let idp = &d.identity_provider;
-    let idp_id = match (&idp.id, &idp.name) {
+    match (&idp.id, &idp.name) {
         (Some(id), name) => {
             if let (Some(name), Some(actual)) = (name, idps.name_of(id)) {
                 if actual != name {
@@ -64,42 +80,52 @@ pub(crate) fn create_body(
             }
         },
         (None, None) => None,
-    };
-    body.insert("identity_provider".into(), json!({ "id": idp_id }));
-    if let Some(refs) = &d.authorized_scopes {
-        let mut resolved = Vec::new();
-        for (i, r) in refs.iter().enumerate() {
-            let item = match (&r.id, &r.name) {
-                (Some(id), _) => {
-                    if scopes.known && !scopes.by_id.contains_key(&id.to_ascii_lowercase()) {
-                        diagnostics.push(Diagnostic::new(Code::UnknownScopeId,
-                            format!("scope {} does not exist on the server: boruta would silently drop it", d.quote(FieldId::AuthorizedScopes, id)),
-                            Some(d.locate(FieldId::AuthorizedScopes, &format!("/{i}/id"))),
-                        ));
-                    }
-                    json!({ "id": id.to_ascii_lowercase() })
-                }
-                (None, Some(name)) => match scopes
-                    .by_name
-                    .get(name.as_str())
-                    .and_then(|s| str_of(s, "id"))
-                {
-                    Some(id) => json!({ "id": id }),
-                    None => {
-                        diagnostics.push(Diagnostic::new(Code::UnknownScope,
-                            format!("no scope named {} on the server: boruta will silently create it as a private scope", d.quote(FieldId::AuthorizedScopes, name)),
-                            Some(d.locate(FieldId::AuthorizedScopes, &format!("/{i}/name"))),
-                        ));
-                        json!({ "name": name })
-                    }
-                },
-                (None, None) => continue,
-            };
-            resolved.push(item);
-        }
-        body.insert("authorized_scopes".into(), Value::Array(resolved));
     }
-    body
+}
+
+/// The scopes a manifest authorizes, as ids where the server knows them, with the
+/// findings the resolution raises.
+fn resolved_scopes(
+    d: &ClientSpec,
+    refs: &[super::manifest::ScopeRef],
+    scopes: &Lookup<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Value> {
+    let mut resolved = Vec::new();
+    for (i, r) in refs.iter().enumerate() {
+        let item = match (&r.id, &r.name) {
+            (Some(id), _) => {
+                if scopes.known && !scopes.by_id.contains_key(&id.to_ascii_lowercase()) {
+                    diagnostics.push(Diagnostic::new(
+                        Code::UnknownScopeId,
+                        format!(
+                            "scope {} does not exist on the server: boruta would silently drop it",
+                            d.quote(FieldId::AuthorizedScopes, id)
+                        ),
+                        Some(d.locate(FieldId::AuthorizedScopes, &format!("/{i}/id"))),
+                    ));
+                }
+                json!({ "id": id.to_ascii_lowercase() })
+            }
+            (None, Some(name)) => match scopes
+                .by_name
+                .get(name.as_str())
+                .and_then(|s| str_of(s, "id"))
+            {
+                Some(id) => json!({ "id": id }),
+                None => {
+                    diagnostics.push(Diagnostic::new(Code::UnknownScope,
+                        format!("no scope named {} on the server: boruta will silently create it as a private scope", d.quote(FieldId::AuthorizedScopes, name)),
+                        Some(d.locate(FieldId::AuthorizedScopes, &format!("/{i}/name"))),
+                    ));
+                    json!({ "name": name })
+                }
+            },
+            (None, None) => continue,
+        };
+        resolved.push(item);
+    }
+    resolved
 }
 
 /// The update that corrects a drifted client, and why boruta would refuse it (its own
@@ -154,6 +180,23 @@ pub(crate) fn update_plan(
     };
     body.insert("authorized_scopes".into(), scopes);
     let regenerate_key_pair = body.contains_key("key_pair_type");
+    let refusals = update_refusals(d, entry, listed, context, &body);
+    UpdatePlan {
+        body,
+        regenerate_key_pair,
+        refusals,
+    }
+}
+
+/// Why boruta would refuse an update with `body` of the client it holds as `listed`: a
+/// system client, or its own update rules.
+fn update_refusals(
+    d: &ClientSpec,
+    entry: &ObjectDiff,
+    listed: &crate::kinds::client::ClientRecord,
+    context: &Context<'_>,
+    body: &Map<String, Value>,
+) -> Vec<Diagnostic> {
     let mut refusals = Vec::new();
     if let Some(kind) = context.system.kind_of(listed) {
         refusals.push(Diagnostic::new(Code::ProtectedClient,
@@ -169,7 +212,7 @@ pub(crate) fn update_plan(
     let version = context.version;
     let stored = listed.to_map();
     let update = crate::kinds::client::rules::Mode::Update { stored: &stored };
-    for v in crate::kinds::client::rules::check_client(&body, update, version) {
+    for v in crate::kinds::client::rules::check_client(body, update, version) {
         let part = v.index.map(|i| format!("/{i}")).unwrap_or_default();
         let message = if v.code == Code::TtlOutOfRange {
             let why = if v.field == FieldId::AccessTokenTtl.name() {
@@ -187,9 +230,5 @@ pub(crate) fn update_plan(
             Some(d.locate_member(v.subject, &part)),
         ));
     }
-    UpdatePlan {
-        body,
-        regenerate_key_pair,
-        refusals,
-    }
+    refusals
 }
