@@ -233,7 +233,10 @@ impl Prepared {
             };
             (version_findings, rules)
         });
-        findings.extend(rules);
+        match findings.is_empty() {
+            true => findings = rules,
+            false => findings.extend(rules),
+        }
         self.add(policy.judge(findings));
     }
 

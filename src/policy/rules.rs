@@ -25,61 +25,54 @@ pub fn check(clients: &[ClientSpec], policy: &Policy, version: Version) -> Vec<D
         return Vec::new();
     }
     let live: Vec<&ClientSpec> = clients.iter().filter(|d| !d.absent()).collect();
-    let (own, counts) = own_findings(&live, policy, version);
     let reuse = policy.enabled(Code::RedirectUriReused);
-    let mut out = Vec::with_capacity(own.len());
-    let mut own = own.into_iter();
-    // The first client (in manifest order) to list each redirect URI, and where.
-    let mut first_use: HashMap<&str, (&ClientSpec, Pos)> = HashMap::with_capacity(own.len());
-    for (desired, count) in live.into_iter().zip(counts) {
-        out.extend(own.by_ref().take(count));
-        if reuse {
-            reused_redirects(desired, version, &mut first_use, &mut out);
-        }
+    let reused = |live: &[&ClientSpec]| match reuse {
+        true => reused_redirects(live, version),
+        false => (Vec::new(), vec![0; live.len()]),
+    };
+    // redirect-uri-reused looks across clients, in order, on this thread, while another
+    // thread judges each client alone (more threads made more malloc arenas: plan's peak
+    // memory grew).
+    let ((own, own_counts), (reused, reused_counts)) = if live.len() < PARALLEL_FROM {
+        (own_findings(&live, policy, version), reused(&live))
+    } else {
+        std::thread::scope(|scope| {
+            let own = scope.spawn(|| own_findings(&live, policy, version));
+            let reused = reused(&live);
+            let own = own.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (own, reused)
+        })
+    };
+    if reused.is_empty() {
+        // The usual case, and no copy of 100,000 findings.
+        return own;
+    }
+    let mut out = Vec::with_capacity(own.len() + reused.len());
+    let (mut own, mut reused) = (own.into_iter(), reused.into_iter());
+    for (own_count, reused_count) in own_counts.into_iter().zip(reused_counts) {
+        out.extend(own.by_ref().take(own_count));
+        out.extend(reused.by_ref().take(reused_count));
     }
     out
 }
 
-/// Below this many clients the rules run on the calling thread (threads cost more).
+/// Below this many clients the rules run on the calling thread (a thread costs more).
 const PARALLEL_FROM: usize = 2_000;
 
 /// Every client's findings of the rules that look at that client alone, in client order,
-/// and how many each client has. They run on every core: at 10,000 clients they were
-/// most of what `validate` did alone after loading.
+/// and how many each client has.
 fn own_findings(
     clients: &[&ClientSpec],
     policy: &Policy,
     version: Version,
 ) -> (Vec<Diagnostic>, Vec<usize>) {
-    let run = |clients: &[&ClientSpec]| {
-        let (mut out, mut counts) = (Vec::new(), Vec::with_capacity(clients.len()));
-        for desired in clients {
-            let before = out.len();
-            client_findings(desired, policy, version, &mut out);
-            counts.push(out.len() - before);
-        }
-        (out, counts)
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if clients.len() < PARALLEL_FROM || threads < 2 {
-        return run(clients);
+    let (mut out, mut counts) = (Vec::new(), Vec::with_capacity(clients.len()));
+    for desired in clients {
+        let before = out.len();
+        client_findings(desired, policy, version, &mut out);
+        counts.push(out.len() - before);
     }
-    let chunk = clients.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = clients
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || run(part)))
-            .collect();
-        let (mut out, mut counts) = (Vec::new(), Vec::with_capacity(clients.len()));
-        for worker in workers {
-            let (mut part, mut part_counts) = worker
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            out.append(&mut part);
-            counts.append(&mut part_counts);
-        }
-        (out, counts)
-    })
+    (out, counts)
 }
 
 /// The findings of the rules that look at one client alone.
@@ -101,39 +94,41 @@ fn client_findings(
     tokens(&client, policy, &mut finding);
 }
 
-/// `redirect-uri-reused`: the client's redirect URIs that an earlier client (another
-/// name) already lists; the others are recorded as first uses.
-fn reused_redirects<'a>(
-    desired: &'a ClientSpec,
-    version: Version,
-    first_use: &mut HashMap<&'a str, (&'a ClientSpec, Pos)>,
-    out: &mut Vec<Diagnostic>,
-) {
-    let client = View { desired, version };
-    for (uri, at) in client.items(FieldId::RedirectUris) {
-        // One hash per URI: `entry`, not `get` then `insert`.
-        match first_use.entry(uri) {
-            Entry::Occupied(seen) => {
-                let (other, first) = seen.get();
-                if other.name == desired.name {
+/// `redirect-uri-reused`: each client's redirect URIs that an earlier client (of another
+/// name) already lists, in client order, and how many each client has.
+fn reused_redirects(clients: &[&ClientSpec], version: Version) -> (Vec<Diagnostic>, Vec<usize>) {
+    let (mut out, mut counts) = (Vec::new(), Vec::with_capacity(clients.len()));
+    // The first client (in manifest order) to list each redirect URI, and where.
+    let mut first_use: HashMap<&str, (&ClientSpec, Pos)> = HashMap::with_capacity(clients.len());
+    for desired in clients {
+        let before = out.len();
+        let client = View { desired, version };
+        for (uri, at) in client.items(FieldId::RedirectUris) {
+            // One hash per URI: `entry`, not `get` then `insert`.
+            let (other, first) = match first_use.entry(uri) {
+                Entry::Occupied(seen) => *seen.get(),
+                Entry::Vacant(first) => {
+                    first.insert((desired, at));
                     continue;
                 }
-                let quoted = client.quoted(FieldId::RedirectUris, uri);
-                out.push(Diagnostic::new(
-                    Code::RedirectUriReused,
-                    format!(
-                        "redirect URI {quoted} is also one of `{}` ({}): an authorization code meant for one client can reach the other",
-                        other.name,
-                        other.location(*first)
-                    ),
-                    Some(desired.location(at)),
-                ));
+            };
+            if other.name == desired.name {
+                continue;
             }
-            Entry::Vacant(first) => {
-                first.insert((desired, at));
-            }
+            let quoted = client.quoted(FieldId::RedirectUris, uri);
+            out.push(Diagnostic::new(
+                Code::RedirectUriReused,
+                format!(
+                    "redirect URI {quoted} is also one of `{}` ({}): an authorization code meant for one client can reach the other",
+                    other.name,
+                    other.location(first)
+                ),
+                Some(desired.location(at)),
+            ));
         }
+        counts.push(out.len() - before);
     }
+    (out, counts)
 }
 
 type Finding<'a> = dyn FnMut(Code, String, Pos) + 'a;
@@ -458,8 +453,8 @@ mod tests {
 
     #[test]
     fn findings_across_threads_are_those_of_one_thread_in_client_order() {
-        // More clients than PARALLEL_FROM: each client's own rules run on several threads,
-        // the reuse of a redirect URI is found across them.
+        // More clients than PARALLEL_FROM: each client's own rules run on another thread
+        // than the reuse of redirect URIs.
         let many = clients(PARALLEL_FROM + 10);
         let policy = Policy::default();
         let findings = check(&many, &policy, Version::LATEST_RELEASE);
