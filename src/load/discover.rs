@@ -44,6 +44,8 @@ struct Walk<'a> {
     visited: HashSet<PathBuf>,
     pending: Vec<(PathBuf, PathBuf)>,
     found: Vec<Found>,
+    /// Some symbolic link was followed (a file may then be found twice).
+    followed_link: bool,
     loops: Vec<PathBuf>,
     diagnostics: &'a mut Vec<Diagnostic>,
 }
@@ -63,6 +65,7 @@ pub fn discover(
         visited: HashSet::from([root.to_path_buf()]),
         pending: vec![(dir.to_path_buf(), root.to_path_buf())],
         found: Vec::new(),
+        followed_link: false,
         loops: Vec::new(),
         diagnostics,
     };
@@ -72,8 +75,11 @@ pub fn discover(
     walk.report_loops();
     let mut found = walk.found;
     found.sort_by(|a, b| a.display.cmp(&b.display));
-    let mut seen = HashSet::new();
-    found.retain(|f| seen.insert(f.canonical.clone()));
+    // Without a link followed, every real directory was walked once: no file twice.
+    if walk.followed_link {
+        let mut seen = HashSet::new();
+        found.retain(|f| seen.insert(f.canonical.clone()));
+    }
     found
 }
 
@@ -82,6 +88,9 @@ impl Walk<'_> {
     fn wanted(&self, name: &str, shown: &Path) -> bool {
         if !is_manifest_name(name) {
             return false;
+        }
+        if self.exclude.is_empty() {
+            return true;
         }
         let relative = shown.strip_prefix(self.dir).unwrap_or(shown);
         let relative = relative.to_string_lossy().replace('\\', "/");
@@ -174,6 +183,7 @@ impl Walk<'_> {
                 return;
             }
         };
+        self.followed_link = true;
         if !target.starts_with(self.root) {
             // Only the link's own path is named: its target may itself be a secret.
             if wanted || target.is_dir() {
