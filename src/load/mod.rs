@@ -28,9 +28,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// How many batches of files each loading thread gets, about (see [`load_each`]).
-/// Four: with sixteen, plan's peak memory at 100,000 manifests grew by 7 MiB (each batch's
-/// vectors are freed into the allocator's pools, not returned).
-const BATCHES_PER_THREAD: usize = 4;
+/// Two: smaller batches' vectors are freed into the allocator's pools rather than given
+/// back, and at 100,000 manifests four per thread raised validate's peak memory by 21 MiB
+/// and plan's by about 9 (sixteen: plan's by 20), two by nothing measurable.
+const BATCHES_PER_THREAD: usize = 2;
 
 /// Manifest files larger than this are refused without being read whole (10,000
 /// manifests fit in a few MB).
