@@ -89,8 +89,8 @@ impl Manifests {
                 *needs = needs.or(validate::scan_needs(&documents));
                 validate::validate_into(documents, &rules.in_force(waivers), validated);
             };
-        let (files, parts) = load::load_each(&self.dir, &options, &each);
-        loaded.sources.extend(files.sources);
+        let (mut files, parts) = load::load_each(&self.dir, &options, &each);
+        loaded.sources.append(&mut files.sources);
         loaded.diagnostics.extend(files.diagnostics);
         let needs = parts
             .iter()
@@ -219,8 +219,24 @@ impl Prepared {
     /// field support and defaults, and the security rules, at the policy's severities.
     pub fn judge(&mut self, policy: &Policy, version: Version) {
         let clients = &self.validated.clients;
-        let mut findings = validate::check_version(clients, version);
-        findings.extend(crate::policy::rules::check(clients, policy, version));
+        // Both only read the clients: with many, the version's findings are made on
+        // another thread beside the rules'.
+        let (mut findings, rules) = std::thread::scope(|scope| {
+            let version_findings = (clients.len() >= 2_000)
+                .then(|| scope.spawn(|| validate::check_version(clients, version)));
+            let rules = crate::policy::rules::check(clients, policy, version);
+            let version_findings = match version_findings {
+                Some(thread) => thread
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                None => validate::check_version(clients, version),
+            };
+            (version_findings, rules)
+        });
+        match findings.is_empty() {
+            true => findings = rules,
+            false => findings.extend(rules),
+        }
         self.add(policy.judge(findings));
     }
 

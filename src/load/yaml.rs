@@ -35,91 +35,88 @@ enum Frame {
 /// Parses every document of `text`. On a syntax error, returns the documents completed
 /// before it along with the error finding.
 pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Node>, Option<Diagnostic>) {
-    let mut docs = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut root: Option<Node> = None;
-    let mut alias_budget = MAX_ALIAS_NODES;
-
+    let mut tree = Tree::new(file);
     for event in Parser::new_from_str(text) {
-        let (event, span) = match event {
-            Ok(pair) => pair,
-            Err(e) => {
-                let m = e.marker();
-                let loc = Location {
-                    file: file.clone(),
-                    line: m.line(),
-                    col: m.col() + 1,
-                    len: 1,
-                };
-                // The scanner has its own nesting limit; report it like ours.
-                let diagnostic = if e.info().contains("recursion limit") {
-                    let message =
-                        format!("YAML nesting deeper than {MAX_DEPTH} levels is not accepted");
-                    Diagnostic::new(Code::YamlTooDeep, message, Some(loc))
-                } else {
-                    Diagnostic::new(
-                        Code::YamlSyntax,
-                        format!("invalid YAML: {}", e.info()),
-                        Some(loc),
-                    )
-                };
-                return (docs, Some(diagnostic));
-            }
+        let step = match event {
+            Ok((event, span)) => tree.event(event, &span),
+            Err(e) => Err(scan_error(file, &e)),
         };
-        let loc = location(file, &span);
-        let complete: Node = match event {
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
+        if let Err(diagnostic) = step {
+            return (tree.docs, Some(diagnostic));
+        }
+    }
+    if let Some(node) = tree.root.take() {
+        tree.docs.push(node);
+    }
+    (tree.docs, None)
+}
+
+/// The finding of a parser error.
+fn scan_error(file: &Arc<str>, e: &saphyr_parser::ScanError) -> Diagnostic {
+    let m = e.marker();
+    let loc = Location {
+        file: file.clone(),
+        line: m.line(),
+        col: m.col() + 1,
+        len: 1,
+    };
+    // The scanner has its own nesting limit; report it like ours.
+    if e.info().contains("recursion limit") {
+        let message = format!("YAML nesting deeper than {MAX_DEPTH} levels is not accepted");
+        Diagnostic::new(Code::YamlTooDeep, message, Some(loc))
+    } else {
+        let message = format!("invalid YAML: {}", e.info());
+        Diagnostic::new(Code::YamlSyntax, message, Some(loc))
+    }
+}
+
+/// The documents of one text as they are built from the parser's events.
+struct Tree<'f> {
+    file: &'f Arc<str>,
+    docs: Vec<Node>,
+    /// The collections opened and not yet closed, innermost last.
+    stack: Vec<Frame>,
+    /// The anchored values of the current document.
+    anchors: HashMap<usize, Node>,
+    /// The current document's value, once complete.
+    root: Option<Node>,
+    /// How many more nodes aliases may still add.
+    alias_budget: usize,
+}
+
+impl<'f> Tree<'f> {
+    fn new(file: &'f Arc<str>) -> Self {
+        Tree {
+            file,
+            docs: Vec::new(),
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            root: None,
+            alias_budget: MAX_ALIAS_NODES,
+        }
+    }
+
+    /// Takes one event; a finding stops the parse.
+    fn event(&mut self, event: Event<'_>, span: &Span) -> Result<(), Diagnostic> {
+        let complete = match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => return Ok(()),
             Event::DocumentStart(_) => {
-                root = None;
-                anchors.clear();
-                continue;
+                self.root = None;
+                self.anchors.clear();
+                return Ok(());
             }
             Event::DocumentEnd => {
-                if let Some(node) = root.take() {
-                    docs.push(node);
+                if let Some(node) = self.root.take() {
+                    self.docs.push(node);
                 }
-                continue;
+                return Ok(());
             }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if stack.len() >= MAX_DEPTH {
-                    let message =
-                        format!("YAML nesting deeper than {MAX_DEPTH} levels is not accepted");
-                    return (
-                        docs,
-                        Some(Diagnostic::new(Code::YamlTooDeep, message, Some(loc))),
-                    );
-                }
-                stack.push(match event {
-                    Event::SequenceStart(..) => Frame::Seq {
-                        items: Vec::new(),
-                        loc,
-                        anchor,
-                    },
-                    _ => Frame::Map {
-                        pairs: Vec::new(),
-                        key: None,
-                        loc,
-                        anchor,
-                    },
-                });
-                continue;
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match stack.pop() {
-                    Some(Frame::Seq { items, loc, anchor }) => {
-                        (plain(NodeValue::Seq(shrink(items)), loc), anchor)
-                    }
-                    Some(Frame::Map {
-                        pairs, loc, anchor, ..
-                    }) => (plain(NodeValue::Map(shrink(pairs)), loc), anchor),
-                    None => continue,
-                };
-                if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
-                }
-                node
-            }
+            Event::SequenceStart(anchor, _) => return self.open(true, anchor, span),
+            Event::MappingStart(anchor, _) => return self.open(false, anchor, span),
+            Event::SequenceEnd | Event::MappingEnd => match self.close() {
+                Some(node) => node,
+                None => return Ok(()),
+            },
             Event::Scalar(text, style, anchor, tag) => {
                 let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let value = if style == ScalarStyle::Plain && !forced_string {
@@ -127,50 +124,88 @@ pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Node>, Option<Diagno
                 } else {
                     NodeValue::Str(text.into_owned())
                 };
-                let node = plain(value, loc);
+                let node = plain(value, location(self.file, span));
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, node.clone());
                 }
                 node
             }
-            Event::Alias(anchor) => {
-                let Some(target) = anchors.get(&anchor) else {
-                    let message = "alias refers to an unknown anchor";
-                    return (
-                        docs,
-                        Some(Diagnostic::new(Code::YamlSyntax, message, Some(loc))),
-                    );
-                };
-                let size = count_nodes(target);
-                if size > alias_budget {
-                    let message = format!(
-                        "YAML aliases expand to more than {MAX_ALIAS_NODES} values; refusing to expand (alias bomb?)"
-                    );
-                    return (
-                        docs,
-                        Some(Diagnostic::new(Code::YamlAliasLimit, message, Some(loc))),
-                    );
-                }
-                alias_budget -= size;
-                let mut copy = target.clone();
-                // Findings about the copy point at the alias, where the user used it.
-                copy.loc = loc;
-                copy
-            }
+            Event::Alias(anchor) => self.alias(anchor, location(self.file, span))?,
         };
-        match stack.last_mut() {
+        self.attach(complete);
+        Ok(())
+    }
+
+    /// A sequence or mapping starts (within the nesting limit).
+    fn open(&mut self, sequence: bool, anchor: usize, span: &Span) -> Result<(), Diagnostic> {
+        let loc = location(self.file, span);
+        if self.stack.len() >= MAX_DEPTH {
+            let message = format!("YAML nesting deeper than {MAX_DEPTH} levels is not accepted");
+            return Err(Diagnostic::new(Code::YamlTooDeep, message, Some(loc)));
+        }
+        self.stack.push(match sequence {
+            true => Frame::Seq {
+                items: Vec::new(),
+                loc,
+                anchor,
+            },
+            false => Frame::Map {
+                pairs: Vec::new(),
+                key: None,
+                loc,
+                anchor,
+            },
+        });
+        Ok(())
+    }
+
+    /// The innermost open collection ends: its node (recorded when anchored).
+    fn close(&mut self) -> Option<Node> {
+        let (node, anchor) = match self.stack.pop()? {
+            Frame::Seq { items, loc, anchor } => {
+                (plain(NodeValue::Seq(shrink(items)), loc), anchor)
+            }
+            Frame::Map {
+                pairs, loc, anchor, ..
+            } => (plain(NodeValue::Map(shrink(pairs)), loc), anchor),
+        };
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        Some(node)
+    }
+
+    /// A copy of the anchored value, within the alias budget.
+    fn alias(&mut self, anchor: usize, loc: Location) -> Result<Node, Diagnostic> {
+        let Some(target) = self.anchors.get(&anchor) else {
+            let message = "alias refers to an unknown anchor";
+            return Err(Diagnostic::new(Code::YamlSyntax, message, Some(loc)));
+        };
+        let size = count_nodes(target);
+        if size > self.alias_budget {
+            let message = format!(
+                "YAML aliases expand to more than {MAX_ALIAS_NODES} values; refusing to expand (alias bomb?)"
+            );
+            return Err(Diagnostic::new(Code::YamlAliasLimit, message, Some(loc)));
+        }
+        self.alias_budget -= size;
+        let mut copy = target.clone();
+        // Findings about the copy point at the alias, where the user used it.
+        copy.loc = loc;
+        Ok(copy)
+    }
+
+    /// A complete value goes into the open collection, or is the document's value.
+    fn attach(&mut self, complete: Node) {
+        match self.stack.last_mut() {
             Some(Frame::Seq { items, .. }) => items.push(complete),
             Some(Frame::Map { pairs, key, .. }) => match key.take() {
                 None => *key = Some(complete),
                 Some(k) => pairs.push((k, complete)),
             },
-            None => root = Some(complete),
+            None => self.root = Some(complete),
         }
     }
-    if let Some(node) = root.take() {
-        docs.push(node);
-    }
-    (docs, None)
 }
 
 /// Trees of 10,000 manifests stay in memory until the plan is made: no growth slack.

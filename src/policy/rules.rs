@@ -13,49 +13,122 @@ use crate::findings::Code;
 use crate::kinds::client::fields::FieldId;
 use crate::kinds::client::fields::{self, Version};
 use crate::kinds::client::spec::{ClientSpec, Declared, Pos};
-use crate::source::{Diagnostic, Location};
+use crate::source::Diagnostic;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 
 /// The findings of every enabled rule on `clients`, at their default severities (the
-/// caller applies the policy's with [`Policy::judge`]).
+/// caller applies the policy's with [`Policy::judge`]), client by client in order: each
+/// client's own findings, then its redirect URIs that an earlier client already has.
 pub fn check(clients: &[ClientSpec], policy: &Policy, version: Version) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
     if !catalogue::RULES.iter().any(|r| policy.enabled(r.code)) {
-        return out;
+        return Vec::new();
     }
-    let mut redirect_uris: HashMap<&str, (&str, Location)> = HashMap::new();
-    for desired in clients.iter().filter(|d| !d.absent()) {
-        let client = View { desired, version };
-        let mut finding = |code: Code, message: String, at: Pos| {
-            if policy.enabled(code) {
-                out.push(Diagnostic::new(code, message, Some(desired.location(at))));
-            }
-        };
-        grants(&client, &mut finding);
-        redirects(&client, &mut finding);
-        authentication(&client, &mut finding);
-        tokens(&client, policy, &mut finding);
-        if policy.enabled(Code::RedirectUriReused) {
-            for (uri, at) in client.items(FieldId::RedirectUris) {
-                let quoted = client.quoted(FieldId::RedirectUris, uri);
-                match redirect_uris.get(uri) {
-                    Some((other, first)) if *other != desired.name => finding(
-                        Code::RedirectUriReused,
-                        format!(
-                            "redirect URI {quoted} is also one of `{other}` ({first}): an authorization code meant for one client can reach the other",
-                        ),
-                        at,
-                    ),
-                    Some(_) => {}
-                    None => {
-                        redirect_uris.insert(uri, (&desired.name, desired.location(at)));
-                    }
-                }
-            }
-        }
+    let live: Vec<&ClientSpec> = clients.iter().filter(|d| !d.absent()).collect();
+    let reuse = policy.enabled(Code::RedirectUriReused);
+    let reused = |live: &[&ClientSpec]| match reuse {
+        true => reused_redirects(live, version),
+        false => (Vec::new(), vec![0; live.len()]),
+    };
+    // redirect-uri-reused looks across clients, in order, on this thread, while another
+    // thread judges each client alone (more threads made more malloc arenas: plan's peak
+    // memory grew).
+    let ((own, own_counts), (reused, reused_counts)) = if live.len() < PARALLEL_FROM {
+        (own_findings(&live, policy, version), reused(&live))
+    } else {
+        std::thread::scope(|scope| {
+            let own = scope.spawn(|| own_findings(&live, policy, version));
+            let reused = reused(&live);
+            let own = own.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (own, reused)
+        })
+    };
+    if reused.is_empty() {
+        // The usual case, and no copy of 100,000 findings.
+        return own;
+    }
+    let mut out = Vec::with_capacity(own.len() + reused.len());
+    let (mut own, mut reused) = (own.into_iter(), reused.into_iter());
+    for (own_count, reused_count) in own_counts.into_iter().zip(reused_counts) {
+        out.extend(own.by_ref().take(own_count));
+        out.extend(reused.by_ref().take(reused_count));
     }
     out
+}
+
+/// Below this many clients the rules run on the calling thread (a thread costs more).
+const PARALLEL_FROM: usize = 2_000;
+
+/// Every client's findings of the rules that look at that client alone, in client order,
+/// and how many each client has.
+fn own_findings(
+    clients: &[&ClientSpec],
+    policy: &Policy,
+    version: Version,
+) -> (Vec<Diagnostic>, Vec<usize>) {
+    let (mut out, mut counts) = (Vec::new(), Vec::with_capacity(clients.len()));
+    for desired in clients {
+        let before = out.len();
+        client_findings(desired, policy, version, &mut out);
+        counts.push(out.len() - before);
+    }
+    (out, counts)
+}
+
+/// The findings of the rules that look at one client alone.
+fn client_findings(
+    desired: &ClientSpec,
+    policy: &Policy,
+    version: Version,
+    out: &mut Vec<Diagnostic>,
+) {
+    let client = View { desired, version };
+    let mut finding = |code: Code, message: String, at: Pos| {
+        if policy.enabled(code) {
+            out.push(Diagnostic::new(code, message, Some(desired.location(at))));
+        }
+    };
+    grants(&client, &mut finding);
+    redirects(&client, &mut finding);
+    authentication(&client, &mut finding);
+    tokens(&client, policy, &mut finding);
+}
+
+/// `redirect-uri-reused`: each client's redirect URIs that an earlier client (of another
+/// name) already lists, in client order, and how many each client has.
+fn reused_redirects(clients: &[&ClientSpec], version: Version) -> (Vec<Diagnostic>, Vec<usize>) {
+    let (mut out, mut counts) = (Vec::new(), Vec::with_capacity(clients.len()));
+    // The first client (in manifest order) to list each redirect URI, and where.
+    let mut first_use: HashMap<&str, (&ClientSpec, Pos)> = HashMap::with_capacity(clients.len());
+    for desired in clients {
+        let before = out.len();
+        let client = View { desired, version };
+        for (uri, at) in client.items(FieldId::RedirectUris) {
+            // One hash per URI: `entry`, not `get` then `insert`.
+            let (other, first) = match first_use.entry(uri) {
+                Entry::Occupied(seen) => *seen.get(),
+                Entry::Vacant(first) => {
+                    first.insert((desired, at));
+                    continue;
+                }
+            };
+            if other.name == desired.name {
+                continue;
+            }
+            let quoted = client.quoted(FieldId::RedirectUris, uri);
+            out.push(Diagnostic::new(
+                Code::RedirectUriReused,
+                format!(
+                    "redirect URI {quoted} is also one of `{}` ({}): an authorization code meant for one client can reach the other",
+                    other.name,
+                    other.location(first)
+                ),
+                Some(desired.location(at)),
+            ));
+        }
+        counts.push(out.len() - before);
+    }
+    (out, counts)
 }
 
 type Finding<'a> = dyn FnMut(Code, String, Pos) + 'a;
@@ -130,8 +203,8 @@ impl<'a> View<'a> {
 
     /// The position of `value` in the declared list, if it is there.
     fn item(&self, list: FieldId, value: &str) -> Option<Pos> {
-        self.items(list)
-            .into_iter()
+        self.declared(list)?
+            .items()
             .find(|(item, _)| *item == value)
             .map(|(_, at)| at)
     }
@@ -200,15 +273,18 @@ fn grants(client: &View<'_>, finding: &mut Finding<'_>) {
 
 fn redirects(client: &View<'_>, finding: &mut Finding<'_>) {
     for (text, item) in client.items(FieldId::RedirectUris) {
-        let quoted = client.quoted(FieldId::RedirectUris, text);
         // Most redirect URIs are https on a public host: only the others need parsing.
         let suspect = text
             .get(..7)
             .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
-            || text.to_ascii_lowercase().contains("localhost");
+            || text
+                .as_bytes()
+                .windows("localhost".len())
+                .any(|w| w.eq_ignore_ascii_case(b"localhost"));
         if !suspect {
             continue;
         }
+        let quoted = client.quoted(FieldId::RedirectUris, text);
         let Ok(uri) = url::Url::parse(text) else {
             continue;
         };
@@ -341,8 +417,8 @@ fn tokens(client: &View<'_>, policy: &Policy, finding: &mut Finding<'_>) {
     let refs = desired.authorized_scopes.as_deref().unwrap_or_default();
     let named = refs.iter().enumerate();
     for (i, name) in named.filter_map(|(i, s)| Some((i, s.name.as_deref()?))) {
-        let item = scopes.part(&format!("/{i}")).unwrap_or(scopes.at);
         if crate::api::ADMIN_SCOPES.contains(&name) {
+            let item = scopes.part(&format!("/{i}")).unwrap_or(scopes.at);
             finding(
                 Code::AdminScopeGranted,
                 format!(
@@ -352,5 +428,54 @@ fn tokens(client: &View<'_>, policy: &Policy, finding: &mut Finding<'_>) {
                 item,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// `count` confidential clients, each with its own redirect URI except the last, which
+    /// reuses the first one's.
+    fn clients(count: usize) -> Vec<ClientSpec> {
+        let mut documents = Vec::new();
+        for i in 0..count {
+            let file: Arc<str> = Arc::from(format!("c{i:05}.yaml"));
+            let host = if i + 1 == count { 0 } else { i };
+            let text = format!(
+                "id: 00000000-0000-4000-8000-{i:012}\nname: c{i:05}\nconfidential: true\nredirect_uris: [https://c{host:05}.example.com/cb]\nsupported_grant_types: [authorization_code]\ntoken_endpoint_auth_methods: [private_key_jwt]\n"
+            );
+            documents.extend(crate::load::parse_text(&file, &text).0);
+        }
+        crate::validate::validate(documents, &[]).clients
+    }
+
+    #[test]
+    fn findings_across_threads_are_those_of_one_thread_in_client_order() {
+        // More clients than PARALLEL_FROM: each client's own rules run on another thread
+        // than the reuse of redirect URIs.
+        let many = clients(PARALLEL_FROM + 10);
+        let policy = Policy::default();
+        let findings = check(&many, &policy, Version::LATEST_RELEASE);
+        let mut alone = Vec::new();
+        for client in &many {
+            client_findings(client, &policy, Version::LATEST_RELEASE, &mut alone);
+            if client.name == format!("c{:05}", many.len() - 1) {
+                let reused = findings.last().unwrap();
+                assert_eq!(reused.code, Code::RedirectUriReused);
+                assert_eq!(
+                    reused.message,
+                    "redirect URI `https://c00000.example.com/cb` is also one of `c00000` (c00000.yaml:4:17): an authorization code meant for one client can reach the other"
+                );
+                alone.push(reused.clone());
+            }
+        }
+        assert_eq!(findings.len(), alone.len());
+        let same = findings
+            .iter()
+            .zip(&alone)
+            .all(|(a, b)| (a.code, &a.message, &a.location) == (b.code, &b.message, &b.location));
+        assert!(same);
     }
 }

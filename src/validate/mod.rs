@@ -23,7 +23,9 @@ use crate::source::{Diagnostic, Location, Node, NodeValue, Origin, Severity, Wai
 use schema_findings::schema_diagnostic;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -124,12 +126,20 @@ pub fn validate_into(documents: Vec<Document>, waivers: &[Waiver], out: &mut Val
 /// (duplicate names and ids).
 pub fn finish(parts: Vec<Validated>) -> Validated {
     let mut out = Validated::default();
+    let mut redacted_lines = Vec::with_capacity(parts.len());
     for mut part in parts {
+        // The first part's clients grow in place (a large vector grows by remapping its
+        // pages, without a copy of 100,000 clients beside the parts).
+        if out.clients.is_empty() {
+            std::mem::swap(&mut out.clients, &mut part.clients);
+        }
         out.clients.append(&mut part.clients);
         out.scopes.append(&mut part.scopes);
         out.diagnostics.append(&mut part.diagnostics);
-        out.redacted_lines.append(&mut part.redacted_lines);
+        redacted_lines.push(part.redacted_lines);
     }
+    // Built once from all parts: `append` per part rebuilds the whole set each time.
+    out.redacted_lines = redacted_lines.into_iter().flatten().collect();
     check_uniqueness(&mut out);
     delivery::check_across(&mut out);
     scope::check_across(&mut out);
@@ -156,31 +166,65 @@ fn validate_document(root: Node, waivers: &[Waiver], out: &mut Validated) {
     let is_configuration = pairs
         .iter()
         .any(|(k, _)| matches!(k.as_str(), Some("version" | "configuration")));
-    if !is_configuration {
-        match root.get("kind") {
-            Some(kind) if kind.as_str() == Some("Scope") => {
-                scope::validate_scope(root, waivers, out)
-            }
-            Some(kind) if kind.as_str() != Some("Client") => {
-                let shown = kind.as_str().map_or_else(
-                    || "this value".to_string(),
-                    |k| format!("`{}`", crate::escape::neutral(k)),
-                );
-                out.diagnostics.push(Diagnostic::new(
-                    Code::UnknownKind,
-                    format!("unknown `kind`: {shown} (a manifest is a `Client`, the default, or a `Scope`)"),
-                    Some(kind.loc.clone()),
-                ));
-            }
-            _ => validate_client(root, waivers, out),
-        }
-        return;
+    match is_configuration {
+        true => validate_configuration_file(root, waivers, out),
+        false => validate_object(root, waivers, out),
     }
+}
+
+/// A document that is one object: a client (the default `kind`) or a scope.
+fn validate_object(root: Node, waivers: &[Waiver], out: &mut Validated) {
+    match root.get("kind") {
+        Some(kind) if kind.as_str() == Some("Scope") => scope::validate_scope(root, waivers, out),
+        Some(kind) if kind.as_str() != Some("Client") => {
+            let shown = kind.as_str().map_or_else(
+                || "this value".to_string(),
+                |k| format!("`{}`", crate::escape::neutral(k)),
+            );
+            out.diagnostics.push(Diagnostic::new(
+                Code::UnknownKind,
+                format!(
+                    "unknown `kind`: {shown} (a manifest is a `Client`, the default, or a `Scope`)"
+                ),
+                Some(kind.loc.clone()),
+            ));
+        }
+        _ => validate_client(root, waivers, out),
+    }
+}
+
+/// A document in the form of boruta's own configuration file (`version`,
+/// `configuration.client`, `configuration.scope`).
+fn validate_configuration_file(root: Node, waivers: &[Waiver], out: &mut Validated) {
     // The client lists are checked client by client below; other sections are boruta's.
     check_duplicate_keys(&root, false, out);
     if let Some(configuration) = root.get("configuration") {
         check_duplicate_keys(configuration, false, out);
     }
+    check_configuration_keys(&root, out);
+    let document_start = root.loc.clone();
+    let (clients, scopes) = take_configuration_lists(root);
+    if clients.is_empty() && scopes.is_empty() {
+        out.diagnostics.push(Diagnostic::new(
+            Code::NoClients,
+            "this configuration file declares no client and no scope: boruta-gitops has nothing to manage in it",
+            Some(document_start),
+        ));
+    }
+    for scope in scopes {
+        scope::validate_scope(scope, waivers, out);
+    }
+    for client in clients {
+        validate_client(client, waivers, out);
+    }
+}
+
+/// The top level of a configuration file: `version: "1.0"` and `configuration`, nothing
+/// else.
+fn check_configuration_keys(root: &Node, out: &mut Validated) {
+    let NodeValue::Map(pairs) = &root.value else {
+        return;
+    };
     for (key, value) in pairs {
         match key.as_str() {
             Some("version") => {
@@ -216,21 +260,6 @@ fn validate_document(root: Node, waivers: &[Waiver], out: &mut Validated) {
             "a configuration file needs `version: \"1.0\"` (boruta refuses it otherwise)",
             Some(root.loc.clone()),
         ));
-    }
-    let document_start = root.loc.clone();
-    let (clients, scopes) = take_configuration_lists(root);
-    if clients.is_empty() && scopes.is_empty() {
-        out.diagnostics.push(Diagnostic::new(
-            Code::NoClients,
-            "this configuration file declares no client and no scope: boruta-gitops has nothing to manage in it",
-            Some(document_start),
-        ));
-    }
-    for scope in scopes {
-        scope::validate_scope(scope, waivers, out);
-    }
-    for client in clients {
-        validate_client(client, waivers, out);
     }
 }
 
@@ -308,9 +337,9 @@ fn validate_configuration(node: &Node, out: &mut Validated) {
 fn check_duplicate_keys(node: &Node, recurse: bool, out: &mut Validated) {
     match &node.value {
         NodeValue::Map(pairs) => {
-            let mut seen: HashMap<String, (&Location, &Node)> = HashMap::new();
+            let mut seen = FirstKeys::new(pairs.len());
             for (k, v) in pairs {
-                let text = k.key_text();
+                let text = key_text(k);
                 if let Some((first, first_value)) = seen.get(&text) {
                     let finding = Diagnostic::new(
                         Code::DuplicateKey,
@@ -338,6 +367,49 @@ fn check_duplicate_keys(node: &Node, recurse: bool, out: &mut Validated) {
             }
         }
         _ => {}
+    }
+}
+
+/// A key's text, borrowed when it is a string (every key of a real manifest).
+fn key_text(key: &Node) -> Cow<'_, str> {
+    match &key.value {
+        NodeValue::Str(text) => Cow::Borrowed(text),
+        _ => Cow::Owned(key.key_text()),
+    }
+}
+
+/// The first key of each text in one mapping: a scan for a mapping of a few keys (every
+/// client is one: a hash and an allocation per key cost more), a hash map for a large one
+/// (a scan would be quadratic in a hostile file).
+enum FirstKeys<'a> {
+    Few(Vec<(Cow<'a, str>, (&'a Location, &'a Node))>),
+    Many(HashMap<Cow<'a, str>, (&'a Location, &'a Node)>),
+}
+
+impl<'a> FirstKeys<'a> {
+    const FEW: usize = 32;
+
+    fn new(keys: usize) -> Self {
+        match keys <= Self::FEW {
+            true => FirstKeys::Few(Vec::with_capacity(keys)),
+            false => FirstKeys::Many(HashMap::with_capacity(keys)),
+        }
+    }
+
+    fn get(&self, text: &str) -> Option<(&'a Location, &'a Node)> {
+        match self {
+            FirstKeys::Few(keys) => keys.iter().find(|(k, _)| k == text).map(|(_, f)| *f),
+            FirstKeys::Many(keys) => keys.get(text).copied(),
+        }
+    }
+
+    fn insert(&mut self, text: Cow<'a, str>, first: (&'a Location, &'a Node)) {
+        match self {
+            FirstKeys::Few(keys) => keys.push((text, first)),
+            FirstKeys::Many(keys) => {
+                keys.insert(text, first);
+            }
+        }
     }
 }
 
@@ -614,29 +686,41 @@ fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
 }
 
 fn check_uniqueness(out: &mut Validated) {
-    let mut names: BTreeMap<&str, &ClientSpec> = BTreeMap::new();
-    let mut ids: BTreeMap<Uuid, &ClientSpec> = BTreeMap::new();
+    let mut names: HashMap<&str, &ClientSpec> = HashMap::with_capacity(out.clients.len());
+    let mut ids: HashMap<Uuid, &ClientSpec> = HashMap::with_capacity(out.clients.len());
     let mut findings = Vec::new();
     for client in &out.clients {
-        let name_loc = client.locate(FieldId::Name, "");
-        if let Some(first) = names.get(client.name.as_str()) {
-            findings.push(Diagnostic::new(
-                Code::DuplicateName,
-                format!(
-                    "client name `{}` is already used at {}",
-                    client.name,
-                    first.locate(FieldId::Name, "")
-                ),
-                Some(name_loc),
-            ));
-            continue;
+        let name_loc = || client.locate(FieldId::Name, "");
+        // `entry`: one hash per client and map, not `get` then `insert`.
+        match names.entry(client.name.as_str()) {
+            Entry::Occupied(first) => {
+                findings.push(Diagnostic::new(
+                    Code::DuplicateName,
+                    format!(
+                        "client name `{}` is already used at {}",
+                        client.name,
+                        first.get().locate(FieldId::Name, "")
+                    ),
+                    Some(name_loc()),
+                ));
+                continue;
+            }
+            Entry::Vacant(name) => {
+                name.insert(client);
+            }
         }
-        names.insert(&client.name, client);
-        if let Some(first) = ids.get(&client.id) {
+        let first = match ids.entry(client.id) {
+            Entry::Occupied(first) => *first.get(),
+            Entry::Vacant(id) => {
+                id.insert(client);
+                continue;
+            }
+        };
+        {
             let loc = if client.id_explicit {
                 client.locate(FieldId::Id, "")
             } else {
-                name_loc
+                name_loc()
             };
             findings.push(Diagnostic::new(
                 Code::DuplicateId,
@@ -648,9 +732,7 @@ fn check_uniqueness(out: &mut Validated) {
                 ),
                 Some(loc),
             ));
-            continue;
         }
-        ids.insert(client.id, client);
     }
     out.diagnostics.extend(findings);
 }

@@ -11,6 +11,9 @@ use crate::source::Diagnostic;
 /// The findings of `clients` for boruta `version`.
 pub fn check_version(clients: &[ClientSpec], version: Version) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let varying: Vec<&fields::Field> = fields::manifest_fields()
+        .filter(|f| f.default.varies())
+        .collect();
     for client in clients {
         for declared in client.fields.iter() {
             if !declared.field.spec().accepted.includes(version) {
@@ -23,7 +26,7 @@ pub fn check_version(clients: &[ClientSpec], version: Version) -> Vec<Diagnostic
                 ));
             }
         }
-        for field in fields::manifest_fields().filter(|f| f.default.varies()) {
+        for field in varying.iter().copied() {
             if client.get(field.id).is_some() {
                 continue;
             }
