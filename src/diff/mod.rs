@@ -341,7 +341,14 @@ pub fn compare<K: Kind>(
         out.objects.push(entry);
         out.diagnostics.extend(diagnostics);
     }
-    let declared: HashSet<String> = specs.iter().map(|s| K::identity(s).0).collect();
+    // A server object some manifest conflicts with is reported by that conflict, not
+    // counted a second time as unmanaged.
+    let conflicting = out.objects.iter().filter_map(|o| o.conflicting_id.clone());
+    let declared: HashSet<String> = specs
+        .iter()
+        .map(|s| K::identity(s).0)
+        .chain(conflicting)
+        .collect();
     for record in records {
         let (id, name) = K::record_identity(record);
         if !declared.contains(id) {

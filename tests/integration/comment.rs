@@ -92,7 +92,7 @@ fn findings_and_a_conflict() {
 
 | create | drift | in sync | unmanaged | system | conflict |
 |---:|---:|---:|---:|---:|---:|
-| 1 | 0 | 0 | 1 | 3 | 1 |
+| 1 | 0 | 0 | 0 | 3 | 1 |
 
 **Findings**: 1 error(s), 2 warning(s)
 
@@ -123,13 +123,7 @@ The server already has a client with this name under another id, and this manife
 
 </details>
 
-<details><summary>1 unmanaged client(s)</summary>
-
-- portal <code>{PORTAL}</code>
-
-</details>
-
-Plan: 1 to create, 0 drifted, 0 in sync, 1 unmanaged (3 system), 1 conflict(s).
+Plan: 1 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 1 conflict(s).
 ");
     assert_eq!(text, expected);
 }

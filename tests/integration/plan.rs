@@ -294,12 +294,11 @@ scopes requested: clients:manage:all identity-providers:manage:all
 boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
 
   ! legacy-app (65b3ce1d-cb6e-5bef-9534-c616853f1d66) conflicts with server client [ID] of the same name: pin `id: [ID]` to adopt it  [manifests/legacy.yaml:1]
-  ? legacy-app ([ID]) is unmanaged: no manifest declares it
   · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
   · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
   · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
 
-Plan: 0 to create, 0 drifted, 0 in sync, 1 unmanaged (3 system), 1 conflict(s).
+Plan: 0 to create, 0 drifted, 0 in sync, 0 unmanaged (3 system), 1 conflict(s).
 ")
         .stderr(r"error[conflict]: the server already has a client named `legacy-app` with id [ID], and this manifest's derived id 65b3ce1d-cb6e-5bef-9534-c616853f1d66 is absent: pin `id: [ID]` to adopt that client (or rename this one)
   --> manifests/legacy.yaml:1:7

@@ -316,13 +316,12 @@ scopes requested: clients:manage:all
 boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.10 behave the same)
 
   ! scope billing:read (0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b) conflicts with server scope 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61 of the same name: pin `id: 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61` to adopt it  [manifests/read.yaml:1]
-  ? scope billing:read (9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61) is unmanaged: no manifest declares it
   · Boruta administration panel (6a2f41a3-c54c-fce8-32d2-0324e1c32e20) system client: admin UI client
   · boruta-gitops sandbox bootstrap (00000000-b007-4000-8000-000000000001) system client: the client this run authenticates as
   · public client (16f303ac-3b4a-55d6-b1b2-8474213a65f0) system client: boruta's public client
   · 11 system scopes: boruta's built-in scopes (clients:manage:all, configuration:manage:all, email, identity-providers:manage:all, logs:read:all, openid, profile, roles:manage:all, scopes:manage:all, upstreams:manage:all, users:manage:all)
 
-Plan: 0 to create, 0 drifted, 0 in sync, 1 unmanaged (14 system), 1 conflict(s).
+Plan: 0 to create, 0 drifted, 0 in sync, 0 unmanaged (14 system), 1 conflict(s).
 ")
         .stderr(r"error[conflict]: the server already has a scope named `billing:read` with id 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61 (scope names are unique): pin `id: 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61` to adopt it
   --> manifests/read.yaml:3:7
