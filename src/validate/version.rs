@@ -14,7 +14,9 @@ pub fn check_version(clients: &[ClientSpec], version: Version) -> Vec<Diagnostic
     let varying: Vec<&fields::Field> = fields::manifest_fields()
         .filter(|f| f.default.varies())
         .collect();
-    for client in clients {
+    // A client declared absent is deleted, never created nor updated: no field of it is
+    // sent, and no default applies to it.
+    for client in clients.iter().filter(|c| !c.absent()) {
         for declared in client.fields.iter() {
             if !declared.field.spec().accepted.includes(version) {
                 out.push(Diagnostic::new(Code::FieldNotSupported,

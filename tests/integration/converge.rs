@@ -755,13 +755,7 @@ error[delete-not-allowed]: `legacy-app` (5d2c9a1e-7b3f-4c6d-8e9a-0b1c2d3e4f50) i
 2 | name: legacy-app
   |       ^^^^^^^^^^
 
-warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
-  --> manifests/legacy-app.yaml:2:7
-  |
-2 | name: legacy-app
-  |       ^^^^^^^^^^
-
-1 error(s), 3 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
+1 error(s), 2 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
 error: the plan has errors (see above): nothing was changed
 ")
         .run();
@@ -804,13 +798,7 @@ warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's
 2 | name: billing-api
   |       ^^^^^^^^^^^
 
-warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
-  --> manifests/legacy-app.yaml:2:7
-  |
-2 | name: legacy-app
-  |       ^^^^^^^^^^
-
-0 error(s), 3 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
+0 error(s), 2 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
 ")
         .run();
     Test::new(&ws)
@@ -850,13 +838,7 @@ warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's
 2 | name: billing-api
   |       ^^^^^^^^^^^
 
-warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
-  --> manifests/legacy-app.yaml:2:7
-  |
-2 | name: legacy-app
-  |       ^^^^^^^^^^
-
-0 error(s), 3 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
+0 error(s), 2 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
 ")
         .run();
     assert_eq!(
@@ -905,14 +887,7 @@ Deleting 1 client(s), at most 8 at a time:
 
 Apply: 0 created, 1 deleted, 0 already present, 0 already absent, 0 failed, 0 not attempted.
 ")
-        .stderr(r"warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
-  --> manifests/legacy-app.yaml:2:7
-  |
-2 | name: legacy-app
-  |       ^^^^^^^^^^
-
-0 error(s), 1 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
-warning: deleting client `legacy-app` (5d2c9a1e-7b3f-4c6d-8e9a-0b1c2d3e4f50): the server closed the connection before the answer was complete; retrying in [MS] ms (attempt 2 of 5)
+        .stderr(r"warning: deleting client `legacy-app` (5d2c9a1e-7b3f-4c6d-8e9a-0b1c2d3e4f50): the server closed the connection before the answer was complete; retrying in [MS] ms (attempt 2 of 5)
 ")
         .run();
     let deletes = server.count("DELETE", &format!("/api/clients/{OLD_ID}"));
@@ -1013,14 +988,6 @@ fn system_clients_are_never_deleted_or_updated_whatever_a_manifest_says() {
       "col": 7
     },
     {
-      "severity": "warning",
-      "code": "default-grant-types",
-      "message": "`supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs",
-      "file": "manifests/admin.yaml",
-      "line": 2,
-      "col": 7
-    },
-    {
       "severity": "error",
       "code": "protected-client",
       "message": "`boruta-gitops sandbox bootstrap` (00000000-b007-4000-8000-000000000001) is a system client (the client this run authenticates as): boruta-gitops never changes it, whatever a manifest says",
@@ -1045,12 +1012,6 @@ fn system_clients_are_never_deleted_or_updated_whatever_a_manifest_says() {
 2 | name: Boruta administration panel
   |       ^^^^^^^^^^^^^^^^^^^^^^^^^^^
 
-warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.10 gives a new client 12 grant type(s) (client_credentials, password, authorization_code, agent_code, refresh_token, implicit, revoke, introspect, id_token, vp_token, preauthorized_code, agent_credentials), `password` and `implicit` included, and other versions differ (boruta master: client_credentials, authorization_code). Declare the grants this client needs
-  --> manifests/admin.yaml:2:7
-  |
-2 | name: Boruta administration panel
-  |       ^^^^^^^^^^^^^^^^^^^^^^^^^^^
-
 error[protected-client]: `boruta-gitops sandbox bootstrap` (00000000-b007-4000-8000-000000000001) is a system client (the client this run authenticates as): boruta-gitops never changes it, whatever a manifest says
   --> manifests/me.yaml:2:7
   |
@@ -1063,7 +1024,7 @@ warning[default-grant-types]: `supported_grant_types` is not declared: boruta 0.
 2 | name: boruta-gitops sandbox bootstrap
   |       ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 
-2 error(s), 2 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
+2 error(s), 1 warning(s), 0 note(s) in 2 client(s) from 2 file(s)
 ")
         .run();
     let mut found: Vec<_> = all_findings(&plan)
