@@ -519,6 +519,9 @@ fn redact_secret_lines(node: &Node, out: &mut Validated) {
     };
     if value.origin == Origin::Literal {
         let lines = value.as_str().map_or(1, |s| s.lines().count().max(1));
+        // One line more than a plain scalar needs: a block scalar (`secret: |`) starts at
+        // its indicator and its text on the next line, and the tree does not keep the
+        // style. Hiding the line after a one-line secret is the price of never quoting one.
         for line in key.loc.line..=value.loc.line + lines {
             out.redacted_lines.insert((key.loc.file.clone(), line));
         }
