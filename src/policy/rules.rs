@@ -201,6 +201,15 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The declared field's key, or the client's name for an omitted field (for a finding
+    /// about a whole list, whose own position is its first dash).
+    fn key_at(&self, field: FieldId) -> Pos {
+        match self.declared(field) {
+            Some(declared) => declared.key,
+            None => self.desired.name_at(),
+        }
+    }
+
     /// The position of `value` in the declared list, if it is there.
     fn item(&self, list: FieldId, value: &str) -> Option<Pos> {
         self.declared(list)?
@@ -365,7 +374,8 @@ fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
         finding(
             Code::SecretAuthPreferredAsymmetric,
             "this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)".into(),
-            client.at(FieldId::TokenEndpointAuthMethods),
+            // The finding is about the whole list: its key, not the list's first dash.
+            client.key_at(FieldId::TokenEndpointAuthMethods),
         );
     }
     if client.public() {

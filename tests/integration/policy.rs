@@ -209,7 +209,8 @@ fn secret_auth_preferred_asymmetric() {
         with("confidential: true\ntoken_endpoint_auth_methods:\n  - client_secret_post\n");
     assert_eq!(
         review(&declared),
-        [at("secret-auth-preferred-asymmetric", 8, 3)]
+        // At the list's key (line 7), not at its first dash.
+        [at("secret-auth-preferred-asymmetric", 7, 1)]
     );
 }
 

@@ -570,10 +570,10 @@ fn bundled_manifests_validate_offline_without_any_secret() {
   |         ^^^^^^^^^^^^^^^^^^^^^^^^^
 
 note[secret-auth-preferred-asymmetric]: this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)
-  --> [REPO]/manifests/billing-api.yaml:11:3
+  --> [REPO]/manifests/billing-api.yaml:10:1
    |
-11 |   - client_secret_basic
-   |   ^
+10 | token_endpoint_auth_methods:
+   | ^^^^^^^^^^^^^^^^^^^^^^^^^^^
 
 warning[unset-variable]: environment variable PARTNER_PORTAL_SECRET is not set here; plan, apply and drift will need it
   --> [REPO]/manifests/partner-portal.yml:10:15
@@ -582,10 +582,10 @@ warning[unset-variable]: environment variable PARTNER_PORTAL_SECRET is not set h
    |               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 
 note[secret-auth-preferred-asymmetric]: this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)
-  --> [REPO]/manifests/partner-portal.yml:17:9
+  --> [REPO]/manifests/partner-portal.yml:16:7
    |
-17 |         - client_secret_post
-   |         ^
+16 |       token_endpoint_auth_methods:
+   |       ^^^^^^^^^^^^^^^^^^^^^^^^^^^
 
 0 error(s), 2 warning(s), 2 note(s) in 3 client(s) from 3 file(s)
 ")
@@ -602,10 +602,10 @@ note[secret-auth-preferred-asymmetric]: this confidential client authenticates w
   |         ^^^^^^^^^^^^^^^^^^^^^^^^^
 
 note[secret-auth-preferred-asymmetric]: this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)
-  --> [REPO]/manifests/billing-api.yaml:11:3
+  --> [REPO]/manifests/billing-api.yaml:10:1
    |
-11 |   - client_secret_basic
-   |   ^
+10 | token_endpoint_auth_methods:
+   | ^^^^^^^^^^^^^^^^^^^^^^^^^^^
 
 error[unset-variable]: environment variable PARTNER_PORTAL_SECRET is not set
   --> [REPO]/manifests/partner-portal.yml:10:15
@@ -614,10 +614,10 @@ error[unset-variable]: environment variable PARTNER_PORTAL_SECRET is not set
    |               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 
 note[secret-auth-preferred-asymmetric]: this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)
-  --> [REPO]/manifests/partner-portal.yml:17:9
+  --> [REPO]/manifests/partner-portal.yml:16:7
    |
-17 |         - client_secret_post
-   |         ^
+16 |       token_endpoint_auth_methods:
+   |       ^^^^^^^^^^^^^^^^^^^^^^^^^^^
 
 2 error(s), 0 warning(s), 2 note(s) in 3 client(s) from 3 file(s)
 ")
