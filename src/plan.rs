@@ -437,7 +437,7 @@ pub fn build(diff: &Diff, target: &Target<'_>) -> (Plan, Vec<Diagnostic>) {
     let options = target.options;
     let mut summary = Summary::default();
     let mut findings = Vec::new();
-    let (mut clients, mut scopes) = (Vec::new(), Vec::new());
+    let (mut clients, mut scopes) = (Vec::with_capacity(diff.objects.len()), Vec::new());
     for c in &diff.objects {
         let planned = plan_object(c, target, &mut findings);
         count(&mut summary, planned.action);

@@ -13,7 +13,7 @@ use crate::kinds::{Kind, ObjectKind};
 use crate::source::{Diagnostic, Location};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// What the server holds.
 #[derive(Debug, Default, Clone)]
@@ -217,9 +217,17 @@ pub struct Diff {
 impl Diff {
     /// Adds the comparison of one kind.
     pub fn extend(&mut self, other: Diff) {
-        self.objects.extend(other.objects);
-        self.unmanaged.extend(other.unmanaged);
-        self.diagnostics.extend(other.diagnostics);
+        // Into an empty diff (the usual first kind): moved, not copied.
+        fn append<T>(to: &mut Vec<T>, from: Vec<T>) {
+            if to.is_empty() {
+                *to = from;
+            } else {
+                to.extend(from);
+            }
+        }
+        append(&mut self.objects, other.objects);
+        append(&mut self.unmanaged, other.unmanaged);
+        append(&mut self.diagnostics, other.diagnostics);
     }
 
     /// The entries by kind and id (an index: lookups by identity, never by position).
@@ -285,73 +293,66 @@ pub fn compare<K: Kind>(
     records: &[K::Record],
     context: &K::Context<'_>,
 ) -> Result<Diff, DiffError> {
-    // Hashed: 100,000 ids are looked up once each, in no order.
-    let by_id: HashMap<&str, &K::Record> = records
-        .iter()
-        .map(|r| (K::record_identity(r).0, r))
-        .collect();
-    let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
-    for record in records {
-        if let (id, Some(name)) = K::record_identity(record) {
-            by_name.entry(name).or_default().push(id);
-        }
+    // Hashed: 100,000 ids are looked up once each, in no order. The index of the last
+    // record of an id (the one a manifest of that id is compared with).
+    let mut duplicated = false;
+    let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        duplicated |= by_id.insert(K::record_identity(record).0, i).is_some();
     }
-    let one = |spec: &K::Spec| -> Result<(ObjectDiff, Vec<Diagnostic>), DiffError> {
+    // Read only for a manifest whose id the server lacks: built then, once.
+    let by_name = std::sync::OnceLock::new();
+    let one = |spec: &K::Spec| -> Result<(ObjectDiff, Vec<Diagnostic>, Option<usize>), DiffError> {
         let (id, name) = K::identity(spec);
-        let record = by_id.get(id.as_str()).copied();
+        let found = by_id.get(id.as_str()).copied();
+        let record = found.map(|i| &records[i]);
         let namesakes: &[&str] = match record {
-            None => by_name.get(name).map_or(&[], Vec::as_slice),
+            None => by_name
+                .get_or_init(|| names::<K>(records))
+                .get(name)
+                .map_or(&[], Vec::as_slice),
             Some(_) => &[],
         };
         let run = || K::compare(spec, record, namesakes, context);
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|panic| DiffError {
-            kind: K::KIND,
-            id: id.clone(),
-            name: name.to_string(),
-            reason: panic_message(panic.as_ref()),
-        })
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+            Ok((entry, diagnostics)) => Ok((entry, diagnostics, found)),
+            Err(panic) => Err(DiffError {
+                kind: K::KIND,
+                id: id.clone(),
+                name: name.to_string(),
+                reason: panic_message(panic.as_ref()),
+            }),
+        }
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let chunk = if specs.len() < 512 {
-        specs.len().max(1)
-    } else {
-        specs.len().div_ceil(threads)
-    };
-    let results: Vec<Result<(ObjectDiff, Vec<Diagnostic>), DiffError>> = if specs.len() <= chunk {
-        // A small set (apply verifies one record at a time): no thread to start.
-        specs.iter().map(one).collect()
-    } else {
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = specs
-                .chunks(chunk)
-                .map(|part| scope.spawn(|| part.iter().map(one).collect::<Vec<_>>()))
-                .collect();
-            // Each comparison catches its own panic, so a worker never panics itself.
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_default())
-                .collect()
-        })
-    };
+    let results = in_parallel(specs, one);
     let mut out = Diff::default();
+    out.objects.reserve_exact(results.len());
+    // Whether some manifest declares the record's id (by its index in `by_id`).
+    let mut declared = vec![false; records.len()];
     for result in results {
-        let (entry, diagnostics) = result?;
+        let (entry, diagnostics, found) = result?;
+        if let Some(i) = found {
+            declared[i] = true;
+        }
         out.objects.push(entry);
         out.diagnostics.extend(diagnostics);
     }
     // A server object some manifest conflicts with is reported by that conflict, not
     // counted a second time as unmanaged.
-    let conflicting = out.objects.iter().filter_map(|o| o.conflicting_id.clone());
-    let declared: HashSet<String> = specs
+    for conflicting in out
+        .objects
         .iter()
-        .map(|s| K::identity(s).0)
-        .chain(conflicting)
-        .collect();
-    for record in records {
+        .filter_map(|o| o.conflicting_id.as_deref())
+    {
+        if let Some(&i) = by_id.get(conflicting) {
+            declared[i] = true;
+        }
+    }
+    for (i, record) in records.iter().enumerate() {
         let (id, name) = K::record_identity(record);
-        if !declared.contains(id) {
+        // Records of one id share the mark of the last of them.
+        let at = if duplicated { by_id[id] } else { i };
+        if !declared[at] {
             out.unmanaged.push(Unmanaged {
                 kind: K::KIND,
                 id: id.to_string(),
@@ -365,6 +366,45 @@ pub fn compare<K: Kind>(
         (a.system.is_some(), &a.name, &a.id).cmp(&(b.system.is_some(), &b.name, &b.id))
     });
     Ok(out)
+}
+
+/// The ids of the records of each name, in the server's order.
+fn names<K: Kind>(records: &[K::Record]) -> HashMap<&str, Vec<&str>> {
+    let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+    for record in records {
+        if let (id, Some(name)) = K::record_identity(record) {
+            by_name.entry(name).or_default().push(id);
+        }
+    }
+    by_name
+}
+
+/// `one` of every item, in order, on up to 8 threads when there are many.
+fn in_parallel<T: Sync, R: Send>(items: &[T], one: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = if items.len() < 512 {
+        items.len().max(1)
+    } else {
+        items.len().div_ceil(threads)
+    };
+    if items.len() <= chunk {
+        // A small set (apply verifies one record at a time): no thread to start.
+        return items.iter().map(one).collect();
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&one).collect::<Vec<_>>()))
+            .collect();
+        // Each comparison catches its own panic, so a worker never panics itself.
+        let mut all = Vec::with_capacity(items.len());
+        for worker in workers {
+            all.extend(worker.join().unwrap_or_default());
+        }
+        all
+    })
 }
 
 /// The text of a panic's payload.

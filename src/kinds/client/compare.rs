@@ -6,6 +6,7 @@
 //! out is the server's to default). Also which clients are the server's own. Pure.
 
 use super::fields::{Compare, FieldId, Version};
+use super::wire::{desired, Desired, Resolved};
 use super::{ClientRecord, ClientSpec};
 use crate::api;
 use crate::diff::{
@@ -156,19 +157,21 @@ fn compare_one(
     let id = d.id.to_string();
     let location = d.locate(FieldId::Name, "");
     let mut entry = ObjectDiff::new(ObjectKind::Client, id.clone(), d.name.clone(), location);
-    entry.create_body =
-        super::wire::create_body(d, &context.scopes, &context.idps, &mut diagnostics);
+    let resolved = super::wire::resolve(d, &context.scopes, &context.idps, &mut diagnostics);
     if d.absent() {
         declared_absent(&mut entry, listed, context, &mut diagnostics);
     } else if listed.is_none() && !namesakes.is_empty() {
         namesake(d, &mut entry, namesakes, &mut diagnostics);
     } else {
-        compare_present(d, &mut entry, listed, context, &mut diagnostics);
+        compare_present(d, &mut entry, listed, context, &resolved, &mut diagnostics);
     }
-    if entry.action != Action::Create {
-        // Only a create sends it; 100,000 in-sync clients need not keep theirs.
-        entry.create_body = Map::new();
-    }
+    // Only a create sends it (an update's body is built from it in `compare_present`):
+    // 100,000 in-sync clients need not build theirs.
+    entry.create_body = if entry.action == Action::Create {
+        super::wire::create_body(d, &resolved)
+    } else {
+        Map::new()
+    };
     entry.blocked = diagnostics.iter().any(Diagnostic::is_error);
     (entry, diagnostics)
 }
@@ -206,9 +209,10 @@ fn compare_present(
     entry: &mut ObjectDiff,
     listed: Option<&ClientRecord>,
     context: &Context<'_>,
+    resolved: &Resolved,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    compare_fields(d, entry, listed, context);
+    compare_fields(d, entry, listed, context, resolved);
     let Some(listed) = listed else {
         entry.action = Action::Create;
         entry.fingerprint = Some(absence(&entry.id));
@@ -240,6 +244,7 @@ fn compare_present(
     };
     if drifted || !entry.resend.is_empty() {
         entry.fingerprint = Some(listed.fingerprint());
+        entry.create_body = super::wire::create_body(d, resolved);
         entry.update = Some(super::wire::update_plan(d, entry, listed, context));
     }
 }
@@ -329,6 +334,7 @@ fn compare_fields(
     entry: &mut ObjectDiff,
     server: Option<&ClientRecord>,
     context: &Context<'_>,
+    resolved: &Resolved,
 ) {
     let member = |field: FieldId| -> Value {
         server
@@ -340,30 +346,30 @@ fn compare_fields(
         if field.compare == Compare::Never {
             continue;
         }
-        let Some(desired_wire) = entry.create_body.get(field.name) else {
+        let Some(desired_wire) = desired(d, declared.field, resolved) else {
             continue;
         };
         let created = server.is_none();
         let hidden = declared.sensitive || declared.unresolved;
         if !created && !field.rendered.includes(context.version) {
-            let resent = unverifiable(d, field, desired_wire, hidden);
+            let resent = unverifiable(d, field, &desired_wire, hidden);
             entry.unverifiable.push(field.name.to_string());
             entry.resend.extend(resent);
             continue;
         }
         if field.compare == Compare::Secret {
             let held = server.map(|_| member(field.id));
-            entry.secret = Some(secret_state(d, field.id, desired_wire, held.as_ref()));
+            entry.secret = Some(secret_state(d, field.id, &desired_wire, held.as_ref()));
             continue;
         }
         let actual = member(field.id);
         // Display values are built only for the fields that are shown.
-        if !created && equal(field.compare, desired_wire, &actual, &context.scopes) {
+        if !created && same(field.compare, &desired_wire, &actual, &context.scopes) {
             continue;
         }
         let (shown_desired, shown_actual) = display(
             field.compare,
-            desired_wire,
+            &desired_wire.to_value(),
             &actual,
             &context.scopes,
             &context.idps,
@@ -391,7 +397,7 @@ fn compare_fields(
 fn unverifiable(
     d: &ClientSpec,
     field: &super::fields::Field,
-    desired_wire: &Value,
+    desired_wire: &Desired<'_>,
     hidden: bool,
 ) -> Option<FieldChange> {
     if field.id == FieldId::KeyPairId || d.ignores(field.id) {
@@ -403,7 +409,7 @@ fn unverifiable(
         desired: if hidden {
             Value::Null
         } else {
-            desired_wire.clone()
+            desired_wire.to_value()
         },
         sensitive: hidden,
         ignored: false,
@@ -415,7 +421,7 @@ fn unverifiable(
 fn secret_state(
     d: &ClientSpec,
     field: FieldId,
-    desired_wire: &Value,
+    desired_wire: &Desired<'_>,
     held: Option<&Value>,
 ) -> SecretState {
     let Some(held) = held else {
@@ -479,6 +485,23 @@ pub(crate) fn as_set(value: &Value) -> BTreeSet<String> {
         .as_array()
         .map(|a| a.iter().map(Value::to_string).collect())
         .unwrap_or_default()
+}
+
+/// [`equal`] of a member of the create body, built only when a comparison needs more
+/// than equality.
+fn same(compare: Compare, desired: &Desired<'_>, actual: &Value, scopes: &Lookup<'_>) -> bool {
+    match compare {
+        Compare::Scalar | Compare::Ordered | Compare::Secret | Compare::Never => {
+            desired.equals(actual)
+        }
+        Compare::Set => {
+            desired.equals(actual) || equal(compare, &desired.to_value(), actual, scopes)
+        }
+        Compare::IdentityProvider | Compare::Scopes => match desired {
+            Desired::Built(value) => equal(compare, value, actual, scopes),
+            Desired::Declared(_) => equal(compare, &desired.to_value(), actual, scopes),
+        },
+    }
 }
 
 /// Whether a declared value (on the wire) matches the server's, under `compare`.

@@ -88,6 +88,30 @@ impl Wire {
         }
     }
 
+    /// Whether the value as JSON is `actual` (`self.to_value() == *actual`), without
+    /// building it when it is not a list or mapping.
+    pub fn equals(&self, actual: &Value) -> bool {
+        match self {
+            Wire::Null => actual.is_null(),
+            Wire::Bool(b) => actual.as_bool() == Some(*b),
+            Wire::Int(i) => {
+                matches!(actual, Value::Number(n) if *n == serde_json::Number::from(*i))
+            }
+            Wire::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(number) => matches!(actual, Value::Number(n) if *n == number),
+                None => actual.is_null(),
+            },
+            Wire::Str(s) => actual.as_str() == Some(&**s),
+            Wire::Strings(items) => actual.as_array().is_some_and(|a| {
+                a.len() == items.len()
+                    && a.iter()
+                        .zip(items.iter())
+                        .all(|(v, s)| v.as_str() == Some(&**s))
+            }),
+            Wire::Json(_) => self.to_value() == *actual,
+        }
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Wire::Str(s) => Some(s),

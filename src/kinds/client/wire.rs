@@ -7,17 +7,36 @@ use super::compare::{str_of, Context, Lookup};
 use crate::diff::{ObjectDiff, SecretState, UpdatePlan};
 use crate::findings::Code;
 use crate::kinds::client::fields::FieldId;
+use crate::kinds::client::spec::Wire;
 use crate::kinds::client::ClientSpec;
 use crate::source::Diagnostic;
 use serde_json::{json, Map, Value};
 
-/// The create body: declared fields, the id, and names resolved to ids.
-pub(crate) fn create_body(
+/// What a client's bodies say of the references a manifest makes by name: the identity
+/// provider's id and the authorized scopes, resolved against the server once per client
+/// (with the findings the resolution raises), whether or not a body is then built.
+pub(crate) struct Resolved {
+    idp_id: Option<String>,
+    scopes: Option<Vec<Value>>,
+}
+
+/// Resolves `d`'s identity provider and scopes, in that order (the findings' order).
+pub(crate) fn resolve(
     d: &ClientSpec,
     scopes: &Lookup<'_>,
     idps: &Lookup<'_>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Map<String, Value> {
+) -> Resolved {
+    let idp_id = identity_provider_id(d, idps, diagnostics);
+    let scopes = d
+        .authorized_scopes
+        .as_ref()
+        .map(|refs| resolved_scopes(d, refs, scopes, diagnostics));
+    Resolved { idp_id, scopes }
+}
+
+/// The create body: declared fields, the id, and names resolved to ids.
+pub(crate) fn create_body(d: &ClientSpec, resolved: &Resolved) -> Map<String, Value> {
     let mut body: Map<String, Value> = d
         .fields
         .iter()
@@ -25,13 +44,72 @@ pub(crate) fn create_body(
         .map(|declared| (declared.field.name().to_string(), declared.value.to_value()))
         .collect();
     body.insert("id".into(), Value::String(d.id.to_string()));
-    let idp_id = identity_provider_id(d, idps, diagnostics);
-    body.insert("identity_provider".into(), json!({ "id": idp_id }));
-    if let Some(refs) = &d.authorized_scopes {
-        let resolved = resolved_scopes(d, refs, scopes, diagnostics);
-        body.insert("authorized_scopes".into(), Value::Array(resolved));
+    body.insert("identity_provider".into(), json!({ "id": resolved.idp_id }));
+    if let Some(resolved) = &resolved.scopes {
+        body.insert("authorized_scopes".into(), Value::Array(resolved.clone()));
     }
     body
+}
+
+/// A member of the create body, without building the body (most clients are in sync and
+/// never send one).
+pub(crate) enum Desired<'a> {
+    /// As declared.
+    Declared(&'a Wire),
+    /// Written by the tool: the id, or a reference resolved against the server.
+    Built(Value),
+}
+
+impl Desired<'_> {
+    /// The member as JSON.
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            Desired::Declared(wire) => wire.to_value(),
+            Desired::Built(value) => value.clone(),
+        }
+    }
+
+    /// Whether the member equals `actual` (`to_value() == *actual`, without building it).
+    pub(crate) fn equals(&self, actual: &Value) -> bool {
+        match self {
+            Desired::Declared(wire) => wire.equals(actual),
+            Desired::Built(value) => value == actual,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Desired::Declared(wire) => wire.as_str(),
+            Desired::Built(value) => value.as_str(),
+        }
+    }
+}
+
+/// What [`create_body`] would hold under `field`'s name, if anything.
+pub(crate) fn desired<'a>(
+    d: &'a ClientSpec,
+    field: FieldId,
+    resolved: &Resolved,
+) -> Option<Desired<'a>> {
+    match field {
+        FieldId::Id => return Some(Desired::Built(Value::String(d.id.to_string()))),
+        FieldId::IdentityProvider => {
+            return Some(Desired::Built(json!({ "id": resolved.idp_id })));
+        }
+        FieldId::AuthorizedScopes => {
+            if let Some(scopes) = &resolved.scopes {
+                return Some(Desired::Built(Value::Array(scopes.clone())));
+            }
+        }
+        _ => {}
+    }
+    // The body keeps the last declaration of a name.
+    d.fields
+        .iter()
+        .rev()
+        .filter(|declared| !declared.field.spec().server_generated())
+        .find(|declared| declared.field == field)
+        .map(|declared| Desired::Declared(&declared.value))
 }
 
 /// The id of the identity provider a manifest names (by id, or by name resolved against
