@@ -193,19 +193,11 @@ impl<'a> View<'a> {
         }
     }
 
-    /// The declared value's position, or the client's name for an omitted field.
+    /// The declared value's position (a block list's key: see `Declared::whole`), or the
+    /// client's name for an omitted field.
     fn at(&self, field: FieldId) -> Pos {
         match self.declared(field) {
-            Some(declared) => declared.at,
-            None => self.desired.name_at(),
-        }
-    }
-
-    /// The declared field's key, or the client's name for an omitted field (for a finding
-    /// about a whole list, whose own position is its first dash).
-    fn key_at(&self, field: FieldId) -> Pos {
-        match self.declared(field) {
-            Some(declared) => declared.key,
+            Some(declared) => declared.whole(),
             None => self.desired.name_at(),
         }
     }
@@ -374,8 +366,7 @@ fn authentication(client: &View<'_>, finding: &mut Finding<'_>) {
         finding(
             Code::SecretAuthPreferredAsymmetric,
             "this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)".into(),
-            // The finding is about the whole list: its key, not the list's first dash.
-            client.key_at(FieldId::TokenEndpointAuthMethods),
+            client.at(FieldId::TokenEndpointAuthMethods),
         );
     }
     if client.public() {

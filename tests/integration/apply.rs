@@ -589,10 +589,10 @@ warning[long-lived-access-token]: access_token_ttl is not declared, and boruta's
 
 0 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
 error[rejected-by-server]: boruta rejected `identity_provider_id`: does not exist
-  --> manifests/a.yaml:3:3
+  --> manifests/a.yaml:2:1
   |
-3 |   id: 00000000-0000-4000-8000-00000000dead
-  |   ^
+2 | identity_provider:
+  | ^^^^^^^^^^^^^^^^^
 
 ")
         .run();

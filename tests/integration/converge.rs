@@ -618,10 +618,10 @@ warning[identity-provider-restart]: if this server runs boruta 0.9.0 to 0.10.0, 
 
 0 error(s), 2 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
 error[rejected-by-server]: boruta rejected `identity_provider_id`: does not exist
-  --> manifests/billing-api.yaml:5:3
+  --> manifests/billing-api.yaml:4:1
   |
-5 |   name: Partners identity provider
-  |   ^
+4 | identity_provider:
+  | ^^^^^^^^^^^^^^^^^
 
 ")
         .check(out.into());

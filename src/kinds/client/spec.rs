@@ -200,9 +200,19 @@ impl Declared {
     /// The position of a part (`""` for the value itself), if the value has that part.
     pub fn part(&self, pointer: &str) -> Option<Pos> {
         if pointer.is_empty() {
-            return Some(self.at);
+            return Some(self.whole());
         }
         self.parts.as_ref()?.find(pointer)
+    }
+
+    /// Where the whole value is: a block list or mapping begins at its first dash or key,
+    /// one character on a line of its own, so a finding about all of it points at its key.
+    pub fn whole(&self) -> Pos {
+        let composite = matches!(self.value, Wire::Strings(_) | Wire::Json(_));
+        match composite && self.at.line > self.key.line {
+            true => self.key,
+            false => self.at,
+        }
     }
 
     /// A list's elements as text (non-strings skipped), with their positions.
@@ -331,7 +341,7 @@ impl ClientSpec {
     /// declared.
     pub fn locate(&self, field: FieldId, part: &str) -> Location {
         let pos = match self.get(field) {
-            Some(declared) => declared.part(part).unwrap_or(declared.at),
+            Some(declared) => declared.part(part).unwrap_or(declared.whole()),
             None => self.name_at(),
         };
         self.location(pos)
