@@ -268,25 +268,21 @@ async fn read_and_judge(
     let (first, first_record) = FirstRecord::channel();
     let read = read_server(connection, needs, &prepared.validated.clients, first);
     let digest = tokio::task::block_in_place(|| crate::plan::manifests_digest(&prepared.sources));
-    let judged = early_version(told, first_record).await.map(|version| {
-        let before = prepared.diagnostics.len();
-        tokio::task::block_in_place(|| prepared.judge(policy, version));
-        (version, before)
+    let early = early_version(told, first_record).await.map(|version| {
+        let findings = tokio::task::block_in_place(|| prepared.judgement(policy, version));
+        (version, findings)
     });
     stages.done("judged");
     let observed = joined(read).await?;
     stages.done("server read");
     // What the server's version does not support, or defaults differently, is known now.
     let version = crate::api::choose_version(told, &observed.clients);
-    match judged {
-        Some((early, _)) if early == version.version => {}
-        // Another record said otherwise (judging only adds findings: they are taken back).
-        Some((_, before)) => {
-            prepared.diagnostics.truncate(before);
-            prepared.judge(policy, version.version);
-        }
-        None => prepared.judge(policy, version.version),
-    }
+    let mut findings = match early {
+        Some((early, findings)) if early == version.version => findings,
+        // Another record said otherwise: judged again for the version the list shows.
+        _ => prepared.judgement(policy, version.version),
+    };
+    prepared.diagnostics.append(&mut findings);
     if let Some(mismatch) = &version.mismatch {
         let warning = Diagnostic::new(Code::BorutaVersionMismatch, mismatch.clone(), None);
         prepared.diagnostics.push(warning);

@@ -210,14 +210,28 @@ impl Prepared {
     /// Adds findings of a later stage, waived where a waiver in force says so and the
     /// policy lets it.
     pub fn add(&mut self, mut findings: Vec<Diagnostic>) {
-        let unwaivable = &self.rules.unwaivable;
-        crate::policy::waivers::waive_except(&mut findings, &self.in_force, unwaivable);
+        self.waive(&mut findings);
         self.diagnostics.append(&mut findings);
     }
 
-    /// The findings that depend on the boruta version and the policy: the version's
-    /// field support and defaults, and the security rules, at the policy's severities.
+    /// Waives `findings` where a waiver in force says so and the policy lets it.
+    fn waive(&self, findings: &mut [Diagnostic]) {
+        let unwaivable = &self.rules.unwaivable;
+        crate::policy::waivers::waive_except(findings, &self.in_force, unwaivable);
+    }
+
+    /// Adds the findings that depend on the boruta version and the policy (see
+    /// [`Prepared::judgement`]).
     pub fn judge(&mut self, policy: &Policy, version: Version) {
+        let mut findings = self.judgement(policy, version);
+        self.diagnostics.append(&mut findings);
+    }
+
+    /// The findings that depend on the boruta version and the policy, waived: the
+    /// version's field support and defaults, and the security rules, at the policy's
+    /// severities. Reads only: `plan` makes them while the server's list arrives, and
+    /// keeps them once the list confirms the version.
+    pub fn judgement(&self, policy: &Policy, version: Version) -> Vec<Diagnostic> {
         let clients = &self.validated.clients;
         // Both only read the clients: with many, the version's findings are made on
         // another thread beside the rules'.
@@ -237,7 +251,9 @@ impl Prepared {
             true => findings = rules,
             false => findings.extend(rules),
         }
-        self.add(policy.judge(findings));
+        let mut findings = policy.judge(findings);
+        self.waive(&mut findings);
+        findings
     }
 
     /// Once every manifest finding is in: the waivers that are themselves wrong.
