@@ -861,3 +861,56 @@ error[rejected-by-server]: boruta rejected `pkce\u{1b}[2J`: \u{202e}gnp.exe\n  +
     );
     assert!(calls.contains(&("GET".to_string(), format!("/api/clients/{ID}"))));
 }
+
+#[test]
+fn a_hostile_name_in_a_create_answer_is_neutralised_and_stops_the_run() {
+    // A server (or something in between) answers the create with another id and a name
+    // that would forge report lines and drive the terminal: the run stops after that one
+    // create, and the name it reports is shown escaped.
+    use crate::fakes::{HttpServer, Response};
+    const IDP_ID: &str = "7f6b2a8e-6c1d-4d5e-9f3a-2b1c0d9e8f7a";
+    let hostile = HttpServer::start(Arc::new(move |request| {
+        let path = request.path().to_string();
+        match (request.method.as_str(), path.as_str()) {
+            ("GET", "/api/clients") => Response::json(200, serde_json::json!({"data": []})),
+            ("GET", "/api/identity-providers") => Response::json(
+                200,
+                serde_json::json!({"data": [{"id": IDP_ID, "name": "Default"}]}),
+            ),
+            ("POST", "/api/clients") => Response::json(
+                201,
+                serde_json::json!({"data": {"id": "99999999-9999-4999-8999-999999999999", "name": FORGED}}),
+            ),
+            _ => Response::json(404, serde_json::json!({})),
+        }
+    }));
+    let ws = Workspace::new()
+        .file(
+            "app.yaml",
+            client("supported_grant_types: [client_credentials]\n"),
+        )
+        .file(
+            "other.yaml",
+            client("supported_grant_types: [client_credentials]\n")
+                .replace("name: app", "name: other")
+                .replace(
+                    "11111111-1111-4111-8111-111111111111",
+                    "22222222-2222-4222-8222-222222222222",
+                ),
+        )
+        .env("BORUTA_ADMIN_URL", &hostile.url)
+        .env("BORUTA_ACCESS_TOKEN", "token-of-the-pipeline-0123456789");
+    let out = ws.run(&["apply", "manifests", "--auto-approve", "--concurrency", "1"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_neutral("apply stdout", &out.stdout);
+    assert_neutral("apply stderr", &out.stderr);
+    let posts = hostile
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(
+        posts, 1,
+        "no more creates after the server ignored the requested id"
+    );
+}
