@@ -358,7 +358,9 @@ fn cut_and_parse<T: Send>(
     }
     match cut? == in_order.next {
         true => Ok(in_order.out),
-        // Only a parser that panicked loses a batch.
+        // A batch cut but never parsed would silently drop records, and plan would then
+        // propose creating them again. It cannot happen today (a parser's panic ends the
+        // whole read as a panic); the count is checked so that it never goes unnoticed.
         false => Err("a part of the list was not parsed".to_string()),
     }
 }
