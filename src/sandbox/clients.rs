@@ -14,6 +14,7 @@ use super::state::{
 use crate::api::ErrorBody;
 use crate::kinds::client::fields::{self, Kind, NullOnCreate, NullOnUpdate, OnUpdate};
 use crate::kinds::client::rules::{self, KeyGeneration, Mode};
+use bytes::Bytes;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -63,21 +64,28 @@ impl State {
         Some(Value::Object(out))
     }
 
+    /// `GET /api/clients`: `{"data":[...]}` in pieces, each client's the render cache's
+    /// (rendered now if it is not there), shared rather than copied.
     pub fn list_clients(&mut self) -> Answer {
-        let mut text = String::from("{\"data\":[");
-        let ids: Vec<String> = self.clients.keys().cloned().collect();
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            if !self.render_cache.contains_key(id) {
-                let rendered = self.render_client(id).unwrap_or(Value::Null).to_string();
-                self.render_cache.insert(id.clone(), rendered);
-            }
-            text.push_str(&self.render_cache[id]);
+        let mut pieces = Vec::with_capacity(self.clients.len() + 2);
+        pieces.push(Bytes::from_static(b"{\"data\":["));
+        for id in self.clients.keys() {
+            let cached = match self.render_cache.get(id) {
+                Some(cached) => cached.clone(),
+                None => {
+                    let rendered = self.render_client(id).unwrap_or(Value::Null);
+                    let cached = Bytes::from(format!(",{rendered}"));
+                    self.render_cache.insert(id.clone(), cached.clone());
+                    cached
+                }
+            };
+            // The cache's comma separates this client from the one before: the first
+            // client has none before it.
+            let first = pieces.len() == 1;
+            pieces.push(if first { cached.slice(1..) } else { cached });
         }
-        text.push_str("]}");
-        Answer::text(200, text)
+        pieces.push(Bytes::from_static(b"]}"));
+        Answer::pieces(200, pieces)
     }
 
     pub fn show_client(&self, id: &str) -> Answer {
@@ -275,7 +283,7 @@ impl State {
         Answer {
             status: 204,
             body: None,
-            text: None,
+            pieces: None,
             location: None,
         }
     }
@@ -544,4 +552,58 @@ fn missing_envelope(action: &str, body: &Value) -> Answer {
             format!("could not find a matching BorutaAdminWeb.ClientController.{action} clause to process request. Params: {quoted}"),
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::client::fields::Version;
+    use crate::sandbox::state::Bootstrap;
+
+    /// The list's body as sent: its pieces one after another.
+    fn listed(state: &mut State) -> String {
+        let pieces = state.list_clients().into_body_pieces().unwrap_or_default();
+        String::from_utf8(pieces.concat()).unwrap()
+    }
+
+    /// The list as rendering every client now would make it.
+    fn rendered(state: &State) -> String {
+        let clients: Vec<Value> = state
+            .clients
+            .keys()
+            .filter_map(|id| state.render_client(id))
+            .collect();
+        json!({ "data": clients }).to_string()
+    }
+
+    #[test]
+    fn the_listed_pieces_are_every_rendering_in_order_and_follow_writes() {
+        let bootstrap = Bootstrap {
+            client_id: "00000000-b007-4000-8000-00000000bbbb".into(),
+            client_secret: "secret".into(),
+            token_ttl: 60,
+        };
+        let admin = crate::api::ADMIN_UI_CLIENT_ID;
+        let mut state = State::seeded(
+            "http://127.0.0.1:1",
+            admin,
+            &bootstrap,
+            Version::LATEST_RELEASE,
+        );
+        assert!(state.clients.len() >= 2);
+        assert_eq!(listed(&mut state), rendered(&state));
+        // From the cache, the same bytes.
+        assert_eq!(listed(&mut state), rendered(&state));
+        let first = state.clients.keys().next().cloned().unwrap_or_default();
+        let name = Map::from_iter([("name".to_string(), json!("renamed"))]);
+        state.insert_raw_client(&first, name, None);
+        let after = listed(&mut state);
+        assert!(
+            after.contains(r#"[{"id":"#) && after.contains("renamed"),
+            "{after}"
+        );
+        assert_eq!(after, rendered(&state));
+        state.clients.clear();
+        assert_eq!(listed(&mut state), r#"{"data":[]}"#);
+    }
 }

@@ -233,7 +233,7 @@ impl State {
         Answer {
             status: 204,
             body: None,
-            text: None,
+            pieces: None,
             location: None,
         }
     }

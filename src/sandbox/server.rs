@@ -8,8 +8,8 @@ use super::token;
 use crate::api::{self, ErrorBody};
 use crate::sync::lock;
 use bytes::Bytes;
-use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
-use hyper::body::{Body, Frame, Incoming};
+use http_body_util::{combinators::BoxBody, BodyExt, Limited};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
@@ -131,12 +131,25 @@ where
 
 fn json_response(
     status: u16,
-    body: Option<Bytes>,
+    body: Option<Vec<Bytes>>,
     headers: &[(&str, String)],
 ) -> Response<ResponseBody> {
+    cut_off_response(status, body, headers, false)
+}
+
+/// [`json_response`], its body cut off half-way when `cut_off` (fault injection).
+fn cut_off_response(
+    status: u16,
+    body: Option<Vec<Bytes>>,
+    headers: &[(&str, String)],
+    cut_off: bool,
+) -> Response<ResponseBody> {
     let has_body = body.is_some();
-    let bytes = body.unwrap_or_default();
-    let mut response = Response::new(Full::new(bytes).map_err(|never| match never {}).boxed());
+    let body = match cut_off {
+        true => Pieces::truncated(body.unwrap_or_default()),
+        false => Pieces::whole(body.unwrap_or_default()),
+    };
+    let mut response = Response::new(body.boxed());
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if has_body {
@@ -156,13 +169,53 @@ fn json_response(
     response
 }
 
-/// A body that sends its first half and then fails, so hyper aborts the connection
-/// (the client sees a truncated body).
-struct Truncated {
-    half: Option<Bytes>,
+/// A body sent piece by piece as it is: a list's first byte leaves at once and its 177 MB
+/// of cached renderings are never copied into one. Its length is known up front, so it
+/// goes with a Content-Length as boruta's (Phoenix's) does. A body cut off on purpose
+/// announces its whole length, sends its first half and fails, so hyper aborts the
+/// connection (the client sees a truncated body).
+struct Pieces {
+    pieces: std::vec::IntoIter<Bytes>,
+    /// The Content-Length.
+    announced: u64,
+    /// Bytes not sent yet of those it will send.
+    remaining: u64,
+    truncated: bool,
 }
 
-impl Body for Truncated {
+impl Pieces {
+    fn whole(pieces: Vec<Bytes>) -> Self {
+        let len = pieces.iter().map(|piece| piece.len() as u64).sum();
+        Pieces {
+            pieces: pieces.into_iter(),
+            announced: len,
+            remaining: len,
+            truncated: false,
+        }
+    }
+
+    /// The first half of `pieces`, then a failure.
+    fn truncated(pieces: Vec<Bytes>) -> Self {
+        let announced = pieces.iter().map(|piece| piece.len() as u64).sum();
+        let mut kept = Vec::new();
+        let mut left = announced / 2;
+        for piece in pieces {
+            if left == 0 {
+                break;
+            }
+            let take = (piece.len() as u64).min(left);
+            kept.push(piece.slice(..take as usize));
+            left -= take;
+        }
+        Pieces {
+            announced,
+            truncated: true,
+            ..Pieces::whole(kept)
+        }
+    }
+}
+
+impl Body for Pieces {
     type Data = Bytes;
     type Error = std::io::Error;
 
@@ -170,10 +223,28 @@ impl Body for Truncated {
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        match self.half.take() {
-            Some(half) => Poll::Ready(Some(Ok(Frame::data(half)))),
-            None => Poll::Ready(Some(Err(std::io::Error::other("truncated on purpose")))),
+        match self.pieces.find(|piece| !piece.is_empty()) {
+            Some(piece) => {
+                self.remaining -= piece.len() as u64;
+                Poll::Ready(Some(Ok(Frame::data(piece))))
+            }
+            None if self.truncated => {
+                Poll::Ready(Some(Err(std::io::Error::other("truncated on purpose"))))
+            }
+            None => Poll::Ready(None),
         }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0 && !self.truncated
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        // hyper asks before the first frame, to write the Content-Length.
+        SizeHint::with_exact(match self.truncated {
+            true => self.announced,
+            false => self.remaining,
+        })
     }
 }
 
@@ -206,15 +277,6 @@ fn without_client_fields(body: Bytes, fields: &[String]) -> Bytes {
         }
         Err(_) => body,
     }
-}
-
-fn truncate(response: Response<ResponseBody>, full: Bytes) -> Response<ResponseBody> {
-    let (mut parts, _) = response.into_parts();
-    parts
-        .headers
-        .insert("content-length", HeaderValue::from(full.len()));
-    let half = full.slice(..full.len() / 2);
-    Response::from_parts(parts, Truncated { half: Some(half) }.boxed())
 }
 
 async fn never() -> Response<ResponseBody> {
@@ -339,14 +401,11 @@ async fn handle(
         arrived.set_status(&shared, status);
         return injected(&arrived, status);
     }
-    let (response, body) = answer(&shared, &arrived, deadline);
+    let response = answer(&shared, &arrived, deadline);
     shared.clock.sleep_until(deadline).await;
     if action.commit_then_drop {
         kill.notify_one();
         return never().await;
-    }
-    if action.truncate {
-        return truncate(response, body.unwrap_or_default());
     }
     response
 }
@@ -371,15 +430,20 @@ fn injected(arrived: &Arrived, status: u16) -> Response<ResponseBody> {
         let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("error");
         json!({"code": reason.to_ascii_uppercase().replace(' ', "_"), "message": "injected fault"})
     }));
-    json_response(status, body.map(|b| Bytes::from(b.to_string())), &extra)
+    json_response(
+        status,
+        body.map(|b| vec![Bytes::from(b.to_string())]),
+        &extra,
+    )
 }
 
-/// The imitation's own answer to a request (a write commits at `deadline`), and its body.
+/// The imitation's own answer to a request (a write commits at `deadline`), its body cut
+/// off half-way when a fault says so.
 fn answer(
     shared: &Shared,
     arrived: &Arrived,
     deadline: std::time::Instant,
-) -> (Response<ResponseBody>, Option<Bytes>) {
+) -> Response<ResponseBody> {
     let method = &arrived.method;
     let (answer, extra) = match &arrived.body {
         None => (
@@ -418,9 +482,8 @@ fn answer(
         headers.push(("location", location.clone()));
     }
     let status = answer.status;
-    // `Bytes` clones share the buffer: truncating below costs no copy.
-    let body = answer.into_body_text().map(Bytes::from);
-    (json_response(status, body.clone(), &headers), body)
+    let body = answer.into_body_pieces();
+    cut_off_response(status, body, &headers, arrived.action.truncate)
 }
 
 /// Replaces the value of a `client_secret` form field.
@@ -490,7 +553,7 @@ fn token_endpoint(
             Answer {
                 status: 204,
                 body: None,
-                text: None,
+                pieces: None,
                 location: None,
             },
             Vec::new(),
