@@ -118,7 +118,7 @@ impl State {
             )]),
             uncommitted_scopes: HashMap::new(),
             tokens: HashMap::new(),
-            render_cache: HashMap::new(),
+            render_cache: Default::default(),
         };
         for (name, label, public) in SEEDED_SCOPES {
             let id = seed_id(name);

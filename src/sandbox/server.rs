@@ -131,7 +131,7 @@ where
 
 fn json_response(
     status: u16,
-    body: Option<Vec<Bytes>>,
+    body: Option<Arc<[Bytes]>>,
     headers: &[(&str, String)],
 ) -> Response<ResponseBody> {
     cut_off_response(status, body, headers, false)
@@ -140,7 +140,7 @@ fn json_response(
 /// [`json_response`], its body cut off half-way when `cut_off` (fault injection).
 fn cut_off_response(
     status: u16,
-    body: Option<Vec<Bytes>>,
+    body: Option<Arc<[Bytes]>>,
     headers: &[(&str, String)],
     cut_off: bool,
 ) -> Response<ResponseBody> {
@@ -175,7 +175,9 @@ fn cut_off_response(
 /// announces its whole length, sends its first half and fails, so hyper aborts the
 /// connection (the client sees a truncated body).
 struct Pieces {
-    pieces: std::vec::IntoIter<Bytes>,
+    pieces: Arc<[Bytes]>,
+    /// The next piece to send.
+    next: usize,
     /// The Content-Length.
     announced: u64,
     /// Bytes not sent yet of those it will send.
@@ -184,10 +186,11 @@ struct Pieces {
 }
 
 impl Pieces {
-    fn whole(pieces: Vec<Bytes>) -> Self {
+    fn whole(pieces: Arc<[Bytes]>) -> Self {
         let len = pieces.iter().map(|piece| piece.len() as u64).sum();
         Pieces {
-            pieces: pieces.into_iter(),
+            pieces,
+            next: 0,
             announced: len,
             remaining: len,
             truncated: false,
@@ -195,11 +198,11 @@ impl Pieces {
     }
 
     /// The first half of `pieces`, then a failure.
-    fn truncated(pieces: Vec<Bytes>) -> Self {
+    fn truncated(pieces: Arc<[Bytes]>) -> Self {
         let announced = pieces.iter().map(|piece| piece.len() as u64).sum();
         let mut kept = Vec::new();
         let mut left = announced / 2;
-        for piece in pieces {
+        for piece in pieces.iter() {
             if left == 0 {
                 break;
             }
@@ -210,7 +213,7 @@ impl Pieces {
         Pieces {
             announced,
             truncated: true,
-            ..Pieces::whole(kept)
+            ..Pieces::whole(kept.into())
         }
     }
 }
@@ -223,9 +226,15 @@ impl Body for Pieces {
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        match self.pieces.find(|piece| !piece.is_empty()) {
-            Some(piece) => {
-                self.remaining -= piece.len() as u64;
+        let this = &mut *self;
+        let next = this.pieces[this.next..]
+            .iter()
+            .position(|piece| !piece.is_empty());
+        match next.map(|skip| this.next + skip) {
+            Some(at) => {
+                let piece = this.pieces[at].clone();
+                this.next = at + 1;
+                this.remaining -= piece.len() as u64;
                 Poll::Ready(Some(Ok(Frame::data(piece))))
             }
             None if self.truncated => {
@@ -432,7 +441,7 @@ fn injected(arrived: &Arrived, status: u16) -> Response<ResponseBody> {
     }));
     json_response(
         status,
-        body.map(|b| vec![Bytes::from(b.to_string())]),
+        body.map(|b| Arc::from([Bytes::from(b.to_string())])),
         &extra,
     )
 }

@@ -11,6 +11,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use super::seed::{
@@ -26,7 +27,7 @@ pub struct Answer {
     /// A body already serialized (large lists), in pieces sent one after another as they
     /// are, instead of `body`: a list of 100,000 clients is 177 MB of cached renderings,
     /// never copied into one.
-    pub pieces: Option<Vec<Bytes>>,
+    pub pieces: Option<Arc<[Bytes]>>,
     pub location: Option<String>,
 }
 
@@ -40,7 +41,7 @@ impl Answer {
         }
     }
 
-    pub(super) fn pieces(status: u16, pieces: Vec<Bytes>) -> Self {
+    pub(super) fn pieces(status: u16, pieces: Arc<[Bytes]>) -> Self {
         Answer {
             status,
             body: None,
@@ -51,10 +52,10 @@ impl Answer {
 
     /// The body as it goes on the wire, in pieces (a list's are shared with the render
     /// cache, not copied).
-    pub fn into_body_pieces(self) -> Option<Vec<Bytes>> {
+    pub fn into_body_pieces(self) -> Option<Arc<[Bytes]>> {
         self.pieces.or_else(|| {
             let text = self.body.as_ref().map(Value::to_string)?;
-            Some(vec![Bytes::from(text)])
+            Some(Arc::from([Bytes::from(text)]))
         })
     }
 
@@ -169,12 +170,54 @@ pub struct State {
     pub uncommitted_scopes: HashMap<String, Instant>,
     #[serde(skip)]
     pub tokens: HashMap<String, Token>,
-    /// Each client's rendered JSON preceded by a comma (the separator the list puts before
-    /// every element but the first, which is sent without it), so listing 10,000 clients
-    /// sends these pieces as they are rather than rendering 10,000 clients or copying the
-    /// renderings into one body. Entries are dropped on every write to their client.
+    /// Each client's rendered JSON, and the list's pieces. Entries are dropped on every
+    /// write to their client.
     #[serde(skip)]
-    pub render_cache: HashMap<String, Bytes>,
+    pub render_cache: RenderCache,
+}
+
+/// Each client's rendered JSON preceded by a comma (the separator the list puts before
+/// every element but the first, which is sent without it), so listing 10,000 clients sends
+/// these pieces as they are rather than rendering 10,000 clients or copying the renderings
+/// into one body; and the list's pieces themselves while no client changes, so that a list
+/// asked again (every plan run asks once) starts at once.
+#[derive(Debug, Default)]
+pub struct RenderCache {
+    renderings: HashMap<String, Bytes>,
+    listing: Option<Arc<[Bytes]>>,
+}
+
+impl RenderCache {
+    /// A client's cached rendering, comma first.
+    pub fn get(&self, id: &str) -> Option<&Bytes> {
+        self.renderings.get(id)
+    }
+
+    pub fn insert(&mut self, id: String, rendering: Bytes) {
+        self.listing = None;
+        self.renderings.insert(id, rendering);
+    }
+
+    /// Forgets a client's rendering (it changed, appeared or went), and so the list.
+    pub fn remove(&mut self, id: &str) {
+        self.listing = None;
+        self.renderings.remove(id);
+    }
+
+    /// Forgets everything (clients may have changed behind the cache's back).
+    pub fn clear(&mut self) {
+        self.listing = None;
+        self.renderings.clear();
+    }
+
+    /// The list's pieces, if no client changed since they were kept.
+    pub fn listing(&self) -> Option<Arc<[Bytes]>> {
+        self.listing.clone()
+    }
+
+    pub fn keep_listing(&mut self, pieces: Arc<[Bytes]>) {
+        self.listing = Some(pieces);
+    }
 }
 
 /// Who may bootstrap: the client that can obtain the management scopes.
