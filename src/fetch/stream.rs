@@ -86,7 +86,10 @@ impl Cutter {
             let (byte, here) = (bytes[at + skip], at + skip);
             at = here + 1;
             match byte {
-                b'"' => self.in_string = true,
+                b'"' => {
+                    self.in_string = true;
+                    at = self.skip_string(bytes, at);
+                }
                 b'{' | b'[' => {
                     self.depth += 1;
                     if self.place == Place::Envelope && self.depth == 2 && byte == b'[' {
@@ -120,20 +123,27 @@ impl Cutter {
 
     /// Inside a string from `at`: skips to just past its closing quote, or to the end of
     /// the chunk. Returns where scanning goes on.
-    fn skip_string(&mut self, bytes: &[u8], at: usize) -> usize {
-        if self.escaped {
-            self.escaped = false;
-            return at + 1;
+    fn skip_string(&mut self, bytes: &[u8], mut at: usize) -> usize {
+        loop {
+            if self.escaped {
+                if at >= bytes.len() {
+                    return at;
+                }
+                self.escaped = false;
+                at += 1;
+            }
+            // Most of a list is text inside strings: skip to the next quote or escape.
+            let rest = &bytes[at..];
+            let Some(skip) = memchr::memchr2(b'"', b'\\', rest) else {
+                return bytes.len();
+            };
+            at += skip + 1;
+            if rest[skip] == b'"' {
+                self.in_string = false;
+                return at;
+            }
+            self.escaped = true;
         }
-        // Most of a list is text inside strings: skip to the next quote or escape.
-        let Some(skip) = memchr::memchr2(b'"', b'\\', &bytes[at..]) else {
-            return bytes.len();
-        };
-        match bytes[at + skip] {
-            b'"' => self.in_string = false,
-            _ => self.escaped = true,
-        }
-        at + skip + 1
     }
 
     /// The open element ends with `tail` (all of it when it began in this chunk).
@@ -548,6 +558,24 @@ mod tests {
             Err("the list ended before it was complete".into())
         );
         assert_eq!(parse_all(r#"{"data":[]}"#, 3, 2), Ok(vec![]));
+    }
+
+    #[test]
+    fn escaped_backslashes_and_quotes_are_cut_whatever_the_chunks() {
+        let body = r#"{"data":[{"k":"\\\\"},{"k":"\\\"}[","l":[]}, {"m":"\\n"}]}"#;
+        let expected = [
+            r#"{"k":"\\\\"}"#,
+            r#"{"k":"\\\"}[","l":[]}"#,
+            r#"{"m":"\\n"}"#,
+        ];
+        for size in 1..body.len() {
+            let chunks: Vec<&str> = body
+                .as_bytes()
+                .chunks(size)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            assert_eq!(cut(&chunks).unwrap(), expected, "chunks of {size}");
+        }
     }
 
     #[test]
