@@ -76,6 +76,13 @@ impl Cutter {
         let mut start = self.open.then_some(0);
         let mut at = 0;
         while at < bytes.len() {
+            if self.place == Place::Done && self.depth == 0 {
+                // Nothing but spaces may follow the envelope.
+                if !bytes[at..].iter().all(u8::is_ascii_whitespace) {
+                    return Err("bytes after the end of the list".to_string());
+                }
+                break;
+            }
             if self.in_string {
                 at = self.skip_string(bytes, at);
                 continue;
@@ -604,5 +611,9 @@ mod tests {
         assert!(cut(&[r#"{"other": [{"id":"a"}]}"#]).is_err());
         assert!(cut(&[r#"{"data": [{"id":"a"}"#]).is_err());
         assert!(cut(&[r#"[{"id":"a"}]"#]).is_err());
+        // Nothing but spaces may follow the list, in its chunk or a later one.
+        assert!(cut(&[r#"{"data": [{"id":"a"}]} x"#]).is_err());
+        assert!(cut(&[r#"{"data": [{"id":"a"}]}"#, " \"x\""]).is_err());
+        assert_eq!(cut(&[r#"{"data": []}"#, " \n"]).map(|v| v.len()), Ok(0));
     }
 }
