@@ -10,7 +10,7 @@ use super::wire::{desired, Desired, Resolved};
 use super::{ClientRecord, ClientSpec};
 use crate::api;
 use crate::diff::{
-    absence, digest, Action, FieldChange, KeyPairCheck, ObjectDiff, Observed, SecretState,
+    absence, digest, same, Action, FieldChange, KeyPairCheck, ObjectDiff, Observed, SecretState,
     SystemKind,
 };
 use crate::findings::Code;
@@ -362,6 +362,11 @@ fn compare_fields(
             entry.secret = Some(secret_state(d, field.id, &desired_wire, held.as_ref()));
             continue;
         }
+        // Read from the member's text first; parsed only when that cannot tell.
+        let text = server.map(|record| record.text(field.id).unwrap_or("null"));
+        if text.is_some_and(|text| same_text(field.compare, &desired_wire, text, &context.scopes)) {
+            continue;
+        }
         let actual = member(field.id);
         // Display values are built only for the fields that are shown.
         if !created && same(field.compare, &desired_wire, &actual, &context.scopes) {
@@ -499,8 +504,35 @@ fn same(compare: Compare, desired: &Desired<'_>, actual: &Value, scopes: &Lookup
         }
         Compare::IdentityProvider | Compare::Scopes => match desired {
             Desired::Built(value) => equal(compare, value, actual, scopes),
-            Desired::Declared(_) => equal(compare, &desired.to_value(), actual, scopes),
+            _ => equal(compare, &desired.to_value(), actual, scopes),
         },
+    }
+}
+
+/// [`same`], read from the server member's JSON text (`null` when it was not rendered)
+/// without parsing it into a tree: `true` only when `same` would say so of the parsed
+/// member; `false` when it differs or this cannot tell (then `same` decides). Nearly
+/// every member of 100,000 in-sync clients is answered here.
+fn same_text(compare: Compare, desired: &Desired<'_>, text: &str, scopes: &Lookup<'_>) -> bool {
+    match (compare, desired) {
+        // `lower_id` of both: the text's only `id`, a string, equal ignoring case.
+        (Compare::IdentityProvider, Desired::IdentityProvider(Some(id))) => {
+            same::member_str_is(text, "id", |held| held.eq_ignore_ascii_case(id))
+        }
+        // The same keys in the same order are the same set: each rendered scope's only
+        // `name` (what `server_scope_keys` reads first) is the desired item's key.
+        (Compare::Scopes, Desired::Scopes(items)) => {
+            let keys: Vec<_> = items.iter().map(|item| item.key(scopes)).collect();
+            same::members_are(text, "name", &keys)
+        }
+        (Compare::IdentityProvider | Compare::Scopes, _) => false,
+        // Plain equality (a set also when equal as a list).
+        (_, Desired::Declared(wire)) => match wire.expected() {
+            Some(expected) => same::text_is(text, expected),
+            None => same::text_is(text, same::Expected::Value(&wire.to_value())),
+        },
+        (_, Desired::Built(value)) => same::text_is(text, same::Expected::Value(value)),
+        (_, _) => false,
     }
 }
 
@@ -575,9 +607,12 @@ impl<'a> Lookup<'a> {
     }
 
     pub fn name_of(&self, id: &str) -> Option<&'a str> {
-        self.by_id
-            .get(&id.to_ascii_lowercase())
-            .and_then(|i| str_of(i, "name"))
+        // Ids are nearly always lower-case already: no copy to look them up.
+        let found = match id.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => self.by_id.get(&id.to_ascii_lowercase()),
+            false => self.by_id.get(id),
+        };
+        found.and_then(|i| str_of(i, "name"))
     }
 }
 
