@@ -17,7 +17,7 @@ use crate::findings::Code;
 use crate::kinds::{Kind, ObjectKind};
 use crate::source::Diagnostic;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Which clients are the server's own.
 #[derive(Debug, Clone)]
@@ -586,7 +586,9 @@ pub(crate) fn display(
 /// Name and id lookups of scopes or identity providers.
 pub struct Lookup<'a> {
     pub known: bool,
-    pub by_id: BTreeMap<String, &'a Map<String, Value>>,
+    /// Each item's name (if it has one) by its lower-case id: hashed, and the name read
+    /// once, since every client's every reference looks up here.
+    pub by_id: HashMap<String, Option<&'a str>>,
     pub by_name: BTreeMap<&'a str, &'a Map<String, Value>>,
 }
 
@@ -597,7 +599,9 @@ impl<'a> Lookup<'a> {
             known: !items.is_empty(),
             by_id: items
                 .iter()
-                .filter_map(|i| str_of(i, "id").map(|id| (id.to_ascii_lowercase(), i)))
+                .filter_map(|i| {
+                    str_of(i, "id").map(|id| (id.to_ascii_lowercase(), str_of(i, "name")))
+                })
                 .collect(),
             by_name: items
                 .iter()
@@ -612,7 +616,7 @@ impl<'a> Lookup<'a> {
             true => self.by_id.get(&id.to_ascii_lowercase()),
             false => self.by_id.get(id),
         };
-        found.and_then(|i| str_of(i, "name"))
+        found.copied().flatten()
     }
 }
 

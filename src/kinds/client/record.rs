@@ -79,7 +79,10 @@ impl ClientRecord {
     pub fn parse(element: &[u8], wanted: FieldSet) -> Result<ClientRecord, String> {
         let mut deserializer = serde_json::Deserializer::from_slice(element);
         let mut record = deserializer
-            .deserialize_map(Members { wanted })
+            .deserialize_map(Members {
+                wanted,
+                capacity: element.len(),
+            })
             .map_err(|e| e.to_string())?;
         record.fingerprint = Sha256::digest(element).into();
         Ok(record)
@@ -164,6 +167,8 @@ impl Builder {
 /// the `wanted` ones; the others are skipped, never built.
 struct Members {
     wanted: FieldSet,
+    /// The most the kept texts can take: the element's length.
+    capacity: usize,
 }
 
 impl<'de> Visitor<'de> for Members {
@@ -174,7 +179,13 @@ impl<'de> Visitor<'de> for Members {
     }
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<ClientRecord, M::Error> {
-        let mut record = Builder::default();
+        // Room for the usual record from the start (growing it member by member cost
+        // more than reading the members); `finish` trims it.
+        let mut record = Builder {
+            text: String::with_capacity(self.capacity),
+            members: Vec::with_capacity(16),
+            ..Builder::default()
+        };
         let identity = FieldSet::of(&[
             FieldId::Id,
             FieldId::Name,
