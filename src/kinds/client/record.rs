@@ -77,13 +77,18 @@ impl ClientRecord {
 
     /// One element of a list, as the server sent it, keeping the `wanted` members.
     pub fn parse(element: &[u8], wanted: FieldSet) -> Result<ClientRecord, String> {
-        let mut deserializer = serde_json::Deserializer::from_slice(element);
-        let mut record = deserializer
-            .deserialize_map(Members {
-                wanted,
-                capacity: element.len(),
-            })
-            .map_err(|e| e.to_string())?;
+        let members = Members {
+            wanted,
+            capacity: element.len(),
+        };
+        // UTF-8 checked once, in one pass, rather than key by key and member by member
+        // (a third of reading a record); an element that is not UTF-8 is read as bytes,
+        // for the parser's own error.
+        let read = match std::str::from_utf8(element) {
+            Ok(text) => serde_json::Deserializer::from_str(text).deserialize_map(members),
+            Err(_) => serde_json::Deserializer::from_slice(element).deserialize_map(members),
+        };
+        let mut record = read.map_err(|e| e.to_string())?;
         record.fingerprint = Sha256::digest(element).into();
         Ok(record)
     }
@@ -432,5 +437,10 @@ mod tests {
         assert_eq!(record.text(FieldId::RedirectUris), Some(r#"["h\/1"]"#));
         assert_eq!(record.text(FieldId::Pkce), Some("true"));
         assert_eq!(record.text(FieldId::Secret), None);
+    }
+    #[test]
+    fn an_element_that_is_not_utf8_is_refused_with_the_parsers_error() {
+        let error = ClientRecord::parse(b"{\"id\":\"a\xff\"}", FieldSet::ALL).unwrap_err();
+        assert_eq!(error, "invalid unicode code point at line 1 column 9");
     }
 }
