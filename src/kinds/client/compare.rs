@@ -623,3 +623,136 @@ impl<'a> Lookup<'a> {
 pub(crate) fn str_of<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     map.get(key).and_then(Value::as_str)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::client::spec::Wire;
+    use crate::kinds::client::wire::ScopeItem;
+
+    /// Each text with the answer read from it, which must never be "the same" when the
+    /// full comparison of its value says otherwise.
+    fn check(
+        compare: Compare,
+        desired: Desired<'_>,
+        scopes: &Lookup<'_>,
+        cases: &[(&str, bool, bool)],
+    ) {
+        for (text, fast, full) in cases {
+            let actual: Value = serde_json::from_str(text).unwrap();
+            let slow = same(compare, &desired, &actual, scopes);
+            assert_eq!(slow, *full, "full comparison of {text}");
+            assert_eq!(same_text(compare, &desired, text, scopes), *fast, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_member_read_from_its_text_is_never_the_same_when_its_value_is_not() {
+        let items: Vec<Map<String, Value>> = [("S1", "read"), ("s2", "write")]
+            .iter()
+            .map(|(id, name)| {
+                json!({ "id": id, "name": name })
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            })
+            .collect();
+        let scopes = Lookup::new(Some(&items));
+        let resolved = [ScopeItem::Id("s1".into()), ScopeItem::Name("new".into())];
+        check(
+            Compare::Scopes,
+            Desired::Scopes(&resolved),
+            &scopes,
+            &[
+                (
+                    r#"[{"id":"S1","name":"read","public":false},{"name":"new"}]"#,
+                    true,
+                    true,
+                ),
+                (r#"[{"name":"re\u0061d"},{"name":"new"}]"#, true, true),
+                (r#"[{"name":"new"},{"name":"read"}]"#, false, true),
+                (r#"[{"id":"s1"},{"name":"new"}]"#, false, true),
+                (
+                    r#"[{"name":"read"},{"name":"new"},{"name":"new"}]"#,
+                    false,
+                    true,
+                ),
+                (
+                    r#"[{"name":"read","name":"read"},{"name":"new"}]"#,
+                    false,
+                    true,
+                ),
+                (r#"[{"name":"read"}]"#, false, false),
+                ("null", false, false),
+            ],
+        );
+        check(
+            Compare::IdentityProvider,
+            Desired::IdentityProvider(Some("ab12")),
+            &scopes,
+            &[
+                (r#"{"id":"AB12","name":"x"}"#, true, true),
+                (r#"{"id":"ab12","id":"ab12"}"#, false, true),
+                (r#"{"id":"cd"}"#, false, false),
+                (r#"{"name":"ab12"}"#, false, false),
+                ("null", false, false),
+            ],
+        );
+        check(
+            Compare::IdentityProvider,
+            Desired::IdentityProvider(None),
+            &scopes,
+            &[("null", false, true), (r#"{"id":"cd"}"#, false, false)],
+        );
+        check(
+            Compare::Scalar,
+            Desired::Declared(&Wire::Int(1)),
+            &scopes,
+            &[
+                ("1", true, true),
+                ("1.0", false, false),
+                ("1e0", false, false),
+                (r#""1""#, false, false),
+            ],
+        );
+        check(
+            Compare::Scalar,
+            Desired::Declared(&Wire::Float(1.5)),
+            &scopes,
+            &[
+                ("1.5", true, true),
+                ("15e-1", true, true),
+                ("1", false, false),
+            ],
+        );
+        let strings = Wire::Strings(vec!["a/b".into(), "é".into()].into_boxed_slice());
+        check(
+            Compare::Set,
+            Desired::Declared(&strings),
+            &scopes,
+            &[
+                (r#"["a\/b","\u00e9"]"#, true, true),
+                (r#"["é","a/b"]"#, false, true),
+                (r#"["a/b"]"#, false, false),
+            ],
+        );
+        let mapping = Wire::Json(r#"{"type":"rsa","size":"2"}"#.into());
+        check(
+            Compare::Scalar,
+            Desired::Declared(&mapping),
+            &scopes,
+            &[
+                (r#"{"size":"2","type":"rsa"}"#, true, true),
+                (r#"{"type":"rsa","size":2}"#, false, false),
+                (r#"{"type":"rsa"}"#, false, false),
+            ],
+        );
+        let id = Desired::Built(Value::String("x".into()));
+        check(
+            Compare::Scalar,
+            id,
+            &scopes,
+            &[(r#""\u0078""#, true, true), ("null", false, false)],
+        );
+    }
+}
