@@ -8,6 +8,8 @@
 //! keeps the results keyed by each object's identity (in manifest order), and turns a
 //! comparison that panics into an error naming the object, never a silently missing entry.
 
+pub mod same;
+
 use crate::kinds::client::ClientRecord;
 use crate::kinds::{Kind, ObjectKind};
 use crate::source::{Diagnostic, Location};

@@ -11,6 +11,7 @@
 
 use super::fields::FieldId;
 use super::manifest::{Ensure, IdentityProviderRef, ScopeRef};
+use crate::diff::same::Expected;
 use crate::source::{Location, Node, NodeValue};
 use serde_json::Value;
 use std::sync::Arc;
@@ -110,6 +111,20 @@ impl Wire {
             }),
             Wire::Json(_) => self.to_value() == *actual,
         }
+    }
+
+    /// What the value's JSON text must hold (`crate::diff::same`), compared without
+    /// building it; `None` for a list or mapping held as text (parse it).
+    pub fn expected(&self) -> Option<Expected<'_>> {
+        Some(match self {
+            Wire::Null => Expected::Null,
+            Wire::Bool(b) => Expected::Bool(*b),
+            Wire::Int(i) => Expected::Int(*i),
+            Wire::Float(f) => Expected::Float(*f),
+            Wire::Str(s) => Expected::Str(s),
+            Wire::Strings(items) => Expected::Strings(items),
+            Wire::Json(_) => return None,
+        })
     }
 
     pub fn as_str(&self) -> Option<&str> {

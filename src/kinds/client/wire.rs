@@ -17,7 +17,42 @@ use serde_json::{json, Map, Value};
 /// (with the findings the resolution raises), whether or not a body is then built.
 pub(crate) struct Resolved {
     idp_id: Option<String>,
-    scopes: Option<Vec<Value>>,
+    scopes: Option<Vec<ScopeItem>>,
+}
+
+/// An authorized scope as a body sends it: `{"id": ...}` when the server knows it (or
+/// the manifest gives its id), else `{"name": ...}`. Typed rather than a JSON object: an
+/// in-sync client never builds its body.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ScopeItem {
+    Id(String),
+    Name(String),
+}
+
+impl ScopeItem {
+    /// The item as the body's JSON.
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            ScopeItem::Id(id) => json!({ "id": id }),
+            ScopeItem::Name(name) => json!({ "name": name }),
+        }
+    }
+
+    /// The item as a comparable key: its name when the server knows its id, else its id
+    /// (lower-case) or name (`compare::scope_key` of [`to_value`](Self::to_value)).
+    pub(crate) fn key<'a>(&'a self, scopes: &Lookup<'a>) -> std::borrow::Cow<'a, str> {
+        match self {
+            ScopeItem::Id(id) => scopes
+                .name_of(id)
+                .map_or_else(|| id.to_ascii_lowercase().into(), Into::into),
+            ScopeItem::Name(name) => name.as_str().into(),
+        }
+    }
+}
+
+/// The resolved scopes as the body's list.
+fn scopes_value(items: &[ScopeItem]) -> Value {
+    Value::Array(items.iter().map(ScopeItem::to_value).collect())
 }
 
 /// Resolves `d`'s identity provider and scopes, in that order (the findings' order).
@@ -46,7 +81,7 @@ pub(crate) fn create_body(d: &ClientSpec, resolved: &Resolved) -> Map<String, Va
     body.insert("id".into(), Value::String(d.id.to_string()));
     body.insert("identity_provider".into(), json!({ "id": resolved.idp_id }));
     if let Some(resolved) = &resolved.scopes {
-        body.insert("authorized_scopes".into(), Value::Array(resolved.clone()));
+        body.insert("authorized_scopes".into(), scopes_value(resolved));
     }
     body
 }
@@ -56,8 +91,12 @@ pub(crate) fn create_body(d: &ClientSpec, resolved: &Resolved) -> Map<String, Va
 pub(crate) enum Desired<'a> {
     /// As declared.
     Declared(&'a Wire),
-    /// Written by the tool: the id, or a reference resolved against the server.
+    /// Written by the tool: the id.
     Built(Value),
+    /// The identity provider's id, resolved against the server: `{"id": id}`.
+    IdentityProvider(Option<&'a str>),
+    /// The authorized scopes, resolved against the server.
+    Scopes(&'a [ScopeItem]),
 }
 
 impl Desired<'_> {
@@ -66,6 +105,8 @@ impl Desired<'_> {
         match self {
             Desired::Declared(wire) => wire.to_value(),
             Desired::Built(value) => value.clone(),
+            Desired::IdentityProvider(id) => json!({ "id": id }),
+            Desired::Scopes(items) => scopes_value(items),
         }
     }
 
@@ -74,6 +115,7 @@ impl Desired<'_> {
         match self {
             Desired::Declared(wire) => wire.equals(actual),
             Desired::Built(value) => value == actual,
+            Desired::IdentityProvider(_) | Desired::Scopes(_) => self.to_value() == *actual,
         }
     }
 
@@ -81,6 +123,7 @@ impl Desired<'_> {
         match self {
             Desired::Declared(wire) => wire.as_str(),
             Desired::Built(value) => value.as_str(),
+            Desired::IdentityProvider(_) | Desired::Scopes(_) => None,
         }
     }
 }
@@ -89,16 +132,16 @@ impl Desired<'_> {
 pub(crate) fn desired<'a>(
     d: &'a ClientSpec,
     field: FieldId,
-    resolved: &Resolved,
+    resolved: &'a Resolved,
 ) -> Option<Desired<'a>> {
     match field {
         FieldId::Id => return Some(Desired::Built(Value::String(d.id.to_string()))),
         FieldId::IdentityProvider => {
-            return Some(Desired::Built(json!({ "id": resolved.idp_id })));
+            return Some(Desired::IdentityProvider(resolved.idp_id.as_deref()));
         }
         FieldId::AuthorizedScopes => {
             if let Some(scopes) = &resolved.scopes {
-                return Some(Desired::Built(Value::Array(scopes.clone())));
+                return Some(Desired::Scopes(scopes));
             }
         }
         _ => {}
@@ -168,7 +211,7 @@ fn resolved_scopes(
     refs: &[super::manifest::ScopeRef],
     scopes: &Lookup<'_>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<Value> {
+) -> Vec<ScopeItem> {
     let mut resolved = Vec::new();
     for (i, r) in refs.iter().enumerate() {
         let item = match (&r.id, &r.name) {
@@ -183,20 +226,20 @@ fn resolved_scopes(
                         Some(d.locate(FieldId::AuthorizedScopes, &format!("/{i}/id"))),
                     ));
                 }
-                json!({ "id": id.to_ascii_lowercase() })
+                ScopeItem::Id(id.to_ascii_lowercase())
             }
             (None, Some(name)) => match scopes
                 .by_name
                 .get(name.as_str())
                 .and_then(|s| str_of(s, "id"))
             {
-                Some(id) => json!({ "id": id }),
+                Some(id) => ScopeItem::Id(id.to_string()),
                 None => {
                     diagnostics.push(Diagnostic::new(Code::UnknownScope,
                         format!("no scope named {} on the server: boruta will silently create it as a private scope", d.quote(FieldId::AuthorizedScopes, name)),
                         Some(d.locate(FieldId::AuthorizedScopes, &format!("/{i}/name"))),
                     ));
-                    json!({ "name": name })
+                    ScopeItem::Name(name.clone())
                 }
             },
             (None, None) => continue,
