@@ -669,8 +669,14 @@ fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
     let fields = pairs
         .iter()
         .filter_map(|(key, value)| {
-            let field = FieldId::parse(key.as_str()?)?;
-            Some(Declared::read(field, key, value))
+            let name = key.as_str()?;
+            let field = FieldId::parse(name)?;
+            Some(Declared::read(
+                field,
+                key,
+                value,
+                json_of(&node, json, name, value),
+            ))
         })
         .collect();
     Some(ClientSpec {
@@ -686,6 +692,18 @@ fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
         secret_delivery,
         fields,
     })
+}
+
+/// The JSON form of the list or mapping `value` of `name`, taken from the manifest's
+/// (`json`, built once for the schema check) rather than built again. `None` for a scalar
+/// (kept as itself) and for a key written twice but the last (the manifest's JSON holds
+/// the last one's value).
+fn json_of<'a>(node: &Node, json: &'a Value, name: &str, value: &Node) -> Option<&'a Value> {
+    if !matches!(value.value, NodeValue::Seq(_) | NodeValue::Map(_)) {
+        return None;
+    }
+    let last = node.get(name).is_some_and(|last| std::ptr::eq(last, value));
+    last.then(|| json.get(name)).flatten()
 }
 
 fn check_uniqueness(out: &mut Validated) {

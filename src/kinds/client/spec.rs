@@ -11,7 +11,7 @@
 
 use super::fields::FieldId;
 use super::manifest::{Ensure, IdentityProviderRef, ScopeRef};
-use crate::source::{Location, Node, NodeValue};
+use crate::source::{Location, Node, NodeValue, Origin};
 use serde_json::Value;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -54,8 +54,10 @@ pub enum Wire {
 }
 
 impl Wire {
-    /// The wire form of a YAML value (what `Node::to_json` gives, kept compactly).
-    pub fn of(node: &Node) -> Wire {
+    /// The wire form of a YAML value (what `Node::to_json` gives, kept compactly). `json`,
+    /// when the caller already has it, is that value's `to_json()`: a list or mapping that is
+    /// not a list of strings is written from it rather than built again.
+    pub fn of(node: &Node, json: Option<&Value>) -> Wire {
         match &node.value {
             NodeValue::Null => Wire::Null,
             NodeValue::Bool(b) => Wire::Bool(*b),
@@ -70,7 +72,12 @@ impl Wire {
                     .filter_map(|i| Some(i.as_str()?.into()))
                     .collect(),
             ),
-            NodeValue::Seq(_) | NodeValue::Map(_) => Wire::Json(node.to_json().to_string().into()),
+            NodeValue::Seq(_) | NodeValue::Map(_) => Wire::Json(
+                // `to_string` of a Value writes through a formatter; `to_string` of
+                // serde_json writes the same compact text straight into a buffer.
+                json.map_or_else(|| node.to_json().to_string(), compact)
+                    .into(),
+            ),
         }
     }
 
@@ -143,6 +150,12 @@ impl Wire {
     }
 }
 
+/// The compact JSON text of a value (what its `Display` writes).
+fn compact(value: &Value) -> String {
+    // A `Value` always serializes (its keys are strings).
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// Where the parts of a value are (`/0`, `/type`, `/0/name`, relative to the value), in
 /// document order: the pointers one after another in one text, each with where it ends.
 #[derive(Debug, Clone, Default)]
@@ -152,15 +165,26 @@ pub struct Parts {
 }
 
 impl Parts {
-    fn read(node: &Node) -> Option<Box<Parts>> {
-        let (mut pointers, mut ends) = (String::new(), Vec::new());
-        collect_parts(node, &mut String::new(), &mut pointers, &mut ends);
-        (!ends.is_empty()).then(|| {
+    /// The parts below `node`, and whether any value at or below it is sensitive or
+    /// unresolved (one walk for the three).
+    fn read(node: &Node) -> (Option<Box<Parts>>, Provenance) {
+        let composite = matches!(node.value, NodeValue::Seq(_) | NodeValue::Map(_));
+        // Room for a few parts up front: growing from nothing reallocates three times.
+        let room = if composite { 8 } else { 0 };
+        let mut walk = Walk {
+            path: String::with_capacity(room * 4),
+            pointers: String::with_capacity(room * 8),
+            ends: Vec::with_capacity(room),
+            provenance: Provenance::of(node),
+        };
+        walk.children(node);
+        let parts = (!walk.ends.is_empty()).then(|| {
             Box::new(Parts {
-                pointers: pointers.into_boxed_str(),
-                ends: ends.into_boxed_slice(),
+                pointers: walk.pointers.into_boxed_str(),
+                ends: walk.ends.into_boxed_slice(),
             })
-        })
+        });
+        (parts, walk.provenance)
     }
 
     fn find(&self, pointer: &str) -> Option<Pos> {
@@ -235,37 +259,94 @@ impl Declared {
     }
 
     /// Builds the declared field of `key: node` (positions and provenance read once).
-    pub fn read(field: FieldId, key: &Node, node: &Node) -> Declared {
+    /// `json` is the value's `to_json()` when the caller already built it.
+    pub fn read(field: FieldId, key: &Node, node: &Node, json: Option<&Value>) -> Declared {
+        let (parts, provenance) = Parts::read(node);
         Declared {
             field,
-            value: Wire::of(node),
+            value: Wire::of(node, json),
             key: Pos::of(&key.loc),
             at: Pos::of(&node.loc),
-            parts: Parts::read(node),
-            sensitive: node.any_sensitive(),
-            unresolved: node.any_unresolved(),
+            parts,
+            sensitive: provenance.sensitive,
+            unresolved: provenance.unresolved,
         }
     }
 }
 
-fn collect_parts(node: &Node, path: &mut String, pointers: &mut String, out: &mut Vec<(u32, Pos)>) {
-    let children: Box<dyn Iterator<Item = (String, &Node)>> = match &node.value {
-        NodeValue::Seq(items) => {
-            Box::new(items.iter().enumerate().map(|(i, n)| (i.to_string(), n)))
+/// Whether some value at or below a node is sensitive, or unresolved
+/// ([`Node::any_sensitive`], [`Node::any_unresolved`]).
+#[derive(Clone, Copy)]
+struct Provenance {
+    sensitive: bool,
+    unresolved: bool,
+}
+
+impl Provenance {
+    fn of(node: &Node) -> Provenance {
+        Provenance {
+            sensitive: node.sensitive(),
+            unresolved: node.origin == Origin::Unresolved,
         }
-        NodeValue::Map(pairs) => Box::new(pairs.iter().map(|(k, v)| (k.key_text(), v))),
-        _ => return,
-    };
-    for (segment, child) in children {
-        let len = path.len();
-        path.push('/');
-        path.push_str(&segment);
-        pointers.push_str(path);
-        let end = u32::try_from(pointers.len()).unwrap_or(u32::MAX);
-        out.push((end, Pos::of(&child.loc)));
-        collect_parts(child, path, pointers, out);
-        path.truncate(len);
     }
+}
+
+/// The walk below a declared value: the pointer of the current part, the pointers and
+/// positions found so far, and the provenance seen so far.
+struct Walk {
+    path: String,
+    pointers: String,
+    ends: Vec<(u32, Pos)>,
+    provenance: Provenance,
+}
+
+impl Walk {
+    /// Every part below `node`, in document order (a part's own parts follow it).
+    fn children(&mut self, node: &Node) {
+        let len = self.path.len();
+        match &node.value {
+            NodeValue::Seq(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    self.path.push('/');
+                    push_index(&mut self.path, i);
+                    self.part(child);
+                    self.path.truncate(len);
+                }
+            }
+            NodeValue::Map(pairs) => {
+                for (key, child) in pairs {
+                    self.path.push('/');
+                    match key.as_str() {
+                        Some(text) => self.path.push_str(text),
+                        None => self.path.push_str(&key.key_text()),
+                    }
+                    self.part(child);
+                    self.path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Records the part at `self.path` (just extended by its segment), then its parts.
+    fn part(&mut self, child: &Node) {
+        self.pointers.push_str(&self.path);
+        let end = u32::try_from(self.pointers.len()).unwrap_or(u32::MAX);
+        self.ends.push((end, Pos::of(&child.loc)));
+        let own = Provenance::of(child);
+        self.provenance.sensitive |= own.sensitive;
+        self.provenance.unresolved |= own.unresolved;
+        self.children(child);
+    }
+}
+
+/// Appends the decimal digits of `i` (what `write!` does, without its formatter: the
+/// parts of every list item of 100,000 clients).
+fn push_index(out: &mut String, i: usize) {
+    if i >= 10 {
+        push_index(out, i / 10);
+    }
+    out.push(char::from(b'0' + (i % 10) as u8));
 }
 
 /// `lifecycle`: how boruta-gitops manages the client.
