@@ -13,6 +13,7 @@ use super::fields::FieldId;
 use super::manifest::{Ensure, IdentityProviderRef, ScopeRef};
 use crate::source::{Location, Node, NodeValue, Origin};
 use serde_json::Value;
+use std::cell::RefCell;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -168,23 +169,29 @@ impl Parts {
     /// The parts below `node`, and whether any value at or below it is sensitive or
     /// unresolved (one walk for the three).
     fn read(node: &Node) -> (Option<Box<Parts>>, Provenance) {
-        let composite = matches!(node.value, NodeValue::Seq(_) | NodeValue::Map(_));
-        // Room for a few parts up front: growing from nothing reallocates three times.
-        let room = if composite { 8 } else { 0 };
-        let mut walk = Walk {
-            path: String::with_capacity(room * 4),
-            pointers: String::with_capacity(room * 8),
-            ends: Vec::with_capacity(room),
-            provenance: Provenance::of(node),
-        };
-        walk.children(node);
-        let parts = (!walk.ends.is_empty()).then(|| {
-            Box::new(Parts {
-                pointers: walk.pointers.into_boxed_str(),
-                ends: walk.ends.into_boxed_slice(),
-            })
-        });
-        (parts, walk.provenance)
+        if !matches!(node.value, NodeValue::Seq(_) | NodeValue::Map(_)) {
+            return (None, Provenance::of(node));
+        }
+        // The walk's buffers are the thread's, reused for every field of every client:
+        // the parts are copied out once, exactly sized.
+        SCRATCH.with_borrow_mut(|walk| {
+            walk.path.clear();
+            walk.pointers.clear();
+            walk.ends.clear();
+            walk.provenance = Provenance::of(node);
+            walk.children(node);
+            let parts = (!walk.ends.is_empty()).then(|| {
+                Box::new(Parts {
+                    pointers: walk.pointers.as_str().into(),
+                    ends: walk.ends.as_slice().into(),
+                })
+            });
+            let provenance = walk.provenance;
+            if walk.pointers.capacity() > Walk::MAX_KEPT {
+                *walk = Walk::default();
+            }
+            (parts, provenance)
+        })
     }
 
     fn find(&self, pointer: &str) -> Option<Pos> {
@@ -276,7 +283,7 @@ impl Declared {
 
 /// Whether some value at or below a node is sensitive, or unresolved
 /// ([`Node::any_sensitive`], [`Node::any_unresolved`]).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Provenance {
     sensitive: bool,
     unresolved: bool,
@@ -291,8 +298,13 @@ impl Provenance {
     }
 }
 
+thread_local! {
+    static SCRATCH: RefCell<Walk> = RefCell::default();
+}
+
 /// The walk below a declared value: the pointer of the current part, the pointers and
 /// positions found so far, and the provenance seen so far.
+#[derive(Default)]
 struct Walk {
     path: String,
     pointers: String,
@@ -301,6 +313,9 @@ struct Walk {
 }
 
 impl Walk {
+    /// Buffers larger than this (a huge value) are not kept for the next field.
+    const MAX_KEPT: usize = 64 * 1024;
+
     /// Every part below `node`, in document order (a part's own parts follow it).
     fn children(&mut self, node: &Node) {
         let len = self.path.len();
