@@ -10,6 +10,7 @@
 use crate::findings::Code;
 use crate::source::{Diagnostic, Location, Node, NodeValue};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -158,7 +159,7 @@ impl<'f> Tree<'f> {
             Event::Scalar(text, style, anchor, tag) => {
                 let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let value = if style == ScalarStyle::Plain && !forced_string {
-                    resolve_plain(&text)
+                    resolve_plain(text)
                 } else {
                     NodeValue::Str(text.into_owned())
                 };
@@ -302,8 +303,10 @@ fn count_nodes(node: &Node) -> usize {
 }
 
 /// YAML 1.2 core schema resolution of an unquoted scalar. Deliberately not YAML 1.1:
-/// `yes`, `no`, `on`, `off` are strings.
-fn resolve_plain(text: &str) -> NodeValue {
+/// `yes`, `no`, `on`, `off` are strings. A string keeps the parser's text (not a copy:
+/// the trees are short-lived, a copy per scalar was a sixth of building them).
+fn resolve_plain(owned: Cow<'_, str>) -> NodeValue {
+    let text: &str = &owned;
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
         "true" | "True" | "TRUE" => return NodeValue::Bool(true),
@@ -318,10 +321,10 @@ fn resolve_plain(text: &str) -> NodeValue {
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         // Out-of-range integers stay strings rather than losing precision.
-        return text
-            .parse::<i64>()
-            .map(NodeValue::Int)
-            .unwrap_or_else(|_| NodeValue::Str(text.to_string()));
+        return match text.parse::<i64>() {
+            Ok(i) => NodeValue::Int(i),
+            Err(_) => NodeValue::Str(owned.into_owned()),
+        };
     }
     if let Some(hex) = text.strip_prefix("0x") {
         if let Ok(i) = i64::from_str_radix(hex, 16) {
@@ -342,7 +345,7 @@ fn resolve_plain(text: &str) -> NodeValue {
             return NodeValue::Float(f);
         }
     }
-    NodeValue::Str(text.to_string())
+    NodeValue::Str(owned.into_owned())
 }
 
 #[cfg(test)]

@@ -337,10 +337,10 @@ fn validate_configuration(node: &Node, out: &mut Validated) {
 fn check_duplicate_keys(node: &Node, recurse: bool, out: &mut Validated) {
     match &node.value {
         NodeValue::Map(pairs) => {
-            let mut seen = FirstKeys::new(pairs.len());
-            for (k, v) in pairs {
+            let mut seen = FirstKeys::new(pairs);
+            for (i, (k, v)) in pairs.iter().enumerate() {
                 let text = key_text(k);
-                if let Some((first, first_value)) = seen.get(&text) {
+                if let Some((first, first_value)) = seen.get(&text, i) {
                     let finding = Diagnostic::new(
                         Code::DuplicateKey,
                         format!("key `{text}` is repeated (first at {first}); only one may stay"),
@@ -378,37 +378,39 @@ fn key_text(key: &Node) -> Cow<'_, str> {
     }
 }
 
-/// The first key of each text in one mapping: a scan for a mapping of a few keys (every
-/// client is one: a hash and an allocation per key cost more), a hash map for a large one
-/// (a scan would be quadratic in a hostile file).
+/// The first key of each text in one mapping: a scan of the keys before for a mapping of
+/// a few keys (every client is one: a hash and an allocation per key cost more), a hash
+/// map for a large one (a scan would be quadratic in a hostile file).
 enum FirstKeys<'a> {
-    Few(Vec<(Cow<'a, str>, (&'a Location, &'a Node))>),
+    Few(&'a [(Node, Node)]),
     Many(HashMap<Cow<'a, str>, (&'a Location, &'a Node)>),
 }
 
 impl<'a> FirstKeys<'a> {
     const FEW: usize = 32;
 
-    fn new(keys: usize) -> Self {
-        match keys <= Self::FEW {
-            true => FirstKeys::Few(Vec::with_capacity(keys)),
-            false => FirstKeys::Many(HashMap::with_capacity(keys)),
+    fn new(pairs: &'a [(Node, Node)]) -> Self {
+        match pairs.len() <= Self::FEW {
+            true => FirstKeys::Few(pairs),
+            false => FirstKeys::Many(HashMap::with_capacity(pairs.len())),
         }
     }
 
-    fn get(&self, text: &str) -> Option<(&'a Location, &'a Node)> {
+    /// The first of the keys before the `index`th one that reads `text`.
+    fn get(&self, text: &str, index: usize) -> Option<(&'a Location, &'a Node)> {
         match self {
-            FirstKeys::Few(keys) => keys.iter().find(|(k, _)| k == text).map(|(_, f)| *f),
+            FirstKeys::Few(pairs) => pairs[..index]
+                .iter()
+                .find(|(k, _)| key_text(k) == text)
+                .map(|(k, v)| (&k.loc, v)),
             FirstKeys::Many(keys) => keys.get(text).copied(),
         }
     }
 
+    /// Records the first key that reads `text` (a scan needs no record).
     fn insert(&mut self, text: Cow<'a, str>, first: (&'a Location, &'a Node)) {
-        match self {
-            FirstKeys::Few(keys) => keys.push((text, first)),
-            FirstKeys::Many(keys) => {
-                keys.insert(text, first);
-            }
+        if let FirstKeys::Many(keys) = self {
+            keys.insert(text, first);
         }
     }
 }
