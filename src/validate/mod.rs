@@ -668,19 +668,15 @@ fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
     let NodeValue::Map(pairs) = &node.value else {
         return None;
     };
-    let fields = pairs
-        .iter()
-        .filter_map(|(key, value)| {
-            let name = key.as_str()?;
-            let field = FieldId::parse(name)?;
-            Some(Declared::read(
-                field,
-                key,
-                value,
-                json_of(&node, json, name, value),
-            ))
-        })
-        .collect();
+    // Room for every key up front (nearly every key is a field): collecting an iterator
+    // of unknown length grows the vector three times.
+    let mut fields = Vec::with_capacity(pairs.len());
+    fields.extend(pairs.iter().filter_map(|(key, value)| {
+        let name = key.as_str()?;
+        let field = FieldId::parse(name)?;
+        let json = json_of(&node, json, name, value);
+        Some(Declared::read(field, key, value, json))
+    }));
     Some(ClientSpec {
         id,
         id_explicit,
@@ -692,7 +688,7 @@ fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
         authorized_scopes: manifest.authorized_scopes,
         lifecycle,
         secret_delivery,
-        fields,
+        fields: fields.into_boxed_slice(),
     })
 }
 

@@ -67,10 +67,11 @@ impl Wire {
             NodeValue::Float(f) if !f.is_finite() => Wire::Null,
             NodeValue::Float(f) => Wire::Float(*f),
             NodeValue::Str(s) => Wire::Str(s.as_str().into()),
+            // Every item is a string: a map of known length is collected in one allocation.
             NodeValue::Seq(items) if items.iter().all(|i| i.as_str().is_some()) => Wire::Strings(
                 items
                     .iter()
-                    .filter_map(|i| Some(i.as_str()?.into()))
+                    .map(|i| i.as_str().unwrap_or_default().into())
                     .collect(),
             ),
             NodeValue::Seq(_) | NodeValue::Map(_) => Wire::Json(
