@@ -508,7 +508,7 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
     if has_error {
         return;
     }
-    if let Some(client) = typed(node, &json, out) {
+    if let Some(client) = typed(node, json, out) {
         out.clients.push(client);
     }
 }
@@ -628,8 +628,8 @@ fn check_server_generated(node: &Node, out: &mut Validated) {
 }
 
 /// The typed model of a manifest that passed every check; the YAML tree is dropped.
-fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
-    let manifest = match ClientManifest::deserialize(json) {
+fn typed(node: Node, json: Value, out: &mut Validated) -> Option<ClientSpec> {
+    let manifest = match ClientManifest::deserialize(&json) {
         Ok(m) => m,
         // A reference left unresolved (reported by the loader) is text where a number may
         // belong: nothing to model until it resolves.
@@ -671,10 +671,10 @@ fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
     // Room for every key up front (nearly every key is a field): collecting an iterator
     // of unknown length grows the vector three times.
     let mut fields = Vec::with_capacity(pairs.len());
-    fields.extend(pairs.iter().filter_map(|(key, value)| {
-        let name = key.as_str()?;
-        let field = FieldId::parse(name)?;
-        let json = json_of(&node, json, name, value);
+    let mut values = json_values(json, pairs.len());
+    fields.extend(pairs.iter().enumerate().filter_map(|(i, (key, value))| {
+        let field = FieldId::parse(key.as_str()?)?;
+        let json = values.get_mut(i).map(std::mem::take);
         Some(Declared::read(field, key, value, json))
     }));
     Some(ClientSpec {
@@ -692,16 +692,15 @@ fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
     })
 }
 
-/// The JSON form of the list or mapping `value` of `name`, taken from the manifest's
-/// (`json`, built once for the schema check) rather than built again. `None` for a scalar
-/// (kept as itself) and for a key written twice but the last (the manifest's JSON holds
-/// the last one's value).
-fn json_of<'a>(node: &Node, json: &'a Value, name: &str, value: &Node) -> Option<&'a Value> {
-    if !matches!(value.value, NodeValue::Seq(_) | NodeValue::Map(_)) {
-        return None;
+/// The JSON form of each of a client's `pairs` values, in order, taken from the manifest's
+/// (built once for the schema check; its strings move into the client's fields rather
+/// than being copied again). Empty when two keys read the same (the JSON holds one value
+/// for both, the last one's): each value is then built from its own node.
+fn json_values(json: Value, pairs: usize) -> Vec<Value> {
+    match json {
+        Value::Object(map) if map.len() == pairs => map.into_iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
     }
-    let last = node.get(name).is_some_and(|last| std::ptr::eq(last, value));
-    last.then(|| json.get(name)).flatten()
 }
 
 fn check_uniqueness(out: &mut Validated) {

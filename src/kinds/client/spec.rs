@@ -56,28 +56,38 @@ pub enum Wire {
 
 impl Wire {
     /// The wire form of a YAML value (what `Node::to_json` gives, kept compactly). `json`,
-    /// when the caller already has it, is that value's `to_json()`: a list or mapping that is
-    /// not a list of strings is written from it rather than built again.
-    pub fn of(node: &Node, json: Option<&Value>) -> Wire {
-        match &node.value {
-            NodeValue::Null => Wire::Null,
-            NodeValue::Bool(b) => Wire::Bool(*b),
-            NodeValue::Int(i) => Wire::Int(*i),
+    /// when the caller already has it, is that value's `to_json()`: its strings move into
+    /// the wire form, and a list or mapping is written from it rather than built again.
+    pub fn of(node: &Node, json: Option<Value>) -> Wire {
+        match (&node.value, json) {
+            (NodeValue::Null, _) => Wire::Null,
+            (NodeValue::Bool(b), _) => Wire::Bool(*b),
+            (NodeValue::Int(i), _) => Wire::Int(*i),
             // Not a JSON number (NaN, infinities): `to_json` makes it null.
-            NodeValue::Float(f) if !f.is_finite() => Wire::Null,
-            NodeValue::Float(f) => Wire::Float(*f),
-            NodeValue::Str(s) => Wire::Str(s.as_str().into()),
+            (NodeValue::Float(f), _) if !f.is_finite() => Wire::Null,
+            (NodeValue::Float(f), _) => Wire::Float(*f),
+            (NodeValue::Str(_), Some(Value::String(s))) => Wire::Str(s.into_boxed_str()),
+            (NodeValue::Str(s), _) => Wire::Str(s.as_str().into()),
             // Every item is a string: a map of known length is collected in one allocation.
-            NodeValue::Seq(items) if items.iter().all(|i| i.as_str().is_some()) => Wire::Strings(
-                items
-                    .iter()
-                    .map(|i| i.as_str().unwrap_or_default().into())
-                    .collect(),
-            ),
-            NodeValue::Seq(_) | NodeValue::Map(_) => Wire::Json(
+            (NodeValue::Seq(items), json) if items.iter().all(|i| i.as_str().is_some()) => {
+                Wire::Strings(match json {
+                    Some(Value::Array(values)) => values
+                        .into_iter()
+                        .map(|v| match v {
+                            Value::String(s) => s.into_boxed_str(),
+                            _ => Box::default(),
+                        })
+                        .collect(),
+                    _ => items
+                        .iter()
+                        .map(|i| i.as_str().unwrap_or_default().into())
+                        .collect(),
+                })
+            }
+            (NodeValue::Seq(_) | NodeValue::Map(_), json) => Wire::Json(
                 // `to_string` of a Value writes through a formatter; `to_string` of
                 // serde_json writes the same compact text straight into a buffer.
-                json.map_or_else(|| node.to_json().to_string(), compact)
+                json.map_or_else(|| node.to_json().to_string(), |json| compact(&json))
                     .into(),
             ),
         }
@@ -268,7 +278,7 @@ impl Declared {
 
     /// Builds the declared field of `key: node` (positions and provenance read once).
     /// `json` is the value's `to_json()` when the caller already built it.
-    pub fn read(field: FieldId, key: &Node, node: &Node, json: Option<&Value>) -> Declared {
+    pub fn read(field: FieldId, key: &Node, node: &Node, json: Option<Value>) -> Declared {
         let (parts, provenance) = Parts::read(node);
         Declared {
             field,
