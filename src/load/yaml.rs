@@ -264,7 +264,9 @@ impl<'f> Tree<'f> {
 /// manifests stay in memory until the plan is made: no growth slack); the buffer is left
 /// empty, for reuse.
 fn exactly<T>(buffer: &mut Vec<T>) -> Vec<T> {
-    buffer.drain(..).collect()
+    let mut exact = Vec::with_capacity(buffer.len());
+    exact.append(buffer);
+    exact
 }
 
 fn plain(value: NodeValue, loc: Location) -> Node {
