@@ -287,3 +287,18 @@ impl<'a> Reference<'a> {
 pub fn is_env_reference(text: &str) -> bool {
     matches!(Reference::parse(text), Some(Reference::Env(_)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::may_reference;
+
+    #[test]
+    fn only_text_holding_dollar_brace_may_reference() {
+        for text in ["${env:A}", "a${", "$${file:x}", "x $ ${var:y}"] {
+            assert!(may_reference(text), "{text}");
+        }
+        for text in ["", "$", "a$b", "{$}", "$ {env:A}", "price: 5$"] {
+            assert!(!may_reference(text), "{text}");
+        }
+    }
+}

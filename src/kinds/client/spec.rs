@@ -500,3 +500,38 @@ fn strings(value: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::yaml::parse_documents;
+
+    fn declared(text: &str, key: &str) -> Declared {
+        let (docs, _) = parse_documents(&Arc::from("t.yaml"), text);
+        let (k, v) = docs[0].entry(key).expect("the key");
+        Declared::read(FieldId::Name, k, v, None)
+    }
+
+    #[test]
+    fn parts_of_keys_holding_a_slash_and_of_nested_lists() {
+        let d = declared("v:\n  a/b: [x, y]\n  c: {d: 1}\n", "v");
+        let at = |p: &str| d.part(p).map(|p| (p.line, p.col));
+        assert_eq!(at("/a/b"), Some((2, 8)));
+        assert_eq!(at("/a/b/1"), Some((2, 12)));
+        assert_eq!(at("/c"), Some((3, 6)));
+        assert_eq!(at("/c/d"), Some((3, 10)));
+        assert_eq!(at("/a"), None);
+    }
+
+    #[test]
+    fn the_wire_form_is_the_same_with_or_without_the_json() {
+        let (docs, _) =
+            parse_documents(&Arc::from("t.yaml"), "s: text\nl: [a, b]\nm: {k: [1, x]}\n");
+        for key in ["s", "l", "m"] {
+            let node = docs[0].get(key).unwrap();
+            let built = Wire::of(node, None);
+            assert_eq!(Wire::of(node, Some(node.to_json())), built);
+            assert_eq!(built.to_value(), node.to_json());
+        }
+    }
+}
