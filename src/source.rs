@@ -221,7 +221,11 @@ impl Node {
     pub fn at_pointer(&self, pointer: &str) -> Option<&Node> {
         let mut node = self;
         for raw in pointer.split('/').skip(1) {
-            let segment = raw.replace("~1", "/").replace("~0", "~");
+            // Escapes are rare: most segments are used as they are.
+            let segment = match raw.contains('~') {
+                true => std::borrow::Cow::Owned(raw.replace("~1", "/").replace("~0", "~")),
+                false => std::borrow::Cow::Borrowed(raw),
+            };
             node = match &node.value {
                 NodeValue::Map(_) => node.get(&segment)?,
                 NodeValue::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
@@ -244,7 +248,7 @@ impl Node {
             NodeValue::Str(s) => Value::String(s.clone()),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Map(pairs) => {
-                let mut map = serde_json::Map::new();
+                let mut map = serde_json::Map::with_capacity(pairs.len());
                 for (k, v) in pairs {
                     map.insert(k.key_text(), v.to_json());
                 }
@@ -270,7 +274,9 @@ impl Node {
         let below = match &self.value {
             NodeValue::Seq(items) => items.iter().map(Node::last_line).max(),
             NodeValue::Map(pairs) => pairs.iter().map(|(_, v)| v.last_line()).max(),
-            NodeValue::Str(text) => Some(self.loc.line + text.matches('\n').count()),
+            NodeValue::Str(text) => {
+                Some(self.loc.line + text.bytes().filter(|&b| b == b'\n').count())
+            }
             _ => None,
         };
         below.unwrap_or(self.loc.line).max(self.loc.line)

@@ -10,6 +10,8 @@
 use crate::findings::Code;
 use crate::source::{Diagnostic, Location, Node, NodeValue};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -35,20 +37,54 @@ enum Frame {
 /// Parses every document of `text`. On a syntax error, returns the documents completed
 /// before it along with the error finding.
 pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Node>, Option<Diagnostic>) {
-    let mut tree = Tree::new(file);
+    let mut tree = Tree::new(file, SPARE.take());
+    let mut error = None;
     for event in Parser::new_from_str(text) {
         let step = match event {
             Ok((event, span)) => tree.event(event, &span),
             Err(e) => Err(scan_error(file, &e)),
         };
         if let Err(diagnostic) = step {
-            return (tree.docs, Some(diagnostic));
+            error = Some(diagnostic);
+            break;
         }
     }
-    if let Some(node) = tree.root.take() {
-        tree.docs.push(node);
+    if error.is_none() {
+        if let Some(node) = tree.root.take() {
+            tree.docs.push(node);
+        }
     }
-    (tree.docs, None)
+    SPARE.set(tree.spare.keep());
+    (tree.docs, error)
+}
+
+thread_local! {
+    /// The emptied collection buffers of the files this thread parsed, for the next file.
+    static SPARE: Cell<Spare> = Cell::default();
+}
+
+/// Collection buffers whose items moved into exactly sized vectors. A collection is built
+/// in one of these and copied out once when it ends: growing a fresh vector for each
+/// mapping (then shrinking it) was a third of the loader's own instructions.
+#[derive(Default)]
+struct Spare {
+    items: Vec<Vec<Node>>,
+    pairs: Vec<Vec<(Node, Node)>>,
+}
+
+impl Spare {
+    /// A buffer kept for later holds at most this many values (a hostile file's huge
+    /// mapping is not kept alive by the thread).
+    const MAX_KEPT: usize = 256;
+
+    /// What is worth keeping for the next file: small buffers, a few of them.
+    fn keep(mut self) -> Spare {
+        self.items.retain(|v| v.capacity() <= Self::MAX_KEPT);
+        self.pairs.retain(|v| v.capacity() <= Self::MAX_KEPT);
+        self.items.truncate(MAX_DEPTH);
+        self.pairs.truncate(MAX_DEPTH);
+        self
+    }
 }
 
 /// The finding of a parser error.
@@ -82,11 +118,14 @@ struct Tree<'f> {
     root: Option<Node>,
     /// How many more nodes aliases may still add.
     alias_budget: usize,
+    /// Empty buffers for the collections still to open.
+    spare: Spare,
 }
 
 impl<'f> Tree<'f> {
-    fn new(file: &'f Arc<str>) -> Self {
+    fn new(file: &'f Arc<str>, spare: Spare) -> Self {
         Tree {
+            spare,
             file,
             docs: Vec::new(),
             stack: Vec::new(),
@@ -120,7 +159,7 @@ impl<'f> Tree<'f> {
             Event::Scalar(text, style, anchor, tag) => {
                 let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let value = if style == ScalarStyle::Plain && !forced_string {
-                    resolve_plain(&text)
+                    resolve_plain(text)
                 } else {
                     NodeValue::Str(text.into_owned())
                 };
@@ -145,12 +184,12 @@ impl<'f> Tree<'f> {
         }
         self.stack.push(match sequence {
             true => Frame::Seq {
-                items: Vec::new(),
+                items: self.spare.items.pop().unwrap_or_default(),
                 loc,
                 anchor,
             },
             false => Frame::Map {
-                pairs: Vec::new(),
+                pairs: self.spare.pairs.pop().unwrap_or_default(),
                 key: None,
                 loc,
                 anchor,
@@ -162,12 +201,25 @@ impl<'f> Tree<'f> {
     /// The innermost open collection ends: its node (recorded when anchored).
     fn close(&mut self) -> Option<Node> {
         let (node, anchor) = match self.stack.pop()? {
-            Frame::Seq { items, loc, anchor } => {
-                (plain(NodeValue::Seq(shrink(items)), loc), anchor)
+            Frame::Seq {
+                mut items,
+                loc,
+                anchor,
+            } => {
+                let exact = exactly(&mut items);
+                self.spare.items.push(items);
+                (plain(NodeValue::Seq(exact), loc), anchor)
             }
             Frame::Map {
-                pairs, loc, anchor, ..
-            } => (plain(NodeValue::Map(shrink(pairs)), loc), anchor),
+                mut pairs,
+                loc,
+                anchor,
+                ..
+            } => {
+                let exact = exactly(&mut pairs);
+                self.spare.pairs.push(pairs);
+                (plain(NodeValue::Map(exact), loc), anchor)
+            }
         };
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
@@ -208,10 +260,13 @@ impl<'f> Tree<'f> {
     }
 }
 
-/// Trees of 10,000 manifests stay in memory until the plan is made: no growth slack.
-fn shrink<T>(mut items: Vec<T>) -> Vec<T> {
-    items.shrink_to_fit();
-    items
+/// The items of a buffer moved into a vector of exactly their number (trees of 10,000
+/// manifests stay in memory until the plan is made: no growth slack); the buffer is left
+/// empty, for reuse.
+fn exactly<T>(buffer: &mut Vec<T>) -> Vec<T> {
+    let mut exact = Vec::with_capacity(buffer.len());
+    exact.append(buffer);
+    exact
 }
 
 fn plain(value: NodeValue, loc: Location) -> Node {
@@ -250,8 +305,10 @@ fn count_nodes(node: &Node) -> usize {
 }
 
 /// YAML 1.2 core schema resolution of an unquoted scalar. Deliberately not YAML 1.1:
-/// `yes`, `no`, `on`, `off` are strings.
-fn resolve_plain(text: &str) -> NodeValue {
+/// `yes`, `no`, `on`, `off` are strings. A string keeps the parser's text (not a copy:
+/// the trees are short-lived, a copy per scalar was a sixth of building them).
+fn resolve_plain(owned: Cow<'_, str>) -> NodeValue {
+    let text: &str = &owned;
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
         "true" | "True" | "TRUE" => return NodeValue::Bool(true),
@@ -266,10 +323,10 @@ fn resolve_plain(text: &str) -> NodeValue {
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         // Out-of-range integers stay strings rather than losing precision.
-        return text
-            .parse::<i64>()
-            .map(NodeValue::Int)
-            .unwrap_or_else(|_| NodeValue::Str(text.to_string()));
+        return match text.parse::<i64>() {
+            Ok(i) => NodeValue::Int(i),
+            Err(_) => NodeValue::Str(owned.into_owned()),
+        };
     }
     if let Some(hex) = text.strip_prefix("0x") {
         if let Ok(i) = i64::from_str_radix(hex, 16) {
@@ -290,7 +347,7 @@ fn resolve_plain(text: &str) -> NodeValue {
             return NodeValue::Float(f);
         }
     }
-    NodeValue::Str(text.to_string())
+    NodeValue::Str(owned.into_owned())
 }
 
 #[cfg(test)]

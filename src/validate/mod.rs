@@ -337,10 +337,10 @@ fn validate_configuration(node: &Node, out: &mut Validated) {
 fn check_duplicate_keys(node: &Node, recurse: bool, out: &mut Validated) {
     match &node.value {
         NodeValue::Map(pairs) => {
-            let mut seen = FirstKeys::new(pairs.len());
-            for (k, v) in pairs {
+            let mut seen = FirstKeys::new(pairs);
+            for (i, (k, v)) in pairs.iter().enumerate() {
                 let text = key_text(k);
-                if let Some((first, first_value)) = seen.get(&text) {
+                if let Some((first, first_value)) = seen.get(&text, i) {
                     let finding = Diagnostic::new(
                         Code::DuplicateKey,
                         format!("key `{text}` is repeated (first at {first}); only one may stay"),
@@ -378,37 +378,39 @@ fn key_text(key: &Node) -> Cow<'_, str> {
     }
 }
 
-/// The first key of each text in one mapping: a scan for a mapping of a few keys (every
-/// client is one: a hash and an allocation per key cost more), a hash map for a large one
-/// (a scan would be quadratic in a hostile file).
+/// The first key of each text in one mapping: a scan of the keys before for a mapping of
+/// a few keys (every client is one: a hash and an allocation per key cost more), a hash
+/// map for a large one (a scan would be quadratic in a hostile file).
 enum FirstKeys<'a> {
-    Few(Vec<(Cow<'a, str>, (&'a Location, &'a Node))>),
+    Few(&'a [(Node, Node)]),
     Many(HashMap<Cow<'a, str>, (&'a Location, &'a Node)>),
 }
 
 impl<'a> FirstKeys<'a> {
     const FEW: usize = 32;
 
-    fn new(keys: usize) -> Self {
-        match keys <= Self::FEW {
-            true => FirstKeys::Few(Vec::with_capacity(keys)),
-            false => FirstKeys::Many(HashMap::with_capacity(keys)),
+    fn new(pairs: &'a [(Node, Node)]) -> Self {
+        match pairs.len() <= Self::FEW {
+            true => FirstKeys::Few(pairs),
+            false => FirstKeys::Many(HashMap::with_capacity(pairs.len())),
         }
     }
 
-    fn get(&self, text: &str) -> Option<(&'a Location, &'a Node)> {
+    /// The first of the keys before the `index`th one that reads `text`.
+    fn get(&self, text: &str, index: usize) -> Option<(&'a Location, &'a Node)> {
         match self {
-            FirstKeys::Few(keys) => keys.iter().find(|(k, _)| k == text).map(|(_, f)| *f),
+            FirstKeys::Few(pairs) => pairs[..index]
+                .iter()
+                .find(|(k, _)| key_text(k) == text)
+                .map(|(k, v)| (&k.loc, v)),
             FirstKeys::Many(keys) => keys.get(text).copied(),
         }
     }
 
+    /// Records the first key that reads `text` (a scan needs no record).
     fn insert(&mut self, text: Cow<'a, str>, first: (&'a Location, &'a Node)) {
-        match self {
-            FirstKeys::Few(keys) => keys.push((text, first)),
-            FirstKeys::Many(keys) => {
-                keys.insert(text, first);
-            }
+        if let FirstKeys::Many(keys) = self {
+            keys.insert(text, first);
         }
     }
 }
@@ -506,7 +508,7 @@ fn validate_client(node: Node, waivers: &[Waiver], out: &mut Validated) {
     if has_error {
         return;
     }
-    if let Some(client) = typed(node, &json, out) {
+    if let Some(client) = typed(node, json, out) {
         out.clients.push(client);
     }
 }
@@ -626,8 +628,8 @@ fn check_server_generated(node: &Node, out: &mut Validated) {
 }
 
 /// The typed model of a manifest that passed every check; the YAML tree is dropped.
-fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
-    let manifest = match ClientManifest::deserialize(json) {
+fn typed(node: Node, json: Value, out: &mut Validated) -> Option<ClientSpec> {
+    let manifest = match ClientManifest::deserialize(&json) {
         Ok(m) => m,
         // A reference left unresolved (reported by the loader) is text where a number may
         // belong: nothing to model until it resolves.
@@ -666,13 +668,15 @@ fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
     let NodeValue::Map(pairs) = &node.value else {
         return None;
     };
-    let fields = pairs
-        .iter()
-        .filter_map(|(key, value)| {
-            let field = FieldId::parse(key.as_str()?)?;
-            Some(Declared::read(field, key, value))
-        })
-        .collect();
+    // Room for every key up front (nearly every key is a field): collecting an iterator
+    // of unknown length grows the vector three times.
+    let mut fields = Vec::with_capacity(pairs.len());
+    let mut values = json_values(json, pairs.len());
+    fields.extend(pairs.iter().enumerate().filter_map(|(i, (key, value))| {
+        let field = FieldId::parse(key.as_str()?)?;
+        let json = values.get_mut(i).map(std::mem::take);
+        Some(Declared::read(field, key, value, json))
+    }));
     Some(ClientSpec {
         id,
         id_explicit,
@@ -684,8 +688,19 @@ fn typed(node: Node, json: &Value, out: &mut Validated) -> Option<ClientSpec> {
         authorized_scopes: manifest.authorized_scopes,
         lifecycle,
         secret_delivery,
-        fields,
+        fields: fields.into_boxed_slice(),
     })
+}
+
+/// The JSON form of each of a client's `pairs` values, in order, taken from the manifest's
+/// (built once for the schema check; its strings move into the client's fields rather
+/// than being copied again). Empty when two keys read the same (the JSON holds one value
+/// for both, the last one's): each value is then built from its own node.
+fn json_values(json: Value, pairs: usize) -> Vec<Value> {
+    match json {
+        Value::Object(map) if map.len() == pairs => map.into_iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn check_uniqueness(out: &mut Validated) {

@@ -62,7 +62,11 @@ struct Changes<'a> {
 
 impl<'a> Changes<'a> {
     fn get(&self, field: &str) -> Option<&'a Value> {
-        let value = self.input.get(field)?;
+        self.of(field, self.input.get(field)?)
+    }
+
+    /// `value`, the input's value of `field`, when it changes.
+    fn of(&self, field: &str, value: &'a Value) -> Option<&'a Value> {
         (self.before.get(field) != Some(value)).then_some(value)
     }
 }
@@ -97,16 +101,17 @@ pub fn check_client(
     let mut out = Vec::new();
     // The per-field rules judge sent values only: walk the input, not the catalogue (a
     // third of the lookups, on 10,000 clients).
+    // Each with its value, rather than looking each value up again in every rule.
     let sent = input
-        .keys()
-        .filter_map(|name| fields::get(name))
-        .filter(|field| field.accepted.includes(version));
-    for field in sent {
-        check_null(field, input, mode, &mut out);
+        .iter()
+        .filter_map(|(name, value)| Some((fields::get(name)?, value)))
+        .filter(|(field, _)| field.accepted.includes(version));
+    for (field, value) in sent {
+        check_null(field, value, mode, &mut out);
         if field.ttl_max.is_some() {
-            check_ttl(field, input, mode, &changed, version, &mut out);
+            check_ttl(field, value, mode, &changed, version, &mut out);
         }
-        check_allowed(field, &changed, &mut out);
+        check_allowed(field, value, &changed, &mut out);
     }
     check_id(input, mode, &mut out);
     check_uri_list(input, "redirect_uris", &mut out);
@@ -138,22 +143,17 @@ fn check_id(input: &Map<String, Value>, mode: Mode<'_>, out: &mut Vec<RuleViolat
 
 /// boruta's UUID cast: 8-4-4-4-12 hex digits, either case.
 pub fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+    // Dashes at 8, 13, 18 and 23 of 36 characters, hex digits everywhere else.
+    text.len() == 36
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// `null` where boruta needs a value (contract §5.2).
-fn check_null(
-    field: &'static Field,
-    input: &Map<String, Value>,
-    mode: Mode<'_>,
-    out: &mut Vec<RuleViolation>,
-) {
-    if input.get(field.name) != Some(&Value::Null) {
+fn check_null(field: &'static Field, value: &Value, mode: Mode<'_>, out: &mut Vec<RuleViolation>) {
+    if !value.is_null() {
         return;
     }
     let message = match mode {
@@ -181,11 +181,11 @@ fn check_null(
     }
 }
 
-fn check_ttl(
+fn check_ttl<'a>(
     field: &'static Field,
-    input: &Map<String, Value>,
+    value: &'a Value,
     mode: Mode<'_>,
-    changed: &Changes<'_>,
+    changed: &Changes<'a>,
     version: Version,
     out: &mut Vec<RuleViolation>,
 ) {
@@ -197,9 +197,9 @@ fn check_ttl(
             .map_or(&[][..], |r| r.for_version(version)),
     };
     let value = match mode {
-        Mode::Create => input.get(name),
+        Mode::Create => Some(value),
         // Unchanged values are not validated on update.
-        Mode::Update { .. } => changed.get(name),
+        Mode::Update { .. } => changed.of(name, value),
     };
     // Null is the null rule's business, other types the type check's.
     let Some(n) = value.and_then(Value::as_i64) else {
@@ -218,28 +218,34 @@ fn check_ttl(
 }
 
 /// A value outside the field's allowed set (checked on change only).
-fn check_allowed(field: &'static Field, changed: &Changes<'_>, out: &mut Vec<RuleViolation>) {
+fn check_allowed<'a>(
+    field: &'static Field,
+    value: &'a Value,
+    changed: &Changes<'a>,
+    out: &mut Vec<RuleViolation>,
+) {
     // The adapter is checked against the key type instead (check_signatures_adapter).
     if field.allowed.is_empty() || field.name == "signatures_adapter" {
         return;
     }
-    let Some(value) = changed.get(field.name) else {
+    let Some(value) = changed.of(field.name, value) else {
         return;
     };
     let name = field.name;
-    let allowed = field.allowed.join(", ");
-    let message = match field.rejection {
+    // Written only for a finding: every client's allowed values pass.
+    let allowed = || field.allowed.join(", ");
+    let message = || match field.rejection {
         Rejection::IsInvalid => "is invalid".to_string(),
         Rejection::HasAnInvalidEntry => "has an invalid entry".to_string(),
-        Rejection::MustBePartOf => format!("must be part of {allowed}"),
+        Rejection::MustBePartOf => format!("must be part of {}", allowed()),
     };
     match value {
         Value::String(s) if !field.allowed.contains(&s.as_str()) => {
             out.push(RuleViolation::on(
                 name,
                 field.invalid_code,
-                message,
-                format!("{name} `{s}` is not one of: {allowed}"),
+                message(),
+                format!("{name} `{s}` is not one of: {}", allowed()),
             ));
         }
         Value::Array(items) => {
@@ -254,8 +260,8 @@ fn check_allowed(field: &'static Field, changed: &Changes<'_>, out: &mut Vec<Rul
                     RuleViolation::on(
                         name,
                         field.invalid_code,
-                        message,
-                        format!("`{s}` in {name} is not one of: {allowed}"),
+                        message(),
+                        format!("`{s}` in {name} is not one of: {}", allowed()),
                     )
                     .at(i),
                 );

@@ -12,8 +12,9 @@
 use super::fields::FieldId;
 use super::manifest::{Ensure, IdentityProviderRef, ScopeRef};
 use crate::diff::same::Expected;
-use crate::source::{Location, Node, NodeValue};
+use crate::source::{Location, Node, NodeValue, Origin};
 use serde_json::Value;
+use std::cell::RefCell;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -55,23 +56,41 @@ pub enum Wire {
 }
 
 impl Wire {
-    /// The wire form of a YAML value (what `Node::to_json` gives, kept compactly).
-    pub fn of(node: &Node) -> Wire {
-        match &node.value {
-            NodeValue::Null => Wire::Null,
-            NodeValue::Bool(b) => Wire::Bool(*b),
-            NodeValue::Int(i) => Wire::Int(*i),
+    /// The wire form of a YAML value (what `Node::to_json` gives, kept compactly). `json`,
+    /// when the caller already has it, is that value's `to_json()`: its strings move into
+    /// the wire form, and a list or mapping is written from it rather than built again.
+    pub fn of(node: &Node, json: Option<Value>) -> Wire {
+        match (&node.value, json) {
+            (NodeValue::Null, _) => Wire::Null,
+            (NodeValue::Bool(b), _) => Wire::Bool(*b),
+            (NodeValue::Int(i), _) => Wire::Int(*i),
             // Not a JSON number (NaN, infinities): `to_json` makes it null.
-            NodeValue::Float(f) if !f.is_finite() => Wire::Null,
-            NodeValue::Float(f) => Wire::Float(*f),
-            NodeValue::Str(s) => Wire::Str(s.as_str().into()),
-            NodeValue::Seq(items) if items.iter().all(|i| i.as_str().is_some()) => Wire::Strings(
-                items
-                    .iter()
-                    .filter_map(|i| Some(i.as_str()?.into()))
-                    .collect(),
+            (NodeValue::Float(f), _) if !f.is_finite() => Wire::Null,
+            (NodeValue::Float(f), _) => Wire::Float(*f),
+            (NodeValue::Str(_), Some(Value::String(s))) => Wire::Str(s.into_boxed_str()),
+            (NodeValue::Str(s), _) => Wire::Str(s.as_str().into()),
+            // Every item is a string: a map of known length is collected in one allocation.
+            (NodeValue::Seq(items), json) if items.iter().all(|i| i.as_str().is_some()) => {
+                Wire::Strings(match json {
+                    Some(Value::Array(values)) => values
+                        .into_iter()
+                        .map(|v| match v {
+                            Value::String(s) => s.into_boxed_str(),
+                            _ => Box::default(),
+                        })
+                        .collect(),
+                    _ => items
+                        .iter()
+                        .map(|i| i.as_str().unwrap_or_default().into())
+                        .collect(),
+                })
+            }
+            (NodeValue::Seq(_) | NodeValue::Map(_), json) => Wire::Json(
+                // `to_string` of a Value writes through a formatter; `to_string` of
+                // serde_json writes the same compact text straight into a buffer.
+                json.map_or_else(|| node.to_json().to_string(), |json| compact(&json))
+                    .into(),
             ),
-            NodeValue::Seq(_) | NodeValue::Map(_) => Wire::Json(node.to_json().to_string().into()),
         }
     }
 
@@ -158,6 +177,12 @@ impl Wire {
     }
 }
 
+/// The compact JSON text of a value (what its `Display` writes).
+fn compact(value: &Value) -> String {
+    // A `Value` always serializes (its keys are strings).
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// Where the parts of a value are (`/0`, `/type`, `/0/name`, relative to the value), in
 /// document order: the pointers one after another in one text, each with where it ends.
 #[derive(Debug, Clone, Default)]
@@ -167,14 +192,31 @@ pub struct Parts {
 }
 
 impl Parts {
-    fn read(node: &Node) -> Option<Box<Parts>> {
-        let (mut pointers, mut ends) = (String::new(), Vec::new());
-        collect_parts(node, &mut String::new(), &mut pointers, &mut ends);
-        (!ends.is_empty()).then(|| {
-            Box::new(Parts {
-                pointers: pointers.into_boxed_str(),
-                ends: ends.into_boxed_slice(),
-            })
+    /// The parts below `node`, and whether any value at or below it is sensitive or
+    /// unresolved (one walk for the three).
+    fn read(node: &Node) -> (Option<Box<Parts>>, Provenance) {
+        if !matches!(node.value, NodeValue::Seq(_) | NodeValue::Map(_)) {
+            return (None, Provenance::of(node));
+        }
+        // The walk's buffers are the thread's, reused for every field of every client:
+        // the parts are copied out once, exactly sized.
+        SCRATCH.with_borrow_mut(|walk| {
+            walk.path.clear();
+            walk.pointers.clear();
+            walk.ends.clear();
+            walk.provenance = Provenance::of(node);
+            walk.children(node);
+            let parts = (!walk.ends.is_empty()).then(|| {
+                Box::new(Parts {
+                    pointers: walk.pointers.as_str().into(),
+                    ends: walk.ends.as_slice().into(),
+                })
+            });
+            let provenance = walk.provenance;
+            if walk.pointers.capacity() > Walk::MAX_KEPT {
+                *walk = Walk::default();
+            }
+            (parts, provenance)
         })
     }
 
@@ -250,37 +292,102 @@ impl Declared {
     }
 
     /// Builds the declared field of `key: node` (positions and provenance read once).
-    pub fn read(field: FieldId, key: &Node, node: &Node) -> Declared {
+    /// `json` is the value's `to_json()` when the caller already built it.
+    pub fn read(field: FieldId, key: &Node, node: &Node, json: Option<Value>) -> Declared {
+        let (parts, provenance) = Parts::read(node);
         Declared {
             field,
-            value: Wire::of(node),
+            value: Wire::of(node, json),
             key: Pos::of(&key.loc),
             at: Pos::of(&node.loc),
-            parts: Parts::read(node),
-            sensitive: node.any_sensitive(),
-            unresolved: node.any_unresolved(),
+            parts,
+            sensitive: provenance.sensitive,
+            unresolved: provenance.unresolved,
         }
     }
 }
 
-fn collect_parts(node: &Node, path: &mut String, pointers: &mut String, out: &mut Vec<(u32, Pos)>) {
-    let children: Box<dyn Iterator<Item = (String, &Node)>> = match &node.value {
-        NodeValue::Seq(items) => {
-            Box::new(items.iter().enumerate().map(|(i, n)| (i.to_string(), n)))
+/// Whether some value at or below a node is sensitive, or unresolved
+/// ([`Node::any_sensitive`], [`Node::any_unresolved`]).
+#[derive(Clone, Copy, Default)]
+struct Provenance {
+    sensitive: bool,
+    unresolved: bool,
+}
+
+impl Provenance {
+    fn of(node: &Node) -> Provenance {
+        Provenance {
+            sensitive: node.sensitive(),
+            unresolved: node.origin == Origin::Unresolved,
         }
-        NodeValue::Map(pairs) => Box::new(pairs.iter().map(|(k, v)| (k.key_text(), v))),
-        _ => return,
-    };
-    for (segment, child) in children {
-        let len = path.len();
-        path.push('/');
-        path.push_str(&segment);
-        pointers.push_str(path);
-        let end = u32::try_from(pointers.len()).unwrap_or(u32::MAX);
-        out.push((end, Pos::of(&child.loc)));
-        collect_parts(child, path, pointers, out);
-        path.truncate(len);
     }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Walk> = RefCell::default();
+}
+
+/// The walk below a declared value: the pointer of the current part, the pointers and
+/// positions found so far, and the provenance seen so far.
+#[derive(Default)]
+struct Walk {
+    path: String,
+    pointers: String,
+    ends: Vec<(u32, Pos)>,
+    provenance: Provenance,
+}
+
+impl Walk {
+    /// Buffers larger than this (a huge value) are not kept for the next field.
+    const MAX_KEPT: usize = 64 * 1024;
+
+    /// Every part below `node`, in document order (a part's own parts follow it).
+    fn children(&mut self, node: &Node) {
+        let len = self.path.len();
+        match &node.value {
+            NodeValue::Seq(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    self.path.push('/');
+                    push_index(&mut self.path, i);
+                    self.part(child);
+                    self.path.truncate(len);
+                }
+            }
+            NodeValue::Map(pairs) => {
+                for (key, child) in pairs {
+                    self.path.push('/');
+                    match key.as_str() {
+                        Some(text) => self.path.push_str(text),
+                        None => self.path.push_str(&key.key_text()),
+                    }
+                    self.part(child);
+                    self.path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Records the part at `self.path` (just extended by its segment), then its parts.
+    fn part(&mut self, child: &Node) {
+        self.pointers.push_str(&self.path);
+        let end = u32::try_from(self.pointers.len()).unwrap_or(u32::MAX);
+        self.ends.push((end, Pos::of(&child.loc)));
+        let own = Provenance::of(child);
+        self.provenance.sensitive |= own.sensitive;
+        self.provenance.unresolved |= own.unresolved;
+        self.children(child);
+    }
+}
+
+/// Appends the decimal digits of `i` (what `write!` does, without its formatter: the
+/// parts of every list item of 100,000 clients).
+fn push_index(out: &mut String, i: usize) {
+    if i >= 10 {
+        push_index(out, i / 10);
+    }
+    out.push(char::from(b'0' + (i % 10) as u8));
 }
 
 /// `lifecycle`: how boruta-gitops manages the client.
@@ -406,5 +513,40 @@ fn strings(value: &Value, out: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
         Value::Object(map) => map.values().for_each(|v| strings(v, out)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::yaml::parse_documents;
+
+    fn declared(text: &str, key: &str) -> Declared {
+        let (docs, _) = parse_documents(&Arc::from("t.yaml"), text);
+        let (k, v) = docs[0].entry(key).expect("the key");
+        Declared::read(FieldId::Name, k, v, None)
+    }
+
+    #[test]
+    fn parts_of_keys_holding_a_slash_and_of_nested_lists() {
+        let d = declared("v:\n  a/b: [x, y]\n  c: {d: 1}\n", "v");
+        let at = |p: &str| d.part(p).map(|p| (p.line, p.col));
+        assert_eq!(at("/a/b"), Some((2, 8)));
+        assert_eq!(at("/a/b/1"), Some((2, 12)));
+        assert_eq!(at("/c"), Some((3, 6)));
+        assert_eq!(at("/c/d"), Some((3, 10)));
+        assert_eq!(at("/a"), None);
+    }
+
+    #[test]
+    fn the_wire_form_is_the_same_with_or_without_the_json() {
+        let (docs, _) =
+            parse_documents(&Arc::from("t.yaml"), "s: text\nl: [a, b]\nm: {k: [1, x]}\n");
+        for key in ["s", "l", "m"] {
+            let node = docs[0].get(key).unwrap();
+            let built = Wire::of(node, None);
+            assert_eq!(Wire::of(node, Some(node.to_json())), built);
+            assert_eq!(built.to_value(), node.to_json());
+        }
     }
 }
