@@ -97,9 +97,17 @@ pub fn human(out: &mut dyn Write, plan: &Plan, report: Report, style: Style) -> 
 
 /// The versioned JSON document (the same shape `--out` saves).
 pub fn json(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, plan)?;
-    writeln!(out)
+    // The serializer writes a few bytes at a time (a quote, a key, an indent): into a
+    // buffer of a known type each write is a copy, not a call through `dyn Write` (a plan
+    // at 100,000 clients is 50 MB written in some 10 million pieces).
+    let mut buffered = io::BufWriter::with_capacity(JSON_BUFFER, &mut *out);
+    serde_json::to_writer_pretty(&mut buffered, plan)?;
+    buffered.write_all(b"\n")?;
+    buffered.flush()
 }
+
+/// The buffer of [`json`]: large enough that the writer under it is called rarely.
+const JSON_BUFFER: usize = 1 << 20;
 
 /// The document `plan --format json` prints when no plan could be made.
 pub fn json_failure(out: &mut dyn Write, error: &str, findings: &[Diagnostic]) -> io::Result<()> {
