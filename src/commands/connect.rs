@@ -120,6 +120,22 @@ impl ConnectionOptions {
 
     /// A connection requesting `scopes`.
     pub fn connect(&self, scopes: Vec<String>) -> Result<fetch::Connection, Error> {
+        self.connect_with(scopes, self.http_client())
+    }
+
+    /// The HTTP client [`ConnectionOptions::connect_with`] takes, built ahead (it sends
+    /// nothing; building it reads the system's trusted roots).
+    pub fn http_client(&self) -> fetch::HttpClient {
+        let proxies = fetch::ProxyEnv::from_process();
+        fetch::HttpClient::build(self.timeout(), &proxies, self.ca_cert.as_deref())
+    }
+
+    /// [`ConnectionOptions::connect`] with a client from [`ConnectionOptions::http_client`].
+    pub fn connect_with(
+        &self,
+        scopes: Vec<String>,
+        http: fetch::HttpClient,
+    ) -> Result<fetch::Connection, Error> {
         let credentials = self.credentials()?;
         self.check()?;
         let settings = Settings {
@@ -128,12 +144,17 @@ impl ConnectionOptions {
             credentials,
             ca_cert: self.ca_cert.clone(),
             allow_insecure_http: self.allow_insecure_http,
-            timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            timeout: self.timeout(),
             max_retries: self.max_retries,
             max_response_bytes: self.max_response_bytes,
             proxies: fetch::ProxyEnv::from_process(),
         };
-        Ok(fetch::Connection::new(settings, scopes)?)
+        Ok(fetch::Connection::with_client(settings, http, scopes)?)
+    }
+
+    /// The per-request timeout (at least a second).
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout.max(1))
     }
 
     /// Takes what the caller left unset from an environment file: its server, its

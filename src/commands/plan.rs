@@ -182,7 +182,16 @@ pub async fn compute(
     let stages = Stages::start();
     // Settings the user forgot are said first, before any manifest finding.
     options.check()?;
-    let loaded = tokio::task::block_in_place(|| manifests.prepare(env, Severity::Error));
+    let (loaded, http) = tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            // The HTTP client is built while the manifests load: it sends nothing (nothing
+            // is sent before they are valid), and reading the system's roots takes ms.
+            let http = scope.spawn(|| options.http_client());
+            let loaded = manifests.prepare(env, Severity::Error);
+            let http = http.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (loaded, http)
+        })
+    });
     if loaded.failed() {
         // Unreadable or malformed files: what the loader found, before the network.
         return Ok(Outcome::Invalid(Box::new(loaded.into_failure())));
@@ -195,7 +204,7 @@ pub async fn compute(
     // The store's settings are read now, from the environment (none when no manifest
     // declares a delivery).
     let store = super::deliver::store_for(&prepared.validated.clients, env);
-    let connection = std::sync::Arc::new(options.connect(scopes_for(needs))?);
+    let connection = std::sync::Arc::new(options.connect_with(scopes_for(needs), http)?);
     let told = options.boruta_version;
     let (observed, version, digest) =
         read_and_judge(&mut prepared, &policy, &connection, needs, told, &stages).await?;

@@ -22,7 +22,7 @@ pub use error::FetchError;
 pub use redact::{Redactions, SUBSTRING_MIN as REDACT_SUBSTRING_MIN};
 pub use retry::{backoff, is_transient, Answer};
 pub use settings::{
-    admin_base, Credentials, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES,
+    admin_base, Credentials, HttpClient, ProxyEnv, Settings, TokenAuth, DEFAULT_MAX_RESPONSE_BYTES,
 };
 
 use crate::api::{self, ErrorBody};
@@ -124,7 +124,19 @@ pub struct Connection {
 impl Connection {
     /// Checks the settings and builds the HTTP client. `scopes` are the scopes to request.
     pub fn new(settings: Settings, scopes: Vec<String>) -> Result<Connection, FetchError> {
-        let checked = settings::check(settings)?;
+        Connection::checked(settings::check(settings)?, scopes)
+    }
+
+    /// [`Connection::new`] with an HTTP client built ahead from the same settings.
+    pub fn with_client(
+        settings: Settings,
+        http: HttpClient,
+        scopes: Vec<String>,
+    ) -> Result<Connection, FetchError> {
+        Connection::checked(settings::check_with(settings, http)?, scopes)
+    }
+
+    fn checked(checked: settings::Checked, scopes: Vec<String>) -> Result<Connection, FetchError> {
         let redactions = Redactions::default();
         match &checked.credentials {
             Credentials::AccessToken(token) => redactions.add(token.clone()),

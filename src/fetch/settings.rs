@@ -9,7 +9,7 @@
 //! a proxy only inside TLS to the target (a `CONNECT` tunnel) unless the user said so.
 
 use super::error::FetchError;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How the client authenticates at the token endpoint.
@@ -209,8 +209,41 @@ pub(super) fn add_ca_bundle(
     Ok(builder)
 }
 
+/// An HTTP client built ahead of [`check`] (building one reads and parses the system's
+/// trusted roots: several milliseconds, spent while the manifests load). It sends nothing.
+pub struct HttpClient(Result<reqwest::Client, FetchError>);
+
+impl HttpClient {
+    /// The client of `timeout`, `proxies` and `ca_cert` (its error kept for [`check_with`]).
+    pub fn build(timeout: Duration, proxies: &ProxyEnv, ca_cert: Option<&Path>) -> HttpClient {
+        let mut builder = client_builder(timeout, proxies);
+        if let Some(path) = ca_cert {
+            match add_ca_bundle(builder, path) {
+                Ok(with_ca) => builder = with_ca,
+                Err(e) => return HttpClient(Err(e)),
+            }
+        }
+        HttpClient(
+            builder
+                .build()
+                .map_err(|e| FetchError::Config(format!("cannot build the HTTP client: {e}"))),
+        )
+    }
+}
+
 /// Checks the settings and builds the HTTP client.
 pub fn check(settings: Settings) -> Result<Checked, FetchError> {
+    let http = HttpClient::build(
+        settings.timeout,
+        &settings.proxies,
+        settings.ca_cert.as_deref(),
+    );
+    check_with(settings, http)
+}
+
+/// Checks the settings; the HTTP client is `http`, built from the same settings (its error
+/// comes after those of the URLs and proxies, as with [`check`]).
+pub fn check_with(settings: Settings, http: HttpClient) -> Result<Checked, FetchError> {
     let admin = admin_base(&settings.admin_url);
     check_url("--admin-url", &admin, settings.allow_insecure_http)?;
     let needs_token_url = matches!(settings.credentials, Credentials::ClientCredentials { .. });
@@ -233,13 +266,7 @@ pub fn check(settings: Settings) -> Result<Checked, FetchError> {
             })?;
         }
     }
-    let mut builder = client_builder(settings.timeout, &settings.proxies);
-    if let Some(path) = &settings.ca_cert {
-        builder = add_ca_bundle(builder, path)?;
-    }
-    let http = builder
-        .build()
-        .map_err(|e| FetchError::Config(format!("cannot build the HTTP client: {e}")))?;
+    let http = http.0?;
     Ok(Checked {
         admin_url: admin,
         token_url: settings.token_url,
