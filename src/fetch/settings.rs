@@ -209,12 +209,14 @@ pub(super) fn add_ca_bundle(
     Ok(builder)
 }
 
-/// An HTTP client built ahead of the settings are checked (building one reads and parses the system's
-/// trusted roots: several milliseconds, spent while the manifests load). It sends nothing.
+/// An HTTP client built before the settings are checked (building one reads and parses the
+/// system's trusted roots: several milliseconds, spent while the manifests load). It sends
+/// nothing.
 pub struct HttpClient(Result<reqwest::Client, FetchError>);
 
 impl HttpClient {
-    /// The client of `timeout`, `proxies` and `ca_cert` (its error is reported with the settings' own).
+    /// The client of `timeout`, `proxies` and `ca_cert` (its error is reported after those
+    /// of the URLs and proxies).
     pub fn build(timeout: Duration, proxies: &ProxyEnv, ca_cert: Option<&Path>) -> HttpClient {
         let mut builder = client_builder(timeout, proxies);
         if let Some(path) = ca_cert {
