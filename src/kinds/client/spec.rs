@@ -57,40 +57,33 @@ pub enum Wire {
 
 impl Wire {
     /// The wire form of a YAML value (what `Node::to_json` gives, kept compactly). `json`,
-    /// when the caller already has it, is that value's `to_json()`: its strings move into
-    /// the wire form, and a list or mapping is written from it rather than built again.
+    /// when the caller already has it, is that value's `to_json()` (built once for the
+    /// schema check): its strings move into the wire form instead of being copied.
     pub fn of(node: &Node, json: Option<Value>) -> Wire {
-        match (&node.value, json) {
-            (NodeValue::Null, _) => Wire::Null,
-            (NodeValue::Bool(b), _) => Wire::Bool(*b),
-            (NodeValue::Int(i), _) => Wire::Int(*i),
-            // Not a JSON number (NaN, infinities): `to_json` makes it null.
-            (NodeValue::Float(f), _) if !f.is_finite() => Wire::Null,
-            (NodeValue::Float(f), _) => Wire::Float(*f),
-            (NodeValue::Str(_), Some(Value::String(s))) => Wire::Str(s.into_boxed_str()),
-            (NodeValue::Str(s), _) => Wire::Str(s.as_str().into()),
-            // Every item is a string: a map of known length is collected in one allocation.
-            (NodeValue::Seq(items), json) if items.iter().all(|i| i.as_str().is_some()) => {
-                Wire::Strings(match json {
-                    Some(Value::Array(values)) => values
-                        .into_iter()
-                        .map(|v| match v {
-                            Value::String(s) => s.into_boxed_str(),
-                            _ => Box::default(),
-                        })
-                        .collect(),
-                    _ => items
-                        .iter()
-                        .map(|i| i.as_str().unwrap_or_default().into())
-                        .collect(),
-                })
-            }
-            (NodeValue::Seq(_) | NodeValue::Map(_), json) => Wire::Json(
-                // `to_string` of a Value writes through a formatter; `to_string` of
-                // serde_json writes the same compact text straight into a buffer.
-                json.map_or_else(|| node.to_json().to_string(), |json| compact(&json))
-                    .into(),
+        Wire::from_json(json.unwrap_or_else(|| node.to_json()))
+    }
+
+    /// The wire form of a JSON value.
+    fn from_json(json: Value) -> Wire {
+        match json {
+            Value::Null => Wire::Null,
+            Value::Bool(b) => Wire::Bool(b),
+            // `to_json` writes an integer as i64 and a float as f64 (never integral i64).
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Wire::Int(i),
+                None => n.as_f64().map_or(Wire::Null, Wire::Float),
+            },
+            Value::String(s) => Wire::Str(s.into_boxed_str()),
+            Value::Array(items) if items.iter().all(Value::is_string) => Wire::Strings(
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::String(s) => s.into_boxed_str(),
+                        _ => Box::default(),
+                    })
+                    .collect(),
             ),
+            list_or_map => Wire::Json(compact(&list_or_map).into()),
         }
     }
 
@@ -540,13 +533,24 @@ mod tests {
 
     #[test]
     fn the_wire_form_is_the_same_with_or_without_the_json() {
-        let (docs, _) =
-            parse_documents(&Arc::from("t.yaml"), "s: text\nl: [a, b]\nm: {k: [1, x]}\n");
-        for key in ["s", "l", "m"] {
+        let (docs, _) = parse_documents(
+            &Arc::from("t.yaml"),
+            "s: text\nl: [a, b]\nm: {k: [1, x]}\ni: 3\nf: 3.0\nn: .nan\nb: true\nz: null\ne: []\n",
+        );
+        for key in ["s", "l", "m", "i", "f", "n", "b", "z", "e"] {
             let node = docs[0].get(key).unwrap();
             let built = Wire::of(node, None);
             assert_eq!(Wire::of(node, Some(node.to_json())), built);
             assert_eq!(built.to_value(), node.to_json());
         }
+        let wire = |key: &str| Wire::of(docs[0].get(key).unwrap(), None);
+        assert_eq!(wire("s"), Wire::Str("text".into()));
+        assert_eq!(wire("l"), Wire::Strings(["a".into(), "b".into()].into()));
+        assert_eq!(wire("e"), Wire::Strings(Box::default()));
+        assert_eq!(wire("m"), Wire::Json(r#"{"k":[1,"x"]}"#.into()));
+        assert_eq!(wire("i"), Wire::Int(3));
+        assert_eq!(wire("f"), Wire::Float(3.0));
+        assert_eq!(wire("n"), Wire::Null);
+        assert_eq!(wire("b"), Wire::Bool(true));
     }
 }
