@@ -442,15 +442,24 @@ fn secret_state(
 
 /// A scope reference as a comparable key: its name when known, else its id or name.
 fn scope_key(item: &Value, scopes: &Lookup<'_>) -> String {
-    match (
-        item.get("id").and_then(Value::as_str),
-        item.get("name").and_then(Value::as_str),
-    ) {
+    let id = item.get("id").and_then(Value::as_str);
+    let name = item.get("name").and_then(Value::as_str);
+    scope_key_of(id, name, scopes).into_owned()
+}
+
+/// The comparable key of a scope reference: its name when the server knows its id, else
+/// its id (lower-case), else its name. The one rule for JSON items and typed ones.
+pub(crate) fn scope_key_of<'s>(
+    id: Option<&'s str>,
+    name: Option<&'s str>,
+    scopes: &Lookup<'s>,
+) -> std::borrow::Cow<'s, str> {
+    match (id, name) {
         (Some(id), _) => scopes
             .name_of(id)
-            .map_or_else(|| id.to_ascii_lowercase(), str::to_string),
-        (None, Some(name)) => name.to_string(),
-        (None, None) => String::new(),
+            .map_or_else(|| id.to_ascii_lowercase().into(), Into::into),
+        (None, Some(name)) => name.into(),
+        (None, None) => "".into(),
     }
 }
 

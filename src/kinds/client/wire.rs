@@ -38,14 +38,11 @@ impl ScopeItem {
         }
     }
 
-    /// The item as a comparable key: its name when the server knows its id, else its id
-    /// (lower-case) or name (`compare::scope_key` of [`to_value`](Self::to_value)).
+    /// The item as a comparable key (`compare::scope_key_of`, as for its JSON).
     pub(crate) fn key<'a>(&'a self, scopes: &Lookup<'a>) -> std::borrow::Cow<'a, str> {
         match self {
-            ScopeItem::Id(id) => scopes
-                .name_of(id)
-                .map_or_else(|| id.to_ascii_lowercase().into(), Into::into),
-            ScopeItem::Name(name) => name.as_str().into(),
+            ScopeItem::Id(id) => super::compare::scope_key_of(Some(id), None, scopes),
+            ScopeItem::Name(name) => super::compare::scope_key_of(None, Some(name), scopes),
         }
     }
 }
