@@ -479,6 +479,15 @@ error: the plan has errors (see above): nothing was changed
     assert_eq!(server.count("POST", "/api/clients"), 0);
     // Without VAULT_ADDR, the same: plan says what to set.
     let unset = server.connect(Workspace::new().file("billing.yaml", billing()));
+    // What stderr says of the unreadable store, in every format.
+    let unreadable = r"error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
+  --> manifests/billing.yaml:8:1
+  |
+8 | secret_delivery:
+  | ^^^^^^^^^^^^^^^
+
+1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
+";
     Test::new(&unset)
         .args(&["drift", "manifests"])
         .sandbox(&server)
@@ -495,14 +504,7 @@ boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.
 
 Drift: 0 to create, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
 "#)
-        .stderr(r"error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
-  --> manifests/billing.yaml:8:1
-  |
-8 | secret_delivery:
-  | ^^^^^^^^^^^^^^^
-
-1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
-")
+        .stderr(unreadable)
         .run();
     // A pull request's comment says it too.
     Test::new(&unset)
@@ -535,14 +537,7 @@ Drift: 0 to create, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 c
 
 Plan: 0 to create, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
 "#, zwj = '\u{200d}'))
-        .stderr(r"error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
-  --> manifests/billing.yaml:8:1
-  |
-8 | secret_delivery:
-  | ^^^^^^^^^^^^^^^
-
-1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
-")
+        .stderr(unreadable)
         .run();
     // An existing client to update: the update is blocked too (apply refuses it), its
     // changes and the delivery's reason shown.
@@ -569,14 +564,7 @@ boruta version: 0.10 (detected: its clients carry no `trusted_hosts`; 0.9 and 0.
 
 Plan: 0 to create, 0 to update, 0 to re-send, 1 blocked, 0 drifted, 0 in sync, 0 unmanaged (3 system), 0 conflict(s).
 "#)
-        .stderr(r"error[delivery-unreadable]: the secret delivery of `billing` to secret/apps/billing cannot be checked: VAULT_ADDR is not set: set it to the secret store's address (https://vault.example.com:8200) to deliver client secrets
-  --> manifests/billing.yaml:8:1
-  |
-8 | secret_delivery:
-  | ^^^^^^^^^^^^^^^
-
-1 error(s), 0 warning(s), 0 note(s) in 1 client(s) from 1 file(s)
-")
+        .stderr(unreadable)
         .run();
 }
 
