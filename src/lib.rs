@@ -20,6 +20,8 @@ pub mod escape;
 pub mod kinds;
 pub mod api;
 pub mod error;
+// The allocator every binary of the crate uses.
+pub mod memory;
 
 // The stages, in pipeline order (`env` chooses the server and the variables first).
 pub mod env;

@@ -167,7 +167,7 @@ fn reconcile(
         }
         number += 1;
         let cycle = run_cycle(settings, env, control, &runtime);
-        release_freed_memory();
+        crate::memory::release_freed();
         // Readiness and the log first, the metrics last: whoever sees a cycle counted in
         // /metrics then also sees its effect on /readyz and in the log.
         control.ended(cycle.succeeded());
@@ -179,20 +179,6 @@ fn reconcile(
         };
         let draw = rand::random_range(-1.0..=1.0);
         wait = schedule::next_wait(interval, consecutive_errors, draw);
-    }
-}
-
-/// Hands the memory the cycle freed back to the system. glibc keeps what a thread frees
-/// in that thread's arena for reuse; a cycle of 10,000 clients allocates on every core
-/// (loading, comparing), so without this the resident size between cycles stays near the
-/// cycle's peak: 270 MiB instead of 96 (BENCHMARKS.md). A no-op elsewhere (musl, other
-/// systems).
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages to the system; it touches no allocation
-    // in use and may be called from any thread at any time.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
