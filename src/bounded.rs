@@ -71,7 +71,7 @@ fn open(path: &Path) -> std::io::Result<std::fs::File> {
 /// The bytes of `path` (symbolic links followed) if it is a regular file of at most
 /// `limit` bytes.
 pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let file = open(path).map_err(ReadError::Io)?;
+    let mut file = open(path).map_err(ReadError::Io)?;
     let opened = file.metadata().map_err(ReadError::Io)?;
     if !opened.is_file() {
         return Err(ReadError::NotRegular(kind_of(opened.file_type())));
@@ -79,14 +79,32 @@ pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     if opened.len() > limit {
         return Err(ReadError::TooLarge { limit });
     }
-    let mut bytes = Vec::with_capacity(opened.len().min(limit) as usize);
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(ReadError::Io)?;
+    // One read asks for the stated length and one byte more: a regular file answers short
+    // only at its end, so the usual second read (the one that finds the end) is spared, a
+    // system call per manifest. A file that grew since it was opened is read on to the limit.
+    let stated = opened.len() as usize;
+    let mut bytes = vec![0; stated + 1];
+    let first = read_once(&mut file, &mut bytes).map_err(ReadError::Io)?;
+    bytes.truncate(first);
+    if first != stated {
+        file.take(limit + 1 - first as u64)
+            .read_to_end(&mut bytes)
+            .map_err(ReadError::Io)?;
+    }
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge { limit });
     }
     Ok(bytes)
+}
+
+/// One `read`, again if a signal interrupted it.
+fn read_once(file: &mut std::fs::File, into: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match file.read(into) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            done => return done,
+        }
+    }
 }
 
 /// The UTF-8 text of `path`, under the same rules.
@@ -117,6 +135,30 @@ mod tests {
         assert!(matches!(
             read(dir.path(), 10),
             Err(ReadError::NotRegular("a directory"))
+        ));
+    }
+
+    #[test]
+    fn an_empty_file_is_read_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.yaml");
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(read(&path, 10).unwrap(), b"");
+    }
+
+    /// A file longer than its stated length (procfs states 0) is read to its end, under
+    /// the same limit.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_longer_than_it_states_is_read_whole_within_the_limit() {
+        let path = Path::new("/proc/self/status");
+        assert_eq!(std::fs::metadata(path).unwrap().len(), 0);
+        let text = String::from_utf8(read(path, 1 << 20).unwrap()).unwrap();
+        assert!(text.starts_with("Name:"), "{text}");
+        assert!(text.contains("\nVmRSS:"), "{text}");
+        assert!(matches!(
+            read(path, 10),
+            Err(ReadError::TooLarge { limit: 10 })
         ));
     }
 
