@@ -88,11 +88,7 @@ impl Sender {
                     what: what.to_string(),
                     limit: self.max_body,
                 }),
-                Err(BodyError::Transport(e)) => Err(FetchError::Network {
-                    what: what.to_string(),
-                    reason: format!("reading the answer: {}", describe_transport(&e)),
-                    source: cause(e),
-                }),
+                Err(BodyError::Transport(e)) => Err(answer_broke_off(what, e)),
             },
         }
     }
@@ -200,7 +196,7 @@ impl Sender {
             Err(BodyError::Transport(e)) => {
                 // The status arrived but the body did not: a write may have been done.
                 *unknown_outcome = true;
-                let reason = format!("reading the answer: {}", describe_transport(&e));
+                let reason = reading_the_answer(&e);
                 Attempt::Failed { reason, source: e }
             }
         }
@@ -270,12 +266,30 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-pub(super) fn describe_transport(e: &reqwest::Error) -> String {
+/// The transport failed while an answer's body was being read (whole or streamed).
+pub(super) fn answer_broke_off(what: &str, e: reqwest::Error) -> FetchError {
+    FetchError::Network {
+        what: what.to_string(),
+        reason: reading_the_answer(&e),
+        source: cause(e),
+    }
+}
+
+/// Why an answer's body could not be read.
+fn reading_the_answer(e: &reqwest::Error) -> String {
+    format!("reading the answer: {}", describe_transport(e))
+}
+
+fn describe_transport(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
         connect_failure(e)
-    } else if cause_of::<hyper::Error>(e).is_some_and(hyper::Error::is_incomplete_message) {
+    } else if cause_of::<hyper::Error>(e).is_some_and(hyper::Error::is_incomplete_message)
+        // A body shorter than its Content-Length: hyper says so with an io::Error of this
+        // kind ("end of file before message length reached").
+        || cause_of::<std::io::Error>(e).is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof)
+    {
         "the server closed the connection before the answer was complete".to_string()
     } else {
         let mut text = e.to_string();

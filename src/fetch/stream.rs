@@ -191,7 +191,7 @@ fn check_envelope(head: &[u8]) -> Result<(), String> {
 /// Why the pump stopped early.
 enum Stop {
     TooLarge,
-    Transport(String),
+    Transport(reqwest::Error),
 }
 
 /// Elements are parsed in batches of about this many bytes: large enough that handing one
@@ -449,7 +449,7 @@ pub async fn each_element<T: Send + 'static>(
             }
             Ok(None) => break,
             Err(e) => {
-                stop = Some(Stop::Transport(super::retry::describe_transport(&e)));
+                stop = Some(Stop::Transport(e));
                 break;
             }
         }
@@ -465,11 +465,7 @@ pub async fn each_element<T: Send + 'static>(
             what: what.to_string(),
             limit,
         }),
-        Some(Stop::Transport(reason)) => Err(FetchError::Network {
-            what: what.to_string(),
-            reason: format!("reading the answer: {reason}"),
-            source: None,
-        }),
+        Some(Stop::Transport(e)) => Err(super::retry::answer_broke_off(what, e)),
         None => parsed.map_err(|reason| FetchError::Decode {
             what: what.to_string(),
             reason: format!("{reason} (is --admin-url the admin API?)"),
@@ -615,5 +611,47 @@ mod tests {
         assert!(cut(&[r#"{"data": [{"id":"a"}]} x"#]).is_err());
         assert!(cut(&[r#"{"data": [{"id":"a"}]}"#, " \"x\""]).is_err());
         assert_eq!(cut(&[r#"{"data": []}"#, " \n"]).map(|v| v.len()), Ok(0));
+    }
+}
+
+#[cfg(test)]
+mod broken_off {
+    use super::each_element;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A list whose body breaks off is a network error that says so, and keeps the
+    /// transport's error as its source (the chain of causes is complete).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_body_that_breaks_off_is_a_network_error_with_its_source() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/clients", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await.unwrap();
+            // 100 bytes promised, 12 sent, then the connection closes.
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n";
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket.write_all(br#"{"data": [{""#).await.unwrap();
+        });
+        let timeout = std::time::Duration::from_secs(10);
+        let client = crate::fetch::settings::client_builder(timeout, &Default::default());
+        let response = client.build().unwrap().get(&url).send().await.unwrap();
+        let what = "listing clients (GET /api/clients)";
+        let error = each_element(response, 1 << 20, what, |e| Ok(e.len()))
+            .await
+            .unwrap_err();
+        server.await.unwrap();
+        assert_eq!(
+            error.to_string(),
+            "listing clients (GET /api/clients) failed: reading the answer: \
+             the server closed the connection before the answer was complete"
+        );
+        assert!(
+            matches!(error, crate::fetch::FetchError::Network { .. }),
+            "{error:?}"
+        );
+        assert!(std::error::Error::source(&error).is_some(), "{error:?}");
     }
 }
