@@ -112,6 +112,7 @@ codes! {
     DuplicateName = "duplicate-name", Error, Manifests, "two manifests with the same `name`";
     DuplicateId = "duplicate-id", Error, Manifests, "two manifests with the same (explicit or derived) id";
     DuplicateDeliveryPath = "duplicate-delivery-path", Error, Manifests, "two clients with the same `secret_delivery` mount and path";
+    DeliveryPathInSeveralEnvironments = "delivery-path-in-several-environments", Warning, Manifests, "`validate --all-envs`: one `secret_delivery` mount and path in several environments (their applies overwrite each other's secret when they share a store)";
     UnknownKind = "unknown-kind", Error, Manifests, "a `kind` other than `Client` or `Scope`";
     ProtectedScope = "protected-scope", Error, Manifests, "a scope manifest naming one of boruta's six protected management scopes";
     ScopeStillReferenced = "scope-still-referenced", Error, Manifests, "a scope declared absent that a client in git still names";

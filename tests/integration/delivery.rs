@@ -1086,3 +1086,48 @@ fn each_environment_delivers_to_its_own_path_and_rotates_there() {
     let settled = ws.run(&["plan", "--all-envs", "--detailed-exitcode"]);
     assert_eq!(settled.code, 0, "{}\n{}", settled.stdout, settled.stderr);
 }
+
+/// The note every generated `billing` gets (it authenticates with a secret only).
+const NOTE: &str = "note[secret-auth-preferred-asymmetric]: this confidential client authenticates with a shared secret only: prefer private_key_jwt (RFC 9700 §2.5)
+  --> manifests/billing.yaml:2:7
+  |
+2 | name: billing
+  |       ^^^^^^^
+
+";
+
+/// An offline environment file with the `stage` variable (validate needs no server).
+fn offline_environment(stage: &str) -> String {
+    format!("vars:\n  stage: {stage}\n")
+}
+
+#[test]
+fn a_path_several_environments_deliver_to_is_a_warning_at_its_key() {
+    let ws = Workspace::new()
+        .file("billing.yaml", billing())
+        .at("environments/staging.yaml", offline_environment("staging"))
+        .at(
+            "environments/production.yaml",
+            offline_environment("production"),
+        );
+    Test::new(&ws)
+        .args(&["validate", "--all-envs"])
+        .stdout(format!("{NOTE}warning[delivery-path-in-several-environments]: `secret/apps/billing` receives the secret of `billing` in environments `production` and `staging`: where these environments share a secret store, each one's apply overwrites the other's secret; give each environment its own path (`${{var:..}}` in `path`)
+  --> manifests/billing.yaml:8:1
+  |
+8 | secret_delivery:
+  | ^^^^^^^^^^^^^^^
+
+0 error(s), 1 warning(s), 1 note(s) in 1 client(s) from 1 file(s)
+"))
+        .run();
+    // A path of its own per environment: nothing to say.
+    let own = billing().replace("path: apps/billing", "path: apps/${var:stage}/billing");
+    let ws = ws.file("billing.yaml", own);
+    Test::new(&ws)
+        .args(&["validate", "--all-envs"])
+        .stdout(format!(
+            "{NOTE}0 error(s), 0 warning(s), 1 note(s) in 1 client(s) from 1 file(s)\n"
+        ))
+        .run();
+}
