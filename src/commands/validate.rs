@@ -189,6 +189,8 @@ fn shared_delivery_paths(runs: &[(String, Validation)]) -> Vec<Diagnostic> {
             for (environment, d) in &at {
                 environments_of.entry(&d.client).or_default().push(environment);
             }
+            // A name twice in one environment (a `duplicate-name` error) is said once.
+            environments_of.values_mut().for_each(Vec::dedup);
             let who: Vec<String> = environments_of
                 .iter()
                 .map(|(client, environments)| match environments.as_slice() {
@@ -203,7 +205,7 @@ fn shared_delivery_paths(runs: &[(String, Validation)]) -> Vec<Diagnostic> {
             Diagnostic::new(
                 Code::DeliveryPathInSeveralEnvironments,
                 format!(
-                    "`{location}` receives the secret of {}: where these environments share a secret store, each one's apply overwrites the other's secret; give each environment its own path (`${{var:..}}` in `path`)",
+                    "`{location}` receives the secret of {}: where these environments share a secret store, each one's apply overwrites another's secret; give each environment its own path (`${{var:..}}` in `path`)",
                     who.join(", ")
                 ),
                 Some(at[0].1.at.clone()),
@@ -250,7 +252,7 @@ mod tests {
             .collect();
         assert_eq!(
             messages,
-            ["`secret/apps/shared` receives the secret of `a` in environments `dev` and `staging`, `b` in environment `prod`: where these environments share a secret store, each one's apply overwrites the other's secret; give each environment its own path (`${var:..}` in `path`)"]
+            ["`secret/apps/shared` receives the secret of `a` in environments `dev` and `staging`, `b` in environment `prod`: where these environments share a secret store, each one's apply overwrites another's secret; give each environment its own path (`${var:..}` in `path`)"]
         );
     }
 

@@ -627,8 +627,16 @@ mod broken_off {
         let url = format!("http://{}/api/clients", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.unwrap();
-            let mut request = [0u8; 1024];
-            let _ = socket.read(&mut request).await.unwrap();
+            // The whole request is read first: closing on unread bytes would reset the
+            // connection instead of ending the body.
+            let mut request = Vec::new();
+            while !request.ends_with(b"\r\n\r\n") {
+                let mut byte = [0u8; 1];
+                if socket.read(&mut byte).await.unwrap() == 0 {
+                    break;
+                }
+                request.push(byte[0]);
+            }
             // 100 bytes promised, 12 sent, then the connection closes.
             let head =
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n";

@@ -1112,7 +1112,7 @@ fn a_path_several_environments_deliver_to_is_a_warning_at_its_key() {
         );
     Test::new(&ws)
         .args(&["validate", "--all-envs"])
-        .stdout(format!("{NOTE}warning[delivery-path-in-several-environments]: `secret/apps/billing` receives the secret of `billing` in environments `production` and `staging`: where these environments share a secret store, each one's apply overwrites the other's secret; give each environment its own path (`${{var:..}}` in `path`)
+        .stdout(format!("{NOTE}warning[delivery-path-in-several-environments]: `secret/apps/billing` receives the secret of `billing` in environments `production` and `staging`: where these environments share a secret store, each one's apply overwrites another's secret; give each environment its own path (`${{var:..}}` in `path`)
   --> manifests/billing.yaml:8:1
   |
 8 | secret_delivery:
