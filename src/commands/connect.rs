@@ -127,7 +127,7 @@ impl ConnectionOptions {
     /// nothing; building it reads the system's trusted roots).
     pub fn http_client(&self) -> fetch::HttpClient {
         let proxies = fetch::ProxyEnv::from_process();
-        fetch::HttpClient::build(self.timeout(), &proxies, self.ca_cert.as_deref())
+        fetch::HttpClient::build(self.timeout(), proxies, self.ca_cert.as_deref())
     }
 
     /// [`ConnectionOptions::connect`] with a client from [`ConnectionOptions::http_client`].
@@ -147,7 +147,8 @@ impl ConnectionOptions {
             timeout: self.timeout(),
             max_retries: self.max_retries,
             max_response_bytes: self.max_response_bytes,
-            proxies: fetch::ProxyEnv::from_process(),
+            // The variables the client was built with: the process's, read once.
+            proxies: http.proxies().clone(),
         };
         Ok(fetch::Connection::with_client(settings, http, scopes)?)
     }

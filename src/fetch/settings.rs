@@ -43,7 +43,7 @@ impl Credentials {
 }
 
 /// The proxy variables of the environment (read by the caller, so tests can set them).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProxyEnv {
     pub http: Option<String>,
     pub https: Option<String>,
@@ -211,35 +211,61 @@ pub(super) fn add_ca_bundle(
 
 /// An HTTP client built before the settings are checked (building one reads and parses the
 /// system's trusted roots: several milliseconds, spent while the manifests load). It sends
-/// nothing.
-pub struct HttpClient(Result<reqwest::Client, FetchError>);
+/// nothing, and keeps what it was built from: [`check_with`] uses it only for settings
+/// that say the same.
+pub struct HttpClient {
+    client: Result<reqwest::Client, FetchError>,
+    timeout: Duration,
+    proxies: ProxyEnv,
+    ca_cert: Option<PathBuf>,
+}
 
 impl HttpClient {
     /// The client of `timeout`, `proxies` and `ca_cert` (its error is reported after those
     /// of the URLs and proxies).
-    pub fn build(timeout: Duration, proxies: &ProxyEnv, ca_cert: Option<&Path>) -> HttpClient {
-        let mut builder = client_builder(timeout, proxies);
-        if let Some(path) = ca_cert {
-            match add_ca_bundle(builder, path) {
-                Ok(with_ca) => builder = with_ca,
-                Err(e) => return HttpClient(Err(e)),
+    pub fn build(timeout: Duration, proxies: ProxyEnv, ca_cert: Option<&Path>) -> HttpClient {
+        let client = (|| {
+            let mut builder = client_builder(timeout, &proxies);
+            if let Some(path) = ca_cert {
+                builder = add_ca_bundle(builder, path)?;
             }
-        }
-        HttpClient(
             builder
                 .build()
-                .map_err(|e| FetchError::Config(format!("cannot build the HTTP client: {e}"))),
-        )
+                .map_err(|e| FetchError::Config(format!("cannot build the HTTP client: {e}")))
+        })();
+        HttpClient {
+            client,
+            timeout,
+            proxies,
+            ca_cert: ca_cert.map(Path::to_path_buf),
+        }
+    }
+
+    /// The proxy variables it was built with (the settings take the same).
+    pub fn proxies(&self) -> &ProxyEnv {
+        &self.proxies
+    }
+
+    /// Its client, if it was built from what `settings` say; otherwise one built from them.
+    fn for_settings(self, settings: &Settings) -> Result<reqwest::Client, FetchError> {
+        let same = self.timeout == settings.timeout
+            && self.proxies == settings.proxies
+            && self.ca_cert == settings.ca_cert;
+        match same {
+            true => self.client,
+            false => HttpClient::of(settings).client,
+        }
+    }
+
+    fn of(settings: &Settings) -> HttpClient {
+        let proxies = settings.proxies.clone();
+        HttpClient::build(settings.timeout, proxies, settings.ca_cert.as_deref())
     }
 }
 
 /// Checks the settings and builds the HTTP client.
 pub fn check(settings: Settings) -> Result<Checked, FetchError> {
-    let http = HttpClient::build(
-        settings.timeout,
-        &settings.proxies,
-        settings.ca_cert.as_deref(),
-    );
+    let http = HttpClient::of(&settings);
     check_with(settings, http)
 }
 
@@ -268,7 +294,7 @@ pub fn check_with(settings: Settings, http: HttpClient) -> Result<Checked, Fetch
             })?;
         }
     }
-    let http = http.0?;
+    let http = http.for_settings(&settings)?;
     Ok(Checked {
         admin_url: admin,
         token_url: settings.token_url,
@@ -302,6 +328,41 @@ mod tests {
         assert_eq!(
             proxy_for(&"https://boruta.example.com/api".parse().unwrap(), &env).as_deref(),
             Some("http://proxy:3128")
+        );
+    }
+}
+
+#[cfg(test)]
+mod ahead {
+    use super::*;
+
+    fn settings(ca_cert: Option<PathBuf>) -> Settings {
+        Settings {
+            admin_url: "http://127.0.0.1:1".into(),
+            token_url: None,
+            credentials: Credentials::AccessToken("t".to_string().into()),
+            ca_cert,
+            allow_insecure_http: false,
+            timeout: Duration::from_secs(5),
+            max_retries: 0,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            proxies: ProxyEnv::default(),
+        }
+    }
+
+    /// A client built ahead is used only for the settings it was built from: one built
+    /// with another CA file (here, one that does not exist) is not, and the settings'
+    /// own client is built instead.
+    #[test]
+    fn a_client_built_from_other_settings_is_not_used() {
+        let missing = PathBuf::from("/nonexistent/ca.pem");
+        let ahead = HttpClient::build(Duration::from_secs(5), ProxyEnv::default(), Some(&missing));
+        assert!(check_with(settings(None), ahead).is_ok());
+        let ahead = HttpClient::build(Duration::from_secs(5), ProxyEnv::default(), Some(&missing));
+        let refused = check_with(settings(Some(missing)), ahead).err().unwrap();
+        assert!(
+            refused.to_string().contains("/nonexistent/ca.pem"),
+            "{refused}"
         );
     }
 }
